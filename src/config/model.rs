@@ -1,0 +1,113 @@
+//! The validated desired state: what `commcred.yaml` (and its CSV sources) ask for, after
+//! every check that needs no live tenant. The planner consumes only this.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use rust_decimal::Decimal;
+
+use crate::licenses::LicenseName;
+use crate::tenant::PaymentMethod;
+
+/// Where something was written: file, 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+}
+
+/// Which live tenant to read and change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendSpec {
+    /// A tenant snapshot file (SPEC §4).
+    File(PathBuf),
+    /// Microsoft Graph; `Some(url)` points at another Graph root such as the emulator.
+    Graph(Option<String>),
+}
+
+impl BackendSpec {
+    /// Parses `file:PATH`, `graph` or `graph:BASE_URL` (the `--backend` syntax).
+    pub fn parse(text: &str) -> Result<BackendSpec, String> {
+        if let Some(path) = text.strip_prefix("file:") {
+            if path.is_empty() {
+                return Err("`file:` needs a path, e.g. `file:tenant.json`".into());
+            }
+            return Ok(BackendSpec::File(PathBuf::from(path)));
+        }
+        if text == "graph" {
+            return Ok(BackendSpec::Graph(None));
+        }
+        if let Some(url) = text.strip_prefix("graph:") {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!(
+                    "`{url}` is not an http(s) URL; use `graph:http://127.0.0.1:PORT`"
+                ));
+            }
+            return Ok(BackendSpec::Graph(Some(
+                url.trim_end_matches('/').to_string(),
+            )));
+        }
+        Err(format!(
+            "unknown backend `{text}`; expected `file:PATH`, `graph` or `graph:BASE_URL`"
+        ))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredState {
+    /// The YAML file this came from.
+    pub config_path: PathBuf,
+    /// SHA-256 (hex) over the YAML and every CSV it reads, in order.
+    pub digest: String,
+    /// The tenant's initial domain, e.g. `contoso.onmicrosoft.com`.
+    pub tenant: String,
+    /// The YAML's `backend`, with relative paths already resolved against the YAML's folder.
+    pub backend: Option<BackendSpec>,
+    pub default_usage_location: Option<String>,
+    pub credits: Option<DesiredCredits>,
+    /// Listed users in the order written (YAML, then each CSV's rows in place), no duplicates.
+    pub users: Vec<DesiredUser>,
+    pub prune: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredUser {
+    pub upn: String,
+    pub usage_location: Option<String>,
+    /// Union of the profile's licenses and the user's own.
+    pub licenses: BTreeSet<LicenseName>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredCredits {
+    /// ISO 4217, upper case.
+    pub currency: String,
+    pub minimum_balance: Option<Decimal>,
+    pub auto_recharge: Option<DesiredAutoRecharge>,
+    pub payment: Option<DesiredPayment>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredAutoRecharge {
+    pub enabled: bool,
+    /// Both present when `enabled`; may be absent when disabled.
+    pub trigger_below: Option<Decimal>,
+    pub recharge_amount: Option<Decimal>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredPayment {
+    pub method: PaymentMethod,
+    /// Required for `enterpriseAgreement`.
+    pub agreement_number: Option<String>,
+    pub purchase_order: Option<String>,
+}

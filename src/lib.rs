@@ -1,0 +1,14 @@
+//! commcred: declarative Teams calling licenses and Communications Credits.
+//!
+//! The library holds everything but the terminal: `config` (YAML to desired state),
+//! `tenant` (the live-state model and Microsoft's rules), `plan` (desired x live -> plan),
+//! `apply` and `backend` (executing plans), and `emulator` (a local Microsoft Graph).
+
+pub mod apply;
+pub mod backend;
+pub mod codes;
+pub mod config;
+pub mod licenses;
+pub mod money;
+pub mod plan;
+pub mod tenant;

@@ -1,0 +1,250 @@
+//! The plan: every change commcred intends, with the state it observed for each object it
+//! touches (so a later apply can refuse when that object has changed since).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::money::{Amount, Money};
+use crate::tenant::{BillingAccountType, PaymentMethod};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub tenant_id: String,
+    pub tenant_domain: String,
+    pub planned_at: DateTime<Utc>,
+    /// SHA-256 of the config (YAML and CSVs) the plan was made from.
+    pub config_digest: String,
+    /// Users with changes, sorted by UPN (case-insensitive).
+    pub users: Vec<UserChange>,
+    pub credits: Option<CreditsChange>,
+}
+
+/// A SKU as the plan names it: by id (what Graph needs) and by names (what people read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkuRef {
+    pub sku_id: String,
+    pub part_number: String,
+    /// The friendly name of SPEC §2, when the SKU has one.
+    pub friendly: Option<String>,
+}
+
+impl SkuRef {
+    /// `communicationsCredits (MCOPSTNC)`, or the bare part number.
+    pub fn label(&self) -> String {
+        match &self.friendly {
+            Some(f) => format!("{f} ({})", self.part_number),
+            None => self.part_number.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserChange {
+    pub user_id: String,
+    pub upn: String,
+    pub observed: ObservedUser,
+    pub usage_location: Option<UsageLocationChange>,
+    pub add: Vec<SkuRef>,
+    pub remove: Vec<SkuRef>,
+    /// Why a desired license is not being assigned (already satisfied elsewhere), etc.
+    pub notes: Vec<String>,
+    /// True when the user is not listed and loses licenses because of `prune: true`.
+    pub pruned: bool,
+}
+
+impl UserChange {
+    pub fn has_changes(&self) -> bool {
+        self.usage_location.is_some() || !self.add.is_empty() || !self.remove.is_empty()
+    }
+}
+
+/// What the plan saw of a user: enough to tell, at apply time, whether it changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedUser {
+    pub usage_location: Option<String>,
+    /// Directly assigned SKU ids, lower case, sorted.
+    pub direct_sku_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageLocationChange {
+    pub from: Option<String>,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreditsChange {
+    pub currency: String,
+    pub billing_account_type: BillingAccountType,
+    pub observed: ObservedCredits,
+    /// Settings to converge, in display order.
+    pub settings: Vec<SettingChange>,
+    pub auto_recharge: Option<AutoRechargeTarget>,
+    pub payment: Option<PaymentTarget>,
+    /// "Add funds" amount: exactly what lifts the usable balance to `minimumBalance`.
+    pub add_funds: Option<Amount>,
+    pub balance_after: Amount,
+}
+
+impl CreditsChange {
+    pub fn has_changes(&self) -> bool {
+        !self.settings.is_empty() || self.add_funds.is_some()
+    }
+
+    pub fn money(&self, amount: Amount) -> Money {
+        Money::new(amount.0, self.currency.clone())
+    }
+}
+
+/// What the plan saw of the credits account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObservedCredits {
+    pub usable_balance: Amount,
+    pub auto_recharge_enabled: bool,
+    pub trigger_below: Option<Amount>,
+    pub recharge_amount: Option<Amount>,
+    pub payment_method: Option<PaymentMethod>,
+    pub agreement_number: Option<String>,
+    pub purchase_order: Option<String>,
+    /// Ids of the funds that existed, sorted: a purchase since then makes the plan stale.
+    pub fund_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingChange {
+    /// YAML path of the setting, e.g. `autoRecharge.triggerBelow`.
+    pub key: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoRechargeTarget {
+    pub enabled: bool,
+    pub trigger_below: Option<Amount>,
+    pub recharge_amount: Option<Amount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentTarget {
+    pub method: PaymentMethod,
+    pub agreement_number: Option<String>,
+    pub purchase_order: Option<String>,
+}
+
+/// Totals for the summary line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanSummary {
+    pub users: usize,
+    pub assign: usize,
+    pub remove: usize,
+    pub settings: usize,
+    pub add_funds: Option<Money>,
+}
+
+impl Plan {
+    pub fn has_changes(&self) -> bool {
+        self.users.iter().any(UserChange::has_changes)
+            || self
+                .credits
+                .as_ref()
+                .is_some_and(CreditsChange::has_changes)
+    }
+
+    pub fn summary(&self) -> PlanSummary {
+        let mut s = PlanSummary::default();
+        for u in self.users.iter().filter(|u| u.has_changes()) {
+            s.users += 1;
+            s.assign += u.add.len();
+            s.remove += u.remove.len();
+            s.settings += usize::from(u.usage_location.is_some());
+        }
+        if let Some(c) = &self.credits {
+            s.settings += c.settings.len();
+            s.add_funds = c.add_funds.map(|a| c.money(a));
+        }
+        s
+    }
+
+    /// The changes in the order they must be applied (SPEC: usage locations, removals,
+    /// additions, credits settings, funds). A user's adds and removes stay in one operation
+    /// so that a calling-plan swap is atomic; users that only free seats go first.
+    pub fn operations(&self) -> Vec<Operation> {
+        let mut ops = Vec::new();
+        for u in &self.users {
+            if let Some(loc) = &u.usage_location {
+                ops.push(Operation::SetUsageLocation {
+                    user_id: u.user_id.clone(),
+                    upn: u.upn.clone(),
+                    to: loc.to.clone(),
+                });
+            }
+        }
+        let license_op = |u: &UserChange| Operation::AssignLicenses {
+            user_id: u.user_id.clone(),
+            upn: u.upn.clone(),
+            add: u.add.clone(),
+            remove: u.remove.clone(),
+        };
+        let only_removals = |u: &&UserChange| u.add.is_empty() && !u.remove.is_empty();
+        let swaps = |u: &&UserChange| !u.add.is_empty() && !u.remove.is_empty();
+        let only_additions = |u: &&UserChange| !u.add.is_empty() && u.remove.is_empty();
+        ops.extend(self.users.iter().filter(only_removals).map(license_op));
+        ops.extend(self.users.iter().filter(swaps).map(license_op));
+        ops.extend(self.users.iter().filter(only_additions).map(license_op));
+        if let Some(c) = &self.credits {
+            if let Some(t) = &c.auto_recharge {
+                ops.push(Operation::SetAutoRecharge(t.clone()));
+            }
+            if let Some(p) = &c.payment {
+                ops.push(Operation::SetPayment(p.clone()));
+            }
+            if let Some(amount) = c.add_funds {
+                ops.push(Operation::AddFunds(c.money(amount)));
+            }
+        }
+        ops
+    }
+}
+
+/// One change to the live tenant, the unit a backend applies and reports on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operation {
+    SetUsageLocation {
+        user_id: String,
+        upn: String,
+        to: String,
+    },
+    AssignLicenses {
+        user_id: String,
+        upn: String,
+        add: Vec<SkuRef>,
+        remove: Vec<SkuRef>,
+    },
+    SetAutoRecharge(AutoRechargeTarget),
+    SetPayment(PaymentTarget),
+    AddFunds(Money),
+}
+
+impl Operation {
+    /// One line saying what the operation does, for reports.
+    pub fn describe(&self) -> String {
+        match self {
+            Operation::SetUsageLocation { upn, to, .. } => format!("{upn}: usageLocation = {to}"),
+            Operation::AssignLicenses {
+                upn, add, remove, ..
+            } => {
+                let mut parts = Vec::new();
+                parts.extend(add.iter().map(|s| format!("+{}", s.part_number)));
+                parts.extend(remove.iter().map(|s| format!("-{}", s.part_number)));
+                format!("{upn}: {}", parts.join(" "))
+            }
+            Operation::SetAutoRecharge(t) => format!(
+                "credits: auto-recharge {}",
+                if t.enabled { "on" } else { "off" }
+            ),
+            Operation::SetPayment(p) => format!("credits: payment by {}", p.method.as_str()),
+            Operation::AddFunds(m) => format!("credits: add funds {m}"),
+        }
+    }
+}

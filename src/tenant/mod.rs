@@ -1,0 +1,9 @@
+//! The live-state model (Graph-shaped) and the rules of Microsoft 365 licensing and
+//! Communications Credits. Pure: no I/O, no clock.
+
+pub mod credits;
+pub mod rules;
+pub mod snapshot;
+
+pub use rules::{RuleError, RuleKind, TenantIndex};
+pub use snapshot::*;

@@ -1,0 +1,404 @@
+//! Microsoft 365's licensing rules on the snapshot model: which SKUs a user holds and how,
+//! the capabilities they give, and license changes checked the way Graph checks them.
+//! The file backend and the emulator both mutate tenants only through these functions.
+
+use std::collections::HashMap;
+
+use crate::codes::is_country;
+use crate::licenses::{Capabilities, Capability};
+
+use super::snapshot::{AssignedLicense, LicenseAssignmentState, Snapshot, SubscribedSku, User};
+
+/// Why Graph refuses a change, with Graph's error code and a message in Graph's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    pub kind: RuleKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    InvalidUsageLocation,
+    MissingUsageLocation,
+    NoLicensesAvailable,
+    MutuallyExclusive,
+    DependentServicePlan,
+    GroupInherited,
+    NotApplicableToUser,
+    UnknownSku,
+    UnknownUser,
+}
+
+impl RuleError {
+    fn new(kind: RuleKind, message: impl Into<String>) -> RuleError {
+        RuleError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// The `error.code` Graph sends with this refusal.
+    pub fn graph_code(&self) -> &'static str {
+        match self.kind {
+            RuleKind::UnknownUser => "Request_ResourceNotFound",
+            _ => "Request_BadRequest",
+        }
+    }
+}
+
+impl std::fmt::Display for RuleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Case-insensitive lookups over a snapshot, built once per plan or apply (O(users)).
+pub struct TenantIndex {
+    sku_by_id: HashMap<String, usize>,
+    user_by_upn: HashMap<String, usize>,
+    user_by_id: HashMap<String, usize>,
+    /// Capabilities of each SKU with no plan disabled, by SKU position.
+    sku_capabilities: Vec<Capabilities>,
+}
+
+impl TenantIndex {
+    pub fn build(snapshot: &Snapshot) -> TenantIndex {
+        let sku_by_id = snapshot
+            .subscribed_skus
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.sku_id.to_ascii_lowercase(), i))
+            .collect();
+        let user_by_upn = snapshot
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.user_principal_name.to_lowercase(), i))
+            .collect();
+        let user_by_id = snapshot
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.id.to_ascii_lowercase(), i))
+            .collect();
+        let sku_capabilities = snapshot
+            .subscribed_skus
+            .iter()
+            .map(|s| sku_capabilities(s, &[]))
+            .collect();
+        TenantIndex {
+            sku_by_id,
+            user_by_upn,
+            user_by_id,
+            sku_capabilities,
+        }
+    }
+
+    pub fn sku(&self, sku_id: &str) -> Option<usize> {
+        self.sku_by_id.get(&sku_id.to_ascii_lowercase()).copied()
+    }
+
+    pub fn user_by_upn(&self, upn: &str) -> Option<usize> {
+        self.user_by_upn.get(&upn.to_lowercase()).copied()
+    }
+
+    pub fn user_by_id(&self, id: &str) -> Option<usize> {
+        self.user_by_id.get(&id.to_ascii_lowercase()).copied()
+    }
+
+    pub fn capabilities_of_sku(&self, sku: usize) -> Capabilities {
+        self.sku_capabilities[sku]
+    }
+}
+
+/// Capabilities a SKU gives when the listed service plan ids are disabled.
+pub fn sku_capabilities(sku: &SubscribedSku, disabled_plans: &[String]) -> Capabilities {
+    let mut caps = Capabilities::default();
+    for plan in &sku.service_plans {
+        let disabled = disabled_plans
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(&plan.service_plan_id));
+        if disabled {
+            continue;
+        }
+        if let Some(c) = Capability::of_service_plan(&plan.service_plan_name) {
+            caps.insert(c);
+        }
+    }
+    caps
+}
+
+/// How a user holds one SKU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holding {
+    /// Position of the SKU in `subscribedSkus`; `None` for a SKU the tenant does not list.
+    pub sku: Option<usize>,
+    pub sku_id: String,
+    pub direct: bool,
+    /// Group ids the SKU is inherited from.
+    pub groups: Vec<String>,
+    pub capabilities: Capabilities,
+}
+
+/// Every SKU the user holds, once each, saying whether directly, through groups, or both.
+/// Without `licenseAssignmentStates` every assignment counts as direct (SPEC §4).
+pub fn holdings(user: &User, snapshot: &Snapshot, index: &TenantIndex) -> Vec<Holding> {
+    let mut out: Vec<Holding> = Vec::with_capacity(user.assigned_licenses.len());
+    for assigned in &user.assigned_licenses {
+        if out
+            .iter()
+            .any(|h| h.sku_id.eq_ignore_ascii_case(&assigned.sku_id))
+        {
+            continue;
+        }
+        let sku = index.sku(&assigned.sku_id);
+        let (direct, groups) = match &user.license_assignment_states {
+            None => (true, Vec::new()),
+            Some(states) => {
+                let mine: Vec<&LicenseAssignmentState> = states
+                    .iter()
+                    .filter(|s| s.sku_id.eq_ignore_ascii_case(&assigned.sku_id))
+                    .collect();
+                let groups: Vec<String> = mine
+                    .iter()
+                    .filter_map(|s| s.assigned_by_group.clone())
+                    .collect();
+                let direct = mine.is_empty() || mine.iter().any(|s| s.assigned_by_group.is_none());
+                (direct, groups)
+            }
+        };
+        let capabilities = match sku {
+            Some(i) if assigned.disabled_plans.is_empty() => index.capabilities_of_sku(i),
+            Some(i) => sku_capabilities(&snapshot.subscribed_skus[i], &assigned.disabled_plans),
+            None => Capabilities::default(),
+        };
+        out.push(Holding {
+            sku,
+            sku_id: assigned.sku_id.clone(),
+            direct,
+            groups,
+            capabilities,
+        });
+    }
+    out
+}
+
+/// Graph's per-user rules on a proposed set of holdings: a calling plan needs Teams Phone,
+/// and calling plans exclude each other. Returns the first rule broken.
+pub fn check_license_rules(
+    held: &[(String, Capabilities)],
+    user_upn: &str,
+) -> Result<(), RuleError> {
+    let calling_plans: Vec<&str> = held
+        .iter()
+        .filter(|(_, c)| c.has(Capability::CallingPlan))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if calling_plans.len() > 1 {
+        return Err(RuleError::new(
+            RuleKind::MutuallyExclusive,
+            format!(
+                "License assignment failed for user {user_upn} because service plans {} are mutually exclusive.",
+                calling_plans.join(" and ")
+            ),
+        ));
+    }
+    let all = held
+        .iter()
+        .fold(Capabilities::default(), |acc, (_, c)| acc.union(*c));
+    if all.has(Capability::CallingPlan) && !all.has(Capability::TeamsPhone) {
+        return Err(RuleError::new(
+            RuleKind::DependentServicePlan,
+            format!(
+                "License assignment failed for user {user_upn} because service plan {} depends on the service plan(s) MCOEV (Teams Phone).",
+                calling_plans.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl Snapshot {
+    /// Graph's `PATCH /users/{id}` of `usageLocation`.
+    pub fn set_usage_location(
+        &mut self,
+        user: usize,
+        location: Option<&str>,
+    ) -> Result<(), RuleError> {
+        if let Some(loc) = location
+            && !is_country(loc)
+        {
+            return Err(RuleError::new(
+                RuleKind::InvalidUsageLocation,
+                format!(
+                    "Invalid value specified for property 'usageLocation' of resource 'User': '{loc}' is not an ISO 3166-1 alpha-2 country code."
+                ),
+            ));
+        }
+        self.users[user].usage_location = location.map(str::to_string);
+        Ok(())
+    }
+
+    /// Graph's `assignLicense`: adds and removes together, all or nothing, with Graph's
+    /// checks (usage location, seats, user-applicable SKUs, group-inherited removals,
+    /// dependent and mutually exclusive plans). Updates `consumedUnits`.
+    pub fn assign_license(
+        &mut self,
+        index: &TenantIndex,
+        user: usize,
+        add: &[String],
+        remove: &[String],
+    ) -> Result<(), RuleError> {
+        let upn = self.users[user].user_principal_name.clone();
+        let current = holdings(&self.users[user], self, index);
+        let mut add_skus = Vec::new();
+        for sku_id in add {
+            let Some(i) = index.sku(sku_id) else {
+                return Err(RuleError::new(
+                    RuleKind::UnknownSku,
+                    format!("License {sku_id} does not correspond to a valid company License."),
+                ));
+            };
+            let sku = &self.subscribed_skus[i];
+            if !sku.applies_to_users() {
+                return Err(RuleError::new(
+                    RuleKind::NotApplicableToUser,
+                    format!(
+                        "License {} ({}) applies to {} and cannot be assigned to a user.",
+                        sku.sku_part_number, sku.sku_id, sku.applies_to
+                    ),
+                ));
+            }
+            let already_direct = current.iter().any(|h| h.sku == Some(i) && h.direct);
+            if !already_direct {
+                add_skus.push(i);
+            }
+        }
+        if !add_skus.is_empty() && self.users[user].usage_location.is_none() {
+            return Err(RuleError::new(
+                RuleKind::MissingUsageLocation,
+                format!(
+                    "License assignment cannot be done for user {upn} with invalid usage location."
+                ),
+            ));
+        }
+        let mut remove_skus = Vec::new();
+        for sku_id in remove {
+            let held = current
+                .iter()
+                .find(|h| h.sku_id.eq_ignore_ascii_case(sku_id));
+            match held {
+                Some(h) if h.direct => remove_skus.push(h.sku_id.clone()),
+                Some(_) => {
+                    return Err(RuleError::new(
+                        RuleKind::GroupInherited,
+                        format!(
+                            "User license for {sku_id} is inherited from a group membership and it cannot be removed directly from user {upn}."
+                        ),
+                    ));
+                }
+                None => {
+                    return Err(RuleError::new(
+                        RuleKind::UnknownSku,
+                        format!("User {upn} does not have license {sku_id} to remove."),
+                    ));
+                }
+            }
+        }
+        for &i in &add_skus {
+            let sku = &self.subscribed_skus[i];
+            let held_through_group = current.iter().any(|h| h.sku == Some(i));
+            if !held_through_group && sku.available_seats() < 1 {
+                return Err(RuleError::new(
+                    RuleKind::NoLicensesAvailable,
+                    format!(
+                        "License assignment failed because subscription {} ({}) does not have any available licenses.",
+                        sku.sku_part_number, sku.sku_id
+                    ),
+                ));
+            }
+        }
+
+        // The state after the change, checked as a whole (so a calling-plan swap is valid).
+        let mut after: Vec<(String, Capabilities)> = Vec::new();
+        for h in &current {
+            let removed_entirely = h.direct
+                && h.groups.is_empty()
+                && remove_skus
+                    .iter()
+                    .any(|r| r.eq_ignore_ascii_case(&h.sku_id));
+            if !removed_entirely {
+                let name = h.sku.map_or(h.sku_id.clone(), |i| {
+                    self.subscribed_skus[i].sku_part_number.clone()
+                });
+                after.push((name, h.capabilities));
+            }
+        }
+        for &i in &add_skus {
+            if !current.iter().any(|h| h.sku == Some(i)) {
+                after.push((
+                    self.subscribed_skus[i].sku_part_number.clone(),
+                    index.capabilities_of_sku(i),
+                ));
+            }
+        }
+        check_license_rules(&after, &upn)?;
+
+        // Commit.
+        for sku_id in &remove_skus {
+            self.remove_direct(index, user, sku_id);
+        }
+        for &i in &add_skus {
+            self.add_direct(user, i);
+        }
+        Ok(())
+    }
+
+    fn remove_direct(&mut self, index: &TenantIndex, user: usize, sku_id: &str) {
+        let u = &mut self.users[user];
+        let inherited = match &mut u.license_assignment_states {
+            Some(states) => {
+                states.retain(|s| {
+                    !(s.sku_id.eq_ignore_ascii_case(sku_id) && s.assigned_by_group.is_none())
+                });
+                states.iter().any(|s| s.sku_id.eq_ignore_ascii_case(sku_id))
+            }
+            None => false,
+        };
+        if !inherited {
+            u.assigned_licenses
+                .retain(|a| !a.sku_id.eq_ignore_ascii_case(sku_id));
+        }
+        // A seat is consumed per user and SKU, however many ways the user holds it.
+        if !inherited && let Some(i) = index.sku(sku_id) {
+            self.subscribed_skus[i].consumed_units -= 1;
+        }
+    }
+
+    fn add_direct(&mut self, user: usize, sku: usize) {
+        let sku_id = self.subscribed_skus[sku].sku_id.clone();
+        let u = &mut self.users[user];
+        let already_held = u
+            .assigned_licenses
+            .iter()
+            .any(|a| a.sku_id.eq_ignore_ascii_case(&sku_id));
+        if !already_held {
+            u.assigned_licenses.push(AssignedLicense {
+                sku_id: sku_id.clone(),
+                disabled_plans: Vec::new(),
+                extra: Default::default(),
+            });
+        }
+        if let Some(states) = &mut u.license_assignment_states {
+            states.push(LicenseAssignmentState {
+                sku_id,
+                assigned_by_group: None,
+                state: Some("Active".to_string()),
+                extra: Default::default(),
+            });
+        }
+        if !already_held {
+            self.subscribed_skus[sku].consumed_units += 1;
+        }
+    }
+}
