@@ -56,7 +56,11 @@ fn render_user(out: &mut String, user: &UserChange, style: Style) {
         );
     }
     for sku in &user.remove {
-        let _ = writeln!(out, "      {}", style.removed(&format!("- {}", sku.label())));
+        let _ = writeln!(
+            out,
+            "      {}",
+            style.removed(&format!("- {}", sku.label()))
+        );
     }
     for sku in &user.add {
         let _ = writeln!(out, "      {}", style.added(&format!("+ {}", sku.label())));
