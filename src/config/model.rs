@@ -93,6 +93,9 @@ pub struct DesiredCredits {
     pub minimum_balance: Option<Decimal>,
     pub auto_recharge: Option<DesiredAutoRecharge>,
     pub payment: Option<DesiredPayment>,
+    /// `communicationsCredits.ledger`: the credits ledger used with Microsoft Graph, resolved
+    /// against the YAML's folder; `None` means `commcred.ledger.json` beside the YAML.
+    pub ledger: Option<PathBuf>,
     pub origin: Origin,
 }
 

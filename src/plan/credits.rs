@@ -1,23 +1,33 @@
 //! Planning the Communications Credits account: top-up to the minimum balance, auto-recharge
-//! and payment settings. Pure: the clock is an argument.
+//! and payment settings, and the forecast shown with them. Pure: the clock is an argument.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::apply::observe_credits;
 use crate::config::{DesiredCredits, DesiredPayment};
+use crate::credits::forecast::{AutoRechargeAfter, ForecastInput, forecast, recent_callers};
+use crate::credits::usage::{CallRow, rows_from_json};
+use crate::licenses::Capability;
 use crate::money::{Amount, Money};
-use crate::tenant::{BillingAccountType, CreditsAccount, credits::usable_balance};
+use crate::tenant::rules::holdings;
+use crate::tenant::{
+    BillingAccountType, CreditsAccount, Snapshot, TenantIndex, credits::usable_balance,
+};
 
-use super::model::{AutoRechargeTarget, CreditsChange, PaymentTarget, SettingChange};
+use super::model::{AutoRechargeTarget, CreditsChange, PaymentTarget, SettingChange, UserChange};
 use super::problems::PlanProblem;
 
+/// Plans the credits account. `users` are the planned user changes, so that warnings speak
+/// of the licenses users will hold after the plan.
 pub fn plan_credits(
     want: &DesiredCredits,
-    live: Option<&CreditsAccount>,
+    live: &Snapshot,
+    index: &TenantIndex,
+    users: &[UserChange],
     now: DateTime<Utc>,
 ) -> Result<CreditsChange, PlanProblem> {
-    let Some(account) = live else {
+    let Some(account) = live.communications_credits.as_ref() else {
         return Err(PlanProblem::new(
             "commcred::plan::credits_not_set_up",
             format!(
@@ -105,6 +115,29 @@ pub fn plan_credits(
         }
     }
 
+    let after = auto_recharge.as_ref().map_or(
+        AutoRechargeAfter {
+            enabled: account.auto_recharge.enabled,
+            trigger_below: account.auto_recharge.trigger_below.map(|a| a.0),
+            recharge_amount: account.auto_recharge.recharge_amount.map(|a| a.0),
+        },
+        |t: &AutoRechargeTarget| AutoRechargeAfter {
+            enabled: t.enabled,
+            trigger_below: t.trigger_below.map(|a| a.0),
+            recharge_amount: t.recharge_amount.map(|a| a.0),
+        },
+    );
+    let (rows, unreadable_rows) = rows_from_json(live.extra.get("pstnCalls"));
+    let forecast = forecast(&ForecastInput {
+        account,
+        add_funds: add_funds.map(|a| a.0),
+        auto_recharge: after,
+        unlicensed_callers: unlicensed_callers(live, index, users, &rows, now),
+        rows: &rows,
+        unreadable_rows,
+        now,
+    });
+
     Ok(CreditsChange {
         currency,
         billing_account_type: account.billing_account_type,
@@ -114,7 +147,58 @@ pub fn plan_credits(
         payment,
         add_funds,
         balance_after,
+        minimum_balance: want.minimum_balance.map(Amount),
+        ledger: None,
+        forecast: Some(forecast),
     })
+}
+
+/// Users who made calls charged to credits recently and will not hold the credits license
+/// after the plan (never had it, or the plan removes it). Users no longer in the tenant and
+/// calls without a user (auto attendants, call queues) are left out.
+fn unlicensed_callers(
+    live: &Snapshot,
+    index: &TenantIndex,
+    users: &[UserChange],
+    rows: &[CallRow],
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    let gives_credits = |sku_id: &str| {
+        index.sku(sku_id).is_some_and(|i| {
+            index
+                .capabilities_of_sku(i)
+                .has(Capability::CommunicationsCredits)
+        })
+    };
+    let mut out = Vec::new();
+    for (id, upn) in recent_callers(rows, now) {
+        let found = id
+            .as_deref()
+            .and_then(|id| index.user_by_id(id))
+            .or_else(|| upn.as_deref().and_then(|u| index.user_by_upn(u)));
+        let Some(i) = found else { continue };
+        let user = &live.users[i];
+        let change = users
+            .iter()
+            .find(|c| c.user_id.eq_ignore_ascii_case(&user.id));
+        let removed = |sku_id: &str| {
+            change.is_some_and(|c| {
+                c.remove
+                    .iter()
+                    .any(|r| r.sku_id.eq_ignore_ascii_case(sku_id))
+            })
+        };
+        let keeps = holdings(user, live, index).iter().any(|h| {
+            h.capabilities.has(Capability::CommunicationsCredits)
+                && !(removed(&h.sku_id) && h.groups.is_empty())
+        });
+        let gains = change.is_some_and(|c| c.add.iter().any(|a| gives_credits(&a.sku_id)));
+        if !keeps && !gains {
+            out.push(user.user_principal_name.clone());
+        }
+    }
+    out.sort_by_key(|u| u.to_lowercase());
+    out
 }
 
 fn payment_settings(want: &DesiredPayment, account: &CreditsAccount, out: &mut Vec<SettingChange>) {
@@ -149,11 +233,11 @@ fn not_fundable(kind: BillingAccountType, want: &DesiredCredits) -> PlanProblem 
     let (why, instead) = match kind {
         BillingAccountType::Mca => (
             "tenants billed through a Microsoft Customer Agreement (MCA) cannot buy Communications Credits",
-            "turn auto-recharge off (`autoRecharge: {enabled: false}`), drop `minimumBalance` and `payment`: MCA tenants pay usage as post-paid overage on their invoice",
+            "turn auto-recharge off (`autoRecharge: {enabled: false}`), drop `minimumBalance` and `payment`: MCA tenants pay usage as post-paid overage on their invoice once any remaining balance is used; commcred then guides you to uncheck Auto recharge (Billing > Your products > Communication Credits > Billing settings)",
         ),
         _ => (
             "tenants bought through a Cloud Solution Provider (CSP) are funded by their partner",
-            "ask your CSP partner to fund Communications Credits, and drop `minimumBalance`, `autoRecharge` and `payment` from commcred.yaml",
+            "ask your CSP partner to fund Communications Credits (they buy them for the tenant in Partner Center), and drop `minimumBalance`, `autoRecharge` and `payment` from commcred.yaml; commcred still assigns the licenses and shows the usage forecast",
         ),
     };
     PlanProblem::new(

@@ -84,6 +84,16 @@ pub struct CreditsChange {
     /// "Add funds" amount: exactly what lifts the usable balance to `minimumBalance`.
     pub add_funds: Option<Amount>,
     pub balance_after: Amount,
+    /// The declared `minimumBalance`, for explaining the purchase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_balance: Option<Amount>,
+    /// The credits ledger the account's state came from (Microsoft Graph has no API for
+    /// it); `None` when it came from the live snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
+    /// Balance, expiry and warnings: what the credits will do next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<crate::credits::forecast::Forecast>,
 }
 
 impl CreditsChange {

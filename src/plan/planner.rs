@@ -87,7 +87,7 @@ pub fn plan(
     problems.extend(seats.shortfalls(live));
 
     let credits = match &desired.credits {
-        Some(want) => match plan_credits(want, live.communications_credits.as_ref(), now) {
+        Some(want) => match plan_credits(want, live, &index, &users, now) {
             Ok(c) => Some(c),
             Err(p) => {
                 problems.push(p);

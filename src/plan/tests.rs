@@ -182,6 +182,7 @@ fn credits_top_up_is_exact_and_ignores_expired_funds() {
             recharge_amount: Some(Decimal::new(25000, 2)),
         }),
         payment: None,
+        ledger: None,
         origin: origin(),
     });
     let p = plan(&d, &quickstart(), now()).unwrap();

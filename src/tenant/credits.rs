@@ -42,8 +42,19 @@ pub fn expiring_within(account: &CreditsAccount, now: DateTime<Utc>, days: i64) 
 
 /// Spends `charge` from the oldest usable funds first. Returns what could not be covered.
 pub fn consume_fifo(account: &mut CreditsAccount, charge: Decimal, now: DateTime<Utc>) -> Decimal {
+    consume_fifo_where(account, charge, now, |_| true)
+}
+
+/// [`consume_fifo`] over the funds `eligible` accepts (by position): a ledger replays a
+/// charge only against funds it already knew of when the call was made.
+pub fn consume_fifo_where(
+    account: &mut CreditsAccount,
+    charge: Decimal,
+    now: DateTime<Utc>,
+    eligible: impl Fn(usize) -> bool,
+) -> Decimal {
     let mut order: Vec<usize> = (0..account.funds.len())
-        .filter(|&i| is_usable(&account.funds[i], now))
+        .filter(|&i| eligible(i) && is_usable(&account.funds[i], now))
         .collect();
     order.sort_by_key(|&i| (account.funds[i].purchased_at, i));
     let mut left = charge;

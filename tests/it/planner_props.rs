@@ -112,6 +112,7 @@ fn build(case: &Case) -> (Snapshot, DesiredState) {
                 recharge_amount: Some(Decimal::new(25000, 2)),
             }),
             payment: None,
+            ledger: None,
             origin: Origin {
                 file: PathBuf::from("commcred.yaml"),
                 line: 3,

@@ -10,7 +10,13 @@ use crate::plan::{CreditsChange, Plan, PlanSummary, UserChange};
 /// The whole plan: a block per changed user, the credits block, one summary line.
 pub fn render(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
+    let outlook = plan
+        .credits
+        .as_ref()
+        .map(|c| crate::credits::forecast::render_outlook(c, style))
+        .unwrap_or_default();
     if !plan.has_changes() {
+        out.push_str(&outlook);
         let _ = writeln!(
             out,
             "No changes. Tenant {} matches the configuration.",
@@ -29,6 +35,7 @@ pub fn render(plan: &Plan, style: Style) -> String {
     if let Some(c) = plan.credits.as_ref().filter(|c| c.has_changes()) {
         render_credits(&mut out, c, style);
     }
+    out.push_str(&outlook);
     let _ = writeln!(out, "{}", style.bold(&summary_line(&plan.summary())));
     out
 }
@@ -97,6 +104,16 @@ fn render_credits(out: &mut String, c: &CreditsChange, style: Style) {
             c.money(c.balance_after)
         );
         let _ = writeln!(out, "      {}", style.added(&line));
+    }
+    if let Some(ledger) = &c.ledger {
+        let steps = crate::credits::steps::steps_for(c);
+        let notes = [
+            format!("state from the credits ledger {ledger}: Microsoft has no API for credits"),
+            crate::credits::steps::plan_note(&steps),
+        ];
+        for note in notes {
+            let _ = writeln!(out, "      {}", style.note(&format!("# {note}")));
+        }
     }
     let _ = writeln!(out, "    }}\n");
 }
