@@ -9,8 +9,9 @@ use commcred::plan::{Plan, render::human};
 use miette::{Result, miette};
 
 use super::context::{GlobalArgs, now};
+use super::manual::{self, ManualArgs};
 use super::output::{Output, stdin_is_terminal};
-use super::plan::make_plan;
+use super::plan::{Planned, make_plan};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -22,17 +23,29 @@ pub struct Args {
     /// Apply without asking. Required when there is no terminal to ask on.
     #[arg(long)]
     pub auto_approve: bool,
+    #[command(flatten)]
+    pub manual: ManualArgs,
 }
 
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
-    let (plan, mut backend) = make_plan(args.config, global, out)?;
+    let Planned {
+        plan,
+        mut backend,
+        credits,
+    } = make_plan(args.config, global, out)?;
     out.result(&human::render(&plan, out.style));
     if !plan.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }
     confirm(args.auto_approve)?;
-    let report = backend.apply(&plan, &ApplyContext { now: now()? })?;
+    let mut report = backend.apply(&plan, &ApplyContext { now: now()? })?;
+    // Credits operations a backend could not apply become guided steps, recorded in the
+    // ledger as a person confirms them (Microsoft has no API for them).
+    let guided = manual::take_credits_steps(&mut report);
     out.result(&render_report(&plan, &report));
+    if guided && report.is_success() {
+        manual::guide(&plan, &credits, &args.manual, out)?;
+    }
     if report.is_success() {
         Ok(ExitCode::SUCCESS)
     } else {
@@ -101,8 +114,17 @@ pub fn render_report(plan: &Plan, report: &ApplyReport) -> String {
                 .join("; ")
         ));
     }
-    if report.is_success() {
-        let s = plan.summary();
+    if report.is_success() && !report.applied.is_empty() {
+        let mut s = plan.summary();
+        if let Some(c) = plan
+            .credits
+            .as_ref()
+            .filter(|_| !manual::credits_applied(report))
+        {
+            // Guided credits steps are reported when confirmed, not as applied.
+            s.settings -= c.settings.len();
+            s.add_funds = None;
+        }
         text.push_str(&format!(
             "Apply complete! {} applied: {} assigned, {} removed, {} settings changed{}.\n",
             report.applied.len(),

@@ -22,6 +22,11 @@ pub fn load_config(path: &Path) -> Result<DesiredState> {
 
 /// The backend: `--backend`, else the YAML's `backend`, else `tenant.json` beside the YAML.
 pub fn open_backend(global: &GlobalArgs, desired: &DesiredState) -> Result<Box<dyn Backend>> {
+    backend::open(&backend_spec(global, desired)?).into_diagnostic()
+}
+
+/// Which backend [`open_backend`] opens.
+pub fn backend_spec(global: &GlobalArgs, desired: &DesiredState) -> Result<BackendSpec> {
     let spec = match &global.backend {
         Some(text) => BackendSpec::parse(text).map_err(|e| {
             miette!(
@@ -35,7 +40,17 @@ pub fn open_backend(global: &GlobalArgs, desired: &DesiredState) -> Result<Box<d
             BackendSpec::File(dir.join("tenant.json"))
         }),
     };
-    backend::open(&spec).into_diagnostic()
+    Ok(spec)
+}
+
+/// Who confirms manual steps or imports usage: `--confirmed-by`, else the login name.
+pub fn actor(given: Option<&str>) -> String {
+    given
+        .map(str::to_string)
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("USERNAME").ok())
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
 }
 
 /// Now, or `COMMCRED_NOW` (RFC 3339, or YYYY-MM-DD meaning midnight UTC).

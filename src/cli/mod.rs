@@ -6,8 +6,12 @@ use clap::{Parser, Subcommand};
 
 mod apply;
 mod context;
+mod ledger;
+mod manual;
 mod output;
 mod plan;
+mod recommend;
+mod usage;
 
 use context::GlobalArgs;
 use output::{ColorChoice, Output};
@@ -38,6 +42,12 @@ enum Command {
     Plan(plan::Args),
     /// Make the tenant match the YAML (asks for `yes` unless --auto-approve).
     Apply(apply::Args),
+    /// PSTN usage: import the Teams admin center export into the credits ledger.
+    Usage(usage::Args),
+    /// Funding advice (minimumBalance, triggerBelow, rechargeAmount) from real usage.
+    Recommend(recommend::Args),
+    /// The Communications Credits ledger kept for Microsoft Graph, which has no credits API.
+    Ledger(ledger::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -59,6 +69,9 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Plan(args) => plan::run(args, &cli.global, &out),
         Command::Apply(args) => apply::run(args, &cli.global, &out),
+        Command::Usage(args) => usage::run(args, &out),
+        Command::Recommend(args) => recommend::run(args, &cli.global, &out),
+        Command::Ledger(args) => ledger::run(args, &out),
     };
     match result {
         Ok(code) => code,

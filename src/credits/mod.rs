@@ -8,12 +8,14 @@
 //! - `steps`: the admin-center steps a person does for a credits change, and their recording
 //! - `forecast`: balance, money about to expire, and warnings shown with the plan
 //! - `recommend`: funding advice from real usage
+//! - `live`: where a plan's credits state and usage come from, per backend
 //!
 //! Everything here is pure except the ledger's load/save; the clock is always an argument.
 
 pub mod error;
 pub mod forecast;
 pub mod ledger;
+pub mod live;
 pub mod pstn;
 pub mod recommend;
 pub mod steps;

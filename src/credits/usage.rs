@@ -614,10 +614,14 @@ impl CsvParser<'_> {
     /// Byte offset and raw length of field `index` of `record`, found by re-scanning the
     /// record's text (the csv crate reports where a record starts, not where fields are).
     fn field_at(&self, record: &csv::StringRecord, index: usize) -> FieldAt {
-        let start = record
+        let bytes = self.text.as_bytes();
+        let mut start = record
             .position()
             .map_or(0, |p| (p.byte() as usize).min(self.text.len()));
-        let bytes = self.text.as_bytes();
+        // With CRLF line ends the reported start can be the LF that ends the line before.
+        while start < bytes.len() && (bytes[start] == b'\n' || bytes[start] == b'\r') {
+            start += 1;
+        }
         let mut field = 0;
         let mut field_start = start;
         let mut quoted = false;

@@ -1,0 +1,164 @@
+//! The credits steps a person does in the Microsoft 365 admin center during `apply`: print
+//! them, ask for each on a terminal (or take `--confirm-manual` in a pipeline), and record
+//! the confirmed ones in the credits ledger.
+
+use std::io::BufRead;
+
+use commcred::backend::ApplyReport;
+use commcred::credits::ledger::{self, How, Stamp};
+use commcred::credits::live::CreditsContext;
+use commcred::credits::steps::{self, ManualStep};
+use commcred::plan::{Operation, Plan};
+use miette::{Result, miette};
+
+use super::context::{actor, now};
+use super::output::{Output, stdin_is_terminal};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ManualArgs {
+    /// Record the Communications Credits steps as done without asking: for a pipeline that
+    /// runs after a person did them in the Microsoft 365 admin center.
+    #[arg(long)]
+    pub confirm_manual: bool,
+    /// Who confirms the steps, as recorded in the credits ledger (default: the login name).
+    #[arg(long, env = "COMMCRED_CONFIRMED_BY", value_name = "NAME")]
+    pub confirmed_by: Option<String>,
+}
+
+fn is_credits(op: &Operation) -> bool {
+    matches!(
+        op,
+        Operation::SetAutoRecharge(_) | Operation::SetPayment(_) | Operation::AddFunds(_)
+    )
+}
+
+/// Removes the credits operations from the report's manual list; true when there were any.
+pub fn take_credits_steps(report: &mut ApplyReport) -> bool {
+    let before = report.manual.len();
+    report.manual.retain(|(op, _)| !is_credits(op));
+    report.manual.len() != before
+}
+
+/// True when the backend applied the credits operations itself (the file backend).
+pub fn credits_applied(report: &ApplyReport) -> bool {
+    report.applied.iter().any(is_credits)
+}
+
+/// Prints the steps, collects confirmations and records them in the ledger.
+pub fn guide(plan: &Plan, context: &CreditsContext, args: &ManualArgs, out: &Output) -> Result<()> {
+    let Some(change) = plan.credits.as_ref() else {
+        return Ok(());
+    };
+    let all = steps::steps_for(change);
+    if all.is_empty() {
+        return Ok(());
+    }
+    let plan_id = steps::plan_id(plan);
+    out.result(&format!("\n{}", steps::render(change, &all)));
+
+    let path = &context.ledger_path;
+    let known = ledger::load(path)?;
+    let mut pending: Vec<(usize, &ManualStep)> = Vec::new();
+    for (n, step) in all.iter().enumerate() {
+        match known
+            .as_ref()
+            .and_then(|l| l.is_confirmed(&step.key(&plan_id)))
+        {
+            Some(c) => out.result(&format!(
+                "Step {} was already recorded on {} by {}: not recorded again.\n",
+                n + 1,
+                c.stamp.at.format("%Y-%m-%d %H:%M UTC"),
+                c.stamp.by
+            )),
+            None => pending.push((n, step)),
+        }
+    }
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let how = if args.confirm_manual {
+        How::ConfirmManual
+    } else if stdin_is_terminal() {
+        How::Terminal
+    } else {
+        out.result(&format!(
+            "Not recorded: there is no terminal to confirm the steps on. Once they are done, run apply again with --confirm-manual to record them in {}.\n",
+            path.display()
+        ));
+        return Ok(());
+    };
+    let confirmed: Vec<&ManualStep> = match how {
+        How::Terminal => ask_each(&pending, all.len())?,
+        _ => pending.iter().map(|(_, s)| *s).collect(),
+    };
+    if confirmed.is_empty() {
+        out.result("Nothing recorded; the next plan shows the same steps.\n");
+        return Ok(());
+    }
+    let stamp = Stamp {
+        by: actor(args.confirmed_by.as_deref()),
+        at: now()?,
+        how,
+        plan: None,
+        step: None,
+    };
+    let recorded = ledger::update(path, |ledger| {
+        let ledger = ledger
+            .as_mut()
+            .ok_or_else(|| commcred::credits::CreditsError::LedgerMissing { path: path.clone() })?;
+        ledger.record_steps(path, &plan_id, change, &confirmed, &stamp)
+    })?;
+    for title in &recorded.recorded {
+        out.result(&format!(
+            "Recorded in {}: {title} (confirmed by {}).\n",
+            path.display(),
+            stamp.by
+        ));
+    }
+    for (title, when) in &recorded.already {
+        out.result(&format!(
+            "Already recorded: {title} ({} by {}).\n",
+            when.at.format("%Y-%m-%d %H:%M UTC"),
+            when.by
+        ));
+    }
+    let skipped = pending.len() - confirmed.len();
+    if skipped > 0 {
+        out.result(&format!(
+            "{skipped} step{} not confirmed: the next plan shows {} again.\n",
+            if skipped == 1 { "" } else { "s" },
+            if skipped == 1 { "it" } else { "them" }
+        ));
+    }
+    Ok(())
+}
+
+/// Asks `done` or `skip` for each step, in order, on the terminal.
+fn ask_each<'a>(pending: &[(usize, &'a ManualStep)], total: usize) -> Result<Vec<&'a ManualStep>> {
+    let mut confirmed = Vec::new();
+    let stdin = std::io::stdin();
+    for (n, step) in pending {
+        loop {
+            eprint!(
+                "Step {} of {total} ({}): type 'done' once it is done in the admin center, or 'skip': ",
+                n + 1,
+                step.title
+            );
+            let mut answer = String::new();
+            let read = stdin
+                .lock()
+                .read_line(&mut answer)
+                .map_err(|e| miette!("cannot read the answer: {e}"))?;
+            match answer.trim() {
+                "done" => {
+                    confirmed.push(*step);
+                    break;
+                }
+                "skip" => break,
+                _ if read == 0 => return Ok(confirmed),
+                _ => eprintln!("  Please type done or skip."),
+            }
+        }
+    }
+    Ok(confirmed)
+}

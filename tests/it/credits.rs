@@ -1,0 +1,345 @@
+//! Communications Credits through the real binary: usage import, recommend, the ledger.
+
+use std::path::{Path, PathBuf};
+
+use predicates::prelude::*;
+use serde_json::Value;
+
+use crate::common::{commcred, read, root};
+
+fn fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures/credits").join(name)
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&read(path)).unwrap()
+}
+
+#[test]
+fn usage_import_reads_a_realistic_export_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // The fixture is the export as the Teams admin center writes it: a byte-order mark, CRLF,
+    // quoted fields with commas and doubled quotes, free calls with empty Charge and
+    // Currency, a bot call without a user, fractions of seconds, a space-separated time,
+    // and three currencies.
+    let output = commcred(dir.path())
+        .args(["usage", "import"])
+        .arg(fixture("pstn-usage.csv"))
+        .args(["--ledger", "ledger.json", "--by", "alice"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&output.get_output().stdout).to_string();
+    // 17 calls; 15 charged (the first and the last are free). Per currency:
+    // EUR 12.34 + 7.66 = 20.00; GBP 3.21; USD 20.00+0.50 + 14.50 + 5.00 + 30.00 + 25.00
+    // + 15.00 + 5.00 + 60.00 + 70.00 + 70.00 + 70.00 + 69.00+1.00 = 455.00.
+    assert!(
+        text.contains(
+            "17 calls from 2026-04-01 to 2026-06-30; 15 charged: 20.00 EUR, 3.21 GBP, 455.00 USD"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("15 charged calls added, 0 already in the ledger"),
+        "{text}"
+    );
+
+    let ledger = json(&dir.path().join("ledger.json"));
+    assert_eq!(ledger["formatVersion"], 1);
+    let calls = ledger["pstnCalls"].as_array().unwrap();
+    assert_eq!(calls.len(), 15);
+    let erin = &calls[0];
+    assert_eq!(erin["id"], "0a9f1e52-0002-4b1c-9d2e-5f7a8b9c0d02");
+    assert_eq!(erin["userDisplayName"], "Erin \"The Closer\" Ellis");
+    assert_eq!(erin["charge"], "20.00");
+    assert_eq!(erin["connectionCharge"], "0.50");
+    assert_eq!(erin["licenseCapability"], "MCOPSTNPP");
+    assert_eq!(erin["destinationName"], "Italy");
+    let frank = &calls[1];
+    assert_eq!(frank["userDisplayName"], "Frank, Jr.");
+    assert_eq!(frank["startDateTime"], "2026-04-08T11:30:00Z");
+    assert!(
+        frank.get("connectionCharge").is_none(),
+        "an empty fee is no fee"
+    );
+    assert_eq!(ledger["usageImports"][0]["by"], "alice");
+    assert_eq!(ledger["usageImports"][0]["rows"], 17);
+
+    // The same export again adds nothing: calls are keyed by UsageId.
+    commcred(dir.path())
+        .args(["usage", "import"])
+        .arg(fixture("pstn-usage.csv"))
+        .args(["--ledger", "ledger.json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "0 charged calls added, 15 already in the ledger",
+        ));
+    let ledger = json(&dir.path().join("ledger.json"));
+    assert_eq!(ledger["pstnCalls"].as_array().unwrap().len(), 15);
+    assert_eq!(ledger["usageImports"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn usage_import_reports_every_bad_field_at_its_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = "\u{feff}UsageId,Start Time,Charge,Currency\r\n\
+               a-1,2026-05-01T10:00:00Z,0.50,USD\r\n\
+               a-2,2026-05-02T10:00:00Z,\"1,50\",USD\r\n\
+               a-3,yesterday,0.10,USD\r\n";
+    std::fs::write(dir.path().join("bad.csv"), csv).unwrap();
+    let output = commcred(dir.path())
+        .args(["usage", "import", "bad.csv", "--ledger", "ledger.json"])
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&output.get_output().stderr).to_string();
+    assert!(err.contains("commcred::credits::usage_invalid"), "{err}");
+    assert!(err.contains("commcred::credits::usage_bad_value"), "{err}");
+    // `a-2,2026-05-02T10:00:00Z,` is 25 characters: Charge starts in column 26. The
+    // byte-order mark is not a column.
+    assert!(
+        err.contains("bad.csv:3:26: Charge `1,50` is not a decimal amount"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad.csv:4:5: Start Time `yesterday` is not a date and time"),
+        "{err}"
+    );
+    assert!(
+        err.contains("plain decimals with a dot"),
+        "help line: {err}"
+    );
+    assert!(!dir.path().join("ledger.json").exists(), "nothing imported");
+
+    std::fs::write(dir.path().join("other.csv"), "Name,Amount\nx,1\n").unwrap();
+    commcred(dir.path())
+        .args(["usage", "import", "other.csv", "--ledger", "ledger.json"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("commcred::credits::usage_missing_column"))
+        .stderr(predicate::str::contains("other.csv:1:1: the header has no `UsageId`, `Start Time`, `Charge`, `Currency` columns"));
+}
+
+#[test]
+fn recommend_from_the_export_matches_the_hand_arithmetic() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = commcred(dir.path())
+        .env("COMMCRED_NOW", "2026-07-01T00:00:00Z")
+        .arg("recommend")
+        .arg("--usage")
+        .arg(fixture("pstn-usage.csv"))
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&output.get_output().stdout).to_string();
+    // Window: the first call (free, 2026-04-01 09:00) -> from 2026-04-01 00:00 to now,
+    // 2026-07-01 00:00 = 30 (April) + 31 (May) + 30 (June) = 91 days.
+    //
+    // USD: S = 455.00 (see the import test). M = 455.00 x 30 / 91 = 13650 / 91 = 150.00.
+    // Weeks (Monday to Sunday): 04-06: 20.50 + 14.50 = 35.00; 04-13: 5.00;
+    // 05-04: 30.00 + 25.00 + 15.00 (bot) + 5.00 (Sunday 23:59:59) = 75.00;
+    // 05-11: 60.00 (Monday 00:00:00); 06-01, 06-08, 06-15, 06-22: 70.00 each. P = 75.00.
+    // T = ceil(75.00) = 75; R = ceil(max(150.00, 75.00)) = 150; B = T = 75.
+    // 12 months of spend A = 12 x 150.00 = 1800.00 >= T + R = 225: no cap.
+    assert!(
+        text.contains(
+            "# Window: 2026-04-01 to 2026-07-01 (91 days), 12 charged calls, 455.00 USD in all."
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("# Average monthly spend: 455.00 USD x 30 / 91 days = 150.00 USD."),
+        "{text}"
+    );
+    assert!(
+        text.contains("# Peak week: 2026-05-04 to 2026-05-10, 75.00 USD."),
+        "{text}"
+    );
+    assert!(text.contains(
+        "communicationsCredits:\n  currency: USD\n  minimumBalance: 75.00\n  autoRecharge:\n    enabled: true\n    triggerBelow: 75.00\n    rechargeAmount: 150.00\n"
+    ), "{text}");
+    // EUR: S = 12.34 + 7.66 = 20.00; M = 20.00 x 30 / 91 = 6.5934.. (6.59 EUR);
+    // P = 12.34 (week of 05-18); T = ceil(12.34) = 13; R = ceil(max(6.59.., 12.34)) = 13;
+    // A = 12 x 6.5934.. = 79.12.. >= 26.
+    assert!(
+        text.contains("# Average monthly spend: 20.00 EUR x 30 / 91 days = 6.59 EUR."),
+        "{text}"
+    );
+    assert!(text.contains(
+        "  currency: EUR\n  minimumBalance: 13.00\n  autoRecharge:\n    enabled: true\n    triggerBelow: 13.00\n    rechargeAmount: 13.00\n"
+    ), "{text}");
+    // GBP: S = 3.21; M = 3.21 x 30 / 91 = 1.058.. (1.06 GBP); P = 3.21; T = 4; R = 4.
+    assert!(
+        text.contains("  currency: GBP\n  minimumBalance: 4.00\n"),
+        "{text}"
+    );
+    assert!(text.contains("    rechargeAmount: 4.00\n"), "{text}");
+    // One YAML document per currency, in code order.
+    let docs: Vec<&str> = text.split("---\n").collect();
+    assert_eq!(docs.len(), 3);
+    assert!(
+        docs[0].contains("currency: EUR")
+            && docs[1].contains("currency: GBP")
+            && docs[2].contains("currency: USD")
+    );
+}
+
+/// A ledger written by hand: fund A bought 2025-11-20 (40.00 left when it was recorded on
+/// 2025-11-25), fund B bought 2026-02-01 (100.00).
+fn boundary_ledger(dir: &Path) {
+    let ledger = serde_json::json!({
+        "formatVersion": 1,
+        "tenant": "contoso.onmicrosoft.com",
+        "communicationsCredits": {
+            "billingAccountType": "MOSA",
+            "currency": "USD",
+            "funds": [
+                {"id": "A", "purchasedAt": "2025-11-20T00:00:00Z", "amount": "40.00", "remaining": "40.00",
+                 "countsFrom": "2025-11-25T00:00:00Z",
+                 "recorded": {"by": "alice", "at": "2025-11-25T00:00:00Z", "how": "ledgerRecord"}},
+                {"id": "B", "purchasedAt": "2026-02-01T00:00:00Z", "amount": "100.00", "remaining": "100.00",
+                 "countsFrom": "2026-02-01T00:00:00Z",
+                 "recorded": {"by": "alice", "at": "2026-02-01T00:00:00Z", "how": "terminal", "plan": "p", "step": "addFunds"}}
+            ],
+            "autoRecharge": {"enabled": false, "triggerBelow": null, "rechargeAmount": null},
+            "payment": {"method": "creditCard", "agreementNumber": null, "purchaseOrder": null}
+        },
+        "pstnCalls": [
+            {"id": "c1", "startDateTime": "2025-11-24T12:00:00Z", "charge": "3.00", "currency": "USD"},
+            {"id": "c2", "startDateTime": "2025-12-10T00:00:00Z", "charge": "10.25", "currency": "USD"},
+            {"id": "c3", "startDateTime": "2026-03-01T00:00:00Z", "charge": "19.50", "connectionCharge": "0.50", "currency": "USD"},
+            {"id": "c4", "startDateTime": "2026-11-19T23:59:59Z", "charge": "0.50", "currency": "USD"},
+            {"id": "c5", "startDateTime": "2026-11-20T00:00:00Z", "charge": "1.00", "currency": "USD"}
+        ]
+    });
+    std::fs::write(
+        dir.join("ledger.json"),
+        serde_json::to_string_pretty(&ledger).unwrap(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn ledger_replays_fifo_and_expiry_around_the_twelve_month_boundary() {
+    let dir = tempfile::tempdir().unwrap();
+    boundary_ledger(dir.path());
+    // One second before A expires (2025-11-20 + 12 months = 2026-11-20 00:00:00):
+    // c1 predates A's recording (already in its 40.00) and is not replayed;
+    // c2: A 40.00 - 10.25 = 29.75; c3 (19.50 + 0.50 fee): A 29.75 - 20.00 = 9.75, B untouched
+    // (oldest first); c4: A 9.75 - 0.50 = 9.25; c5 has not happened yet.
+    // Usable: 9.25 + 100.00 = 109.25.
+    commcred(dir.path())
+        .env("COMMCRED_NOW", "2026-11-19T23:59:59Z")
+        .args(["ledger", "show", "--ledger", "ledger.json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("usable balance: 109.25 USD"))
+        .stdout(predicate::str::contains(
+            "expires 2026-11-20  9.25 USD of 40.00 USD",
+        ));
+    // At the boundary A has expired with 9.25 in it (lost); c5 (1.00) is paid by B:
+    // 100.00 - 1.00 = 99.00.
+    commcred(dir.path())
+        .env("COMMCRED_NOW", "2026-11-20")
+        .args(["ledger", "show", "--ledger", "ledger.json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("usable balance: 99.00 USD"))
+        .stdout(predicate::str::contains(
+            "expires 2026-11-20 (expired)  9.25 USD of 40.00 USD",
+        ))
+        .stdout(predicate::str::contains(
+            "expires 2027-02-01  99.00 USD of 100.00 USD",
+        ));
+}
+
+#[test]
+fn ledger_record_creates_then_reconciles() {
+    let dir = tempfile::tempdir().unwrap();
+    commcred(dir.path())
+        .args([
+            "ledger",
+            "record",
+            "--ledger",
+            "ledger.json",
+            "--fund",
+            "35.00@2025-12-01",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("commcred::credits::bad_argument"));
+    commcred(dir.path())
+        .args([
+            "ledger",
+            "record",
+            "--ledger",
+            "ledger.json",
+            "--billing-account",
+            "MOSA",
+            "--currency",
+            "USD",
+        ])
+        .args([
+            "--fund",
+            "35.00@2025-12-01",
+            "--fund",
+            "120.50@2026-03-15",
+            "--by",
+            "alice",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("balance 155.50 USD in 2 funds"));
+    let ledger = json(&dir.path().join("ledger.json"));
+    let funds = ledger["communicationsCredits"]["funds"].as_array().unwrap();
+    assert_eq!(funds.len(), 2);
+    assert_eq!(funds[0]["purchasedAt"], "2025-12-01T00:00:00Z");
+    assert_eq!(funds[0]["remaining"], "35.00");
+    assert_eq!(funds[0]["countsFrom"], "2026-11-25T12:00:00Z");
+    assert_eq!(funds[0]["recorded"]["by"], "alice");
+    assert_eq!(funds[0]["recorded"]["how"], "ledgerRecord");
+    // An expired purchase is refused; amounts have the currency's decimals.
+    commcred(dir.path())
+        .args([
+            "ledger",
+            "record",
+            "--ledger",
+            "ledger.json",
+            "--fund",
+            "1.00@2025-11-01",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("expired 12 months later"));
+    commcred(dir.path())
+        .args([
+            "ledger",
+            "record",
+            "--ledger",
+            "ledger.json",
+            "--fund",
+            "1.005",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("at most 2 decimals"));
+    // Reconciling replaces the funds and keeps the history.
+    commcred(dir.path())
+        .args([
+            "ledger",
+            "record",
+            "--ledger",
+            "ledger.json",
+            "--fund",
+            "80.00@2026-03-15",
+        ])
+        .assert()
+        .success();
+    let ledger = json(&dir.path().join("ledger.json"));
+    assert_eq!(
+        ledger["communicationsCredits"]["funds"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(ledger["observations"].as_array().unwrap().len(), 2);
+}
