@@ -48,7 +48,10 @@ fn main() {
 
     println!("load config      {load_config:>10.2?}");
     println!("read snapshot    {read_snapshot:>10.2?}");
-    println!("plan             {plan_time:>10.2?}   ({} users with changes)", plan.users.len());
+    println!(
+        "plan             {plan_time:>10.2?}   ({} users with changes)",
+        plan.users.len()
+    );
     println!("render (human)   {render:>10.2?}   ({} bytes)", text.len());
     println!(
         "total            {:>10.2?}",
