@@ -12,3 +12,4 @@ pub mod licenses;
 pub mod money;
 pub mod plan;
 pub mod tenant;
+pub mod testkit;
