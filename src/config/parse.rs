@@ -174,7 +174,7 @@ mod tests {
     }
 
     /// The budget must fit 100,000 inline users: measure 1,000 and scale up (parsing the
-    /// full size is a benchmark, see examples/bench_load.rs, not a unit test).
+    /// full size is a benchmark, see benches/plan.rs, not a unit test).
     #[test]
     fn budget_fits_a_hundred_thousand_users() {
         let mut yaml =

@@ -518,13 +518,13 @@ impl Walker<'_, '_> {
             return Some(licenses.clone());
         }
         let names: Vec<&str> = self.profile_names.iter().map(String::as_str).collect();
-        let help = if names.is_empty() {
-            format!("define it under `profiles:`, e.g. `profiles: {{{name}: [audioConferencing]}}`")
-        } else {
-            format!(
-                "{}; or define `{name}` under `profiles:`",
-                checks::did_you_mean(name, &names)
-            )
+        let define = format!("define `{name}` under `profiles:`");
+        let help = match checks::closest(name, names.iter().copied()) {
+            Some(best) => format!("did you mean `{best}`? Or {define}"),
+            None if names.is_empty() => {
+                format!("{define}, e.g. `profiles: {{{name}: [audioConferencing]}}`")
+            }
+            None => format!("{define}; the profiles are {}", checks::quoted_list(&names)),
         };
         self.cx.report(
             Problem::new(Code::UnknownProfile, format!("unknown profile `{name}`"))

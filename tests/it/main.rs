@@ -3,3 +3,4 @@
 mod common;
 mod plan_apply;
 mod planner_props;
+mod validate;
