@@ -2,7 +2,8 @@
 //! turned into located diagnostics.
 
 use miette::SourceSpan;
-use serde_saphyr::{DuplicateKeyPolicy, Error, Options, Spanned, budget::Budget};
+use serde_saphyr::budget::{Budget, BudgetBreach};
+use serde_saphyr::{DuplicateKeyPolicy, Error, Options, Spanned};
 
 use super::diagnostics::{Code, Problem, SourceFile};
 use super::node::{Node, RawValue};
@@ -55,6 +56,18 @@ fn parser_problem(file: &SourceFile, error: &Error) -> Problem {
                     "a key may appear once per map: remove or merge the second `{key}` \
                      (line {line}, column {column})"
                 ))
+        }
+        // A second `---` document trips the one-document budget; it is a syntax matter.
+        Error::Budget {
+            breach: BudgetBreach::Documents { .. },
+            ..
+        }
+        | Error::MultipleDocuments { .. } => {
+            Problem::new(Code::Syntax, "the file holds more than one YAML document")
+                .at(file, span, "second document starts here")
+                .help(
+                    "keep a single document: remove the second `---` and what follows, or merge it",
+                )
         }
         Error::Budget { .. }
         | Error::AliasReplayLimitExceeded { .. }
@@ -144,6 +157,13 @@ mod tests {
         assert_eq!(p.code(), Some(Code::Syntax));
         assert_eq!(p.line_column(), Some((1, 5)));
         assert!(!p.message().contains("at line"), "{}", p.message());
+    }
+
+    #[test]
+    fn a_second_document_is_a_syntax_error() {
+        let p = parse("a: 1\n---\nb: 2\n").unwrap_err();
+        assert_eq!(p.code(), Some(Code::Syntax));
+        assert_eq!(p.line_column(), Some((2, 1)));
     }
 
     #[test]

@@ -505,3 +505,26 @@ fn every_problem_is_reported_in_order() {
         ]
     );
 }
+
+#[test]
+fn empty_files_miss_the_required_keys() {
+    let codes =
+        |text: &str| -> Vec<Code> { problems(text, &[]).into_iter().map(|p| p.0).collect() };
+    assert_eq!(codes(""), [Code::MissingKey, Code::MissingKey]);
+    assert_eq!(
+        codes("# nothing yet\n"),
+        [Code::MissingKey, Code::MissingKey]
+    );
+}
+
+#[test]
+fn csv_origins_are_the_upn_cells() {
+    let yaml = format!("{HEAD}users:\n  - csv: u.csv\n");
+    let csv = "usageLocation,upn\n\nUS, a@contoso.com\n";
+    let d = load_with(&yaml, &[("u.csv", csv)]).unwrap().desired;
+    let origin = &d.users[0].origin;
+    assert_eq!(
+        (origin.file.as_path(), origin.line, origin.column),
+        (Path::new("cfg/u.csv"), 3, 5)
+    );
+}
