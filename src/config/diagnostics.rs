@@ -397,14 +397,8 @@ impl fmt::Display for ConfigError {
     }
 }
 
-impl std::error::Error for ConfigError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ConfigError::Io { source, .. } => Some(source),
-            ConfigError::Invalid { .. } => None,
-        }
-    }
-}
+// No `source()`: the I/O cause is already in the message, and reports would repeat it.
+impl std::error::Error for ConfigError {}
 
 impl Diagnostic for ConfigError {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {

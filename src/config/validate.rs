@@ -87,10 +87,16 @@ struct Walker<'f, 'r> {
 
 impl Walker<'_, '_> {
     fn root(&mut self, root: &Node) -> Option<DesiredState> {
+        // Messages name the file as the user named it ("commcred.yaml needs `tenant`").
+        let yaml = self.cx.yaml.path();
+        let name = yaml
+            .file_name()
+            .unwrap_or(yaml.as_os_str())
+            .to_string_lossy();
         let fields = Fields::open(
             &mut self.cx,
             root,
-            "commcred.yaml",
+            &name,
             ROOT_KEYS,
             "apiVersion: commcred/v1",
         )?;
