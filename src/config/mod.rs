@@ -3,6 +3,8 @@
 //!
 //! - `parse`: YAML text -> `node::Node` tree with spans (parser errors become diagnostics)
 //! - `validate`: tree (and CSV files via `csv_source`) -> `DesiredState`, every problem kept
+//!   (`validate/credits.rs`: money and payment; `validate/users.rs`: profiles and users)
+//! - `fields`, `checks`: reporting accessors for the tree, single-value checks
 //! - `diagnostics`: the codes, `Problem` and `ConfigError`
 //! - `load`: the entry point that reads the files and computes the digest
 
