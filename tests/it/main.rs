@@ -2,4 +2,6 @@
 
 mod common;
 mod credits;
+mod plan_apply;
 mod planner_props;
+mod validate;
