@@ -459,3 +459,38 @@ pub fn render_outlook(
     out.push('\n');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenant::credits::add_funds;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn projection_spends_oldest_first_and_loses_what_expires() {
+        let mut account: CreditsAccount = serde_json::from_value(serde_json::json!({
+            "billingAccountType": "MOSA", "currency": "USD"
+        }))
+        .unwrap();
+        add_funds(
+            &mut account,
+            Decimal::new(5000, 2),
+            at("2025-12-11T00:00:00Z"),
+        );
+        add_funds(
+            &mut account,
+            Decimal::new(2000, 2),
+            at("2026-06-01T00:00:00Z"),
+        );
+        // Now 2026-12-01: the first fund expires on 2026-12-11, in 10 days. At 2.00/day,
+        // 20.00 of its 50.00 is spent by then and 30.00 is lost; the second fund then lasts
+        // 20.00 / 2.00 = 10 days: empty on 2026-12-21.
+        let p = project(&account, Decimal::new(200, 2), at("2026-12-01T00:00:00Z"));
+        assert_eq!(p.funds[0].lost, Decimal::new(3000, 2));
+        assert_eq!(p.funds[1].lost, Decimal::ZERO);
+        assert_eq!(p.runs_out_at, Some(at("2026-12-21T00:00:00Z")));
+    }
+}

@@ -23,6 +23,9 @@ pub mod usage;
 
 pub use error::CreditsError;
 
+#[cfg(test)]
+mod tests;
+
 use chrono::{DateTime, Utc};
 
 /// How long commcred looks back for "the recent rate of spend".

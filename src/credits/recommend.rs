@@ -258,3 +258,58 @@ fn render_one(out: &mut String, r: &Recommendation, source: &str) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn call(id: &str, start: &str, charge: &str) -> CallRow {
+        serde_json::from_value(
+            json!({"id": id, "startDateTime": start, "charge": charge, "currency": "USD"}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_burst_is_capped_to_twelve_months_of_spend() {
+        let now: DateTime<Utc> = "2026-07-01T00:00:00Z".parse().unwrap();
+        // Data since 2025-07-01 (a free call), one burst of 100.00 in the week of 2026-03-02.
+        let mut free = call("f", "2025-07-01T08:00:00Z", "0");
+        free.charge = None;
+        let rows = vec![
+            free,
+            call("a", "2026-03-02T10:00:00Z", "60.00"),
+            call("b", "2026-03-04T10:00:00Z", "40.00"),
+        ];
+        let first = rows.iter().map(|r| r.start_date_time).min();
+        let r = &recommend(&rows, first, now)[0];
+        // 2025-07-01 to 2026-07-01 = 365 days. M = 100.00 x 30 / 365 = 8.2191..;
+        // A = 12 x M = 98.63.. -> at most 98 held. P = 100.00 -> T = 100, capped to 98;
+        // R = ceil(max(8.22, 100.00)) = 100, capped to 98 - 98 = 0: auto-recharge off.
+        assert_eq!(r.days, 365);
+        assert_eq!(r.peak_week.1, Decimal::new(10000, 2));
+        assert_eq!(r.trigger_below, Decimal::from(98));
+        assert_eq!(r.recharge_amount, Decimal::ZERO);
+        assert!(r.capped);
+        let yaml = render_yaml(std::slice::from_ref(r), "test");
+        assert!(yaml.contains("    enabled: false"), "{yaml}");
+        assert!(yaml.contains("was capped to it"), "{yaml}");
+    }
+
+    #[test]
+    fn calls_older_than_twelve_months_are_left_out() {
+        let now: DateTime<Utc> = "2026-07-01T00:00:00Z".parse().unwrap();
+        let rows = vec![
+            call("old", "2025-06-30T23:59:59Z", "500.00"),
+            call("new", "2025-07-01T00:00:00Z", "36.50"),
+        ];
+        let r = &recommend(&rows, None, now)[0];
+        assert_eq!(r.spend, Decimal::new(3650, 2));
+        assert_eq!(r.calls, 1);
+        assert_eq!(
+            r.since,
+            "2025-07-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+    }
+}

@@ -343,3 +343,93 @@ fn ledger_record_creates_then_reconciles() {
     );
     assert_eq!(ledger["observations"].as_array().unwrap().len(), 2);
 }
+
+/// The quickstart with its usage imported into the ledger beside commcred.yaml.
+fn quickstart_with_usage() -> tempfile::TempDir {
+    let dir = crate::common::example("quickstart");
+    commcred(dir.path())
+        .args(["usage", "import"])
+        .arg(fixture("pstn-usage.csv"))
+        .assert()
+        .success();
+    assert!(dir.path().join("commcred.ledger.json").exists());
+    dir
+}
+
+#[test]
+fn plan_warns_about_callers_who_will_lack_the_credits_license() {
+    let dir = quickstart_with_usage();
+    let output = commcred(dir.path())
+        .env("COMMCRED_NOW", "2026-07-01T00:00:00Z")
+        .arg("plan")
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&output.get_output().stdout).to_string();
+    // frank made a charged call on 2026-04-08 (within 90 days) and the YAML gives him only
+    // phoneSystem; erin holds MCOPSTNC; luca and oliver are not in the tenant; the bot call
+    // has no user.
+    assert!(text.contains(
+        "Warning: 1 user whose calls were charged to credits in the last 90 days will not hold the Communications Credits license (MCOPSTNC): frank@contoso.com [commcred::credits::unlicensed_callers]"
+    ), "{text}");
+    // Recent rate: the first charged call is 2026-04-07, younger than 90 days: the window
+    // is 2026-04-07 00:00 to 2026-07-01 00:00 = 85 days; 455.00 USD / 85 = 5.35 USD/day.
+    assert!(text.contains("recent spend           5.35 USD/day over 85 days since 2026-04-07 (455.00 USD, 12 charged calls)"), "{text}");
+    // The summary line stays last.
+    assert!(
+        text.trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("Plan: "),
+        "{text}"
+    );
+}
+
+#[test]
+fn plan_shows_money_about_to_expire_and_when_the_balance_runs_out() {
+    let dir = quickstart_with_usage();
+    let yaml = read(&dir.path().join("commcred.yaml")).replace(
+        "  autoRecharge:\n    enabled: true\n    triggerBelow: 100.00\n    rechargeAmount: 250.00\n",
+        "  autoRecharge:\n    enabled: false\n",
+    ).replace("minimumBalance: 500.00", "minimumBalance: 100.00");
+    std::fs::write(dir.path().join("commcred.yaml"), yaml).unwrap();
+    let output = commcred(dir.path())
+        .env("COMMCRED_NOW", "2026-08-25T00:00:00Z")
+        .arg("plan")
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&output.get_output().stdout).to_string();
+    // Funds: f-1 bought 2025-09-01 with 35.00 left (expires 2026-09-01, in 7 days),
+    // f-2 bought 2026-03-15 with 120.50 left. 155.50 >= minimumBalance 100.00: no purchase.
+    assert!(
+        text.contains("usable balance         155.50 USD\n"),
+        "{text}"
+    );
+    // Recent rate: 90 days back is 2026-05-27; USD charges since: 4 x 70.00 = 280.00;
+    // 280.00 / 90 = 3.111111 USD/day (6 decimals).
+    assert!(
+        text.contains("3.11 USD/day over 90 days since 2026-05-27 (280.00 USD, 4 charged calls)"),
+        "{text}"
+    );
+    // f-1 is spent first: 7 days x 3.111111 = 21.777777 of its 35.00 before it expires;
+    // 35.00 - 21.777777 = 13.222223 is lost (13.22 USD).
+    assert!(
+        text.contains("expires 2026-09-01     35.00 USD in fund f-1, 13.22 USD likely lost"),
+        "{text}"
+    );
+    assert!(text.contains(
+        "Warning: 13.22 USD will expire unused within 30 days at the recent rate of spend (first: fund f-1 on 2026-09-01) [commcred::credits::funds_expiring]"
+    ), "{text}");
+    // Then f-2: 120.50 / 3.111111 = 38.73 days after f-1 expired: 7 + 38.73 = 45.73 days
+    // after 2026-08-25 is 2026-10-09. No auto-recharge refills it.
+    assert!(
+        text.contains("runs out               2026-10-09 at the recent rate (auto-recharge off)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[commcred::credits::auto_recharge_off]"),
+        "{text}"
+    );
+    // More than 30 days away: not a run-out warning.
+    assert!(!text.contains("commcred::credits::runs_out"), "{text}");
+}
