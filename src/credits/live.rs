@@ -4,7 +4,7 @@
 //!
 //! [`prepare`] runs between reading the live tenant and planning; [`annotate`] after.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, Months, Utc};
 
@@ -109,7 +109,7 @@ pub fn annotate(plan: &mut Plan, context: &CreditsContext) {
     let (Some(change), Some(replay)) = (plan.credits.as_mut(), context.replay.as_ref()) else {
         return;
     };
-    change.ledger = Some(display(&context.ledger_path));
+    change.ledger = Some(context.ledger_path.display().to_string());
     let Some(forecast) = change.forecast.as_mut() else {
         return;
     };
@@ -147,10 +147,6 @@ pub fn annotate(plan: &mut Plan, context: &CreditsContext) {
             replay.account.currency
         ));
     }
-}
-
-fn display(path: &Path) -> String {
-    path.display().to_string()
 }
 
 /// Every call known for the last 12 months, for `recommend`: the snapshot's, the ledger's

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::money::{Amount, Money};
+use crate::money::Amount;
 use crate::plan::{AutoRechargeTarget, CreditsChange, PaymentTarget, Plan};
 use crate::tenant::{BillingAccountType, PaymentMethod};
 
@@ -284,7 +284,6 @@ pub fn render(change: &CreditsChange, steps: &[ManualStep]) -> String {
         }
         out.push('\n');
     }
-    let _ = money_note(change, &mut out);
     out
 }
 
@@ -309,16 +308,6 @@ pub fn render_step(step: &ManualStep, n: usize, of: usize) -> String {
     out
 }
 
-fn money_note(change: &CreditsChange, out: &mut String) -> std::fmt::Result {
-    if change.add_funds.is_some() {
-        writeln!(
-            out,
-            "  Confirm each step only once it is done: confirmed steps are recorded in the credits ledger,\n  and the next plan takes them as the account's state.\n"
-        )?;
-    }
-    Ok(())
-}
-
 /// Shown in a plan: what `apply` will ask a person to do.
 pub fn plan_note(steps: &[ManualStep]) -> String {
     let titles: Vec<&str> = steps.iter().map(|s| s.title.as_str()).collect();
@@ -328,9 +317,4 @@ pub fn plan_note(steps: &[ManualStep]) -> String {
         if steps.len() == 1 { "" } else { "s" },
         titles.join("; ")
     )
-}
-
-/// `Money` of an amount in the change's currency, for callers outside the plan model.
-pub fn money_of(change: &CreditsChange, a: Amount) -> Money {
-    change.money(a)
 }

@@ -149,29 +149,36 @@ pub fn merge_rows(rows: &mut Vec<CallRow>, more: impl IntoIterator<Item = CallRo
 }
 
 /// The export's columns, by position in Microsoft's documentation, with the Graph field
-/// each one fills. Headers are matched ignoring case, spaces and punctuation.
-const COLUMNS: &[(&str, &str)] = &[
-    ("UsageId", "id"),
-    ("Call ID", "callId"),
-    ("Conference ID", "conferenceId"),
-    ("User Location", "usageCountryCode"),
-    ("AAD ObjectId", "userId"),
-    ("UPN", "userPrincipalName"),
-    ("User Display Name", "userDisplayName"),
-    ("Caller ID", "callerNumber"),
-    ("Call Type", "callType"),
-    ("Number Type", "inventoryType"),
-    ("Domestic/International", "destinationContext"),
-    ("Destination Dialed", "destinationName"),
-    ("Destination Number", "calleeNumber"),
-    ("Start Time", "startDateTime"),
-    ("End Time", "endDateTime"),
-    ("Duration Seconds", "duration"),
-    ("Connection Fee", "connectionCharge"),
-    ("Charge", "charge"),
-    ("Currency", "currency"),
-    ("Capability", "licenseCapability"),
+/// each one fills. Headers are matched ignoring case, spaces and punctuation. Columns that
+/// commcred reads itself are typed fields of [`CallRow`]; the others are kept in `extra`.
+const COLUMNS: &[(&str, &str, Kept)] = &[
+    ("UsageId", "id", Kept::Typed),
+    ("Call ID", "callId", Kept::Typed),
+    ("Conference ID", "conferenceId", Kept::Extra),
+    ("User Location", "usageCountryCode", Kept::Extra),
+    ("AAD ObjectId", "userId", Kept::Typed),
+    ("UPN", "userPrincipalName", Kept::Typed),
+    ("User Display Name", "userDisplayName", Kept::Typed),
+    ("Caller ID", "callerNumber", Kept::Extra),
+    ("Call Type", "callType", Kept::Typed),
+    ("Number Type", "inventoryType", Kept::Extra),
+    ("Domestic/International", "destinationContext", Kept::Extra),
+    ("Destination Dialed", "destinationName", Kept::Extra),
+    ("Destination Number", "calleeNumber", Kept::Extra),
+    ("Start Time", "startDateTime", Kept::Typed),
+    ("End Time", "endDateTime", Kept::Typed),
+    ("Duration Seconds", "duration", Kept::Typed),
+    ("Connection Fee", "connectionCharge", Kept::Typed),
+    ("Charge", "charge", Kept::Typed),
+    ("Currency", "currency", Kept::Typed),
+    ("Capability", "licenseCapability", Kept::Typed),
 ];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kept {
+    Typed,
+    Extra,
+}
 
 /// Columns without which a row cannot be charged to the account.
 const REQUIRED: &[&str] = &["UsageId", "Start Time", "Charge", "Currency"];
@@ -325,7 +332,7 @@ impl CsvParser<'_> {
         let mut found = HashMap::new();
         for (i, name) in header.iter().enumerate() {
             let key = normalize(name);
-            if let Some((column, _)) = COLUMNS.iter().find(|(c, _)| normalize(c) == key) {
+            if let Some((column, _, _)) = COLUMNS.iter().find(|(c, _, _)| normalize(c) == key) {
                 found.entry(*column).or_insert(i);
             }
         }
@@ -372,25 +379,7 @@ impl CsvParser<'_> {
                 .and_then(|&i| record.get(i).map(|v| (i, v.trim())))
         };
         let mut extra = Map::new();
-        for (column, graph) in COLUMNS {
-            if matches!(
-                *column,
-                "UsageId"
-                    | "Call ID"
-                    | "AAD ObjectId"
-                    | "UPN"
-                    | "User Display Name"
-                    | "Start Time"
-                    | "End Time"
-                    | "Duration Seconds"
-                    | "Connection Fee"
-                    | "Charge"
-                    | "Currency"
-                    | "Call Type"
-                    | "Capability"
-            ) {
-                continue;
-            }
+        for (column, graph, _) in COLUMNS.iter().filter(|(_, _, k)| *k == Kept::Extra) {
             if let Some((_, v)) = get(column).filter(|(_, v)| !v.is_empty()) {
                 extra.insert((*graph).to_string(), Value::String(v.to_string()));
             }
@@ -654,7 +643,7 @@ fn expected_header_help() -> String {
         "export \"PSTN and SMS usage\" from the Teams admin center; its header is: {}",
         COLUMNS
             .iter()
-            .map(|(c, _)| *c)
+            .map(|(c, _, _)| *c)
             .collect::<Vec<_>>()
             .join(", ")
     )
