@@ -142,8 +142,10 @@ impl SeatLedger {
         let mut out = Vec::new();
         for (&sku, (needed, upns)) in &self.delta {
             let s = &live.subscribed_skus[sku];
-            let available = s.available_seats().max(0);
-            if *needed > available {
+            // Not clamped at zero: an over-assigned SKU (negative availability) must first
+            // be brought back under its seat count before Graph accepts another assignment.
+            let available = s.available_seats();
+            if !upns.is_empty() && *needed > available {
                 out.push(PlanProblem::new(
                     "commcred::plan::seat_shortfall",
                     format!(
