@@ -188,7 +188,13 @@ fn credits_block(out: &mut String, c: &CreditsChange) {
         );
     }
     if let Some(amount) = c.add_funds {
-        let _ = writeln!(out, "+   add funds {}", line(&c.money(amount).to_string()));
+        let _ = writeln!(
+            out,
+            "+   add funds {} (usable balance {} -> {})",
+            line(&c.money(amount).to_string()),
+            line(&c.money(c.observed.usable_balance).to_string()),
+            line(&c.money(c.balance_after).to_string())
+        );
     }
 }
 
