@@ -124,6 +124,8 @@ impl SavedPlan {
     /// [`SavedPlan::read`] on text; `path` only names the file in errors.
     pub fn parse(text: &str, path: &str) -> Result<SavedPlan, PlanFileError> {
         let path = path.to_string();
+        // A byte-order mark (Windows tools add one when re-saving) is not content.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let value: Value = serde_json::from_str(text).map_err(|e| PlanFileError::NotAPlan {
             path: path.clone(),
             message: format!("not JSON (line {}, column {}): {e}", e.line(), e.column()),

@@ -192,6 +192,7 @@ fn reformatting_keeps_a_plan_valid() {
     let sorted =
         serde_json::to_string_pretty(&canonicalize(serde_json::from_str(&text).unwrap())).unwrap();
     assert!(SavedPlan::parse(&sorted, "plan.json").is_ok());
+    assert!(SavedPlan::parse(&format!("\u{feff}{text}"), "plan.json").is_ok());
 }
 
 #[test]
