@@ -8,6 +8,7 @@ mod apply;
 mod context;
 mod output;
 mod plan;
+mod show;
 mod validate;
 
 use context::GlobalArgs;
@@ -39,8 +40,11 @@ enum Command {
     Validate(validate::Args),
     /// Show the changes that would make the tenant match the YAML.
     Plan(plan::Args),
-    /// Make the tenant match the YAML (asks for `yes` unless --auto-approve).
+    /// Make the tenant match the YAML (asks for `yes` unless --auto-approve), or apply a
+    /// saved plan exactly as it was reviewed.
     Apply(apply::Args),
+    /// Print a plan saved by `plan --out` (human, json, markdown or powershell).
+    Show(show::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -63,6 +67,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args, &out),
         Command::Plan(args) => plan::run(args, &cli.global, &out),
         Command::Apply(args) => apply::run(args, &cli.global, &out),
+        Command::Show(args) => show::run(args, &out),
     };
     match result {
         Ok(code) => code,
