@@ -1,50 +1,84 @@
-//! `commcred apply`: plan, confirm, apply, report.
+//! `commcred apply`: plan, confirm, apply, report; or apply a saved plan exactly.
 
 use std::io::BufRead;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use commcred::backend::{ApplyContext, ApplyReport};
+use commcred::backend::{ApplyContext, ApplyReport, Backend};
+use commcred::plan::budget::{self, MaxSpend};
+use commcred::plan::file::{SavedPlan, looks_like_plan};
 use commcred::plan::{Plan, render::human};
 use miette::{Result, miette};
 
-use super::context::{GlobalArgs, now};
+use super::context::{GlobalArgs, backend_override, config_path, now, open_spec};
 use super::manual::{self, ManualArgs};
 use super::output::{Output, stdin_is_terminal};
 use super::plan::{Planned, make_plan};
+use super::show::describe;
 
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Example:\n  commcred apply examples/quickstart/commcred.yaml --auto-approve"
-)]
+#[command(after_help = "Examples:\n  \
+    commcred apply examples/quickstart/commcred.yaml --auto-approve\n  \
+    commcred apply plan.json --max-spend \"500.00 USD\"   # a plan saved by `plan --out`")]
 pub struct Args {
-    /// The desired state (default: ./commcred.yaml).
+    /// The desired state (default: ./commcred.yaml), or a plan saved by
+    /// `commcred plan --out` (told apart by content).
+    #[arg(value_name = "CONFIG | PLAN")]
     pub config: Option<PathBuf>,
-    /// Apply without asking. Required when there is no terminal to ask on.
+    /// Apply without asking. Required when there is no terminal to ask on. A saved plan is
+    /// never asked about: it was reviewed when it was saved (as in Terraform).
     #[arg(long)]
     pub auto_approve: bool,
+    /// Refuse, changing nothing, when the plan buys more Communications Credits than
+    /// AMOUNT: `500` or `500.00 USD` (the plan's currency).
+    #[arg(long, value_name = "AMOUNT")]
+    pub max_spend: Option<String>,
     #[command(flatten)]
     pub manual: ManualArgs,
 }
 
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
+    let limit = args
+        .max_spend
+        .as_deref()
+        .map(str::parse::<MaxSpend>)
+        .transpose()?;
+    let path = config_path(args.config);
+    if is_saved_plan(&path) {
+        return apply_saved(&path, limit.as_ref(), &args.manual, global, out);
+    }
     let Planned {
         plan,
         mut backend,
         credits,
-    } = make_plan(args.config, global, out)?;
+        ..
+    } = make_plan(Some(path), global, out)?;
     out.result(&human::render(&plan, out.style));
     if !plan.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }
+    if let Some(limit) = &limit {
+        budget::check(&plan, limit)?;
+    }
     confirm(args.auto_approve)?;
-    let mut report = backend.apply(&plan, &ApplyContext { now: now()? })?;
-    // Credits operations a backend could not apply become guided steps, recorded in the
-    // ledger as a person confirms them (Microsoft has no API for them).
+    let ledger = Some(credits.ledger_path.as_path());
+    apply_and_report(&plan, backend.as_mut(), ledger, &args.manual, out)
+}
+
+/// Applies, reports, and guides the credits steps a backend leaves to a person (Microsoft
+/// has no credits API), recording the confirmed ones in `ledger`.
+fn apply_and_report(
+    plan: &Plan,
+    backend: &mut dyn Backend,
+    ledger: Option<&Path>,
+    manual_args: &ManualArgs,
+    out: &Output,
+) -> Result<ExitCode> {
+    let mut report = backend.apply(plan, &ApplyContext { now: now()? })?;
     let guided = manual::take_credits_steps(&mut report);
-    out.result(&render_report(&plan, &report));
+    out.result(&render_report(plan, &report));
     if guided && report.is_success() {
-        manual::guide(&plan, &credits, &args.manual, out)?;
+        manual::guide(plan, ledger, manual_args, out)?;
     }
     if report.is_success() {
         Ok(ExitCode::SUCCESS)
@@ -137,4 +171,44 @@ pub fn render_report(plan: &Plan, report: &ApplyReport) -> String {
         ));
     }
     text
+}
+
+/// A saved plan rather than a commcred.yaml? Decided by content, so any file name works;
+/// an unreadable path is left to the config loader to report.
+fn is_saved_plan(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|bytes| looks_like_plan(&bytes))
+}
+
+/// `apply PLAN`: verify the file, check the spending limit, apply. No question is asked,
+/// on a terminal or not: the plan was reviewed when it was saved, and apply refuses it if
+/// anything it touches has changed since (the backend re-reads the live state, under its
+/// lock, and names every object that differs).
+fn apply_saved(
+    path: &Path,
+    limit: Option<&MaxSpend>,
+    manual_args: &ManualArgs,
+    global: &GlobalArgs,
+    out: &Output,
+) -> Result<ExitCode> {
+    let saved = SavedPlan::read(path)?;
+    out.info(&describe(&path.display().to_string(), &saved));
+    out.result(&human::render(&saved.plan, out.style));
+    if !saved.plan.has_changes() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(limit) = limit {
+        budget::check(&saved.plan, limit)?;
+    }
+    let spec = backend_override(global)?.unwrap_or_else(|| saved.backend.clone());
+    let mut backend = open_spec(&spec)?;
+    out.info(&format!("Applying to {}...", backend.describe()));
+    // The ledger the plan was made against (recorded in the plan, relative to where it was
+    // made, like the backend's path).
+    let ledger = saved
+        .plan
+        .credits
+        .as_ref()
+        .and_then(|c| c.ledger.as_deref())
+        .map(Path::new);
+    apply_and_report(&saved.plan, backend.as_mut(), ledger, manual_args, out)
 }

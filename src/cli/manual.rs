@@ -3,10 +3,10 @@
 //! the confirmed ones in the credits ledger.
 
 use std::io::BufRead;
+use std::path::Path;
 
 use commcred::backend::ApplyReport;
 use commcred::credits::ledger::{self, How, Stamp};
-use commcred::credits::live::CreditsContext;
 use commcred::credits::steps::{self, ManualStep};
 use commcred::plan::{Operation, Plan};
 use miette::{Result, miette};
@@ -45,7 +45,12 @@ pub fn credits_applied(report: &ApplyReport) -> bool {
 }
 
 /// Prints the steps, collects confirmations and records them in the ledger.
-pub fn guide(plan: &Plan, context: &CreditsContext, args: &ManualArgs, out: &Output) -> Result<()> {
+pub fn guide(
+    plan: &Plan,
+    ledger_path: Option<&Path>,
+    args: &ManualArgs,
+    out: &Output,
+) -> Result<()> {
     let Some(change) = plan.credits.as_ref() else {
         return Ok(());
     };
@@ -56,7 +61,11 @@ pub fn guide(plan: &Plan, context: &CreditsContext, args: &ManualArgs, out: &Out
     let plan_id = steps::plan_id(plan);
     out.result(&format!("\n{}", steps::render(change, &all)));
 
-    let path = &context.ledger_path;
+    let Some(path) = ledger_path else {
+        out.result("Not recorded: the plan names no credits ledger.\n");
+        return Ok(());
+    };
+    let path = &path.to_path_buf();
     let known = ledger::load(path)?;
     let mut pending: Vec<(usize, &ManualStep)> = Vec::new();
     for (n, step) in all.iter().enumerate() {

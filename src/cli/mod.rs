@@ -11,6 +11,7 @@ mod manual;
 mod output;
 mod plan;
 mod recommend;
+mod show;
 mod usage;
 mod validate;
 
@@ -43,7 +44,8 @@ enum Command {
     Validate(validate::Args),
     /// Show the changes that would make the tenant match the YAML.
     Plan(plan::Args),
-    /// Make the tenant match the YAML (asks for `yes` unless --auto-approve).
+    /// Make the tenant match the YAML (asks for `yes` unless --auto-approve), or apply a
+    /// saved plan exactly as it was reviewed.
     Apply(apply::Args),
     /// PSTN usage: import the Teams admin center export into the credits ledger.
     Usage(usage::Args),
@@ -51,6 +53,8 @@ enum Command {
     Recommend(recommend::Args),
     /// The Communications Credits ledger kept for Microsoft Graph, which has no credits API.
     Ledger(ledger::Args),
+    /// Print a plan saved by `plan --out` (human, json, markdown or powershell).
+    Show(show::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -76,6 +80,7 @@ pub fn main() -> ExitCode {
         Command::Usage(args) => usage::run(args, &out),
         Command::Recommend(args) => recommend::run(args, &cli.global, &out),
         Command::Ledger(args) => ledger::run(args, &out),
+        Command::Show(args) => show::run(args, &out),
     };
     match result {
         Ok(code) => code,

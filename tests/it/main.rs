@@ -2,6 +2,8 @@
 
 mod common;
 mod credits;
+mod formats;
 mod plan_apply;
 mod planner_props;
+mod saved_plans;
 mod validate;
