@@ -383,6 +383,32 @@ fn plan_warns_about_callers_who_will_lack_the_credits_license() {
             .starts_with("Plan: "),
         "{text}"
     );
+    // Machines and reviewers get the same warnings: the JSON plan's outlook, the PR comment.
+    let output = commcred(dir.path())
+        .env("COMMCRED_NOW", "2026-07-01T00:00:00Z")
+        .args(["plan", "--format", "json"])
+        .assert()
+        .success();
+    let doc: Value = serde_json::from_slice(&output.get_output().stdout).unwrap();
+    let outlook = &doc["communications_credits"]["outlook"];
+    assert_eq!(
+        outlook["warnings"][0]["code"],
+        "commcred::credits::unlicensed_callers"
+    );
+    // 455.00 / 85 = 5.35294117.. -> 5.352941 (6 decimals).
+    assert_eq!(outlook["recent_spend"]["per_day"], "5.352941");
+    assert_eq!(outlook["recent_spend"]["days"], 85);
+    commcred(dir.path())
+        .env("COMMCRED_NOW", "2026-07-01T00:00:00Z")
+        .args(["plan", "--format", "markdown"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "**Communications Credits warnings:**",
+        ))
+        .stdout(predicate::str::contains(
+            "`commcred::credits::unlicensed_callers`",
+        ));
 }
 
 #[test]

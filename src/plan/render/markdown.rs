@@ -30,11 +30,13 @@ pub fn render(plan: &Plan) -> String {
             out,
             "**No changes.** The tenant matches the configuration.\n"
         );
+        credits_warnings(&mut out, plan);
         footer(&mut out, plan);
         return out;
     }
     let _ = writeln!(out, "**{}**\n", text(&summary_line(&plan.summary())));
     money(&mut out, plan);
+    credits_warnings(&mut out, plan);
     losses(&mut out, plan);
     gains(&mut out, plan);
     details(&mut out, plan);
@@ -60,6 +62,30 @@ fn money(out: &mut String, plan: &Plan) {
         None => {
             let _ = writeln!(out, "**Money to spend: none.**\n");
         }
+    }
+}
+
+/// What the credits will do next, when it needs attention (docs/credits.md), and the
+/// admin-center steps apply will guide when the account has no API.
+fn credits_warnings(out: &mut String, plan: &Plan) {
+    let Some(c) = &plan.credits else { return };
+    if c.ledger.is_some() && c.has_changes() {
+        let steps = crate::credits::steps::steps_for(c);
+        let _ = writeln!(
+            out,
+            "**Manual steps:** {}\n",
+            text(&crate::credits::steps::plan_note(&steps))
+        );
+    }
+    let warnings = c.forecast.iter().flat_map(|f| &f.warnings);
+    for (n, w) in warnings.enumerate() {
+        if n == 0 {
+            let _ = writeln!(out, "**Communications Credits warnings:**\n");
+        }
+        let _ = writeln!(out, "- {} ({})", text(&w.message), code(&w.code));
+    }
+    if c.forecast.as_ref().is_some_and(|f| !f.warnings.is_empty()) {
+        out.push('\n');
     }
 }
 
