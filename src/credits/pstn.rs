@@ -128,7 +128,13 @@ pub fn serve_page(
         "value": page,
     });
     if skip + top < matching.len() {
-        body["@odata.nextLink"] = Value::String(format!("{base}?$skip={}", skip + top));
+        let top_param = if top == PAGE_SIZE {
+            String::new()
+        } else {
+            format!("&$top={top}")
+        };
+        body["@odata.nextLink"] =
+            Value::String(format!("{base}?$skip={}{top_param}", skip + top));
     }
     body
 }
