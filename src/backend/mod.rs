@@ -4,6 +4,7 @@ use crate::plan::{Operation, Plan};
 use crate::tenant::Snapshot;
 
 pub mod file;
+pub mod graph;
 
 /// A live tenant that can be read into the shared model and changed by a plan.
 pub trait Backend {
