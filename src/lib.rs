@@ -13,3 +13,4 @@ pub mod licenses;
 pub mod money;
 pub mod plan;
 pub mod tenant;
+pub mod testkit;

@@ -26,15 +26,28 @@ pub struct ApplyContext {
     pub now: chrono::DateTime<chrono::Utc>,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum BackendError {
     #[error("cannot read {what}: {message}")]
+    #[diagnostic(
+        code(commcred::backend::read),
+        help("check the path given by --backend or the YAML's `backend`")
+    )]
     Read { what: String, message: String },
     #[error("cannot write {what}: {message}")]
+    #[diagnostic(
+        code(commcred::backend::write),
+        help("nothing was changed; check permissions and free space, then apply again")
+    )]
     Write { what: String, message: String },
-    #[error("the plan is stale: {} changed since it was planned", .0.join(", "))]
+    #[error("the plan is stale: {} changed since it was planned; nothing was changed", .0.join(", "))]
+    #[diagnostic(
+        code(commcred::apply::stale),
+        help("run `commcred plan` again, review the new plan, and apply that")
+    )]
     Stale(Vec<String>),
     #[error("{0}")]
+    #[diagnostic(code(commcred::backend::error))]
     Other(String),
 }
 
@@ -53,5 +66,15 @@ pub struct ApplyReport {
 impl ApplyReport {
     pub fn is_success(&self) -> bool {
         self.failed.is_empty() && self.not_attempted.is_empty()
+    }
+}
+
+/// Opens the backend a spec names.
+pub fn open(spec: &crate::config::BackendSpec) -> Result<Box<dyn Backend>, BackendError> {
+    match spec {
+        crate::config::BackendSpec::File(path) => Ok(Box::new(file::FileBackend::new(path))),
+        crate::config::BackendSpec::Graph(_) => Err(BackendError::Other(
+            "the Microsoft Graph backend is not part of this build yet".into(),
+        )),
     }
 }

@@ -4,3 +4,13 @@
 pub mod model;
 
 pub use model::*;
+
+// Placeholder until the `config` branch (YAML loading and validation) is merged; that
+// branch replaces this with the real loader.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("loading commcred.yaml is not merged yet")]
+pub struct ConfigError;
+
+pub fn load(_path: &std::path::Path) -> Result<DesiredState, ConfigError> {
+    Err(ConfigError)
+}

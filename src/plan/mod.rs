@@ -1,5 +1,15 @@
 //! Desired x live -> [`Plan`] (pure, deterministic), and its renderers.
 
+pub mod credits;
 pub mod model;
+pub mod planner;
+pub mod problems;
+pub mod render;
+pub mod skus;
 
 pub use model::*;
+pub use planner::plan;
+pub use problems::{PlanErrors, PlanProblem};
+
+#[cfg(test)]
+mod tests;

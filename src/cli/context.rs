@@ -1,0 +1,68 @@
+//! What most commands need: the config, the backend, the clock.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use commcred::backend::{self, Backend};
+use commcred::config::{BackendSpec, DesiredState};
+use miette::{IntoDiagnostic, Result, miette};
+
+/// Global options shared by every command.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalArgs {
+    /// Live tenant to use: `file:PATH`, `graph` (Microsoft Graph) or `graph:BASE_URL` (an
+    /// emulator). Overrides the YAML's `backend`.
+    #[arg(long, global = true, env = "COMMCRED_BACKEND", value_name = "SPEC")]
+    pub backend: Option<String>,
+}
+
+pub fn load_config(path: &Path) -> Result<DesiredState> {
+    Ok(commcred::config::load(path)?)
+}
+
+/// The backend: `--backend`, else the YAML's `backend`, else `tenant.json` beside the YAML.
+pub fn open_backend(global: &GlobalArgs, desired: &DesiredState) -> Result<Box<dyn Backend>> {
+    let spec = match &global.backend {
+        Some(text) => BackendSpec::parse(text).map_err(|e| {
+            miette!(
+                code = "commcred::cli::bad_backend",
+                help = "e.g. --backend file:tenant.json",
+                "{e}"
+            )
+        })?,
+        None => desired.backend.clone().unwrap_or_else(|| {
+            let dir = desired.config_path.parent().unwrap_or(Path::new("."));
+            BackendSpec::File(dir.join("tenant.json"))
+        }),
+    };
+    backend::open(&spec).into_diagnostic()
+}
+
+/// Now, or `COMMCRED_NOW` (RFC 3339, or YYYY-MM-DD meaning midnight UTC).
+pub fn now() -> Result<DateTime<Utc>> {
+    match std::env::var("COMMCRED_NOW") {
+        Ok(text) if !text.is_empty() => parse_now(&text).ok_or_else(|| {
+            miette!(
+                code = "commcred::cli::bad_now",
+                help = "use RFC 3339 (2026-11-25T10:00:00Z) or a date (2026-11-25)",
+                "COMMCRED_NOW=`{text}` is not a date or time"
+            )
+        }),
+        _ => Ok(Utc::now()),
+    }
+}
+
+fn parse_now(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+}
+
+/// CONFIG defaults to `./commcred.yaml`.
+pub fn config_path(arg: Option<PathBuf>) -> PathBuf {
+    arg.unwrap_or_else(|| PathBuf::from("commcred.yaml"))
+}

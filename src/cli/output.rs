@@ -1,0 +1,71 @@
+//! The one place that decides how output looks: colour (terminal, `NO_COLOR`, `--color`),
+//! verbosity, and how errors are rendered. Commands print through it.
+
+use std::io::{IsTerminal, Write};
+
+use clap::ValueEnum;
+use commcred::plan::render::Style;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and `NO_COLOR` is unset.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+pub struct Output {
+    pub style: Style,
+    pub quiet: bool,
+}
+
+impl Output {
+    pub fn new(choice: ColorChoice, quiet: bool) -> Output {
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        Output {
+            style: Style { color },
+            quiet,
+        }
+    }
+
+    /// The main result of a command (a plan, a report): always printed.
+    pub fn result(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+
+    /// Progress and remarks: on stderr, silenced by `-q`.
+    pub fn info(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
+    }
+
+    /// Installs miette's renderer with the same colour decision, for error reports.
+    pub fn install_error_renderer(&self) {
+        let color = self.style.color && std::io::stderr().is_terminal();
+        let _ = miette::set_hook(Box::new(move |_| {
+            let opts = miette::MietteHandlerOpts::new()
+                .color(color)
+                .unicode(color)
+                .terminal_links(false)
+                .context_lines(1)
+                .width(100);
+            Box::new(opts.build())
+        }));
+    }
+}
+
+/// True when a person can answer a prompt.
+pub fn stdin_is_terminal() -> bool {
+    std::io::stdin().is_terminal()
+}

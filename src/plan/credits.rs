@@ -1,0 +1,168 @@
+//! Planning the Communications Credits account: top-up to the minimum balance, auto-recharge
+//! and payment settings. Pure: the clock is an argument.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use crate::apply::observe_credits;
+use crate::config::{DesiredCredits, DesiredPayment};
+use crate::money::{Amount, Money};
+use crate::tenant::{BillingAccountType, CreditsAccount, credits::usable_balance};
+
+use super::model::{AutoRechargeTarget, CreditsChange, PaymentTarget, SettingChange};
+use super::problems::PlanProblem;
+
+pub fn plan_credits(
+    want: &DesiredCredits,
+    live: Option<&CreditsAccount>,
+    now: DateTime<Utc>,
+) -> Result<CreditsChange, PlanProblem> {
+    let Some(account) = live else {
+        return Err(PlanProblem::new(
+            "commcred::plan::credits_not_set_up",
+            format!(
+                "commcred.yaml manages Communications Credits ({}), but the tenant has no credits account",
+                want.origin
+            ),
+            "buy Communications Credits once in the Microsoft 365 admin center (Billing > Purchase services) to create the account, then plan again; or remove `communicationsCredits` from commcred.yaml",
+        ));
+    };
+    if !account.currency.eq_ignore_ascii_case(&want.currency) {
+        return Err(PlanProblem::new(
+            "commcred::plan::currency_mismatch",
+            format!(
+                "communicationsCredits.currency is {} ({}), but the tenant's credits account is in {}",
+                want.currency, want.origin, account.currency
+            ),
+            format!(
+                "credits are bought in the billing account's currency: set `currency: {}` and express the amounts in it",
+                account.currency
+            ),
+        ));
+    }
+    let funds_something = want.minimum_balance.is_some_and(|m| m > Decimal::ZERO)
+        || want.auto_recharge.as_ref().is_some_and(|a| a.enabled)
+        || want.payment.is_some();
+    if funds_something && account.billing_account_type != BillingAccountType::Mosa {
+        return Err(not_fundable(account.billing_account_type, want));
+    }
+
+    let currency = account.currency.clone();
+    let money = |d: Decimal| Money::new(d, currency.clone()).to_string();
+    let opt_money = |d: Option<Amount>| d.map(|a| money(a.0));
+    let usable = usable_balance(account, now);
+    let add_funds = want
+        .minimum_balance
+        .filter(|&min| usable < min)
+        .map(|min| Amount(min - usable));
+    let balance_after = Amount(usable + add_funds.map_or(Decimal::ZERO, |a| a.0));
+
+    let mut settings = Vec::new();
+    let mut auto_recharge = None;
+    if let Some(ar) = &want.auto_recharge {
+        let current = &account.auto_recharge;
+        let target = AutoRechargeTarget {
+            enabled: ar.enabled,
+            trigger_below: ar.trigger_below.map(Amount).or(current.trigger_below),
+            recharge_amount: ar.recharge_amount.map(Amount).or(current.recharge_amount),
+        };
+        let same_amount = |a: Option<Amount>, b: Option<Amount>| a.map(|x| x.0) == b.map(|x| x.0);
+        if current.enabled != target.enabled {
+            settings.push(SettingChange {
+                key: "autoRecharge.enabled".into(),
+                before: Some(current.enabled.to_string()),
+                after: Some(target.enabled.to_string()),
+            });
+        }
+        if !same_amount(current.trigger_below, target.trigger_below) {
+            settings.push(SettingChange {
+                key: "autoRecharge.triggerBelow".into(),
+                before: opt_money(current.trigger_below),
+                after: opt_money(target.trigger_below),
+            });
+        }
+        if !same_amount(current.recharge_amount, target.recharge_amount) {
+            settings.push(SettingChange {
+                key: "autoRecharge.rechargeAmount".into(),
+                before: opt_money(current.recharge_amount),
+                after: opt_money(target.recharge_amount),
+            });
+        }
+        if !settings.is_empty() {
+            auto_recharge = Some(target);
+        }
+    }
+    let mut payment = None;
+    if let Some(p) = &want.payment {
+        let before = settings.len();
+        payment_settings(p, account, &mut settings);
+        if settings.len() > before {
+            payment = Some(PaymentTarget {
+                method: p.method,
+                agreement_number: p.agreement_number.clone(),
+                purchase_order: p.purchase_order.clone(),
+            });
+        }
+    }
+
+    Ok(CreditsChange {
+        currency,
+        billing_account_type: account.billing_account_type,
+        observed: observe_credits(account, now),
+        settings,
+        auto_recharge,
+        payment,
+        add_funds,
+        balance_after,
+    })
+}
+
+fn payment_settings(want: &DesiredPayment, account: &CreditsAccount, out: &mut Vec<SettingChange>) {
+    let current = &account.payment;
+    let mut diff = |key: &str, before: Option<String>, after: Option<String>| {
+        if before != after {
+            out.push(SettingChange {
+                key: key.to_string(),
+                before,
+                after,
+            });
+        }
+    };
+    diff(
+        "payment.method",
+        current.method.map(|m| m.as_str().to_string()),
+        Some(want.method.as_str().to_string()),
+    );
+    diff(
+        "payment.agreementNumber",
+        current.agreement_number.clone(),
+        want.agreement_number.clone(),
+    );
+    diff(
+        "payment.purchaseOrder",
+        current.purchase_order.clone(),
+        want.purchase_order.clone(),
+    );
+}
+
+fn not_fundable(kind: BillingAccountType, want: &DesiredCredits) -> PlanProblem {
+    let (why, instead) = match kind {
+        BillingAccountType::Mca => (
+            "tenants billed through a Microsoft Customer Agreement (MCA) cannot buy Communications Credits",
+            "turn auto-recharge off (`autoRecharge: {enabled: false}`), drop `minimumBalance` and `payment`: MCA tenants pay usage as post-paid overage on their invoice",
+        ),
+        _ => (
+            "tenants bought through a Cloud Solution Provider (CSP) are funded by their partner",
+            "ask your CSP partner to fund Communications Credits, and drop `minimumBalance`, `autoRecharge` and `payment` from commcred.yaml",
+        ),
+    };
+    PlanProblem::new(
+        "commcred::plan::funding_not_possible",
+        format!(
+            "commcred.yaml funds Communications Credits ({}), but {why}; the account is {}",
+            want.origin,
+            kind.as_str()
+        ),
+        instead,
+    )
+}

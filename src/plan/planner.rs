@@ -1,0 +1,391 @@
+//! Desired x live -> Plan for licenses and usage locations. Linear in the number of users:
+//! every lookup goes through hash indexes built once.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, Utc};
+
+use crate::apply::observe_user;
+use crate::config::{DesiredState, DesiredUser};
+use crate::licenses::{Capabilities, Capability};
+use crate::tenant::rules::{Holding, check_license_rules, holdings};
+use crate::tenant::{Snapshot, TenantIndex, User};
+
+use super::credits::plan_credits;
+use super::model::{Plan, UsageLocationChange, UserChange};
+use super::problems::{PlanErrors, PlanProblem, list_some};
+use super::skus::{ResolvedSkus, resolve, sku_ref};
+
+/// Plans the changes that make `live` match `desired`. Every problem is collected; any
+/// problem means no plan (and nothing applied).
+pub fn plan(
+    desired: &DesiredState,
+    live: &Snapshot,
+    now: DateTime<Utc>,
+) -> Result<Plan, PlanErrors> {
+    if !desired.tenant.eq_ignore_ascii_case(&live.tenant.domain) {
+        return Err(PlanErrors(vec![PlanProblem::new(
+            "commcred::plan::tenant_mismatch",
+            format!(
+                "commcred.yaml is for tenant `{}` but the live tenant is `{}` ({})",
+                desired.tenant, live.tenant.domain, live.tenant.id
+            ),
+            "check --backend / the credentials, or set `tenant:` to the tenant's initial *.onmicrosoft.com domain",
+        )]));
+    }
+    let index = TenantIndex::build(live);
+    let (skus, mut problems) = resolve(desired, live);
+    let mut seats = SeatLedger::default();
+    let mut users = Vec::new();
+
+    let mut listed: HashSet<usize> = HashSet::with_capacity(desired.users.len());
+    let mut missing = Vec::new();
+    for want in &desired.users {
+        let Some(i) = index.user_by_upn(&want.upn) else {
+            missing.push(want.upn.clone());
+            continue;
+        };
+        listed.insert(i);
+        let ctx = UserContext {
+            live,
+            index: &index,
+            skus: &skus,
+        };
+        match plan_listed_user(&ctx, want, desired, i, &mut seats) {
+            Ok(Some(change)) => users.push(change),
+            Ok(None) => {}
+            Err(p) => problems.push(p),
+        }
+    }
+    if !missing.is_empty() {
+        problems.push(PlanProblem::new(
+            "commcred::plan::user_not_found",
+            format!(
+                "{} listed user{} not exist in the tenant: {}",
+                missing.len(),
+                if missing.len() == 1 { " does" } else { "s do" },
+                list_some(&missing, 10)
+            ),
+            "commcred assigns licenses but does not create accounts: create the users first, or fix the UPNs",
+        ));
+    }
+    if desired.prune {
+        for (i, user) in live.users.iter().enumerate() {
+            if listed.contains(&i) {
+                continue;
+            }
+            let ctx = UserContext {
+                live,
+                index: &index,
+                skus: &skus,
+            };
+            if let Some(change) = plan_pruned_user(&ctx, user, &mut seats) {
+                users.push(change);
+            }
+        }
+    }
+    problems.extend(seats.shortfalls(live));
+
+    let credits = match &desired.credits {
+        Some(want) => match plan_credits(want, live.communications_credits.as_ref(), now) {
+            Ok(c) => Some(c),
+            Err(p) => {
+                problems.push(p);
+                None
+            }
+        },
+        None => None,
+    };
+
+    if !problems.is_empty() {
+        return Err(PlanErrors(problems));
+    }
+    users.sort_by(|a, b| {
+        a.upn
+            .to_lowercase()
+            .cmp(&b.upn.to_lowercase())
+            .then_with(|| a.user_id.cmp(&b.user_id))
+    });
+    Ok(Plan {
+        tenant_id: live.tenant.id.clone(),
+        tenant_domain: live.tenant.domain.clone(),
+        planned_at: now,
+        config_digest: desired.digest.clone(),
+        users,
+        credits,
+    })
+}
+
+struct UserContext<'a> {
+    live: &'a Snapshot,
+    index: &'a TenantIndex,
+    skus: &'a ResolvedSkus,
+}
+
+/// Per-SKU seat arithmetic over the whole plan.
+#[derive(Default)]
+struct SeatLedger {
+    /// SKU -> (net seats needed, users gaining it).
+    delta: BTreeMap<usize, (i64, Vec<String>)>,
+}
+
+impl SeatLedger {
+    fn gain(&mut self, sku: usize, upn: &str) {
+        let e = self.delta.entry(sku).or_default();
+        e.0 += 1;
+        e.1.push(upn.to_string());
+    }
+    fn release(&mut self, sku: usize) {
+        self.delta.entry(sku).or_default().0 -= 1;
+    }
+    fn shortfalls(&self, live: &Snapshot) -> Vec<PlanProblem> {
+        let mut out = Vec::new();
+        for (&sku, (needed, upns)) in &self.delta {
+            let s = &live.subscribed_skus[sku];
+            // Not clamped at zero: an over-assigned SKU (negative availability) must first
+            // be brought back under its seat count before Graph accepts another assignment.
+            let available = s.available_seats();
+            if !upns.is_empty() && *needed > available {
+                out.push(PlanProblem::new(
+                    "commcred::plan::seat_shortfall",
+                    format!(
+                        "not enough {} seats: the plan needs {needed} more, {available} available, short by {} (users: {})",
+                        sku_ref(live, sku).label(),
+                        needed - available,
+                        list_some(upns, 10)
+                    ),
+                    format!(
+                        "buy at least {} more {} license{}, or assign it to fewer users",
+                        needed - available,
+                        s.sku_part_number,
+                        if needed - available == 1 { "" } else { "s" }
+                    ),
+                ));
+            }
+        }
+        out
+    }
+}
+
+fn plan_listed_user(
+    ctx: &UserContext,
+    want: &DesiredUser,
+    desired: &DesiredState,
+    i: usize,
+    seats: &mut SeatLedger,
+) -> Result<Option<UserChange>, PlanProblem> {
+    let live = ctx.live;
+    let user = &live.users[i];
+    let held = holdings(user, live, ctx.index);
+    let wanted: Vec<usize> = want
+        .licenses
+        .iter()
+        .filter_map(|n| ctx.skus.by_name.get(n).copied())
+        .collect();
+
+    let mut change = empty_change(user, live, ctx.index);
+    for &sku in &wanted {
+        let mine = held.iter().find(|h| h.sku == Some(sku));
+        match mine {
+            Some(h) if h.direct => {}
+            Some(h) => change.notes.push(format!(
+                "{} is inherited from group {}",
+                sku_ref(live, sku).label(),
+                h.groups.join(", ")
+            )),
+            None => match provided_by_other(live, &held, sku) {
+                Some(by) => change.notes.push(format!(
+                    "{} is already provided by {by}",
+                    sku_ref(live, sku).label()
+                )),
+                None => change.add.push(sku_ref(live, sku)),
+            },
+        }
+    }
+    for h in &held {
+        let Some(sku) = h.sku else { continue };
+        if h.direct && ctx.skus.managed.contains(&sku) && !wanted.contains(&sku) {
+            change.remove.push(sku_ref(live, sku));
+        } else if !h.direct && ctx.skus.managed.contains(&sku) && !wanted.contains(&sku) {
+            change.notes.push(format!(
+                "keeps {} through group {} (group licenses are never removed by commcred)",
+                sku_ref(live, sku).label(),
+                h.groups.join(", ")
+            ));
+        }
+    }
+
+    let target_location = want
+        .usage_location
+        .clone()
+        .or_else(|| user.usage_location.clone())
+        .or_else(|| {
+            (!change.add.is_empty())
+                .then(|| desired.default_usage_location.clone())
+                .flatten()
+        });
+    if !change.add.is_empty() && target_location.is_none() {
+        return Err(PlanProblem::new(
+            "commcred::plan::usage_location_missing",
+            format!(
+                "{} ({}) needs a usage location before licenses can be assigned, and has none",
+                want.upn, want.origin
+            ),
+            "set `usageLocation` on the user, or `defaultUsageLocation` at the top of commcred.yaml",
+        ));
+    }
+    if let Some(to) = target_location
+        && user.usage_location.as_deref() != Some(to.as_str())
+    {
+        change.usage_location = Some(UsageLocationChange {
+            from: user.usage_location.clone(),
+            to,
+        });
+    }
+
+    check_after(live, &held, &change, &want.upn)?;
+    record_seats(ctx.index, &held, &change, seats);
+    Ok(keep_if_changed(change))
+}
+
+fn plan_pruned_user(ctx: &UserContext, user: &User, seats: &mut SeatLedger) -> Option<UserChange> {
+    let held = holdings(user, ctx.live, ctx.index);
+    let mut change = empty_change(user, ctx.live, ctx.index);
+    change.pruned = true;
+    for h in &held {
+        if let Some(sku) = h.sku
+            && h.direct
+            && ctx.skus.managed.contains(&sku)
+        {
+            change.remove.push(sku_ref(ctx.live, sku));
+        }
+    }
+    record_seats(ctx.index, &held, &change, seats);
+    keep_if_changed(change)
+}
+
+fn empty_change(user: &User, live: &Snapshot, index: &TenantIndex) -> UserChange {
+    UserChange {
+        user_id: user.id.clone(),
+        upn: user.user_principal_name.clone(),
+        observed: observe_user(user, live, index),
+        usage_location: None,
+        add: Vec::new(),
+        remove: Vec::new(),
+        notes: Vec::new(),
+        pruned: false,
+    }
+}
+
+fn keep_if_changed(change: UserChange) -> Option<UserChange> {
+    change.has_changes().then_some(change)
+}
+
+/// The part number of another SKU the user holds whose enabled service plans include every
+/// service plan of `sku` (an E5 provides MCOMEETADV and MCOEV, for instance).
+fn provided_by_other(live: &Snapshot, held: &[Holding], sku: usize) -> Option<String> {
+    let wanted_plans = &live.subscribed_skus[sku].service_plans;
+    if wanted_plans.is_empty() {
+        return None;
+    }
+    let user = held.iter().filter_map(|h| h.sku).collect::<Vec<_>>();
+    for other in user {
+        let s = &live.subscribed_skus[other];
+        let covers = wanted_plans.iter().all(|w| {
+            s.service_plans
+                .iter()
+                .any(|p| p.service_plan_name == w.service_plan_name)
+        });
+        if covers {
+            return Some(s.sku_part_number.clone());
+        }
+    }
+    None
+}
+
+/// Checks the user's licenses after the change: Graph's rules (calling plan needs Teams
+/// Phone, one calling plan at most) and commcred's (credits need audio conferencing, or
+/// Teams Phone and a calling plan).
+fn check_after(
+    live: &Snapshot,
+    held: &[Holding],
+    change: &UserChange,
+    upn: &str,
+) -> Result<(), PlanProblem> {
+    let mut after: Vec<(String, Capabilities)> = Vec::new();
+    for h in held {
+        let removed = h.groups.is_empty()
+            && change
+                .remove
+                .iter()
+                .any(|r| r.sku_id.eq_ignore_ascii_case(&h.sku_id));
+        if !removed {
+            let name = h.sku.map_or(h.sku_id.clone(), |i| {
+                live.subscribed_skus[i].sku_part_number.clone()
+            });
+            after.push((name, h.capabilities));
+        }
+    }
+    for add in &change.add {
+        let i = live
+            .subscribed_skus
+            .iter()
+            .position(|s| s.sku_id == add.sku_id)
+            .expect("planned SKUs come from the tenant");
+        after.push((
+            add.part_number.clone(),
+            crate::tenant::rules::sku_capabilities(&live.subscribed_skus[i], &[]),
+        ));
+    }
+    if let Err(e) = check_license_rules(&after, upn) {
+        let code = match e.kind {
+            crate::tenant::RuleKind::MutuallyExclusive => "commcred::plan::calling_plan_conflict",
+            _ => "commcred::plan::prerequisite_missing",
+        };
+        let help = match e.kind {
+            crate::tenant::RuleKind::MutuallyExclusive => {
+                "a user can hold one calling plan: keep one of them in the user's licenses"
+            }
+            _ => "add phoneSystem (Teams Phone) to the user's licenses or profile",
+        };
+        return Err(PlanProblem::new(code, e.message, help));
+    }
+    let caps = after
+        .iter()
+        .fold(Capabilities::default(), |acc, (_, c)| acc.union(*c));
+    let credits_ok = caps.has(Capability::AudioConferencing)
+        || (caps.has(Capability::TeamsPhone) && caps.has(Capability::CallingPlan));
+    if caps.has(Capability::CommunicationsCredits) && !credits_ok {
+        return Err(PlanProblem::new(
+            "commcred::plan::prerequisite_missing",
+            format!(
+                "{upn} would hold communicationsCredits (MCOPSTNC) without audio conferencing or Teams Phone with a calling plan, so the credits could never be used"
+            ),
+            "add audioConferencing, or phoneSystem plus a calling plan, to the user's licenses or profile",
+        ));
+    }
+    Ok(())
+}
+
+/// Counts the seats a user's change takes and frees. Adding a SKU the user also holds through
+/// a group takes no seat; removing a direct assignment the group still provides frees none.
+fn record_seats(
+    index: &TenantIndex,
+    held: &[Holding],
+    change: &UserChange,
+    seats: &mut SeatLedger,
+) {
+    for add in &change.add {
+        if let Some(sku) = index.sku(&add.sku_id) {
+            seats.gain(sku, &change.upn);
+        }
+    }
+    for rem in &change.remove {
+        let still_held = held
+            .iter()
+            .any(|h| h.sku_id.eq_ignore_ascii_case(&rem.sku_id) && !h.groups.is_empty());
+        if !still_held && let Some(sku) = index.sku(&rem.sku_id) {
+            seats.release(sku);
+        }
+    }
+}

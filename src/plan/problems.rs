@@ -1,0 +1,81 @@
+//! Plan errors: problems that need the live tenant to be seen (seats, prerequisites,
+//! missing users...). Each has a stable code and a help line; all are reported together.
+
+use std::fmt;
+
+/// One reason the plan cannot be carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanProblem {
+    /// Stable code, `commcred::plan::<name>`.
+    pub code: &'static str,
+    pub message: String,
+    pub help: String,
+}
+
+impl PlanProblem {
+    pub fn new(code: &'static str, message: impl Into<String>, help: impl Into<String>) -> Self {
+        PlanProblem {
+            code,
+            message: message.into(),
+            help: help.into(),
+        }
+    }
+}
+
+impl fmt::Display for PlanProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for PlanProblem {}
+
+impl miette::Diagnostic for PlanProblem {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.code))
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(&self.help))
+    }
+}
+
+/// Every problem found while planning. Nothing is applied when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanErrors(pub Vec<PlanProblem>);
+
+impl fmt::Display for PlanErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        write!(
+            f,
+            "the plan has {n} error{}; nothing was changed",
+            if n == 1 { "" } else { "s" }
+        )
+    }
+}
+
+impl std::error::Error for PlanErrors {}
+
+impl miette::Diagnostic for PlanErrors {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new("commcred::plan::failed"))
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        Some(Box::new(
+            self.0.iter().map(|p| p as &dyn miette::Diagnostic),
+        ))
+    }
+}
+
+/// Lists at most `limit` names, then "and N more".
+pub fn list_some(names: &[String], limit: usize) -> String {
+    if names.len() <= limit {
+        names.join(", ")
+    } else {
+        format!(
+            "{} and {} more",
+            names[..limit].join(", "),
+            names.len() - limit
+        )
+    }
+}

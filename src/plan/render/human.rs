@@ -1,0 +1,117 @@
+//! The Terraform-like plan for a terminal or a log.
+
+use std::fmt::Write;
+
+use crate::money::Money;
+
+use super::Style;
+use crate::plan::{CreditsChange, Plan, PlanSummary, UserChange};
+
+/// The whole plan: a block per changed user, the credits block, one summary line.
+pub fn render(plan: &Plan, style: Style) -> String {
+    let mut out = String::new();
+    if !plan.has_changes() {
+        let _ = writeln!(
+            out,
+            "No changes. Tenant {} matches the configuration.",
+            plan.tenant_domain
+        );
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "commcred will perform the following actions on tenant {} ({}):\n",
+        plan.tenant_domain, plan.tenant_id
+    );
+    for user in plan.users.iter().filter(|u| u.has_changes()) {
+        render_user(&mut out, user, style);
+    }
+    if let Some(c) = plan.credits.as_ref().filter(|c| c.has_changes()) {
+        render_credits(&mut out, c, style);
+    }
+    let _ = writeln!(out, "{}", style.bold(&summary_line(&plan.summary())));
+    out
+}
+
+fn render_user(out: &mut String, user: &UserChange, style: Style) {
+    let why = if user.pruned {
+        "  # not listed; prune: true"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        out,
+        "  {} user {}{} {{",
+        style.changed("~"),
+        user.upn,
+        style.note(why)
+    );
+    if let Some(loc) = &user.usage_location {
+        let from = loc.from.as_deref().unwrap_or("(none)");
+        let _ = writeln!(
+            out,
+            "      {} usageLocation: {from} -> {}",
+            style.changed("~"),
+            loc.to
+        );
+    }
+    for sku in &user.remove {
+        let _ = writeln!(
+            out,
+            "      {}",
+            style.removed(&format!("- {}", sku.label()))
+        );
+    }
+    for sku in &user.add {
+        let _ = writeln!(out, "      {}", style.added(&format!("+ {}", sku.label())));
+    }
+    for note in &user.notes {
+        let _ = writeln!(out, "      {}", style.note(&format!("# {note}")));
+    }
+    let _ = writeln!(out, "    }}\n");
+}
+
+fn render_credits(out: &mut String, c: &CreditsChange, style: Style) {
+    let _ = writeln!(
+        out,
+        "  {} communicationsCredits ({}, {} account) {{",
+        style.changed("~"),
+        c.currency,
+        c.billing_account_type.as_str()
+    );
+    for s in &c.settings {
+        let _ = writeln!(
+            out,
+            "      {} {}: {} -> {}",
+            style.changed("~"),
+            s.key,
+            s.before.as_deref().unwrap_or("(none)"),
+            s.after.as_deref().unwrap_or("(none)")
+        );
+    }
+    if let Some(amount) = c.add_funds {
+        let line = format!(
+            "+ add funds {} (usable balance {} -> {})",
+            c.money(amount),
+            c.money(c.observed.usable_balance),
+            c.money(c.balance_after)
+        );
+        let _ = writeln!(out, "      {}", style.added(&line));
+    }
+    let _ = writeln!(out, "    }}\n");
+}
+
+/// `Plan: 9 to assign, 2 to remove, 4 settings to change, 379.50 USD to add.`
+pub fn summary_line(s: &PlanSummary) -> String {
+    let money = s.add_funds.as_ref().map_or_else(
+        || "no money to add".to_string(),
+        |m: &Money| format!("{m} to add"),
+    );
+    format!(
+        "Plan: {} to assign, {} to remove, {} setting{} to change, {money}.",
+        s.assign,
+        s.remove,
+        s.settings,
+        if s.settings == 1 { "" } else { "s" }
+    )
+}

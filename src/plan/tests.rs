@@ -1,0 +1,196 @@
+//! Planner rules on the quickstart tenant, through the library API.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use crate::config::{DesiredAutoRecharge, DesiredCredits, DesiredState, DesiredUser, Origin};
+use crate::licenses::{Friendly, LicenseName};
+use crate::tenant::Snapshot;
+
+use super::render::{Style, human};
+use super::{PlanErrors, plan};
+
+fn quickstart() -> Snapshot {
+    serde_json::from_str(include_str!("../../examples/quickstart/tenant.json")).unwrap()
+}
+
+fn now() -> DateTime<Utc> {
+    "2026-11-25T00:00:00Z".parse().unwrap()
+}
+
+fn origin() -> Origin {
+    Origin {
+        file: PathBuf::from("commcred.yaml"),
+        line: 1,
+        column: 1,
+    }
+}
+
+fn user(upn: &str, licenses: &[Friendly]) -> DesiredUser {
+    DesiredUser {
+        upn: upn.into(),
+        usage_location: None,
+        licenses: licenses
+            .iter()
+            .map(|&f| LicenseName::Friendly(f))
+            .collect::<BTreeSet<_>>(),
+        origin: origin(),
+    }
+}
+
+fn desired(users: Vec<DesiredUser>) -> DesiredState {
+    DesiredState {
+        config_path: PathBuf::from("commcred.yaml"),
+        digest: "d".into(),
+        tenant: "contoso.onmicrosoft.com".into(),
+        backend: None,
+        default_usage_location: Some("US".into()),
+        credits: None,
+        users,
+        prune: false,
+    }
+}
+
+fn codes(e: &PlanErrors) -> Vec<&'static str> {
+    e.0.iter().map(|p| p.code).collect()
+}
+
+use Friendly::*;
+
+#[test]
+fn swap_is_one_change_with_add_and_remove() {
+    let d = desired(vec![user(
+        "alice@contoso.com",
+        &[PhoneSystem, InternationalCallingPlan, CommunicationsCredits],
+    )]);
+    let p = plan(&d, &quickstart(), now()).unwrap();
+    assert_eq!(p.users.len(), 1);
+    let u = &p.users[0];
+    let parts =
+        |v: &Vec<super::SkuRef>| v.iter().map(|s| s.part_number.clone()).collect::<Vec<_>>();
+    assert_eq!(parts(&u.add), ["MCOPSTN2", "MCOPSTNC"]);
+    assert_eq!(parts(&u.remove), ["MCOPSTN1"]);
+}
+
+#[test]
+fn e5_and_group_satisfy_desired_licenses_without_seats() {
+    let d = desired(vec![
+        user(
+            "carol@contoso.com",
+            &[AudioConferencing, CommunicationsCredits],
+        ),
+        user(
+            "dave@contoso.com",
+            &[AudioConferencing, CommunicationsCredits],
+        ),
+    ]);
+    let p = plan(&d, &quickstart(), now()).unwrap();
+    for u in &p.users {
+        assert_eq!(u.add.len(), 1, "{u:?}");
+        assert_eq!(u.add[0].part_number, "MCOPSTNC");
+        assert_eq!(u.notes.len(), 1);
+    }
+    assert!(p.users[0].notes[0].contains("ENTERPRISEPREMIUM"));
+    assert!(p.users[1].notes[0].contains("group"));
+}
+
+#[test]
+fn calling_plan_without_phone_is_a_prerequisite_error() {
+    let d = desired(vec![user("bob@contoso.com", &[DomesticCallingPlan])]);
+    let e = plan(&d, &quickstart(), now()).unwrap_err();
+    assert_eq!(codes(&e), ["commcred::plan::prerequisite_missing"]);
+}
+
+#[test]
+fn credits_alone_is_a_prerequisite_error() {
+    let d = desired(vec![user("bob@contoso.com", &[CommunicationsCredits])]);
+    let e = plan(&d, &quickstart(), now()).unwrap_err();
+    assert_eq!(codes(&e), ["commcred::plan::prerequisite_missing"]);
+}
+
+#[test]
+fn two_calling_plans_conflict() {
+    let d = desired(vec![user(
+        "bob@contoso.com",
+        &[PhoneSystem, DomesticCallingPlan, InternationalCallingPlan],
+    )]);
+    let e = plan(&d, &quickstart(), now()).unwrap_err();
+    assert_eq!(codes(&e), ["commcred::plan::calling_plan_conflict"]);
+}
+
+#[test]
+fn missing_usage_location_without_default_fails() {
+    let mut d = desired(vec![user("bob@contoso.com", &[AudioConferencing])]);
+    d.default_usage_location = None;
+    let e = plan(&d, &quickstart(), now()).unwrap_err();
+    assert_eq!(codes(&e), ["commcred::plan::usage_location_missing"]);
+}
+
+#[test]
+fn seat_shortfall_names_sku_and_users() {
+    let mut live = quickstart();
+    let p2 = live
+        .subscribed_skus
+        .iter_mut()
+        .find(|s| s.sku_part_number == "MCOPSTN2")
+        .unwrap();
+    p2.prepaid_units.enabled = 1;
+    let d = desired(vec![
+        user(
+            "alice@contoso.com",
+            &[PhoneSystem, InternationalCallingPlan],
+        ),
+        user(
+            "erin@contoso.com",
+            &[PhoneSystem, InternationalCallingPlan, CommunicationsCredits],
+        ),
+    ]);
+    let e = plan(&d, &live, now()).unwrap_err();
+    assert_eq!(codes(&e), ["commcred::plan::seat_shortfall"]);
+    assert!(e.0[0].message.contains("short by 1"), "{}", e.0[0].message);
+    assert!(e.0[0].message.contains("alice@contoso.com"));
+}
+
+#[test]
+fn tenant_mismatch_and_unknown_users_are_errors() {
+    let mut d = desired(vec![user("nobody@contoso.com", &[AudioConferencing])]);
+    assert!(
+        plan(&d, &quickstart(), now()).unwrap_err().0[0]
+            .code
+            .ends_with("user_not_found")
+    );
+    d.tenant = "fabrikam.onmicrosoft.com".into();
+    assert!(
+        plan(&d, &quickstart(), now()).unwrap_err().0[0]
+            .code
+            .ends_with("tenant_mismatch")
+    );
+}
+
+#[test]
+fn credits_top_up_is_exact_and_ignores_expired_funds() {
+    let mut d = desired(vec![]);
+    d.credits = Some(DesiredCredits {
+        currency: "USD".into(),
+        minimum_balance: Some(Decimal::new(50000, 2)),
+        auto_recharge: Some(DesiredAutoRecharge {
+            enabled: true,
+            trigger_below: Some(Decimal::new(10000, 2)),
+            recharge_amount: Some(Decimal::new(25000, 2)),
+        }),
+        payment: None,
+        origin: origin(),
+    });
+    let p = plan(&d, &quickstart(), now()).unwrap();
+    let c = p.credits.as_ref().unwrap();
+    assert_eq!(c.add_funds.unwrap().0, Decimal::new(37950, 2));
+    assert_eq!(c.settings.len(), 3);
+    let text = human::render(&p, Style::default());
+    assert!(
+        text.contains("+ add funds 379.50 USD (usable balance 120.50 USD -> 500.00 USD)"),
+        "{text}"
+    );
+}

@@ -1,0 +1,184 @@
+//! Synthetic tenants and configs of any size, for property tests, benchmarks and trials.
+//! Deterministic for a given seed. Not used by the commands themselves.
+
+use std::fmt::Write as _;
+
+use serde_json::json;
+
+use crate::tenant::Snapshot;
+
+/// A SKU of the synthetic catalogue: id, part number, service plans.
+const CATALOGUE: &[(&str, &str, &[&str])] = &[
+    (
+        "0c266dff-15dd-4b49-8397-2bb16070ed52",
+        "MCOMEETADV",
+        &["MCOMEETADV"],
+    ),
+    ("e43b5b99-8dfb-405f-9987-dc307f34bcbd", "MCOEV", &["MCOEV"]),
+    (
+        "0dab259f-bf13-4952-b7f8-7db8f131b28d",
+        "MCOPSTN1",
+        &["MCOPSTN1"],
+    ),
+    (
+        "d3b4fe1f-9992-4930-8acb-ca6ec609365e",
+        "MCOPSTN2",
+        &["MCOPSTN2"],
+    ),
+    (
+        "47794cd0-f0e5-45c5-9033-2eb6b5fc84e0",
+        "MCOPSTNC",
+        &["MCOPSTNC"],
+    ),
+    (
+        "c7df2760-2c81-4ef7-b578-5b5392b571df",
+        "ENTERPRISEPREMIUM",
+        &["EXCHANGE_S_ENTERPRISE", "TEAMS1", "MCOMEETADV", "MCOEV"],
+    ),
+];
+
+/// Valid starting license sets (indexes into the catalogue) a synthetic user may hold.
+const START_SETS: &[&[usize]] = &[&[], &[0], &[1, 2], &[1, 2, 4], &[0, 4], &[5], &[5, 4], &[1]];
+
+/// Profiles of the synthetic config, by friendly names.
+pub const PROFILES: &[(&str, &[&str])] = &[
+    ("dial-out", &["audioConferencing", "communicationsCredits"]),
+    (
+        "us-phone",
+        &[
+            "phoneSystem",
+            "domesticCallingPlan",
+            "communicationsCredits",
+        ],
+    ),
+    (
+        "intl-phone",
+        &[
+            "phoneSystem",
+            "internationalCallingPlan",
+            "communicationsCredits",
+        ],
+    ),
+    ("conf", &["audioConferencing"]),
+];
+
+/// A small deterministic generator (SplitMix64), so fixtures need no RNG crate.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+}
+
+/// A tenant of `users` users with the catalogue's SKUs (seats for everyone), some users
+/// holding licenses, a few through a group, a credits account.
+pub fn tenant(users: usize, seed: u64) -> Snapshot {
+    let mut rng = Rng::new(seed);
+    let mut consumed = vec![0i64; CATALOGUE.len()];
+    let mut user_values = Vec::with_capacity(users);
+    for n in 0..users {
+        let set = START_SETS[rng.below(START_SETS.len())];
+        let by_group = set == [0] && rng.below(4) == 0;
+        for &s in set {
+            consumed[s] += 1;
+        }
+        let location = match rng.below(4) {
+            0 => serde_json::Value::Null,
+            1 => json!("GB"),
+            _ => json!("US"),
+        };
+        let licenses: Vec<_> = set
+            .iter()
+            .map(|&s| json!({"skuId": CATALOGUE[s].0, "disabledPlans": []}))
+            .collect();
+        let states: Vec<_> = set
+            .iter()
+            .map(|&s| {
+                let group = if by_group {
+                    json!("9f0e6c1a-0000-4000-8000-00000000abcd")
+                } else {
+                    serde_json::Value::Null
+                };
+                json!({"skuId": CATALOGUE[s].0, "assignedByGroup": group, "state": "Active"})
+            })
+            .collect();
+        user_values.push(json!({
+            "id": format!("00000000-0000-4000-8000-{n:012}"),
+            "userPrincipalName": format!("user{n}@contoso.com"),
+            "displayName": format!("User {n}"),
+            "usageLocation": location,
+            "assignedLicenses": licenses,
+            "licenseAssignmentStates": states,
+        }));
+    }
+    let skus: Vec<_> = CATALOGUE
+        .iter()
+        .enumerate()
+        .map(|(i, (id, part, plans))| {
+            json!({
+                "skuId": id, "skuPartNumber": part, "appliesTo": "User",
+                "capabilityStatus": "Enabled",
+                "prepaidUnits": {"enabled": users as i64 * 2 + 10, "warning": 0, "suspended": 0, "lockedOut": 0},
+                "consumedUnits": consumed[i],
+                "servicePlans": plans.iter().enumerate().map(|(k, p)| json!({
+                    "servicePlanId": format!("5e1f0000-0000-4000-8000-{i:06}{k:06}"),
+                    "servicePlanName": p
+                })).collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let value = json!({
+        "tenant": {"id": "7f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", "domain": "contoso.onmicrosoft.com"},
+        "subscribedSkus": skus,
+        "users": user_values,
+        "communicationsCredits": {
+            "billingAccountType": "MOSA", "currency": "USD",
+            "funds": [{"id": "f-1", "purchasedAt": "2026-06-01T00:00:00Z", "amount": "300.00", "remaining": "120.50"}],
+            "autoRecharge": {"enabled": false, "triggerBelow": null, "rechargeAmount": null},
+            "payment": {"method": "creditCard", "agreementNumber": null, "purchaseOrder": null}
+        }
+    });
+    serde_json::from_value(value).expect("the synthetic tenant is a valid snapshot")
+}
+
+/// A `commcred.yaml` listing every user of [`tenant`] with a profile; with `csv_users`,
+/// that many of them come from `users.csv` instead (returned as the second string).
+pub fn config_yaml(users: usize, csv_users: usize, seed: u64) -> (String, String) {
+    let mut rng = Rng::new(seed ^ 0xC0FFEE);
+    let mut yaml = String::from(
+        "apiVersion: commcred/v1\ntenant: contoso.onmicrosoft.com\ndefaultUsageLocation: US\n\
+         communicationsCredits:\n  currency: USD\n  minimumBalance: 500.00\n  autoRecharge:\n    \
+         enabled: true\n    triggerBelow: 100.00\n    rechargeAmount: 250.00\n  payment:\n    \
+         method: creditCard\nprofiles:\n",
+    );
+    for (name, licenses) in PROFILES {
+        let _ = writeln!(yaml, "  {name}: [{}]", licenses.join(", "));
+    }
+    yaml.push_str("users:\n");
+    let inline = users.saturating_sub(csv_users);
+    for n in 0..inline {
+        let profile = PROFILES[rng.below(PROFILES.len())].0;
+        let _ = writeln!(yaml, "  - upn: user{n}@contoso.com\n    profile: {profile}");
+    }
+    let mut csv = String::from("upn,usageLocation,profile,licenses\n");
+    if csv_users > 0 {
+        yaml.push_str("  - csv: users.csv\n");
+        for n in inline..users {
+            let profile = PROFILES[rng.below(PROFILES.len())].0;
+            let _ = writeln!(csv, "user{n}@contoso.com,,{profile},");
+        }
+    }
+    yaml.push_str("prune: false\n");
+    (yaml, csv)
+}

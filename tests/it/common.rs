@@ -1,0 +1,47 @@
+//! Helpers shared by the integration tests: temp copies of the examples and the binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Copies `examples/<name>` into a fresh temp dir and returns it.
+pub fn example(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("examples").join(name), dir.path());
+    dir
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The commcred binary, run in `dir`, with a fixed clock and no colour or inherited backend.
+pub fn commcred(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("commcred").unwrap();
+    cmd.current_dir(dir)
+        .env("COMMCRED_NOW", "2026-11-25T12:00:00Z")
+        .env("NO_COLOR", "1")
+        .env_remove("COMMCRED_BACKEND")
+        .env_remove("AZURE_CLIENT_SECRET");
+    cmd
+}
+
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}

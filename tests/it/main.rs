@@ -1,0 +1,5 @@
+//! The one integration-test binary (one link step for every test module).
+
+mod common;
+mod plan_apply;
+mod planner_props;
