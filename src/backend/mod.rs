@@ -73,8 +73,8 @@ impl ApplyReport {
 pub fn open(spec: &crate::config::BackendSpec) -> Result<Box<dyn Backend>, BackendError> {
     match spec {
         crate::config::BackendSpec::File(path) => Ok(Box::new(file::FileBackend::new(path))),
-        crate::config::BackendSpec::Graph(_) => Err(BackendError::Other(
-            "the Microsoft Graph backend is not part of this build yet".into(),
-        )),
+        crate::config::BackendSpec::Graph(url) => {
+            Ok(Box::new(graph::GraphBackend::from_env(url.as_deref())?))
+        }
     }
 }

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod apply;
 mod context;
+mod emulator;
 mod output;
 mod plan;
 
@@ -38,6 +39,8 @@ enum Command {
     Plan(plan::Args),
     /// Make the tenant match the YAML (asks for `yes` unless --auto-approve).
     Apply(apply::Args),
+    /// Serve a tenant snapshot as a local Microsoft Graph, for tests and trials.
+    Emulator(emulator::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -59,6 +62,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Plan(args) => plan::run(args, &cli.global, &out),
         Command::Apply(args) => apply::run(args, &cli.global, &out),
+        Command::Emulator(args) => emulator::run(args, &out),
     };
     match result {
         Ok(code) => code,

@@ -12,6 +12,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+/// Refill at 95% of the quota's rate: requests take varying times to reach Graph, and a
+/// later request arriving sooner than an earlier one would otherwise find the server's
+/// bucket a fraction of a token short.
+const HEADROOM: f64 = 0.95;
+
 pub(crate) struct Pacer {
     capacity: f64,
     /// The slowest the pacer goes after repeated 429s: a tenth of the configured rate.
@@ -30,7 +35,7 @@ struct State {
 impl Pacer {
     pub(crate) fn new(limit: u32, window: Duration) -> Pacer {
         let capacity = f64::from(limit.max(1));
-        let rate = capacity / window.as_secs_f64().max(0.001);
+        let rate = capacity / window.as_secs_f64().max(0.001) * HEADROOM;
         let now = Instant::now();
         Pacer {
             capacity,
