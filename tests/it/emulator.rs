@@ -478,7 +478,7 @@ async fn emulator_throttles_writes_per_item_with_retry_after() {
     let patch = |n: usize| {
         json!({"id": n.to_string(), "method": "PATCH", "url": "/users/bob@contoso.com",
                "headers": {"Content-Type": "application/json"},
-               "body": {"usageLocation": if n % 2 == 0 { "US" } else { "GB" }}})
+               "body": {"usageLocation": if n.is_multiple_of(2) { "US" } else { "GB" }}})
     };
     let (s, body) = api
         .post(
@@ -544,7 +544,7 @@ async fn emulator_injects_faults_at_the_configured_rates() {
     let token = token(&http, &emu.base_url()).await;
     let mut failures = 0;
     for n in 0..10 {
-        let location = if n % 2 == 0 { "US" } else { "GB" };
+        let location = if n.is_multiple_of(2) { "US" } else { "GB" };
         let sent = http
             .patch(format!("{}/v1.0/users/bob@contoso.com", emu.base_url()))
             .bearer_auth(&token)
