@@ -543,7 +543,7 @@ async fn emulator_injects_faults_at_the_configured_rates() {
     let http = reqwest::Client::new();
     let token = token(&http, &emu.base_url()).await;
     let mut failures = 0;
-    for n in 0..10 {
+    for n in 0..10u32 {
         let location = if n.is_multiple_of(2) { "US" } else { "GB" };
         let sent = http
             .patch(format!("{}/v1.0/users/bob@contoso.com", emu.base_url()))
