@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, watch};
 
 use crate::backend::BackendError;
-use crate::backend::file::{SnapshotLock, read_snapshot, snapshot_to_string, write_atomically};
+use crate::backend::file::{read_snapshot, snapshot_to_string, write_atomically};
 use crate::tenant::{Snapshot, TenantIndex};
 
 pub struct Store {
@@ -23,7 +23,7 @@ pub struct Store {
     durable: watch::Sender<Durable>,
     /// Serializes flushes, so an older state never overwrites a newer one on disk.
     flushing: Mutex<()>,
-    _lock: SnapshotLock,
+    _lock: std::fs::File,
 }
 
 struct Inner {
@@ -39,9 +39,35 @@ struct Durable {
     error: Option<String>,
 }
 
+/// The file backend's lock (the same `.lock` sidecar, so the two exclude each other), but
+/// taken without waiting: an emulator that silently hung on a busy file would look dead.
+fn try_lock(snapshot: &Path) -> Result<std::fs::File, BackendError> {
+    let mut lock_path = snapshot.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    let err = |message: String| BackendError::Write {
+        what: lock_path.display().to_string(),
+        message,
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| err(e.to_string()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(err(format!(
+            "{} is in use by another emulator or commcred apply; stop it first",
+            snapshot.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(err(format!("cannot take the lock: {e}"))),
+    }
+}
+
 impl Store {
     pub fn open(path: &Path) -> Result<Store, BackendError> {
-        let lock = SnapshotLock::acquire(path)?;
+        let lock = try_lock(path)?;
         let snapshot = read_snapshot(path)?;
         let index = TenantIndex::build(&snapshot);
         Ok(Store {

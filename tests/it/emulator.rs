@@ -671,3 +671,16 @@ async fn emulator_binary_prints_its_address_and_serves() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("loopback"));
 }
+
+#[test]
+fn emulator_refuses_a_tenant_file_already_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenant = write_tenant(dir.path(), &rules_tenant());
+    let first = start(&tenant, |_| {});
+    let second = emulator::serve(EmulatorConfig::new(&tenant));
+    let message = second.err().expect("the file is locked").to_string();
+    assert!(message.contains("in use"), "{message}");
+    first.shutdown().unwrap();
+    // Released on shutdown.
+    start(&tenant, |_| {}).shutdown().unwrap();
+}
