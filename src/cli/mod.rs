@@ -9,6 +9,7 @@ mod context;
 mod emulator;
 mod output;
 mod plan;
+mod validate;
 
 use context::GlobalArgs;
 use output::{ColorChoice, Output};
@@ -35,6 +36,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check the YAML and its CSV files alone (no live tenant); report every problem.
+    Validate(validate::Args),
     /// Show the changes that would make the tenant match the YAML.
     Plan(plan::Args),
     /// Make the tenant match the YAML (asks for `yes` unless --auto-approve).
@@ -60,6 +63,7 @@ pub fn main() -> ExitCode {
     let out = Output::new(cli.color, cli.quiet);
     out.install_error_renderer();
     let result = match cli.command {
+        Command::Validate(args) => validate::run(args, &out),
         Command::Plan(args) => plan::run(args, &cli.global, &out),
         Command::Apply(args) => apply::run(args, &cli.global, &out),
         Command::Emulator(args) => emulator::run(args, &out),

@@ -5,3 +5,4 @@ mod emulator;
 mod graph;
 mod plan_apply;
 mod planner_props;
+mod validate;
