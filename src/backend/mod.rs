@@ -49,6 +49,15 @@ pub enum BackendError {
     #[error("{0}")]
     #[diagnostic(code(commcred::backend::error))]
     Other(String),
+    /// The live tenant refused commcred's credentials (Microsoft Graph).
+    #[error("{0}")]
+    #[diagnostic(
+        code(commcred::backend::auth),
+        help(
+            "check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (the secret's value, not its id), and that the app has admin consent"
+        )
+    )]
+    Auth(String),
 }
 
 /// What happened to each operation of an apply.

@@ -507,3 +507,114 @@ fn graph_secret_appears_in_no_output_and_no_file() {
         assert!(!text.contains(SECRET), "the secret leaked into: {text}");
     }
 }
+
+/// The quickstart without `communicationsCredits`: Graph cannot read credits, so a config
+/// managing them cannot be planned against Graph without a ledger.
+fn quickstart_without_credits() -> tempfile::TempDir {
+    let dir = crate::common::example("quickstart");
+    let yaml_path = dir.path().join("commcred.yaml");
+    let yaml = std::fs::read_to_string(&yaml_path).unwrap();
+    let start = yaml.find("communicationsCredits:").unwrap();
+    let end = yaml.find("profiles:").unwrap();
+    std::fs::write(&yaml_path, format!("{}{}", &yaml[..start], &yaml[end..])).unwrap();
+    dir
+}
+
+fn with_graph_env(cmd: &mut assert_cmd::Command, url: &str, secret: &str) {
+    cmd.env("COMMCRED_BACKEND", format!("graph:{url}"))
+        .env("AZURE_TENANT_ID", TENANT_DOMAIN)
+        .env("AZURE_CLIENT_ID", "commcred-cli")
+        .env("AZURE_CLIENT_SECRET", secret)
+        .env_remove("AZURE_AUTHORITY_HOST")
+        .env_remove("COMMCRED_GRAPH_WRITE_QUOTA");
+}
+
+#[test]
+fn graph_cli_plan_and_apply_through_the_emulator_binary() {
+    let graph_dir = quickstart_without_credits();
+    let file_dir = quickstart_without_credits();
+    let tenant = graph_dir.path().join("tenant.json");
+    let emulator = crate::emulator::spawn_binary(&["--tenant", tenant.to_str().unwrap()], &[]);
+
+    let mut apply = crate::common::commcred(graph_dir.path());
+    with_graph_env(&mut apply, &emulator.url, SECRET);
+    let out = apply.args(["apply", "--auto-approve"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("Apply complete!"), "{stdout}");
+
+    let mut again = crate::common::commcred(graph_dir.path());
+    with_graph_env(&mut again, &emulator.url, SECRET);
+    again.args(["plan", "--detailed-exitcode"]).assert().code(0);
+
+    crate::common::commcred(file_dir.path())
+        .args(["apply", "--auto-approve"])
+        .assert()
+        .success();
+    drop(emulator);
+    assert_eq!(
+        license_state(&read_tenant(&tenant)),
+        license_state(&read_tenant(&file_dir.path().join("tenant.json")))
+    );
+}
+
+#[test]
+fn graph_cli_secret_appears_in_no_output_and_no_file() {
+    let dir = quickstart_without_credits();
+    let tenant = dir.path().join("tenant.json");
+    let mut emulator = crate::emulator::spawn_binary(
+        &[
+            "--tenant",
+            tenant.to_str().unwrap(),
+            "--client-id",
+            "commcred-cli",
+        ],
+        &[("COMMCRED_EMULATOR_CLIENT_SECRET", SECRET)],
+    );
+    let mut outputs = Vec::new();
+    let mut run = |args: &[&str], secret: &str| {
+        let mut cmd = crate::common::commcred(dir.path());
+        with_graph_env(&mut cmd, &emulator.url, secret);
+        let out = cmd.args(args).output().unwrap();
+        outputs.push(String::from_utf8_lossy(&out.stdout).into_owned());
+        outputs.push(String::from_utf8_lossy(&out.stderr).into_owned());
+        out.status.code()
+    };
+    assert_eq!(run(&["plan"], SECRET), Some(0));
+    assert_eq!(run(&["apply", "--auto-approve"], SECRET), Some(0));
+    // A wrong secret is refused the way Entra ID refuses it, without echoing either.
+    let wrong = format!("{SECRET}-wrong");
+    assert_eq!(run(&["plan"], &wrong), Some(1));
+    assert!(
+        outputs.last().unwrap().contains("AADSTS7000215"),
+        "{}",
+        outputs.last().unwrap()
+    );
+    // And without credentials, the missing variables are named.
+    let mut bare = crate::common::commcred(dir.path());
+    bare.env("COMMCRED_BACKEND", format!("graph:{}", emulator.url))
+        .env_remove("AZURE_TENANT_ID")
+        .env_remove("AZURE_CLIENT_ID");
+    let out = bare.arg("plan").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("AZURE_CLIENT_SECRET"));
+
+    let _ = emulator.child.kill();
+    let _ = emulator.child.wait();
+    let mut emulator_err = String::new();
+    if let Some(mut e) = emulator.child.stderr.take() {
+        use std::io::Read;
+        let _ = e.read_to_string(&mut emulator_err);
+    }
+    outputs.push(emulator_err);
+    for (file, text) in files_under(dir.path()) {
+        outputs.push(format!("{}: {text}", file.display()));
+    }
+    for text in &outputs {
+        assert!(!text.contains(SECRET), "the secret leaked into: {text}");
+    }
+}

@@ -18,6 +18,9 @@ pub(crate) const USER_SELECT: &str =
 pub(crate) const PAGE_SIZE: usize = 999;
 
 fn read_error(what: &str, e: CallError) -> BackendError {
+    if let CallError::Auth(message) = &e {
+        return BackendError::Auth(format!("cannot sign in to Microsoft Graph: {message}"));
+    }
     BackendError::Read {
         what: format!("Microsoft Graph ({what})"),
         message: match &e {
