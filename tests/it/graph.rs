@@ -618,3 +618,13 @@ fn graph_cli_secret_appears_in_no_output_and_no_file() {
         assert!(!text.contains(SECRET), "the secret leaked into: {text}");
     }
 }
+
+#[tokio::test]
+async fn graph_backend_can_be_used_and_dropped_inside_an_async_runtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_tenant(dir.path(), &rules_tenant());
+    let emulator = start(&path, |_| {});
+    let mut graph = backend(&emulator, |_| {});
+    assert_eq!(graph.read().unwrap().users.len(), 3);
+    drop(graph);
+}

@@ -176,7 +176,8 @@ pub struct GraphBackend {
     progress: bool,
     requests: Arc<AtomicU64>,
     ledger: Option<Box<dyn CreditsLedger>>,
-    runtime: tokio::runtime::Runtime,
+    /// Always `Some` until dropped (taken out so dropping never blocks, see `Drop`).
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl GraphBackend {
@@ -224,7 +225,7 @@ impl GraphBackend {
             progress: options.progress,
             requests,
             ledger: None,
-            runtime,
+            runtime: Some(runtime),
         })
     }
 
@@ -251,7 +252,10 @@ impl GraphBackend {
         F: Future + Send,
         F::Output: Send,
     {
-        let runtime = &self.runtime;
+        let runtime = self
+            .runtime
+            .as_ref()
+            .expect("the runtime lives as long as the backend");
         if tokio::runtime::Handle::try_current().is_ok() {
             std::thread::scope(|s| {
                 s.spawn(|| runtime.block_on(future))
@@ -299,6 +303,16 @@ impl GraphBackend {
             bar.set_style(style.progress_chars("=> "));
         }
         bar
+    }
+}
+
+impl Drop for GraphBackend {
+    /// Dropping a runtime blocks, which panics inside another runtime (a `#[tokio::test]`,
+    /// an async caller); shutting it down in the background never blocks.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 
