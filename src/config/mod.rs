@@ -2,6 +2,7 @@
 //! as a diagnostic with a stable code.
 
 pub mod model;
+pub mod schema;
 
 pub use model::*;
 

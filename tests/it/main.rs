@@ -2,3 +2,4 @@
 
 mod common;
 mod planner_props;
+mod schema;
