@@ -27,14 +27,18 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(dir) = &args.out_dir {
-        clap_mangen::generate_to(command(), dir).map_err(|e| {
-            miette!(
-                code = "commcred::cli::man_write",
-                help = "create the folder first, or choose one you can write to",
-                "cannot write manual pages to {}: {e}",
-                dir.display()
-            )
-        })?;
+        let cmd = command();
+        let pages = std::iter::once(cmd.clone()).chain(cmd.get_subcommands().cloned());
+        for page in pages {
+            man(page).generate_to(dir).map_err(|e| {
+                miette!(
+                    code = "commcred::cli::man_write",
+                    help = "create the folder first, or choose one you can write to",
+                    "cannot write manual pages to {}: {e}",
+                    dir.display()
+                )
+            })?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let roff = page(args.command.as_deref())?;
@@ -67,10 +71,15 @@ fn page(name: Option<&str>) -> Result<Vec<u8>> {
         },
     };
     let mut roff = Vec::new();
-    clap_mangen::Man::new(target)
-        .render(&mut roff)
-        .into_diagnostic()?;
+    man(target).render(&mut roff).into_diagnostic()?;
     Ok(roff)
+}
+
+/// Every page says which commcred it documents (subcommands carry no version of their own).
+fn man(cmd: clap::Command) -> clap_mangen::Man {
+    clap_mangen::Man::new(cmd)
+        .source(format!("commcred {}", env!("CARGO_PKG_VERSION")))
+        .manual("commcred manual")
 }
 
 #[cfg(test)]
@@ -102,11 +111,27 @@ mod tests {
         assert!(main.contains(".TH commcred 1"), "{}", &main[..80]);
         for sub in command().get_subcommands() {
             let text = String::from_utf8(page(Some(sub.get_name())).unwrap()).unwrap();
-            assert!(text.contains(&format!(".TH commcred\\-{} 1", sub.get_name())));
+            assert!(
+                text.contains(&format!(".TH commcred-{} 1", sub.get_name())),
+                "{}",
+                &text[..120]
+            );
             assert!(text.contains("EXTRA") || text.contains("Example"));
         }
         let plan = String::from_utf8(page(Some("plan")).unwrap()).unwrap();
         assert!(plan.contains("\\-\\-detailed\\-exitcode"));
         assert!(page(Some("nope")).is_err());
+    }
+
+    #[test]
+    fn out_dir_writes_one_page_per_command() {
+        let dir = tempfile::tempdir().unwrap();
+        run(Args {
+            command: None,
+            out_dir: Some(dir.path().to_path_buf()),
+        })
+        .unwrap();
+        assert!(dir.path().join("commcred.1").exists());
+        assert!(dir.path().join("commcred-export.1").exists());
     }
 }
