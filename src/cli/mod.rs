@@ -12,6 +12,7 @@ mod man;
 mod output;
 mod plan;
 mod schema;
+mod validate;
 
 use context::GlobalArgs;
 use output::{ColorChoice, Output};
@@ -41,6 +42,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check the YAML and its CSV files alone (no live tenant); report every problem.
+    Validate(validate::Args),
     /// Show the changes that would make the tenant match the YAML.
     Plan(plan::Args),
     /// Make the tenant match the YAML (asks for `yes` unless --auto-approve).
@@ -73,6 +76,7 @@ pub fn main() -> ExitCode {
     out.install_error_renderer();
     output::init_tracing(cli.verbose, out.style.color);
     let result = match cli.command {
+        Command::Validate(args) => validate::run(args, &out),
         Command::Plan(args) => plan::run(args, &cli.global, &out),
         Command::Apply(args) => apply::run(args, &cli.global, &out),
         Command::Export(args) => export::run(args, &cli.global, &out),

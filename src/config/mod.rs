@@ -1,17 +1,28 @@
 //! `commcred.yaml` -> spanned document -> validated [`DesiredState`], collecting every problem
 //! as a diagnostic with a stable code.
+//!
+//! - `parse`: YAML text -> `node::Node` tree with spans (parser errors become diagnostics)
+//! - `validate`: tree (and CSV files via `csv_source`) -> `DesiredState`, every problem kept
+//!   (`validate/credits.rs`: money and payment; `validate/users.rs`: profiles and users)
+//! - `fields`, `checks`: reporting accessors for the tree, single-value checks
+//! - `diagnostics`: the codes, `Problem` and `ConfigError`
+//! - `load`: the entry point that reads the files and computes the digest
 
+mod checks;
+mod csv_source;
+mod diagnostics;
+mod fields;
+mod load;
 pub mod model;
+mod node;
+mod parse;
 pub mod schema;
+mod validate;
 
+pub use diagnostics::{Code, ConfigError, Problem, SourceFile};
+pub use load::{LoadedConfig, load, load_bytes, load_config};
 pub use model::*;
+pub use validate::API_VERSION;
 
-// Placeholder until the `config` branch (YAML loading and validation) is merged; that
-// branch replaces this with the real loader.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("loading commcred.yaml is not merged yet")]
-pub struct ConfigError;
-
-pub fn load(_path: &std::path::Path) -> Result<DesiredState, ConfigError> {
-    Err(ConfigError)
-}
+#[cfg(test)]
+mod tests;

@@ -1,5 +1,7 @@
 //! The one integration-test binary (one link step for every test module).
 
 mod common;
+mod plan_apply;
 mod planner_props;
 mod schema;
+mod validate;

@@ -1,0 +1,75 @@
+//! Plan benchmark: a generated 100,000-user tenant and config (half inline YAML, half CSV),
+//! through the same steps as `commcred plan`: load the config, read the snapshot, plan, render.
+//! Prints each step's time and the peak resident memory. Run: `cargo bench --bench plan`
+//! (`-- USERS` for another size).
+
+use std::time::Instant;
+
+use commcred::backend::{Backend, file::FileBackend};
+use commcred::plan::render::{Style, human};
+
+fn main() {
+    let users: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let started = Instant::now();
+    let snapshot = commcred::testkit::tenant(users, 42);
+    let (yaml, csv) = commcred::testkit::config_yaml(users, users / 2, 42);
+    std::fs::write(
+        dir.path().join("tenant.json"),
+        commcred::backend::file::snapshot_to_string(&snapshot),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("commcred.yaml"), yaml).unwrap();
+    std::fs::write(dir.path().join("users.csv"), csv).unwrap();
+    drop(snapshot);
+    println!("generated {users} users in {:.2?}", started.elapsed());
+
+    let t = Instant::now();
+    let desired = commcred::config::load(&dir.path().join("commcred.yaml")).expect("valid config");
+    let load_config = t.elapsed();
+
+    let t = Instant::now();
+    let live = FileBackend::new(dir.path().join("tenant.json"))
+        .read()
+        .expect("snapshot");
+    let read_snapshot = t.elapsed();
+
+    let t = Instant::now();
+    let now = "2026-11-25T00:00:00Z".parse().unwrap();
+    let plan = commcred::plan::plan(&desired, &live, now).expect("plan");
+    let plan_time = t.elapsed();
+
+    let t = Instant::now();
+    let text = human::render(&plan, Style::default());
+    let render = t.elapsed();
+
+    println!("load config      {load_config:>10.2?}");
+    println!("read snapshot    {read_snapshot:>10.2?}");
+    println!(
+        "plan             {plan_time:>10.2?}   ({} users with changes)",
+        plan.users.len()
+    );
+    println!("render (human)   {render:>10.2?}   ({} bytes)", text.len());
+    println!(
+        "total            {:>10.2?}",
+        load_config + read_snapshot + plan_time + render
+    );
+    println!("peak memory      {:>7} MB (VmHWM)", peak_rss_mb());
+    println!("target: plan under 1 s and under 300 MB on a 2-core machine");
+}
+
+/// Peak resident set size of this process, from /proc (Linux).
+fn peak_rss_mb() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or_else(|| "n/a".to_string(), |kb| (kb / 1024).to_string())
+}
