@@ -151,6 +151,16 @@ fn check_outputs(args: &Args) -> Result<()> {
             out.display()
         ));
     }
+    for path in args.out.iter().chain(args.users_csv.iter()) {
+        let dir = absolute(path.parent().unwrap_or(Path::new("")))?;
+        if !dir.is_dir() {
+            return Err(write_error(format!(
+                "cannot write {}: the folder {} does not exist",
+                path.display(),
+                dir.display()
+            )));
+        }
+    }
     if args.force {
         return Ok(());
     }
@@ -168,14 +178,15 @@ fn check_outputs(args: &Args) -> Result<()> {
 }
 
 fn write_file(path: &Path, text: &str) -> Result<()> {
-    write_atomically(path, text.as_bytes()).map_err(|e| {
-        miette!(
-            code = "commcred::export::write",
-            help = "check that the folder exists and is writable",
-            "cannot write {}: {e}",
-            path.display()
-        )
-    })
+    write_atomically(path, text.as_bytes()).map_err(|e| write_error(e.to_string()))
+}
+
+fn write_error(message: String) -> miette::Report {
+    miette!(
+        code = "commcred::export::write",
+        help = "check that the folder exists and is writable",
+        "{message}"
+    )
 }
 
 /// The `backend` the YAML should carry so that `plan` reads the same tenant: a snapshot path

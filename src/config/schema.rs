@@ -208,7 +208,13 @@ pub struct Credits {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(extend(
     "if" = { "properties": { "enabled": { "const": true } }, "required": ["enabled"] },
-    "then" = { "required": ["triggerBelow", "rechargeAmount"] }
+    "then" = {
+        "required": ["triggerBelow", "rechargeAmount"],
+        "properties": {
+            "triggerBelow": { "$ref": "#/$defs/Amount" },
+            "rechargeAmount": { "$ref": "#/$defs/Amount" }
+        }
+    }
 ))]
 pub struct AutoRecharge {
     /// Turn auto-recharge on or off.
@@ -228,7 +234,10 @@ pub struct AutoRecharge {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(extend(
     "if" = { "properties": { "method": { "const": "enterpriseAgreement" } }, "required": ["method"] },
-    "then" = { "required": ["agreementNumber"] }
+    "then" = {
+        "required": ["agreementNumber"],
+        "properties": { "agreementNumber": { "$ref": "#/$defs/Identifier" } }
+    }
 ))]
 pub struct Payment {
     /// `creditCard` or `enterpriseAgreement`.
@@ -458,10 +467,73 @@ impl JsonSchema for Amount {
 /// The JSON Schema of `commcred.yaml` (draft 2020-12) with its `$id`.
 pub fn json_schema() -> Schema {
     let mut schema = schemars::generate::SchemaSettings::draft2020_12()
+        .with_transform(EmptyMeansAbsent)
         .into_generator()
         .into_root_schema_for::<Document>();
     schema.insert("$id".into(), SCHEMA_URL.into());
     schema
+}
+
+/// The loader treats a key with an empty value (`payment:`) as absent, so every optional
+/// key (and a profile's license list) also accepts `null`: the schema flags only what the
+/// loader rejects. Required keys stay non-null.
+#[derive(Debug, Clone)]
+struct EmptyMeansAbsent;
+
+impl schemars::transform::Transform for EmptyMeansAbsent {
+    fn transform(&mut self, schema: &mut Schema) {
+        schemars::transform::transform_subschemas(self, schema);
+        let required: Vec<String> = schema
+            .get("required")
+            .and_then(|r| r.as_array())
+            .map(|r| {
+                r.iter()
+                    .filter_map(|k| k.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let open_map = schema.get("properties").is_none()
+            && schema
+                .get("additionalProperties")
+                .is_some_and(|a| a.is_object());
+        if let Some(props) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) {
+            for (key, prop) in props.iter_mut() {
+                if !required.contains(key) {
+                    allow_null(prop);
+                }
+            }
+        }
+        if open_map && let Some(values) = schema.get_mut("additionalProperties") {
+            allow_null(values);
+        }
+    }
+}
+
+fn allow_null(schema: &mut serde_json::Value) {
+    let Some(obj) = schema.as_object_mut() else {
+        return;
+    };
+    let simple_type = match obj.get("type") {
+        Some(serde_json::Value::String(t)) if obj.get("enum").is_none() => Some(t.clone()),
+        _ => None,
+    };
+    match simple_type {
+        Some(t) => {
+            obj.insert("type".into(), serde_json::json!([t, "null"]));
+        }
+        None => {
+            // A `$ref` or an enum: keep the description beside an anyOf with null.
+            let description = obj.remove("description");
+            let inner = serde_json::Value::Object(std::mem::take(obj));
+            obj.insert(
+                "anyOf".into(),
+                serde_json::json!([inner, { "type": "null" }]),
+            );
+            if let Some(d) = description {
+                obj.insert("description".into(), d);
+            }
+        }
+    }
 }
 
 /// The schema as committed in `schemas/commcred.schema.json`: pretty JSON, final newline.

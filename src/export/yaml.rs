@@ -175,8 +175,9 @@ pub fn scalar(text: &str) -> String {
     }
 }
 
-/// Plain only when it starts with a letter, uses characters with no YAML meaning (inside a
-/// flow list too) and is not a word some YAML reader takes for a boolean or null.
+/// Plain only when it starts with a letter (or is a relative path such as `../tenant.json`),
+/// uses characters with no YAML meaning (inside a flow list too) and is not a word some YAML
+/// reader takes for a boolean or null.
 fn is_plain_safe(text: &str) -> bool {
     const RESERVED: &[&str] = &[
         "y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf",
@@ -185,7 +186,7 @@ fn is_plain_safe(text: &str) -> bool {
     let Some(first) = chars.next() else {
         return false;
     };
-    first.is_ascii_alphabetic()
+    (first.is_ascii_alphabetic() || text.starts_with("../") || text.starts_with("./"))
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._@+-/()'^~!".contains(c))
@@ -229,6 +230,8 @@ mod tests {
         assert_eq!(scalar("a: b"), "\"a: b\"");
         assert_eq!(scalar("say \"hi\"\n"), "\"say \\\"hi\\\"\\n\"");
         assert_eq!(scalar(""), "\"\"");
+        assert_eq!(scalar("../tenant.json"), "../tenant.json");
+        assert_eq!(scalar(".inf"), "\".inf\"");
         assert_eq!(amount("250.00"), "250.00");
         assert_eq!(amount("1e3"), "\"1e3\"");
     }

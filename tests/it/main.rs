@@ -1,6 +1,7 @@
 //! The one integration-test binary (one link step for every test module).
 
 mod common;
+mod export;
 mod plan_apply;
 mod planner_props;
 mod schema;

@@ -103,6 +103,16 @@ fn a_complete_config_validates() {
     assert_eq!(schema_errors(&graph), Vec::<String>::new());
     let text_form = GOOD.replace("backend:\n  file: tenant.json", "backend: graph");
     assert_eq!(schema_errors(&text_form), Vec::<String>::new());
+    // The loader reads an empty value as an absent key; so does the schema.
+    let empty = GOOD
+        .replace("defaultUsageLocation: US", "defaultUsageLocation:")
+        .replace(
+            "  payment:\n    method: enterpriseAgreement\n    agreementNumber: \"62839471\"\n",
+            "  payment:\n",
+        )
+        .replace("  zone: [", "  empty:\n  zone: [");
+    assert_ne!(empty, GOOD);
+    assert_eq!(schema_errors(&empty), Vec::<String>::new());
 }
 
 #[test]
@@ -127,6 +137,9 @@ fn mistakes_are_caught() {
         ),
         ("  file: tenant.json", "  file: tenant.json\n  graph: true"),
         ("prune: false", "prune: no-thanks"),
+        // Empty means absent, so these are as incomplete as leaving the key out.
+        ("triggerBelow: \"100.00\"", "triggerBelow:"),
+        ("agreementNumber: \"62839471\"", "agreementNumber:"),
     ];
     for (from, to) in cases {
         assert!(GOOD.contains(from), "{from}");
