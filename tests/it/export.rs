@@ -275,3 +275,119 @@ fn verbose_logs_to_stderr_and_quiet_silences() {
         .assert()
         .code(1);
 }
+
+/// Generated tenants, scrambled: random direct and group-only assignments (some breaking
+/// the rules, which Graph's group licensing can leave behind), random usage locations and
+/// credits settings. Whatever the tenant, the export loads with the real config loader and
+/// plans as a no-op against it, and lists exactly the users it does not warn about.
+mod props {
+    use commcred::config::load;
+    use commcred::config::schema::{Backend, BackendMap};
+    use commcred::export::{ExportOptions, export};
+    use commcred::plan::plan;
+    use commcred::tenant::{AssignedLicense, LicenseAssignmentState, Snapshot};
+    use proptest::prelude::*;
+
+    const LOCATIONS: &[Option<&str>] = &[None, Some("US"), Some("NO"), Some("XK"), Some("IT")];
+    const AMOUNTS: &[Option<&str>] = &[None, Some("0"), Some("100"), Some("12.5"), Some("1.005")];
+
+    /// (user, sku, by group) assignments, location changes, credits knobs.
+    type Scramble = (
+        Vec<(usize, usize, bool)>,
+        Vec<(usize, usize)>,
+        (bool, usize, usize, usize, bool),
+    );
+
+    fn scramble(users: usize) -> impl Strategy<Value = Scramble> {
+        (
+            proptest::collection::vec((0..users, 0..6usize, any::<bool>()), 0..users),
+            proptest::collection::vec((0..users, 0..LOCATIONS.len()), 0..users),
+            (
+                any::<bool>(),
+                0..AMOUNTS.len(),
+                0..AMOUNTS.len(),
+                0..3usize,
+                any::<bool>(),
+            ),
+        )
+    }
+
+    fn build(users: usize, seed: u64, s: &Scramble) -> Snapshot {
+        let mut live = commcred::testkit::tenant(users, seed);
+        for &(u, sku, by_group) in &s.0 {
+            let sku_id = live.subscribed_skus[sku].sku_id.clone();
+            let user = &mut live.users[u];
+            if !user.assigned_licenses.iter().any(|a| a.sku_id == sku_id) {
+                user.assigned_licenses.push(AssignedLicense {
+                    sku_id: sku_id.clone(),
+                    disabled_plans: vec![],
+                    extra: Default::default(),
+                });
+            }
+            user.license_assignment_states
+                .get_or_insert_with(Vec::new)
+                .push(LicenseAssignmentState {
+                    sku_id,
+                    assigned_by_group: by_group.then(|| "group-7".to_string()),
+                    state: Some("Active".into()),
+                    extra: Default::default(),
+                });
+        }
+        for &(u, loc) in &s.1 {
+            live.users[u].usage_location = LOCATIONS[loc].map(str::to_string);
+        }
+        let (enabled, trigger, recharge, billing, ea) = s.2;
+        let account = live.communications_credits.as_mut().unwrap();
+        account.auto_recharge.enabled = enabled;
+        account.auto_recharge.trigger_below =
+            AMOUNTS[trigger].map(|a| commcred::money::Amount::parse(a).unwrap());
+        account.auto_recharge.recharge_amount =
+            AMOUNTS[recharge].map(|a| commcred::money::Amount::parse(a).unwrap());
+        account.billing_account_type = [
+            commcred::tenant::BillingAccountType::Mosa,
+            commcred::tenant::BillingAccountType::Mca,
+            commcred::tenant::BillingAccountType::Csp,
+        ][billing];
+        if ea {
+            account.payment.method = Some(commcred::tenant::PaymentMethod::EnterpriseAgreement);
+            account.payment.agreement_number = Some("0042".into());
+        }
+        live
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+
+        #[test]
+        fn export_then_plan_is_a_no_op(
+            (users, seed, s) in (1usize..25, any::<u64>())
+                .prop_flat_map(|(n, seed)| (Just(n), Just(seed), scramble(n)))
+        ) {
+            let live = build(users, seed, &s);
+            let now = "2026-11-25T12:00:00Z".parse().unwrap();
+            let exported = export(&live, &ExportOptions {
+                backend: Some(Backend::Map(BackendMap::File("tenant.json".into()))),
+                users_csv: (seed % 2 == 0).then(|| "users.csv".to_string()),
+                source: "prop".into(),
+                now,
+            });
+            prop_assert!(
+                exported.warnings.iter().all(|w| w.code != "commcred::export::not_a_no_op"),
+                "{:?}", exported.warnings
+            );
+            let dir = tempfile::tempdir().unwrap();
+            let yaml = exported.to_yaml("x.json");
+            std::fs::write(dir.path().join("commcred.yaml"), &yaml).unwrap();
+            std::fs::write(dir.path().join("users.csv"), exported.to_csv()).unwrap();
+            let desired = match load(&dir.path().join("commcred.yaml")) {
+                Ok(d) => d,
+                Err(e) => return Err(TestCaseError::fail(format!("{:?}\n{yaml}", miette::Report::new(e)))),
+            };
+            prop_assert_eq!(desired.users.len(), exported.listed);
+            let planned = plan(&desired, &live, now);
+            prop_assert!(planned.is_ok(), "{:?}\n{yaml}", planned.err());
+            let planned = planned.unwrap();
+            prop_assert!(!planned.has_changes(), "{:?}\n{yaml}", planned.users);
+        }
+    }
+}
