@@ -65,9 +65,11 @@ pub fn export_credits(account: Option<&CreditsAccount>, now: DateTime<Utc>) -> C
     let fundable = account.billing_account_type == BillingAccountType::Mosa;
     if !fundable {
         out.comments.push(format!(
-            "The account is billed through {}, which cannot buy credits: auto-recharge stays off and payment is not managed.",
+            "The account is billed through {}, which cannot buy credits: auto-recharge stays",
             account.billing_account_type.as_str()
         ));
+        out.comments
+            .push("off and payment is not managed here.".into());
     }
 
     let ar = &account.auto_recharge;
@@ -75,7 +77,7 @@ pub fn export_credits(account: Option<&CreditsAccount>, now: DateTime<Utc>) -> C
         _ if ar.enabled && !fundable => {
             out.warnings.push(setting_skipped(
                 format!(
-                    "auto-recharge is on, but a {} account cannot fund credits, so `autoRecharge` is left out",
+                    "auto-recharge is on, but the account is billed through {}, which cannot fund credits, so `autoRecharge` is left out",
                     account.billing_account_type.as_str()
                 ),
                 "turn auto-recharge off in the admin center; then export again",
