@@ -67,18 +67,18 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
         },
         source: backend.describe(),
         now: now()?,
+        schema_ref: args.schema.clone(),
     };
     let started = Instant::now();
     let result = export(&live, &options);
     tracing::info!(elapsed = ?started.elapsed(), "exported and checked");
 
-    if let Some(path) = &args.users_csv {
-        write_file(path, &result.to_csv())?;
+    if let (Some(path), Some(csv)) = (&args.users_csv, &result.csv) {
+        write_file(path, csv)?;
     }
-    let yaml = result.to_yaml(&args.schema);
     match &args.out {
-        Some(path) => write_file(path, &yaml)?,
-        None => out.result(&yaml),
+        Some(path) => write_file(path, &result.yaml)?,
+        None => out.result(&result.yaml),
     }
     if !out.quiet {
         for w in &result.warnings {

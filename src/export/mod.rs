@@ -38,6 +38,8 @@ pub struct ExportOptions {
     pub source: String,
     /// The clock: the balance comment and the self-check use it.
     pub now: DateTime<Utc>,
+    /// What the yaml-language-server modeline points editors to.
+    pub schema_ref: String,
 }
 
 /// One row of the users CSV (columns `upn,usageLocation,profile,licenses`).
@@ -48,41 +50,37 @@ pub struct CsvRow {
     pub profile: String,
 }
 
-/// The result of an export.
+/// The result of an export: the document, and the exact text to write.
 #[derive(Debug, Clone)]
 pub struct Export {
     pub document: Document,
-    pub comments: Comments,
-    /// The users, when they go to a CSV file.
-    pub csv_rows: Vec<CsvRow>,
+    /// `commcred.yaml`, modeline and comments included.
+    pub yaml: String,
+    /// The users CSV, when `users_csv` was asked for.
+    pub csv: Option<String>,
     pub warnings: Vec<ExportWarning>,
     pub listed: usize,
     pub skipped: usize,
 }
 
-impl Export {
-    pub fn to_yaml(&self, schema_ref: &str) -> String {
-        yaml::to_yaml(&self.document, schema_ref, &self.comments)
+/// The users CSV text (header and one row per user).
+fn csv_text(rows: &[CsvRow]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 48));
+    let _ = w.write_record(["upn", "usageLocation", "profile", "licenses"]);
+    for row in rows {
+        let _ = w.write_record([
+            row.upn.as_str(),
+            row.usage_location.as_deref().unwrap_or(""),
+            row.profile.as_str(),
+            "",
+        ]);
     }
-
-    /// The users CSV text (header and one row per user).
-    pub fn to_csv(&self) -> String {
-        let mut w = csv::Writer::from_writer(Vec::with_capacity(self.csv_rows.len() * 48));
-        let _ = w.write_record(["upn", "usageLocation", "profile", "licenses"]);
-        for row in &self.csv_rows {
-            let _ = w.write_record([
-                row.upn.as_str(),
-                row.usage_location.as_deref().unwrap_or(""),
-                row.profile.as_str(),
-                "",
-            ]);
-        }
-        let bytes = w.into_inner().expect("writing to memory cannot fail");
-        String::from_utf8(bytes).expect("the rows are UTF-8")
-    }
+    let bytes = w.into_inner().expect("writing to memory cannot fail");
+    String::from_utf8(bytes).expect("the rows are UTF-8")
 }
 
-/// Exports `live` as a desired state that plans as a no-op against it.
+/// Exports `live` as a desired state that plans as a no-op against it, and checks that the
+/// text does (see `verify`).
 pub fn export(live: &Snapshot, opts: &ExportOptions) -> Export {
     let index = TenantIndex::build(live);
     let names = naming::SkuNames::build(live);
@@ -176,18 +174,17 @@ pub fn export(live: &Snapshot, opts: &ExportOptions) -> Export {
         credits: credits.comments,
         users: users_comment(listed.len(), &skipped, opts.users_csv.as_deref()),
     };
-    let mut export = Export {
+    let yaml = yaml::to_yaml(&document, &opts.schema_ref, &comments);
+    let csv = opts.users_csv.as_ref().map(|_| csv_text(&csv_rows));
+    warnings.extend(verify::check_no_op(&yaml, csv.as_deref(), live, opts.now));
+    Export {
         document,
-        comments,
-        csv_rows,
+        yaml,
+        csv,
         warnings,
         listed: listed.len(),
         skipped: skipped.len(),
-    };
-    if let Some(w) = verify::check_no_op(&export.document, &export.csv_rows, live, opts.now) {
-        export.warnings.push(w);
     }
-    export
 }
 
 /// The usage location most listed users have (ties: the first alphabetically), used as
@@ -233,7 +230,11 @@ fn users_comment(listed: usize, skipped: &[Skip], csv: Option<&str>) -> Vec<Stri
 
 fn skip_warnings(skipped: &[Skip]) -> Vec<ExportWarning> {
     let mut out = Vec::new();
-    for kind in [SkipKind::BreaksRule, SkipKind::Unnameable] {
+    for kind in [
+        SkipKind::BreaksRule,
+        SkipKind::Unnameable,
+        SkipKind::InvalidUpn,
+    ] {
         let these: Vec<&Skip> = skipped.iter().filter(|s| s.kind == kind).collect();
         let Some(first) = these.first() else { continue };
         let upns: Vec<String> = these.iter().map(|s| s.upn.clone()).collect();
@@ -245,6 +246,10 @@ fn skip_warnings(skipped: &[Skip]) -> Vec<ExportWarning> {
             SkipKind::Unnameable => (
                 "they hold a calling license that commcred.yaml cannot name",
                 "write their entries by hand once the tenant's SKUs are unambiguous",
+            ),
+            SkipKind::InvalidUpn => (
+                "their user principal name cannot be written in commcred.yaml",
+                "correct the UPN in the tenant (or the snapshot), then export again",
             ),
         };
         out.push(ExportWarning::new(

@@ -21,6 +21,7 @@ fn opts() -> ExportOptions {
         users_csv: None,
         source: "test".into(),
         now: now(),
+        schema_ref: "../schemas/commcred.schema.json".into(),
     }
 }
 
@@ -236,7 +237,12 @@ fn lists_direct_managed_licenses_only_and_plans_as_a_no_op() {
     let pay = credits.payment.as_ref().unwrap();
     assert_eq!(pay.method, PaymentMethod::EnterpriseAgreement);
     assert_eq!(pay.agreement_number.as_deref(), Some("00012345"));
-    assert!(e.comments.credits[0].contains("120.50 EUR"));
+    assert!(
+        e.yaml
+            .contains("# Usable balance on 2026-11-25: 120.50 EUR."),
+        "{}",
+        e.yaml
+    );
 }
 
 #[test]
@@ -246,6 +252,7 @@ fn rule_breaking_users_are_left_out_with_a_warning() {
             user("ok@fabrikam.com", Some("US"), &["MCOMEETADV"], &[]),
             user("lonely@fabrikam.com", Some("US"), &["MCOPSTNC"], &[]),
             user("nophone@fabrikam.com", Some("US"), &["MCOPSTN1"], &[]),
+            user("not+valid@fabrikam.com", Some("US"), &["MCOMEETADV"], &[]),
             user(
                 "two@fabrikam.com",
                 Some("US"),
@@ -256,13 +263,23 @@ fn rule_breaking_users_are_left_out_with_a_warning() {
         Value::Null,
     );
     let e = export(&live, &opts());
-    assert_eq!(codes(&e), vec!["commcred::export::user_skipped"]);
+    assert_eq!(
+        codes(&e),
+        vec![
+            "commcred::export::user_skipped",
+            "commcred::export::user_skipped"
+        ]
+    );
     assert!(e.warnings[0].message.starts_with("3 users left out"));
-    assert_eq!(e.skipped, 3);
+    assert!(e.warnings[1].message.starts_with("1 user left out"));
+    assert!(e.warnings[1].message.contains("not+valid@fabrikam.com"));
+    assert_eq!(e.skipped, 4);
     assert_eq!(listed_users(&e).len(), 1);
     assert!(e.document.communications_credits.is_none());
-    let text = e.to_yaml("x.json");
-    assert!(text.contains("lonely@fabrikam.com holds communicationsCredits"));
+    assert!(
+        e.yaml
+            .contains("#   lonely@fabrikam.com holds communicationsCredits")
+    );
 }
 
 #[test]
@@ -328,14 +345,30 @@ fn the_self_check_catches_an_export_that_would_change_the_tenant() {
         vec![user("ok@fabrikam.com", Some("US"), &["MCOMEETADV"], &[])],
         mosa(),
     );
-    let mut e = export(&live, &opts());
-    assert!(verify::check_no_op(&e.document, &e.csv_rows, &live, now()).is_none());
-    if let UserEntry::User(u) = &mut e.document.users[0] {
-        u.licenses = Some(vec![License("phoneSystem".into())]);
-    }
-    let w = verify::check_no_op(&e.document, &e.csv_rows, &live, now()).unwrap();
+    let e = export(&live, &opts());
+    assert!(e.warnings.is_empty(), "{:?}", e.warnings);
+    assert!(verify::check_no_op(&e.yaml, None, &live, now()).is_none());
+
+    let changed = e.yaml.replace(
+        "profile: audio-conferencing\n",
+        "profile: audio-conferencing\n    licenses: [phoneSystem]\n",
+    );
+    assert_ne!(changed, e.yaml);
+    let w = verify::check_no_op(&changed, None, &live, now()).unwrap();
     assert_eq!(w.code, "commcred::export::not_a_no_op");
-    assert!(w.message.contains("ok@fabrikam.com"), "{}", w.message);
+    assert!(
+        w.message.contains("would change ok@fabrikam.com"),
+        "{}",
+        w.message
+    );
+
+    let unloadable = e.yaml.replace("upn: ok@fabrikam.com", "upn: ok");
+    let w = verify::check_no_op(&unloadable, None, &live, now()).unwrap();
+    assert!(
+        w.message.starts_with("the exported YAML does not load"),
+        "{}",
+        w.message
+    );
 }
 
 #[test]
@@ -363,13 +396,13 @@ fn users_can_go_to_a_csv() {
     assert!(e.warnings.is_empty(), "{:?}", e.warnings);
     assert_eq!(e.document.users.len(), 1);
     assert_eq!(
-        e.to_csv(),
+        e.csv.as_deref().unwrap(),
         "upn,usageLocation,profile,licenses\n\
          a@fabrikam.com,,audio-conferencing,\n\
          b@fabrikam.com,IT,audio-conferencing+credits,\n\
          c@fabrikam.com,,audio-conferencing,\n"
     );
-    assert!(e.to_yaml("s.json").contains("  - csv: users.csv\n"));
+    assert!(e.yaml.contains("  - csv: users.csv\n"));
 }
 
 #[test]
@@ -392,7 +425,7 @@ fn the_yaml_reads_back_as_the_same_document() {
         mosa(),
     );
     let e = export(&live, &opts());
-    let text = e.to_yaml("../schemas/commcred.schema.json");
+    let text = e.yaml.clone();
     assert!(text.starts_with("# yaml-language-server: $schema=../schemas/commcred.schema.json\n"));
     let back: Document =
         serde_saphyr::from_str(&text).unwrap_or_else(|err| panic!("{err}\n{text}"));

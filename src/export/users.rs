@@ -46,6 +46,8 @@ pub enum SkipKind {
     BreaksRule,
     /// The user holds a managed SKU that no YAML name can designate.
     Unnameable,
+    /// The UPN is not one the YAML loader accepts (possible in hand-made snapshots).
+    InvalidUpn,
 }
 
 pub fn decide(user: &User, live: &Snapshot, index: &TenantIndex, names: &SkuNames) -> Decision {
@@ -70,6 +72,16 @@ pub fn decide(user: &User, live: &Snapshot, index: &TenantIndex, names: &SkuName
     }
     if skus.is_empty() {
         return Decision::Unlisted;
+    }
+    if let Some(why) = upn_problem(&user.user_principal_name) {
+        return Decision::Skipped(Skip {
+            upn: user.user_principal_name.clone(),
+            kind: SkipKind::InvalidUpn,
+            reason: format!(
+                "`{}` is not a user principal name commcred.yaml accepts: {why}",
+                user.user_principal_name
+            ),
+        });
     }
 
     // The planner checks every listed user's licenses after the plan, which here are the
@@ -115,4 +127,54 @@ fn credits_unusable(held: &[(String, Capabilities)]) -> bool {
     caps.has(Capability::CommunicationsCredits)
         && !(caps.has(Capability::AudioConferencing)
             || (caps.has(Capability::TeamsPhone) && caps.has(Capability::CallingPlan)))
+}
+
+/// Why the loader would reject `upn`, if it would. Microsoft's rule, which the loader checks
+/// too: before the `@`, letters, digits and `' . - _ ! # ^ ~` (no leading, trailing or double
+/// dot); after it, a DNS name. Kept in step with the loader by export's self-check, which
+/// loads the exported text.
+fn upn_problem(upn: &str) -> Option<&'static str> {
+    let Some((local, domain)) = upn.split_once('@') else {
+        return Some("it has no `@`");
+    };
+    let local_ok = !local.is_empty()
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "'.-_!#^~".contains(c))
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..");
+    if !local_ok {
+        return Some("the part before the `@` has a character or dot Microsoft does not allow");
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = domain.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        });
+    (!domain_ok).then_some("the part after the `@` is not a domain name")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::upn_problem;
+
+    #[test]
+    fn upns_follow_microsoft_rules() {
+        assert_eq!(upn_problem("alice@contoso.com"), None);
+        assert_eq!(
+            upn_problem("ann_fabrikam.com#EXT#@contoso.onmicrosoft.com"),
+            None
+        );
+        assert!(upn_problem("alice").is_some());
+        assert!(upn_problem("a+b@contoso.com").is_some());
+        assert!(upn_problem(".a@contoso.com").is_some());
+        assert!(upn_problem("a@contoso").is_some());
+        assert!(upn_problem("a@-contoso.com").is_some());
+    }
 }

@@ -1,39 +1,45 @@
-//! Export's promise checked on every run: planning the exported document against the tenant
-//! it came from finds no change and no error. The document is turned into the planner's
-//! input in memory (no YAML round trip), which costs one plan, linear in the users.
+//! Export's promise checked on every run: the exact text about to be written (YAML and
+//! users CSV) loads with the real config loader and, planned against the tenant it came from,
+//! finds no change and no error. It costs one load and one plan, linear in the users.
 //!
 //! The rules in `users` and `credits` are meant to make this hold; this check catches any
-//! case they miss (or a planner rule added later) and says so instead of handing the admin a
-//! file that would change the tenant.
+//! case they miss (or a loader or planner rule added later) and says so instead of quietly
+//! handing the admin a file that would change the tenant.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::schema::{self, Document, UserEntry};
-use crate::config::{
-    DesiredAutoRecharge, DesiredCredits, DesiredPayment, DesiredState, DesiredUser, Origin,
-};
-use crate::licenses::LicenseName;
-use crate::money::Amount;
 use crate::plan::problems::list_some;
-use crate::tenant::{PaymentMethod, Snapshot};
+use crate::tenant::Snapshot;
 
-use super::{CsvRow, ExportWarning};
+use super::ExportWarning;
 
-/// `None` when the export plans as a no-op; else a warning saying what would happen.
+/// `None` when `yaml` (with `csv` as the users CSV it names) plans as a no-op against `live`;
+/// else a warning saying what goes wrong.
 pub fn check_no_op(
-    doc: &Document,
-    csv_rows: &[CsvRow],
+    yaml: &str,
+    csv: Option<&str>,
     live: &Snapshot,
     now: DateTime<Utc>,
 ) -> Option<ExportWarning> {
-    let desired = match desired_state(doc, csv_rows) {
-        Ok(d) => d,
-        Err(why) => {
+    // The path only names the file in messages and anchors relative paths; nothing is read
+    // from disk: the one CSV export writes comes from memory.
+    let path = Path::new("commcred.yaml");
+    let mut read_csv = |_: &Path| -> std::io::Result<Vec<u8>> {
+        csv.map(|c| c.as_bytes().to_vec())
+            .ok_or_else(|| std::io::Error::other("export wrote no users CSV"))
+    };
+    let desired = match crate::config::load_bytes(path, yaml.as_bytes().to_vec(), &mut read_csv) {
+        Ok(loaded) => loaded.desired,
+        Err(error) => {
+            let problems: Vec<String> = match error.diagnostics() {
+                [] => vec![error.to_string()],
+                many => many.iter().map(|p| p.to_string()).collect(),
+            };
             return Some(not_a_no_op(format!(
-                "the export cannot be read back: {why}"
+                "the exported YAML does not load: {}",
+                list_some(&problems, 5)
             )));
         }
     };
@@ -74,112 +80,4 @@ fn not_a_no_op(message: String) -> ExportWarning {
         message,
         "this is a bug in commcred export: review those entries before applying the file, and please report it",
     )
-}
-
-/// The planner's input for `doc`, with the semantics of SPEC §3 (profile ∪ licenses).
-fn desired_state(doc: &Document, csv_rows: &[CsvRow]) -> Result<DesiredState, String> {
-    let origin = Origin {
-        file: PathBuf::from("<export>"),
-        line: 0,
-        column: 0,
-    };
-    let mut profiles: BTreeMap<&str, BTreeSet<LicenseName>> = BTreeMap::new();
-    for (name, licenses) in &doc.profiles {
-        profiles.insert(name, license_set(licenses.iter().map(|l| l.0.as_str()))?);
-    }
-    let profile = |name: Option<&str>| -> Result<BTreeSet<LicenseName>, String> {
-        match name {
-            None => Ok(BTreeSet::new()),
-            Some(n) => profiles
-                .get(n)
-                .cloned()
-                .ok_or_else(|| format!("unknown profile `{n}`")),
-        }
-    };
-    let mut users = Vec::new();
-    for entry in &doc.users {
-        match entry {
-            UserEntry::User(u) => {
-                let mut licenses = profile(u.profile.as_deref())?;
-                licenses.extend(license_set(
-                    u.licenses.iter().flatten().map(|l| l.0.as_str()),
-                )?);
-                users.push(DesiredUser {
-                    upn: u.upn.clone(),
-                    usage_location: u.usage_location.as_ref().map(|c| c.0.clone()),
-                    licenses,
-                    origin: origin.clone(),
-                });
-            }
-            UserEntry::Csv(source) => {
-                let extra = license_set(source.licenses.iter().flatten().map(|l| l.0.as_str()))?;
-                for row in csv_rows {
-                    let mut licenses = profile(Some(row.profile.as_str()))?;
-                    licenses.extend(extra.iter().cloned());
-                    users.push(DesiredUser {
-                        upn: row.upn.clone(),
-                        usage_location: row
-                            .usage_location
-                            .clone()
-                            .or_else(|| source.usage_location.as_ref().map(|c| c.0.clone())),
-                        licenses,
-                        origin: origin.clone(),
-                    });
-                }
-            }
-        }
-    }
-    let credits = doc
-        .communications_credits
-        .as_ref()
-        .map(|c| desired_credits(c, &origin))
-        .transpose()?;
-    Ok(DesiredState {
-        config_path: origin.file.clone(),
-        digest: String::new(),
-        tenant: doc.tenant.clone(),
-        backend: None,
-        default_usage_location: doc.default_usage_location.as_ref().map(|c| c.0.clone()),
-        credits,
-        users,
-        prune: doc.prune,
-    })
-}
-
-fn license_set<'a>(names: impl Iterator<Item = &'a str>) -> Result<BTreeSet<LicenseName>, String> {
-    names
-        .map(|n| LicenseName::classify(n).ok_or_else(|| format!("`{n}` is not a license name")))
-        .collect()
-}
-
-fn desired_credits(c: &schema::Credits, origin: &Origin) -> Result<DesiredCredits, String> {
-    let money = |a: &Option<schema::Amount>| -> Result<_, String> {
-        a.as_ref()
-            .map(|a| Amount::parse(&a.0).map(|a| a.0))
-            .transpose()
-    };
-    Ok(DesiredCredits {
-        currency: c.currency.0.clone(),
-        minimum_balance: money(&c.minimum_balance)?,
-        auto_recharge: c
-            .auto_recharge
-            .as_ref()
-            .map(|ar| -> Result<_, String> {
-                Ok(DesiredAutoRecharge {
-                    enabled: ar.enabled,
-                    trigger_below: money(&ar.trigger_below)?,
-                    recharge_amount: money(&ar.recharge_amount)?,
-                })
-            })
-            .transpose()?,
-        payment: c.payment.as_ref().map(|p| DesiredPayment {
-            method: match p.method {
-                schema::PaymentMethod::CreditCard => PaymentMethod::CreditCard,
-                schema::PaymentMethod::EnterpriseAgreement => PaymentMethod::EnterpriseAgreement,
-            },
-            agreement_number: p.agreement_number.clone(),
-            purchase_order: p.purchase_order.clone(),
-        }),
-        origin: origin.clone(),
-    })
 }

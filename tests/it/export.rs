@@ -370,15 +370,18 @@ mod props {
                 users_csv: (seed % 2 == 0).then(|| "users.csv".to_string()),
                 source: "prop".into(),
                 now,
+                schema_ref: "x.json".into(),
             });
             prop_assert!(
                 exported.warnings.iter().all(|w| w.code != "commcred::export::not_a_no_op"),
                 "{:?}", exported.warnings
             );
             let dir = tempfile::tempdir().unwrap();
-            let yaml = exported.to_yaml("x.json");
-            std::fs::write(dir.path().join("commcred.yaml"), &yaml).unwrap();
-            std::fs::write(dir.path().join("users.csv"), exported.to_csv()).unwrap();
+            let yaml = &exported.yaml;
+            std::fs::write(dir.path().join("commcred.yaml"), yaml).unwrap();
+            if let Some(csv) = &exported.csv {
+                std::fs::write(dir.path().join("users.csv"), csv).unwrap();
+            }
             let desired = match load(&dir.path().join("commcred.yaml")) {
                 Ok(d) => d,
                 Err(e) => return Err(TestCaseError::fail(format!("{:?}\n{yaml}", miette::Report::new(e)))),
