@@ -22,7 +22,7 @@ use output::{ColorChoice, Output};
     name = "commcred",
     version,
     about = "Declarative Teams calling licenses and Communications Credits for Microsoft 365",
-    after_help = "Start with:\n  commcred plan examples/quickstart/commcred.yaml"
+    after_help = "Start with:\n  commcred plan examples/quickstart/commcred.yaml\n\nAdopt an existing tenant:\n  commcred export --backend graph --out commcred.yaml"
 )]
 struct Cli {
     #[command(flatten)]
