@@ -12,6 +12,7 @@ mod man;
 mod output;
 mod plan;
 mod schema;
+mod show;
 mod validate;
 
 use context::GlobalArgs;
@@ -46,8 +47,11 @@ enum Command {
     Validate(validate::Args),
     /// Show the changes that would make the tenant match the YAML.
     Plan(plan::Args),
-    /// Make the tenant match the YAML (asks for `yes` unless --auto-approve).
+    /// Make the tenant match the YAML (asks for `yes` unless --auto-approve), or apply a
+    /// saved plan exactly as it was reviewed.
     Apply(apply::Args),
+    /// Print a plan saved by `plan --out` (human, json, markdown or powershell).
+    Show(show::Args),
     /// Write a commcred.yaml that reproduces the live tenant's calling licenses.
     Export(export::Args),
     /// Print the JSON Schema of commcred.yaml (for editors).
@@ -79,6 +83,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args, &out),
         Command::Plan(args) => plan::run(args, &cli.global, &out),
         Command::Apply(args) => apply::run(args, &cli.global, &out),
+        Command::Show(args) => show::run(args, &out),
         Command::Export(args) => export::run(args, &cli.global, &out),
         Command::Schema(args) => schema::run(args, &out),
         Command::Completions(args) => completions::run(args),
