@@ -30,10 +30,13 @@ pub fn export_credits(account: Option<&CreditsAccount>, now: DateTime<Utc>) -> C
         warnings: Vec::new(),
     };
     let Some(account) = account else {
-        out.comments.push(
-            "The tenant has no Communications Credits account, so `communicationsCredits` is left out."
+        // Absent means the tenant has none, or the backend cannot see it: Microsoft Graph
+        // has no API for credits.
+        out.comments.extend([
+            "No Communications Credits account was read (the tenant has none, or the backend"
                 .into(),
-        );
+            "cannot read it: Microsoft has no API for credits), so credits are not managed.".into(),
+        ]);
         return out;
     };
     let currency = account.currency.to_ascii_uppercase();
