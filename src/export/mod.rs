@@ -109,42 +109,12 @@ pub fn export(live: &Snapshot, opts: &ExportOptions) -> Export {
         .collect();
 
     let default_location = most_common_location(&listed);
-    let own_location = |l: &Listed| {
-        l.usage_location
-            .clone()
-            .filter(|loc| Some(loc) != default_location.as_ref())
-    };
-
-    let mut csv_rows = Vec::new();
-    let user_entries: Vec<UserEntry> = match &opts.users_csv {
-        Some(path) => {
-            csv_rows = listed
-                .iter()
-                .map(|l| CsvRow {
-                    upn: l.upn.clone(),
-                    usage_location: own_location(l),
-                    profile: profile_of[&l.licenses].clone(),
-                })
-                .collect();
-            vec![UserEntry::Csv(CsvSource {
-                csv: path.clone(),
-                profile: None,
-                usage_location: None,
-                licenses: None,
-            })]
-        }
-        None => listed
-            .iter()
-            .map(|l| {
-                UserEntry::User(User {
-                    upn: l.upn.clone(),
-                    usage_location: own_location(l).map(Country),
-                    profile: Some(profile_of[&l.licenses].clone()),
-                    licenses: None,
-                })
-            })
-            .collect(),
-    };
+    let (user_entries, csv_rows) = user_entries(
+        &listed,
+        &profile_of,
+        default_location.as_deref(),
+        opts.users_csv.as_deref(),
+    );
 
     let credits = credits::export_credits(live.communications_credits.as_ref(), opts.now);
     let mut warnings = skip_warnings(&skipped);
@@ -184,6 +154,54 @@ pub fn export(live: &Snapshot, opts: &ExportOptions) -> Export {
         warnings,
         listed: listed.len(),
         skipped: skipped.len(),
+    }
+}
+
+/// The `users` entries: one per listed user, or one CSV source and its rows. A user's own
+/// usage location is written only when it differs from `defaultUsageLocation`.
+fn user_entries(
+    listed: &[Listed],
+    profile_of: &HashMap<&Vec<String>, String>,
+    default_location: Option<&str>,
+    users_csv: Option<&str>,
+) -> (Vec<UserEntry>, Vec<CsvRow>) {
+    let own_location = |l: &Listed| {
+        l.usage_location
+            .clone()
+            .filter(|loc| Some(loc.as_str()) != default_location)
+    };
+    match users_csv {
+        Some(path) => {
+            let rows = listed
+                .iter()
+                .map(|l| CsvRow {
+                    upn: l.upn.clone(),
+                    usage_location: own_location(l),
+                    profile: profile_of[&l.licenses].clone(),
+                })
+                .collect();
+            let source = UserEntry::Csv(CsvSource {
+                csv: path.to_string(),
+                profile: None,
+                usage_location: None,
+                licenses: None,
+            });
+            (vec![source], rows)
+        }
+        None => {
+            let entries = listed
+                .iter()
+                .map(|l| {
+                    UserEntry::User(User {
+                        upn: l.upn.clone(),
+                        usage_location: own_location(l).map(Country),
+                        profile: Some(profile_of[&l.licenses].clone()),
+                        licenses: None,
+                    })
+                })
+                .collect();
+            (entries, Vec::new())
+        }
     }
 }
 
