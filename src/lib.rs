@@ -8,6 +8,7 @@ pub mod apply;
 pub mod backend;
 pub mod codes;
 pub mod config;
+pub mod export;
 pub mod licenses;
 pub mod money;
 pub mod plan;

@@ -5,9 +5,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod apply;
+mod completions;
 mod context;
+mod export;
+mod man;
 mod output;
 mod plan;
+mod schema;
 mod show;
 mod validate;
 
@@ -19,7 +23,7 @@ use output::{ColorChoice, Output};
     name = "commcred",
     version,
     about = "Declarative Teams calling licenses and Communications Credits for Microsoft 365",
-    after_help = "Start with:\n  commcred plan examples/quickstart/commcred.yaml"
+    after_help = "Start with:\n  commcred plan examples/quickstart/commcred.yaml\n\nAdopt an existing tenant:\n  commcred export --backend graph --out commcred.yaml"
 )]
 struct Cli {
     #[command(flatten)]
@@ -28,8 +32,11 @@ struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
     /// Print only results and errors.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
     quiet: bool,
+    /// Log what commcred does to stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -45,6 +52,14 @@ enum Command {
     Apply(apply::Args),
     /// Print a plan saved by `plan --out` (human, json, markdown or powershell).
     Show(show::Args),
+    /// Write a commcred.yaml that reproduces the live tenant's calling licenses.
+    Export(export::Args),
+    /// Print the JSON Schema of commcred.yaml (for editors).
+    Schema(schema::Args),
+    /// Print a shell completion script.
+    Completions(completions::Args),
+    /// Print the manual page (roff).
+    Man(man::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -63,11 +78,16 @@ pub fn main() -> ExitCode {
     };
     let out = Output::new(cli.color, cli.quiet);
     out.install_error_renderer();
+    output::init_tracing(cli.verbose, out.style.color);
     let result = match cli.command {
         Command::Validate(args) => validate::run(args, &out),
         Command::Plan(args) => plan::run(args, &cli.global, &out),
         Command::Apply(args) => apply::run(args, &cli.global, &out),
         Command::Show(args) => show::run(args, &out),
+        Command::Export(args) => export::run(args, &cli.global, &out),
+        Command::Schema(args) => schema::run(args, &out),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,8 +1,12 @@
 //! The one integration-test binary (one link step for every test module).
 
 mod common;
+mod docs;
+mod examples;
+mod export;
 mod formats;
 mod plan_apply;
 mod planner_props;
 mod saved_plans;
+mod schema;
 mod validate;
