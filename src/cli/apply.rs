@@ -1,38 +1,66 @@
-//! `commcred apply`: plan, confirm, apply, report.
+//! `commcred apply`: plan, confirm, apply, report; or apply a saved plan exactly.
 
 use std::io::BufRead;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use commcred::backend::{ApplyContext, ApplyReport};
+use commcred::backend::{ApplyContext, ApplyReport, Backend};
+use commcred::plan::budget::{self, MaxSpend};
+use commcred::plan::file::{SavedPlan, looks_like_plan};
 use commcred::plan::{Plan, render::human};
 use miette::{Result, miette};
 
-use super::context::{GlobalArgs, now};
+use super::context::{GlobalArgs, backend_override, config_path, now, open_spec};
 use super::output::{Output, stdin_is_terminal};
-use super::plan::make_plan;
+use super::plan::{Planned, make_plan};
+use super::show::describe;
 
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Example:\n  commcred apply examples/quickstart/commcred.yaml --auto-approve"
-)]
+#[command(after_help = "Examples:\n  \
+    commcred apply examples/quickstart/commcred.yaml --auto-approve\n  \
+    commcred apply plan.json --max-spend \"500.00 USD\"   # a plan saved by `plan --out`")]
 pub struct Args {
-    /// The desired state (default: ./commcred.yaml).
+    /// The desired state (default: ./commcred.yaml), or a plan saved by
+    /// `commcred plan --out` (told apart by content).
+    #[arg(value_name = "CONFIG | PLAN")]
     pub config: Option<PathBuf>,
-    /// Apply without asking. Required when there is no terminal to ask on.
+    /// Apply without asking. Required when there is no terminal to ask on. A saved plan is
+    /// never asked about: it was reviewed when it was saved (as in Terraform).
     #[arg(long)]
     pub auto_approve: bool,
+    /// Refuse, changing nothing, when the plan buys more Communications Credits than
+    /// AMOUNT: `500` or `500.00 USD` (the plan's currency).
+    #[arg(long, value_name = "AMOUNT")]
+    pub max_spend: Option<String>,
 }
 
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
-    let (plan, mut backend) = make_plan(args.config, global, out)?;
+    let limit = args
+        .max_spend
+        .as_deref()
+        .map(str::parse::<MaxSpend>)
+        .transpose()?;
+    let path = config_path(args.config);
+    if is_saved_plan(&path) {
+        return apply_saved(&path, limit.as_ref(), global, out);
+    }
+    let Planned {
+        plan, mut backend, ..
+    } = make_plan(Some(path), global, out)?;
     out.result(&human::render(&plan, out.style));
     if !plan.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }
+    if let Some(limit) = &limit {
+        budget::check(&plan, limit)?;
+    }
     confirm(args.auto_approve)?;
-    let report = backend.apply(&plan, &ApplyContext { now: now()? })?;
-    out.result(&render_report(&plan, &report));
+    apply_and_report(&plan, backend.as_mut(), out)
+}
+
+fn apply_and_report(plan: &Plan, backend: &mut dyn Backend, out: &Output) -> Result<ExitCode> {
+    let report = backend.apply(plan, &ApplyContext { now: now()? })?;
+    out.result(&render_report(plan, &report));
     if report.is_success() {
         Ok(ExitCode::SUCCESS)
     } else {
@@ -115,4 +143,35 @@ pub fn render_report(plan: &Plan, report: &ApplyReport) -> String {
         ));
     }
     text
+}
+
+/// A saved plan rather than a commcred.yaml? Decided by content, so any file name works;
+/// an unreadable path is left to the config loader to report.
+fn is_saved_plan(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|bytes| looks_like_plan(&bytes))
+}
+
+/// `apply PLAN`: verify the file, check the spending limit, apply. No question is asked,
+/// on a terminal or not: the plan was reviewed when it was saved, and apply refuses it if
+/// anything it touches has changed since (the backend re-reads the live state, under its
+/// lock, and names every object that differs).
+fn apply_saved(
+    path: &Path,
+    limit: Option<&MaxSpend>,
+    global: &GlobalArgs,
+    out: &Output,
+) -> Result<ExitCode> {
+    let saved = SavedPlan::read(path)?;
+    out.info(&describe(&path.display().to_string(), &saved));
+    out.result(&human::render(&saved.plan, out.style));
+    if !saved.plan.has_changes() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(limit) = limit {
+        budget::check(&saved.plan, limit)?;
+    }
+    let spec = backend_override(global)?.unwrap_or_else(|| saved.backend.clone());
+    let mut backend = open_spec(&spec)?;
+    out.info(&format!("Applying to {}...", backend.describe()));
+    apply_and_report(&saved.plan, backend.as_mut(), out)
 }

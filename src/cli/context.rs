@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDate, Utc};
 use commcred::backend::{self, Backend};
 use commcred::config::{BackendSpec, DesiredState};
-use miette::{IntoDiagnostic, Result, miette};
+use miette::{Result, miette};
 
 /// Global options shared by every command.
 #[derive(Debug, Clone, clap::Args)]
@@ -22,20 +22,39 @@ pub fn load_config(path: &Path) -> Result<DesiredState> {
 
 /// The backend: `--backend`, else the YAML's `backend`, else `tenant.json` beside the YAML.
 pub fn open_backend(global: &GlobalArgs, desired: &DesiredState) -> Result<Box<dyn Backend>> {
-    let spec = match &global.backend {
-        Some(text) => BackendSpec::parse(text).map_err(|e| {
-            miette!(
-                code = "commcred::cli::bad_backend",
-                help = "e.g. --backend file:tenant.json",
-                "{e}"
-            )
-        })?,
+    open_spec(&backend_spec(global, desired)?)
+}
+
+/// Which backend [`open_backend`] opens (a saved plan records it).
+pub fn backend_spec(global: &GlobalArgs, desired: &DesiredState) -> Result<BackendSpec> {
+    Ok(match backend_override(global)? {
+        Some(spec) => spec,
         None => desired.backend.clone().unwrap_or_else(|| {
             let dir = desired.config_path.parent().unwrap_or(Path::new("."));
             BackendSpec::File(dir.join("tenant.json"))
         }),
-    };
-    backend::open(&spec).into_diagnostic()
+    })
+}
+
+/// `--backend` / `COMMCRED_BACKEND`, when given.
+pub fn backend_override(global: &GlobalArgs) -> Result<Option<BackendSpec>> {
+    global
+        .backend
+        .as_deref()
+        .map(|text| {
+            BackendSpec::parse(text).map_err(|e| {
+                miette!(
+                    code = "commcred::cli::bad_backend",
+                    help = "e.g. --backend file:tenant.json",
+                    "{e}"
+                )
+            })
+        })
+        .transpose()
+}
+
+pub fn open_spec(spec: &BackendSpec) -> Result<Box<dyn Backend>> {
+    Ok(backend::open(spec)?)
 }
 
 /// Now, or `COMMCRED_NOW` (RFC 3339, or YYYY-MM-DD meaning midnight UTC).

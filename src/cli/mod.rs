@@ -5,10 +5,15 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod apply;
+mod completions;
 mod context;
 mod emulator;
+mod export;
+mod man;
 mod output;
 mod plan;
+mod schema;
+mod show;
 mod validate;
 
 use context::GlobalArgs;
@@ -19,7 +24,7 @@ use output::{ColorChoice, Output};
     name = "commcred",
     version,
     about = "Declarative Teams calling licenses and Communications Credits for Microsoft 365",
-    after_help = "Start with:\n  commcred plan examples/quickstart/commcred.yaml"
+    after_help = "Start with:\n  commcred plan examples/quickstart/commcred.yaml\n\nAdopt an existing tenant:\n  commcred export --backend graph --out commcred.yaml"
 )]
 struct Cli {
     #[command(flatten)]
@@ -28,8 +33,11 @@ struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
     /// Print only results and errors.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
     quiet: bool,
+    /// Log what commcred does to stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -40,10 +48,21 @@ enum Command {
     Validate(validate::Args),
     /// Show the changes that would make the tenant match the YAML.
     Plan(plan::Args),
-    /// Make the tenant match the YAML (asks for `yes` unless --auto-approve).
+    /// Make the tenant match the YAML (asks for `yes` unless --auto-approve), or apply a
+    /// saved plan exactly as it was reviewed.
     Apply(apply::Args),
     /// Serve a tenant snapshot as a local Microsoft Graph, for tests and trials.
     Emulator(emulator::Args),
+    /// Print a plan saved by `plan --out` (human, json, markdown or powershell).
+    Show(show::Args),
+    /// Write a commcred.yaml that reproduces the live tenant's calling licenses.
+    Export(export::Args),
+    /// Print the JSON Schema of commcred.yaml (for editors).
+    Schema(schema::Args),
+    /// Print a shell completion script.
+    Completions(completions::Args),
+    /// Print the manual page (roff).
+    Man(man::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -62,11 +81,17 @@ pub fn main() -> ExitCode {
     };
     let out = Output::new(cli.color, cli.quiet);
     out.install_error_renderer();
+    output::init_tracing(cli.verbose, out.style.color);
     let result = match cli.command {
         Command::Validate(args) => validate::run(args, &out),
         Command::Plan(args) => plan::run(args, &cli.global, &out),
         Command::Apply(args) => apply::run(args, &cli.global, &out),
         Command::Emulator(args) => emulator::run(args, &out),
+        Command::Show(args) => show::run(args, &out),
+        Command::Export(args) => export::run(args, &cli.global, &out),
+        Command::Schema(args) => schema::run(args, &out),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     };
     match result {
         Ok(code) => code,

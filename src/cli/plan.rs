@@ -1,33 +1,52 @@
-//! `commcred plan`: show what apply would change.
+//! `commcred plan`: show what apply would change, and optionally save it (`--out`) so that
+//! exactly this plan can be applied later.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use commcred::plan::{Plan, render::human};
-use miette::Result;
+use commcred::backend::Backend;
+use commcred::backend::file::write_atomically;
+use commcred::config::BackendSpec;
+use commcred::plan::Plan;
+use commcred::plan::file::SavedPlan;
+use miette::{Result, miette};
 
-use super::context::{GlobalArgs, config_path, load_config, now, open_backend};
+use super::context::{GlobalArgs, backend_spec, config_path, load_config, now, open_backend};
 use super::output::Output;
+use super::show::{Format, render};
 
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Example:\n  commcred plan examples/quickstart/commcred.yaml --detailed-exitcode"
-)]
+#[command(after_help = "Examples:\n  \
+    commcred plan examples/quickstart/commcred.yaml --detailed-exitcode\n  \
+    commcred plan --out plan.json --format markdown > plan.md   # CI: save and comment")]
 pub struct Args {
     /// The desired state (default: ./commcred.yaml).
     pub config: Option<PathBuf>,
     /// Exit 2 when the plan has changes, 0 when there are none.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Also save the plan to PLAN (JSON), to apply exactly it later with
+    /// `commcred apply PLAN`.
+    #[arg(long, value_name = "PLAN")]
+    pub out: Option<PathBuf>,
+    /// How to print the plan on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// A plan with what it was made from.
+pub struct Planned {
+    pub plan: Plan,
+    pub backend: Box<dyn Backend>,
+    pub backend_spec: BackendSpec,
+    pub config_path: PathBuf,
 }
 
 /// Loads the config, reads the live tenant and plans. Shared by `plan` and `apply`.
-pub fn make_plan(
-    config: Option<PathBuf>,
-    global: &GlobalArgs,
-    out: &Output,
-) -> Result<(Plan, Box<dyn commcred::backend::Backend>)> {
-    let desired = load_config(&config_path(config))?;
+pub fn make_plan(config: Option<PathBuf>, global: &GlobalArgs, out: &Output) -> Result<Planned> {
+    let config_path = config_path(config);
+    let desired = load_config(&config_path)?;
+    let backend_spec = backend_spec(global, &desired)?;
     let mut backend = open_backend(global, &desired)?;
     out.info(&format!(
         "Reading the live tenant from {}...",
@@ -35,13 +54,58 @@ pub fn make_plan(
     ));
     let live = backend.read()?;
     let plan = commcred::plan::plan(&desired, &live, now()?)?;
-    Ok((plan, backend))
+    Ok(Planned {
+        plan,
+        backend,
+        backend_spec,
+        config_path,
+    })
 }
 
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
-    let (plan, _) = make_plan(args.config, global, out)?;
-    out.result(&human::render(&plan, out.style));
-    Ok(exit_for(&plan, args.detailed_exitcode))
+    let planned = make_plan(args.config, global, out)?;
+    let saved = saved_plan(&planned);
+    if let Some(path) = &args.out {
+        write_atomically(path, saved.to_json().as_bytes()).map_err(|e| {
+            miette!(
+                code = "commcred::plan_file::write",
+                help = "check that the folder exists and is writable",
+                "cannot save the plan to {}: {e}",
+                path.display()
+            )
+        })?;
+    }
+    out.result(&render(args.format, &saved, out.style));
+    if let Some(path) = &args.out {
+        out.info(&format!(
+            "\nSaved the plan to {0}. To apply exactly this plan:\n  commcred apply {0}",
+            path.display()
+        ));
+    }
+    Ok(exit_for(&saved.plan, args.detailed_exitcode))
+}
+
+/// What `--out` saves. Paths under the working directory are recorded relative to it, so a
+/// plan made at the root of a checkout applies from the root of another checkout (CI).
+fn saved_plan(planned: &Planned) -> SavedPlan {
+    let backend = match &planned.backend_spec {
+        BackendSpec::File(path) => BackendSpec::File(relative_to_cwd(path)),
+        other => other.clone(),
+    };
+    SavedPlan {
+        plan: planned.plan.clone(),
+        backend,
+        config_path: relative_to_cwd(&planned.config_path).display().to_string(),
+        commcred_version: env!("CARGO_PKG_VERSION").to_string(),
+    }
+}
+
+fn relative_to_cwd(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| path.to_path_buf())
 }
 
 /// 0, or 2 for a plan with changes under `--detailed-exitcode`.

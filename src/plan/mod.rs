@@ -1,6 +1,8 @@
 //! Desired x live -> [`Plan`] (pure, deterministic), and its renderers.
 
+pub mod budget;
 pub mod credits;
+pub mod file;
 pub mod model;
 pub mod planner;
 pub mod problems;

@@ -69,8 +69,11 @@ fn swap_is_one_change_with_add_and_remove() {
     let p = plan(&d, &quickstart(), now()).unwrap();
     assert_eq!(p.users.len(), 1);
     let u = &p.users[0];
-    let parts =
-        |v: &Vec<super::SkuRef>| v.iter().map(|s| s.part_number.clone()).collect::<Vec<_>>();
+    let parts = |v: &Vec<super::SkuRef>| {
+        v.iter()
+            .map(|s| s.part_number.to_string())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(parts(&u.add), ["MCOPSTN2", "MCOPSTNC"]);
     assert_eq!(parts(&u.remove), ["MCOPSTN1"]);
 }
@@ -90,7 +93,7 @@ fn e5_and_group_satisfy_desired_licenses_without_seats() {
     let p = plan(&d, &quickstart(), now()).unwrap();
     for u in &p.users {
         assert_eq!(u.add.len(), 1, "{u:?}");
-        assert_eq!(u.add[0].part_number, "MCOPSTNC");
+        assert_eq!(&*u.add[0].part_number, "MCOPSTNC");
         assert_eq!(u.notes.len(), 1);
     }
     assert!(p.users[0].notes[0].contains("ENTERPRISEPREMIUM"));

@@ -302,7 +302,7 @@ fn sku(id: &str, part: &str, friendly: Option<&str>) -> SkuRef {
     SkuRef {
         sku_id: id.into(),
         part_number: part.into(),
-        friendly: friendly.map(str::to_string),
+        friendly: friendly.map(Into::into),
     }
 }
 

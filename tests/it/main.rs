@@ -1,8 +1,14 @@
 //! The one integration-test binary (one link step for every test module).
 
 mod common;
+mod docs;
 mod emulator;
+mod examples;
+mod export;
+mod formats;
 mod graph;
 mod plan_apply;
 mod planner_props;
+mod saved_plans;
+mod schema;
 mod validate;

@@ -148,8 +148,8 @@ impl Engine {
                     };
                     unit.license = Some((
                         n,
-                        add.iter().map(|s| s.sku_id.clone()).collect(),
-                        remove.iter().map(|s| s.sku_id.clone()).collect(),
+                        add.iter().map(|s| s.sku_id.to_string()).collect(),
+                        remove.iter().map(|s| s.sku_id.to_string()).collect(),
                     ));
                 }
                 _ => {}
@@ -588,7 +588,11 @@ impl Engine {
             self.resolve(s, n, Outcome::Applied);
         }
         if let Some((n, add, remove)) = s.units[i].license.clone() {
-            let held = |id: &String| seen.direct_sku_ids.contains(&id.to_ascii_lowercase());
+            let held = |id: &String| {
+                seen.direct_sku_ids
+                    .iter()
+                    .any(|d| d.eq_ignore_ascii_case(id))
+            };
             let add: Vec<String> = add.into_iter().filter(|id| !held(id)).collect();
             let remove: Vec<String> = remove.into_iter().filter(held).collect();
             if add.is_empty() && remove.is_empty() {

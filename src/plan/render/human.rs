@@ -29,8 +29,29 @@ pub fn render(plan: &Plan, style: Style) -> String {
     if let Some(c) = plan.credits.as_ref().filter(|c| c.has_changes()) {
         render_credits(&mut out, c, style);
     }
+    render_losses(&mut out, plan, style);
     let _ = writeln!(out, "{}", style.bold(&summary_line(&plan.summary())));
     out
+}
+
+/// Everyone who loses a license, just above the summary line: a removal takes a capability
+/// away from a person and must not hide in a long plan.
+fn render_losses(out: &mut String, plan: &Plan, style: Style) {
+    let losing: Vec<&UserChange> = super::users_losing_licenses(plan).collect();
+    if losing.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "Users losing licenses ({}):", losing.len());
+    for u in losing {
+        let labels: Vec<String> = u.remove.iter().map(|s| s.label()).collect();
+        let pruned = if u.pruned { " (prune)" } else { "" };
+        let _ = writeln!(
+            out,
+            "  {}",
+            style.removed(&format!("- {}{pruned}: {}", u.upn, labels.join(", ")))
+        );
+    }
+    out.push('\n');
 }
 
 fn render_user(out: &mut String, user: &UserChange, style: Style) {

@@ -1,6 +1,22 @@
 //! Renderers of a plan for people and machines.
 
 pub mod human;
+pub mod json;
+pub mod markdown;
+pub mod powershell;
+
+use super::{Plan, UserChange};
+
+/// Users who lose at least one license: every renderer lists all of them up front, because
+/// a removal takes a capability away from a person (SPEC: removals are never buried).
+pub fn users_losing_licenses(plan: &Plan) -> impl Iterator<Item = &UserChange> {
+    plan.users.iter().filter(|u| !u.remove.is_empty())
+}
+
+/// Users who gain at least one license.
+pub fn users_gaining_licenses(plan: &Plan) -> impl Iterator<Item = &UserChange> {
+    plan.users.iter().filter(|u| !u.add.is_empty())
+}
 
 /// Whether to colour output. Decided once by the CLI (terminal, `NO_COLOR`, `--color`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
