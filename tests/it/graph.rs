@@ -628,3 +628,57 @@ async fn graph_backend_can_be_used_and_dropped_inside_an_async_runtime() {
     assert_eq!(graph.read().unwrap().users.len(), 3);
     drop(graph);
 }
+
+#[test]
+fn graph_cli_reports_a_graph_400_naming_the_user() {
+    let dir = quickstart_without_credits();
+    let tenant = dir.path().join("tenant.json");
+    let emulator = crate::emulator::spawn_binary(&["--tenant", tenant.to_str().unwrap()], &[]);
+    let mut plan_cmd = crate::common::commcred(dir.path());
+    with_graph_env(&mut plan_cmd, &emulator.url, SECRET);
+    plan_cmd
+        .args(["plan", "--out", "plan.json"])
+        .assert()
+        .success();
+    drop(emulator);
+
+    // Between plan and apply the domestic calling plan loses seats (one more than alice's
+    // swap frees): no user the plan touches changed, so the plan is not stale, but Graph
+    // refuses judy's assignment.
+    let mut snapshot = read_tenant(&tenant);
+    let sku = snapshot
+        .subscribed_skus
+        .iter_mut()
+        .find(|s| s.sku_part_number == "MCOPSTN1")
+        .unwrap();
+    sku.prepaid_units.enabled = sku.consumed_units - 1;
+    write_tenant(dir.path(), &snapshot);
+    let emulator = crate::emulator::spawn_binary(&["--tenant", tenant.to_str().unwrap()], &[]);
+
+    let mut apply = crate::common::commcred(dir.path());
+    with_graph_env(&mut apply, &emulator.url, SECRET);
+    let out = apply.args(["apply", "plan.json"]).output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("judy@contoso.com: Microsoft Graph refused to assign"),
+        "{text}"
+    );
+    assert!(
+        text.contains("does not have any available licenses"),
+        "{text}"
+    );
+    assert!(text.contains("help: buy more seats"), "{text}");
+    // The other users' changes went through.
+    let after = read_tenant(&tenant);
+    let bob = after
+        .users
+        .iter()
+        .find(|u| u.user_principal_name == "bob@contoso.com")
+        .unwrap();
+    assert_eq!(bob.usage_location.as_deref(), Some("US"));
+}
