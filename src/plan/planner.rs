@@ -36,7 +36,7 @@ pub fn plan(
     let index = TenantIndex::build(live);
     let (skus, mut problems) = resolve(desired, live);
     let mut seats = SeatLedger::default();
-    let mut users = Vec::new();
+    let mut users = Vec::with_capacity(desired.users.len());
 
     let mut listed: HashSet<usize> = HashSet::with_capacity(desired.users.len());
     let mut missing = Vec::new();

@@ -69,8 +69,11 @@ fn swap_is_one_change_with_add_and_remove() {
     let p = plan(&d, &quickstart(), now()).unwrap();
     assert_eq!(p.users.len(), 1);
     let u = &p.users[0];
-    let parts =
-        |v: &Vec<super::SkuRef>| v.iter().map(|s| s.part_number.to_string()).collect::<Vec<_>>();
+    let parts = |v: &Vec<super::SkuRef>| {
+        v.iter()
+            .map(|s| s.part_number.to_string())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(parts(&u.add), ["MCOPSTN2", "MCOPSTNC"]);
     assert_eq!(parts(&u.remove), ["MCOPSTN1"]);
 }
