@@ -36,7 +36,7 @@ pub fn plan(
     let index = TenantIndex::build(live);
     let (skus, mut problems) = resolve(desired, live);
     let mut seats = SeatLedger::default();
-    let mut users = Vec::new();
+    let mut users = Vec::with_capacity(desired.users.len());
 
     let mut listed: HashSet<usize> = HashSet::with_capacity(desired.users.len());
     let mut missing = Vec::new();
@@ -283,19 +283,24 @@ fn keep_if_changed(change: UserChange) -> Option<UserChange> {
 }
 
 /// The part number of another SKU the user holds whose enabled service plans include every
-/// service plan of `sku` (an E5 provides MCOMEETADV and MCOEV, for instance).
+/// service plan of `sku` (an E5 provides MCOMEETADV and MCOEV, for instance). Plans switched
+/// off in that assignment (`disabledPlans`) do not count.
 fn provided_by_other(live: &Snapshot, held: &[Holding], sku: usize) -> Option<String> {
     let wanted_plans = &live.subscribed_skus[sku].service_plans;
     if wanted_plans.is_empty() {
         return None;
     }
-    let user = held.iter().filter_map(|h| h.sku).collect::<Vec<_>>();
-    for other in user {
+    for h in held {
+        let Some(other) = h.sku else { continue };
         let s = &live.subscribed_skus[other];
         let covers = wanted_plans.iter().all(|w| {
-            s.service_plans
-                .iter()
-                .any(|p| p.service_plan_name == w.service_plan_name)
+            s.service_plans.iter().any(|p| {
+                p.service_plan_name == w.service_plan_name
+                    && !h
+                        .disabled_plans
+                        .iter()
+                        .any(|d| d.eq_ignore_ascii_case(&p.service_plan_id))
+            })
         });
         if covers {
             return Some(s.sku_part_number.clone());

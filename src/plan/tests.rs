@@ -197,3 +197,36 @@ fn credits_top_up_is_exact_and_ignores_expired_funds() {
         "{text}"
     );
 }
+
+#[test]
+fn a_disabled_service_plan_does_not_satisfy() {
+    let mut live = quickstart();
+    let e5_ac_plan = live
+        .subscribed_skus
+        .iter()
+        .find(|s| s.sku_part_number == "ENTERPRISEPREMIUM")
+        .unwrap()
+        .service_plans
+        .iter()
+        .find(|p| p.service_plan_name == "MCOMEETADV")
+        .unwrap()
+        .service_plan_id
+        .clone();
+    let carol = live
+        .users
+        .iter_mut()
+        .find(|u| u.user_principal_name == "carol@contoso.com")
+        .unwrap();
+    carol.assigned_licenses[0].disabled_plans.push(e5_ac_plan);
+    let d = desired(vec![user(
+        "carol@contoso.com",
+        &[AudioConferencing, CommunicationsCredits],
+    )]);
+    let p = plan(&d, &live, now()).unwrap();
+    let added: Vec<String> = p.users[0]
+        .add
+        .iter()
+        .map(|s| s.part_number.to_string())
+        .collect();
+    assert_eq!(added, ["MCOMEETADV", "MCOPSTNC"]);
+}

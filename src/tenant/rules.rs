@@ -152,6 +152,8 @@ pub struct Holding {
     /// Group ids the SKU is inherited from.
     pub groups: Vec<String>,
     pub capabilities: Capabilities,
+    /// Service plan ids switched off in this assignment (`disabledPlans`).
+    pub disabled_plans: Vec<String>,
 }
 
 /// Every SKU the user holds, once each, saying whether directly, through groups, or both.
@@ -192,6 +194,7 @@ pub fn holdings(user: &User, snapshot: &Snapshot, index: &TenantIndex) -> Vec<Ho
             direct,
             groups,
             capabilities,
+            disabled_plans: assigned.disabled_plans.clone(),
         });
     }
     out
