@@ -9,6 +9,8 @@ pub mod backend;
 pub mod codes;
 pub mod config;
 pub mod credits;
+pub mod emulator;
+pub mod export;
 pub mod licenses;
 pub mod money;
 pub mod plan;

@@ -1,10 +1,13 @@
 //! Executing a plan: the staleness check every backend runs before changing anything, and
 //! the in-memory application of operations to a snapshot (the file backend's engine).
 
+use std::sync::Arc;
+
 use rust_decimal::Decimal;
 
 use crate::backend::ApplyReport;
 use crate::plan::{CreditsChange, ObservedCredits, ObservedUser, Operation, Plan};
+use crate::tenant::rules::Holding;
 use crate::tenant::{Snapshot, TenantIndex, credits};
 
 /// What the plan would observe of `user` now.
@@ -13,10 +16,23 @@ pub fn observe_user(
     snapshot: &Snapshot,
     index: &TenantIndex,
 ) -> ObservedUser {
-    let mut direct_sku_ids: Vec<String> = crate::tenant::rules::holdings(user, snapshot, index)
-        .into_iter()
+    let held = crate::tenant::rules::holdings(user, snapshot, index);
+    observe_holdings(user, &held, index)
+}
+
+/// [`observe_user`] from holdings already computed.
+pub fn observe_holdings(
+    user: &crate::tenant::User,
+    held: &[Holding],
+    index: &TenantIndex,
+) -> ObservedUser {
+    let mut direct_sku_ids: Vec<Arc<str>> = held
+        .iter()
         .filter(|h| h.direct)
-        .map(|h| h.sku_id.to_ascii_lowercase())
+        .map(|h| match h.sku {
+            Some(i) => index.sku_key(i),
+            None => h.sku_id.to_ascii_lowercase().into(),
+        })
         .collect();
     direct_sku_ids.sort();
     ObservedUser {
@@ -139,8 +155,8 @@ fn apply_one(
             remove,
         } => {
             let i = user_idx(user_id, upn)?;
-            let add: Vec<String> = add.iter().map(|s| s.sku_id.clone()).collect();
-            let remove: Vec<String> = remove.iter().map(|s| s.sku_id.clone()).collect();
+            let add: Vec<String> = add.iter().map(|s| s.sku_id.to_string()).collect();
+            let remove: Vec<String> = remove.iter().map(|s| s.sku_id.to_string()).collect();
             snapshot
                 .assign_license(index, i, &add, &remove)
                 .map_err(|e| format!("{upn}: {e}"))

@@ -4,6 +4,7 @@ use crate::plan::{Operation, Plan};
 use crate::tenant::Snapshot;
 
 pub mod file;
+pub mod graph;
 
 /// A live tenant that can be read into the shared model and changed by a plan.
 pub trait Backend {
@@ -17,6 +18,12 @@ pub trait Backend {
     /// refuses with [`BackendError::Stale`] when any object the plan touches differs from
     /// what the plan observed.
     fn apply(&mut self, plan: &Plan, ctx: &ApplyContext) -> Result<ApplyReport, BackendError>;
+
+    /// Where the PSTN call log (Graph `getPstnCalls`) can be read, for backends that have
+    /// one; the credits forecast uses it (`crate::credits::pstn`).
+    fn pstn_calls(&mut self) -> Option<&mut dyn crate::credits::pstn::GraphGet> {
+        None
+    }
 }
 
 /// What an apply may need beyond the plan.
@@ -48,6 +55,15 @@ pub enum BackendError {
     #[error("{0}")]
     #[diagnostic(code(commcred::backend::error))]
     Other(String),
+    /// The live tenant refused commcred's credentials (Microsoft Graph).
+    #[error("{0}")]
+    #[diagnostic(
+        code(commcred::backend::auth),
+        help(
+            "check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (the secret's value, not its id), and that the app has admin consent"
+        )
+    )]
+    Auth(String),
 }
 
 /// What happened to each operation of an apply.
@@ -72,8 +88,8 @@ impl ApplyReport {
 pub fn open(spec: &crate::config::BackendSpec) -> Result<Box<dyn Backend>, BackendError> {
     match spec {
         crate::config::BackendSpec::File(path) => Ok(Box::new(file::FileBackend::new(path))),
-        crate::config::BackendSpec::Graph(_) => Err(BackendError::Other(
-            "the Microsoft Graph backend is not part of this build yet".into(),
-        )),
+        crate::config::BackendSpec::Graph(url) => {
+            Ok(Box::new(graph::GraphBackend::from_env(url.as_deref())?))
+        }
     }
 }

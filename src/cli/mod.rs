@@ -5,12 +5,17 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod apply;
+mod completions;
 mod context;
+mod emulator;
+mod export;
 mod ledger;
+mod man;
 mod manual;
 mod output;
 mod plan;
 mod recommend;
+mod schema;
 mod show;
 mod usage;
 mod validate;
@@ -23,7 +28,7 @@ use output::{ColorChoice, Output};
     name = "commcred",
     version,
     about = "Declarative Teams calling licenses and Communications Credits for Microsoft 365",
-    after_help = "Start with:\n  commcred plan examples/quickstart/commcred.yaml"
+    after_help = "Start with:\n  commcred plan examples/quickstart/commcred.yaml\n\nAdopt an existing tenant:\n  commcred export --backend graph --out commcred.yaml"
 )]
 struct Cli {
     #[command(flatten)]
@@ -32,8 +37,11 @@ struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
     /// Print only results and errors.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
     quiet: bool,
+    /// Log what commcred does to stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -53,8 +61,18 @@ enum Command {
     Recommend(recommend::Args),
     /// The Communications Credits ledger kept for Microsoft Graph, which has no credits API.
     Ledger(ledger::Args),
+    /// Serve a tenant snapshot as a local Microsoft Graph, for tests and trials.
+    Emulator(emulator::Args),
     /// Print a plan saved by `plan --out` (human, json, markdown or powershell).
     Show(show::Args),
+    /// Write a commcred.yaml that reproduces the live tenant's calling licenses.
+    Export(export::Args),
+    /// Print the JSON Schema of commcred.yaml (for editors).
+    Schema(schema::Args),
+    /// Print a shell completion script.
+    Completions(completions::Args),
+    /// Print the manual page (roff).
+    Man(man::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -73,6 +91,7 @@ pub fn main() -> ExitCode {
     };
     let out = Output::new(cli.color, cli.quiet);
     out.install_error_renderer();
+    output::init_tracing(cli.verbose, out.style.color);
     let result = match cli.command {
         Command::Validate(args) => validate::run(args, &out),
         Command::Plan(args) => plan::run(args, &cli.global, &out),
@@ -80,7 +99,12 @@ pub fn main() -> ExitCode {
         Command::Usage(args) => usage::run(args, &out),
         Command::Recommend(args) => recommend::run(args, &cli.global, &out),
         Command::Ledger(args) => ledger::run(args, &out),
+        Command::Emulator(args) => emulator::run(args, &out),
         Command::Show(args) => show::run(args, &out),
+        Command::Export(args) => export::run(args, &cli.global, &out),
+        Command::Schema(args) => schema::run(args, &out),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     };
     match result {
         Ok(code) => code,

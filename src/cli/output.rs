@@ -65,6 +65,23 @@ impl Output {
     }
 }
 
+/// Logs to stderr with `-v` (info), `-vv` (debug), `-vvv` (trace); off by default, so that
+/// output stays what scripts expect. Coloured like the rest of stderr.
+pub fn init_tracing(verbose: u8, color: bool) {
+    let level = match verbose {
+        0 => return,
+        1 => "commcred=info",
+        2 => "commcred=debug",
+        _ => "trace",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+        .with_writer(std::io::stderr)
+        .with_ansi(color && std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
+}
+
 /// True when a person can answer a prompt.
 pub fn stdin_is_terminal() -> bool {
     std::io::stdin().is_terminal()

@@ -86,12 +86,14 @@ pub fn read_live(
 pub fn prepare_credits(
     desired: &DesiredState,
     spec: &BackendSpec,
-    _backend: &mut dyn Backend,
+    backend: &mut dyn Backend,
     live: &mut Snapshot,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<CreditsContext> {
     let source = match spec {
-        BackendSpec::Graph(_) => CreditsSource::Ledger { pstn: None },
+        BackendSpec::Graph(_) => CreditsSource::Ledger {
+            pstn: backend.pstn_calls(),
+        },
         BackendSpec::File(_) => CreditsSource::Snapshot,
     };
     Ok(commcred::credits::live::prepare(

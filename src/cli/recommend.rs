@@ -31,8 +31,9 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     let now = now()?;
     let (rows, first, source) = if args.usage.is_empty() {
         let desired = load_config(&config_path(args.config))?;
-        let (_backend, live) = read_live(global, &desired, out)?;
-        let rows = commcred::credits::live::calls_for_advice(&desired, &live, None, now)?;
+        let (mut backend, live) = read_live(global, &desired, out)?;
+        let rows =
+            commcred::credits::live::calls_for_advice(&desired, &live, backend.pstn_calls(), now)?;
         (
             rows,
             None,

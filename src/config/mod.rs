@@ -16,6 +16,7 @@ mod load;
 pub mod model;
 mod node;
 mod parse;
+pub mod schema;
 mod validate;
 
 pub use diagnostics::{Code, ConfigError, Problem, SourceFile};

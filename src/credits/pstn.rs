@@ -133,8 +133,7 @@ pub fn serve_page(
         } else {
             format!("&$top={top}")
         };
-        body["@odata.nextLink"] =
-            Value::String(format!("{base}?$skip={}{top_param}", skip + top));
+        body["@odata.nextLink"] = Value::String(format!("{base}?$skip={}{top_param}", skip + top));
     }
     body
 }

@@ -1,6 +1,8 @@
 //! The plan: every change commcred intends, with the state it observed for each object it
 //! touches (so a later apply can refuse when that object has changed since).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -20,12 +22,13 @@ pub struct Plan {
 }
 
 /// A SKU as the plan names it: by id (what Graph needs) and by names (what people read).
+/// Shared strings: a 100,000-user plan names the same few SKUs hundreds of thousands of times.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SkuRef {
-    pub sku_id: String,
-    pub part_number: String,
+    pub sku_id: Arc<str>,
+    pub part_number: Arc<str>,
     /// The friendly name of SPEC §2, when the SKU has one.
-    pub friendly: Option<String>,
+    pub friendly: Option<Arc<str>>,
 }
 
 impl SkuRef {
@@ -33,7 +36,7 @@ impl SkuRef {
     pub fn label(&self) -> String {
         match &self.friendly {
             Some(f) => format!("{f} ({})", self.part_number),
-            None => self.part_number.clone(),
+            None => self.part_number.to_string(),
         }
     }
 }
@@ -63,7 +66,7 @@ impl UserChange {
 pub struct ObservedUser {
     pub usage_location: Option<String>,
     /// Directly assigned SKU ids, lower case, sorted.
-    pub direct_sku_ids: Vec<String>,
+    pub direct_sku_ids: Vec<Arc<str>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::apply::observe_user;
+use crate::apply::observe_holdings;
 use crate::config::{DesiredState, DesiredUser};
 use crate::licenses::{Capabilities, Capability};
 use crate::tenant::rules::{Holding, check_license_rules, holdings};
@@ -36,7 +36,7 @@ pub fn plan(
     let index = TenantIndex::build(live);
     let (skus, mut problems) = resolve(desired, live);
     let mut seats = SeatLedger::default();
-    let mut users = Vec::new();
+    let mut users = Vec::with_capacity(desired.users.len());
 
     let mut listed: HashSet<usize> = HashSet::with_capacity(desired.users.len());
     let mut missing = Vec::new();
@@ -70,7 +70,7 @@ pub fn plan(
         ));
     }
     if desired.prune {
-        for (i, user) in live.users.iter().enumerate() {
+        for i in 0..live.users.len() {
             if listed.contains(&i) {
                 continue;
             }
@@ -79,7 +79,7 @@ pub fn plan(
                 index: &index,
                 skus: &skus,
             };
-            if let Some(change) = plan_pruned_user(&ctx, user, &mut seats) {
+            if let Some(change) = plan_pruned_user(&ctx, i, &mut seats) {
                 users.push(change);
             }
         }
@@ -100,12 +100,7 @@ pub fn plan(
     if !problems.is_empty() {
         return Err(PlanErrors(problems));
     }
-    users.sort_by(|a, b| {
-        a.upn
-            .to_lowercase()
-            .cmp(&b.upn.to_lowercase())
-            .then_with(|| a.user_id.cmp(&b.user_id))
-    });
+    users.sort_by_cached_key(|u| (u.upn.to_lowercase(), u.user_id.clone()));
     Ok(Plan {
         tenant_id: live.tenant.id.clone(),
         tenant_domain: live.tenant.domain.clone(),
@@ -125,34 +120,39 @@ struct UserContext<'a> {
 /// Per-SKU seat arithmetic over the whole plan.
 #[derive(Default)]
 struct SeatLedger {
-    /// SKU -> (net seats needed, users gaining it).
-    delta: BTreeMap<usize, (i64, Vec<String>)>,
+    /// SKU -> (net seats needed, positions of the users gaining it). Positions, not names:
+    /// names are only needed for the error message.
+    delta: BTreeMap<usize, (i64, Vec<usize>)>,
 }
 
 impl SeatLedger {
-    fn gain(&mut self, sku: usize, upn: &str) {
+    fn gain(&mut self, sku: usize, user: usize) {
         let e = self.delta.entry(sku).or_default();
         e.0 += 1;
-        e.1.push(upn.to_string());
+        e.1.push(user);
     }
     fn release(&mut self, sku: usize) {
         self.delta.entry(sku).or_default().0 -= 1;
     }
     fn shortfalls(&self, live: &Snapshot) -> Vec<PlanProblem> {
         let mut out = Vec::new();
-        for (&sku, (needed, upns)) in &self.delta {
+        for (&sku, (needed, users)) in &self.delta {
             let s = &live.subscribed_skus[sku];
             // Not clamped at zero: an over-assigned SKU (negative availability) must first
             // be brought back under its seat count before Graph accepts another assignment.
             let available = s.available_seats();
-            if !upns.is_empty() && *needed > available {
+            if !users.is_empty() && *needed > available {
+                let upns: Vec<String> = users
+                    .iter()
+                    .map(|&u| live.users[u].user_principal_name.clone())
+                    .collect();
                 out.push(PlanProblem::new(
                     "commcred::plan::seat_shortfall",
                     format!(
                         "not enough {} seats: the plan needs {needed} more, {available} available, short by {} (users: {})",
                         sku_ref(live, sku).label(),
                         needed - available,
-                        list_some(upns, 10)
+                        list_some(&upns, 10)
                     ),
                     format!(
                         "buy at least {} more {} license{}, or assign it to fewer users",
@@ -183,7 +183,7 @@ fn plan_listed_user(
         .filter_map(|n| ctx.skus.by_name.get(n).copied())
         .collect();
 
-    let mut change = empty_change(user, live, ctx.index);
+    let mut change = empty_change(user, &held, ctx.index);
     for &sku in &wanted {
         let mine = held.iter().find(|h| h.sku == Some(sku));
         match mine {
@@ -198,14 +198,14 @@ fn plan_listed_user(
                     "{} is already provided by {by}",
                     sku_ref(live, sku).label()
                 )),
-                None => change.add.push(sku_ref(live, sku)),
+                None => change.add.push(ctx.skus.sku_ref(sku)),
             },
         }
     }
     for h in &held {
         let Some(sku) = h.sku else { continue };
         if h.direct && ctx.skus.managed.contains(&sku) && !wanted.contains(&sku) {
-            change.remove.push(sku_ref(live, sku));
+            change.remove.push(ctx.skus.sku_ref(sku));
         } else if !h.direct && ctx.skus.managed.contains(&sku) && !wanted.contains(&sku) {
             change.notes.push(format!(
                 "keeps {} through group {} (group licenses are never removed by commcred)",
@@ -243,32 +243,33 @@ fn plan_listed_user(
         });
     }
 
-    check_after(live, &held, &change, &want.upn)?;
-    record_seats(ctx.index, &held, &change, seats);
+    check_after(live, ctx.index, &held, &change, &want.upn)?;
+    record_seats(ctx.index, i, &held, &change, seats);
     Ok(keep_if_changed(change))
 }
 
-fn plan_pruned_user(ctx: &UserContext, user: &User, seats: &mut SeatLedger) -> Option<UserChange> {
+fn plan_pruned_user(ctx: &UserContext, i: usize, seats: &mut SeatLedger) -> Option<UserChange> {
+    let user = &ctx.live.users[i];
     let held = holdings(user, ctx.live, ctx.index);
-    let mut change = empty_change(user, ctx.live, ctx.index);
+    let mut change = empty_change(user, &held, ctx.index);
     change.pruned = true;
     for h in &held {
         if let Some(sku) = h.sku
             && h.direct
             && ctx.skus.managed.contains(&sku)
         {
-            change.remove.push(sku_ref(ctx.live, sku));
+            change.remove.push(ctx.skus.sku_ref(sku));
         }
     }
-    record_seats(ctx.index, &held, &change, seats);
+    record_seats(ctx.index, i, &held, &change, seats);
     keep_if_changed(change)
 }
 
-fn empty_change(user: &User, live: &Snapshot, index: &TenantIndex) -> UserChange {
+fn empty_change(user: &User, held: &[Holding], index: &TenantIndex) -> UserChange {
     UserChange {
         user_id: user.id.clone(),
         upn: user.user_principal_name.clone(),
-        observed: observe_user(user, live, index),
+        observed: observe_holdings(user, held, index),
         usage_location: None,
         add: Vec::new(),
         remove: Vec::new(),
@@ -282,19 +283,24 @@ fn keep_if_changed(change: UserChange) -> Option<UserChange> {
 }
 
 /// The part number of another SKU the user holds whose enabled service plans include every
-/// service plan of `sku` (an E5 provides MCOMEETADV and MCOEV, for instance).
+/// service plan of `sku` (an E5 provides MCOMEETADV and MCOEV, for instance). Plans switched
+/// off in that assignment (`disabledPlans`) do not count.
 fn provided_by_other(live: &Snapshot, held: &[Holding], sku: usize) -> Option<String> {
     let wanted_plans = &live.subscribed_skus[sku].service_plans;
     if wanted_plans.is_empty() {
         return None;
     }
-    let user = held.iter().filter_map(|h| h.sku).collect::<Vec<_>>();
-    for other in user {
+    for h in held {
+        let Some(other) = h.sku else { continue };
         let s = &live.subscribed_skus[other];
         let covers = wanted_plans.iter().all(|w| {
-            s.service_plans
-                .iter()
-                .any(|p| p.service_plan_name == w.service_plan_name)
+            s.service_plans.iter().any(|p| {
+                p.service_plan_name == w.service_plan_name
+                    && !h
+                        .disabled_plans
+                        .iter()
+                        .any(|d| d.eq_ignore_ascii_case(&p.service_plan_id))
+            })
         });
         if covers {
             return Some(s.sku_part_number.clone());
@@ -308,6 +314,7 @@ fn provided_by_other(live: &Snapshot, held: &[Holding], sku: usize) -> Option<St
 /// Teams Phone and a calling plan).
 fn check_after(
     live: &Snapshot,
+    index: &TenantIndex,
     held: &[Holding],
     change: &UserChange,
     upn: &str,
@@ -327,15 +334,10 @@ fn check_after(
         }
     }
     for add in &change.add {
-        let i = live
-            .subscribed_skus
-            .iter()
-            .position(|s| s.sku_id == add.sku_id)
+        let i = index
+            .sku(&add.sku_id)
             .expect("planned SKUs come from the tenant");
-        after.push((
-            add.part_number.clone(),
-            crate::tenant::rules::sku_capabilities(&live.subscribed_skus[i], &[]),
-        ));
+        after.push((add.part_number.to_string(), index.capabilities_of_sku(i)));
     }
     if let Err(e) = check_license_rules(&after, upn) {
         let code = match e.kind {
@@ -371,13 +373,14 @@ fn check_after(
 /// a group takes no seat; removing a direct assignment the group still provides frees none.
 fn record_seats(
     index: &TenantIndex,
+    user: usize,
     held: &[Holding],
     change: &UserChange,
     seats: &mut SeatLedger,
 ) {
     for add in &change.add {
         if let Some(sku) = index.sku(&add.sku_id) {
-            seats.gain(sku, &change.upn);
+            seats.gain(sku, user);
         }
     }
     for rem in &change.remove {

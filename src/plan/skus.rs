@@ -15,6 +15,14 @@ pub struct ResolvedSkus {
     pub by_name: BTreeMap<LicenseName, usize>,
     /// SKU positions commcred may add or remove.
     pub managed: HashSet<usize>,
+    /// How the plan names each SKU, by position, built once and shared.
+    refs: Vec<SkuRef>,
+}
+
+impl ResolvedSkus {
+    pub fn sku_ref(&self, sku: usize) -> SkuRef {
+        self.refs[sku].clone()
+    }
 }
 
 /// Resolves every license name the desired state uses. Names that cannot be resolved are
@@ -45,7 +53,17 @@ pub fn resolve(desired: &DesiredState, live: &Snapshot) -> (ResolvedSkus, Vec<Pl
             managed.insert(i);
         }
     }
-    (ResolvedSkus { by_name, managed }, problems)
+    let refs = (0..live.subscribed_skus.len())
+        .map(|i| sku_ref(live, i))
+        .collect();
+    (
+        ResolvedSkus {
+            by_name,
+            managed,
+            refs,
+        },
+        problems,
+    )
 }
 
 fn plural(n: usize) -> &'static str {
@@ -125,8 +143,8 @@ fn resolve_one(name: &LicenseName, live: &Snapshot) -> Result<usize, PlanProblem
 pub fn sku_ref(live: &Snapshot, sku: usize) -> SkuRef {
     let s = &live.subscribed_skus[sku];
     SkuRef {
-        sku_id: s.sku_id.clone(),
-        part_number: s.sku_part_number.clone(),
-        friendly: Friendly::for_part_number(&s.sku_part_number).map(|f| f.name().to_string()),
+        sku_id: s.sku_id.as_str().into(),
+        part_number: s.sku_part_number.as_str().into(),
+        friendly: Friendly::for_part_number(&s.sku_part_number).map(|f| f.name().into()),
     }
 }

@@ -69,8 +69,11 @@ fn swap_is_one_change_with_add_and_remove() {
     let p = plan(&d, &quickstart(), now()).unwrap();
     assert_eq!(p.users.len(), 1);
     let u = &p.users[0];
-    let parts =
-        |v: &Vec<super::SkuRef>| v.iter().map(|s| s.part_number.clone()).collect::<Vec<_>>();
+    let parts = |v: &Vec<super::SkuRef>| {
+        v.iter()
+            .map(|s| s.part_number.to_string())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(parts(&u.add), ["MCOPSTN2", "MCOPSTNC"]);
     assert_eq!(parts(&u.remove), ["MCOPSTN1"]);
 }
@@ -90,7 +93,7 @@ fn e5_and_group_satisfy_desired_licenses_without_seats() {
     let p = plan(&d, &quickstart(), now()).unwrap();
     for u in &p.users {
         assert_eq!(u.add.len(), 1, "{u:?}");
-        assert_eq!(u.add[0].part_number, "MCOPSTNC");
+        assert_eq!(&*u.add[0].part_number, "MCOPSTNC");
         assert_eq!(u.notes.len(), 1);
     }
     assert!(p.users[0].notes[0].contains("ENTERPRISEPREMIUM"));
@@ -194,4 +197,37 @@ fn credits_top_up_is_exact_and_ignores_expired_funds() {
         text.contains("+ add funds 379.50 USD (usable balance 120.50 USD -> 500.00 USD)"),
         "{text}"
     );
+}
+
+#[test]
+fn a_disabled_service_plan_does_not_satisfy() {
+    let mut live = quickstart();
+    let e5_ac_plan = live
+        .subscribed_skus
+        .iter()
+        .find(|s| s.sku_part_number == "ENTERPRISEPREMIUM")
+        .unwrap()
+        .service_plans
+        .iter()
+        .find(|p| p.service_plan_name == "MCOMEETADV")
+        .unwrap()
+        .service_plan_id
+        .clone();
+    let carol = live
+        .users
+        .iter_mut()
+        .find(|u| u.user_principal_name == "carol@contoso.com")
+        .unwrap();
+    carol.assigned_licenses[0].disabled_plans.push(e5_ac_plan);
+    let d = desired(vec![user(
+        "carol@contoso.com",
+        &[AudioConferencing, CommunicationsCredits],
+    )]);
+    let p = plan(&d, &live, now()).unwrap();
+    let added: Vec<String> = p.users[0]
+        .add
+        .iter()
+        .map(|s| s.part_number.to_string())
+        .collect();
+    assert_eq!(added, ["MCOMEETADV", "MCOPSTNC"]);
 }

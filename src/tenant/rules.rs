@@ -3,6 +3,7 @@
 //! The file backend and the emulator both mutate tenants only through these functions.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::codes::is_country;
 use crate::licenses::{Capabilities, Capability};
@@ -59,6 +60,8 @@ pub struct TenantIndex {
     user_by_id: HashMap<String, usize>,
     /// Capabilities of each SKU with no plan disabled, by SKU position.
     sku_capabilities: Vec<Capabilities>,
+    /// Lower-case SKU ids by SKU position, shared by every plan entry that names them.
+    sku_keys: Vec<Arc<str>>,
 }
 
 impl TenantIndex {
@@ -86,7 +89,13 @@ impl TenantIndex {
             .iter()
             .map(|s| sku_capabilities(s, &[]))
             .collect();
+        let sku_keys = snapshot
+            .subscribed_skus
+            .iter()
+            .map(|s| Arc::from(s.sku_id.to_ascii_lowercase()))
+            .collect();
         TenantIndex {
+            sku_keys,
             sku_by_id,
             user_by_upn,
             user_by_id,
@@ -104,6 +113,11 @@ impl TenantIndex {
 
     pub fn user_by_id(&self, id: &str) -> Option<usize> {
         self.user_by_id.get(&id.to_ascii_lowercase()).copied()
+    }
+
+    /// The SKU's id in lower case (the form plans record), shared.
+    pub fn sku_key(&self, sku: usize) -> Arc<str> {
+        Arc::clone(&self.sku_keys[sku])
     }
 
     pub fn capabilities_of_sku(&self, sku: usize) -> Capabilities {
@@ -138,6 +152,8 @@ pub struct Holding {
     /// Group ids the SKU is inherited from.
     pub groups: Vec<String>,
     pub capabilities: Capabilities,
+    /// Service plan ids switched off in this assignment (`disabledPlans`).
+    pub disabled_plans: Vec<String>,
 }
 
 /// Every SKU the user holds, once each, saying whether directly, through groups, or both.
@@ -178,6 +194,7 @@ pub fn holdings(user: &User, snapshot: &Snapshot, index: &TenantIndex) -> Vec<Ho
             direct,
             groups,
             capabilities,
+            disabled_plans: assigned.disabled_plans.clone(),
         });
     }
     out

@@ -2,8 +2,14 @@
 
 mod common;
 mod credits;
+mod docs;
+mod emulator;
+mod examples;
+mod export;
 mod formats;
+mod graph;
 mod plan_apply;
 mod planner_props;
 mod saved_plans;
+mod schema;
 mod validate;

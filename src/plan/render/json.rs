@@ -332,9 +332,9 @@ fn license_doc(sku: &SkuRef) -> LicenseDoc {
         friendly,
     } = sku;
     LicenseDoc {
-        sku_id: sku_id.clone(),
-        sku_part_number: part_number.clone(),
-        name: friendly.clone(),
+        sku_id: sku_id.to_string(),
+        sku_part_number: part_number.to_string(),
+        name: friendly.as_deref().map(str::to_string),
     }
 }
 
@@ -383,7 +383,7 @@ fn user_doc(user: &UserChange) -> UserChangeDoc {
         pruned: *pruned,
         observed: ObservedUserDoc {
             usage_location: observed_location.clone(),
-            direct_sku_ids: direct_sku_ids.clone(),
+            direct_sku_ids: direct_sku_ids.iter().map(|id| id.to_string()).collect(),
         },
         usage_location: usage_location
             .as_ref()
@@ -522,9 +522,9 @@ fn user_from_doc(doc: &UserChangeDoc) -> Result<UserChange, String> {
     let mut remove = Vec::new();
     for l in &doc.licenses {
         let sku = SkuRef {
-            sku_id: l.sku_id.clone(),
-            part_number: l.sku_part_number.clone(),
-            friendly: l.name.clone(),
+            sku_id: l.sku_id.as_str().into(),
+            part_number: l.sku_part_number.as_str().into(),
+            friendly: l.name.as_deref().map(Into::into),
         };
         let what = format!("{what}, license {}", l.sku_part_number);
         match one_action(&l.actions, &what, &[Action::Create, Action::Delete])? {
@@ -551,7 +551,12 @@ fn user_from_doc(doc: &UserChangeDoc) -> Result<UserChange, String> {
         upn: doc.upn.clone(),
         observed: ObservedUser {
             usage_location: doc.observed.usage_location.clone(),
-            direct_sku_ids: doc.observed.direct_sku_ids.clone(),
+            direct_sku_ids: doc
+                .observed
+                .direct_sku_ids
+                .iter()
+                .map(|id| id.as_str().into())
+                .collect(),
         },
         usage_location,
         add,

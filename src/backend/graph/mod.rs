@@ -1,0 +1,443 @@
+//! The Microsoft Graph backend (`--backend graph`, or `graph:BASE_URL` for an emulator).
+//!
+//! - Credentials: the Azure SDK's `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
+//!   `AZURE_CLIENT_SECRET`, `AZURE_AUTHORITY_HOST` (default `https://login.microsoftonline.com`;
+//!   with `graph:BASE_URL` and no authority host, BASE_URL is the authority too).
+//! - Reads: organization, subscribed SKUs and every user (paged at 999, `$select`ed), into
+//!   the shared [`Snapshot`] model. Credits: Graph has none; they come from a
+//!   [`CreditsLedger`] when one is attached, else they are `None`.
+//! - Applies: re-reads and refuses stale plans like the file backend, then writes through
+//!   `$batch` (see `write.rs`), paced under the write quota (`pacer.rs`), with retries that
+//!   never apply a change twice. Credits changes are returned as manual steps.
+//!
+//! The [`Backend`] trait is synchronous; the backend owns a small Tokio runtime.
+
+mod auth;
+mod client;
+mod diagnose;
+mod pacer;
+mod pstn;
+mod read;
+mod write;
+
+use std::future::Future;
+use std::io::IsTerminal;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+pub use auth::{
+    Credentials, DEFAULT_AUTHORITY, ENV_AUTHORITY, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_TENANT,
+    GRAPH_SCOPE, Secret,
+};
+pub use client::RetryPolicy;
+
+use crate::apply::stale_objects;
+use crate::plan::{Operation, Plan};
+use crate::tenant::{CreditsAccount, Snapshot};
+
+use super::{ApplyContext, ApplyReport, Backend, BackendError};
+
+/// Microsoft Graph's public endpoint.
+pub const DEFAULT_GRAPH_URL: &str = "https://graph.microsoft.com";
+/// Overrides the write quota the client paces itself under, as `WRITES/SECONDS`.
+pub const ENV_WRITE_QUOTA: &str = "COMMCRED_GRAPH_WRITE_QUOTA";
+
+/// Where the graph backend gets the Communications Credits account from: Microsoft has no
+/// API for it (SPEC §1), so only a ledger kept elsewhere can say what the balance is.
+pub trait CreditsLedger: Send + Sync {
+    fn describe(&self) -> String;
+    /// The account of the tenant `tenant_id`, or `None` when the ledger knows nothing.
+    fn read(&self, tenant_id: &str) -> Result<Option<CreditsAccount>, BackendError>;
+}
+
+#[derive(Debug, Clone)]
+pub struct GraphOptions {
+    /// Graph's root, without the version (`https://graph.microsoft.com`, or an emulator).
+    pub graph_url: String,
+    /// Entra ID's authority host; the token endpoint is `{authority}/{tenant}/oauth2/v2.0/token`.
+    pub authority: String,
+    pub credentials: Credentials,
+    /// The write quota to pace under: `writes` per `window` (Graph: 3,000 per 150 s).
+    pub quota_writes: u32,
+    pub quota_window: Duration,
+    /// `$batch` calls in flight at once.
+    pub concurrency: usize,
+    pub retry: RetryPolicy,
+    /// Per HTTP request.
+    pub request_timeout: Duration,
+    /// Show a progress bar on stderr when it is a terminal.
+    pub progress: bool,
+}
+
+impl GraphOptions {
+    /// Defaults for `graph` (`graph_url` = `None`) or `graph:BASE_URL`. With a BASE_URL the
+    /// authority is BASE_URL as well, as the emulator serves both.
+    pub fn new(graph_url: Option<&str>, credentials: Credentials) -> GraphOptions {
+        let root = graph_url
+            .map(|u| {
+                u.trim_end_matches('/')
+                    .trim_end_matches("/v1.0")
+                    .to_string()
+            })
+            .unwrap_or_else(|| DEFAULT_GRAPH_URL.to_string());
+        let authority = match graph_url {
+            Some(_) => root.clone(),
+            None => DEFAULT_AUTHORITY.to_string(),
+        };
+        GraphOptions {
+            graph_url: root,
+            authority,
+            credentials,
+            quota_writes: 3000,
+            quota_window: Duration::from_secs(150),
+            concurrency: 4,
+            retry: RetryPolicy::default(),
+            request_timeout: Duration::from_secs(100),
+            progress: true,
+        }
+    }
+
+    /// [`GraphOptions::new`] with credentials, authority host and quota from the
+    /// environment (`AZURE_*`, `COMMCRED_GRAPH_WRITE_QUOTA`).
+    pub fn from_env(graph_url: Option<&str>) -> Result<GraphOptions, BackendError> {
+        GraphOptions::from_lookup(graph_url, |n| std::env::var(n).ok())
+    }
+
+    pub fn from_lookup(
+        graph_url: Option<&str>,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<GraphOptions, BackendError> {
+        let credentials = Credentials::from_lookup(&get)?;
+        let mut options = GraphOptions::new(graph_url, credentials);
+        if let Some(host) = get(ENV_AUTHORITY).filter(|h| !h.trim().is_empty()) {
+            options.authority = host.trim().trim_end_matches('/').to_string();
+        }
+        if let Some(q) = get(ENV_WRITE_QUOTA).filter(|q| !q.trim().is_empty()) {
+            let (writes, window) = parse_quota(&q).ok_or_else(|| {
+                BackendError::Other(format!(
+                    "{ENV_WRITE_QUOTA}={q} is not WRITES/SECONDS, e.g. 3000/150"
+                ))
+            })?;
+            options.quota_writes = writes;
+            options.quota_window = window;
+        }
+        Ok(options)
+    }
+}
+
+/// `3000/150` or `3000/150s`.
+fn parse_quota(text: &str) -> Option<(u32, Duration)> {
+    let (writes, secs) = text.trim().split_once('/')?;
+    let writes: u32 = writes.trim().parse().ok().filter(|&w| w > 0)?;
+    let secs: f64 = secs
+        .trim()
+        .trim_end_matches('s')
+        .parse()
+        .ok()
+        .filter(|s: &f64| s.is_finite() && *s > 0.0)?;
+    Some((writes, Duration::from_secs_f64(secs)))
+}
+
+/// Sending a client secret in clear text is only acceptable to this machine.
+fn check_transport(url: &str, what: &str) -> Result<(), BackendError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| BackendError::Other(format!("{what} `{url}` is not a URL: {e}")))?;
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let host = parsed.host_str().unwrap_or_default();
+            let loopback = host.eq_ignore_ascii_case("localhost")
+                || host
+                    .trim_matches(|c| c == '[' || c == ']')
+                    .parse::<IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if loopback {
+                Ok(())
+            } else {
+                Err(BackendError::Other(format!(
+                    "refusing to send credentials over plain http to {host}: use https, or an emulator on 127.0.0.1"
+                )))
+            }
+        }
+        other => Err(BackendError::Other(format!(
+            "{what} `{url}` uses `{other}`; expected https"
+        ))),
+    }
+}
+
+pub struct GraphBackend {
+    spec: String,
+    client: Arc<client::GraphClient>,
+    pacer: Arc<pacer::Pacer>,
+    concurrency: usize,
+    progress: bool,
+    requests: Arc<AtomicU64>,
+    ledger: Option<Box<dyn CreditsLedger>>,
+    /// Always `Some` until dropped (taken out so dropping never blocks, see `Drop`).
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl GraphBackend {
+    pub fn new(options: GraphOptions) -> Result<GraphBackend, BackendError> {
+        check_transport(&options.graph_url, "the Graph URL")?;
+        check_transport(&options.authority, "the authority host")?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("commcred/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(options.request_timeout)
+            .build()
+            .map_err(|e| BackendError::Other(format!("cannot set up HTTP: {e}")))?;
+        let requests = Arc::new(AtomicU64::new(0));
+        let tokens = auth::TokenSource::new(
+            http.clone(),
+            &options.authority,
+            options.credentials.clone(),
+            options.retry.clone(),
+            requests.clone(),
+        );
+        let client = client::GraphClient::new(
+            http,
+            format!("{}/v1.0", options.graph_url),
+            tokens,
+            options.retry.clone(),
+            requests.clone(),
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| BackendError::Other(format!("cannot start the HTTP runtime: {e}")))?;
+        let spec = if options.graph_url == DEFAULT_GRAPH_URL {
+            "graph".to_string()
+        } else {
+            format!("graph:{}", options.graph_url)
+        };
+        Ok(GraphBackend {
+            spec,
+            client: Arc::new(client),
+            pacer: Arc::new(pacer::Pacer::new(
+                options.quota_writes,
+                options.quota_window,
+            )),
+            concurrency: options.concurrency.max(1),
+            progress: options.progress,
+            requests,
+            ledger: None,
+            runtime: Some(runtime),
+        })
+    }
+
+    /// `graph` or `graph:BASE_URL`, configured from the environment.
+    pub fn from_env(graph_url: Option<&str>) -> Result<GraphBackend, BackendError> {
+        GraphBackend::new(GraphOptions::from_env(graph_url)?)
+    }
+
+    /// Reads the credits account from `ledger` instead of reporting none.
+    pub fn with_ledger(mut self, ledger: Box<dyn CreditsLedger>) -> GraphBackend {
+        self.ledger = Some(ledger);
+        self
+    }
+
+    /// HTTP requests sent so far (token requests included).
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Runs a future on the backend's runtime, also from inside another runtime (where
+    /// blocking the caller's thread would panic), by moving to a scoped thread.
+    fn block_on<F>(&self, future: F) -> F::Output
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .expect("the runtime lives as long as the backend");
+        if tokio::runtime::Handle::try_current().is_ok() {
+            std::thread::scope(|s| {
+                s.spawn(|| runtime.block_on(future))
+                    .join()
+                    .expect("graph backend thread panicked")
+            })
+        } else {
+            runtime.block_on(future)
+        }
+    }
+
+    fn read_tenant(&self) -> Result<Snapshot, BackendError> {
+        let client = &*self.client;
+        self.block_on(async move {
+            let tenant = read::organization(client).await?;
+            let subscribed_skus = read::subscribed_skus(client).await?;
+            let users = read::users(client).await?;
+            Ok(Snapshot {
+                tenant,
+                subscribed_skus,
+                users,
+                communications_credits: None,
+                extra: Default::default(),
+            })
+        })
+    }
+
+    fn read_credits(&self, snapshot: &mut Snapshot) -> Result<(), BackendError> {
+        if let Some(ledger) = &self.ledger {
+            snapshot.communications_credits = ledger.read(&snapshot.tenant.id)?;
+        }
+        Ok(())
+    }
+
+    fn progress_bar(&self, len: u64) -> ProgressBar {
+        let target = if self.progress && std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(Some(len), target);
+        if let Ok(style) = ProgressStyle::with_template(
+            "applying to Microsoft Graph [{bar:30}] {pos}/{len} changes ({per_sec}, eta {eta})",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar
+    }
+}
+
+impl Drop for GraphBackend {
+    /// Dropping a runtime blocks, which panics inside another runtime (a `#[tokio::test]`,
+    /// an async caller); shutting it down in the background never blocks.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Backend for GraphBackend {
+    fn describe(&self) -> String {
+        self.spec.clone()
+    }
+
+    fn pstn_calls(&mut self) -> Option<&mut dyn crate::credits::pstn::GraphGet> {
+        Some(self)
+    }
+
+    fn read(&mut self) -> Result<Snapshot, BackendError> {
+        let mut snapshot = self.read_tenant()?;
+        self.read_credits(&mut snapshot)?;
+        Ok(snapshot)
+    }
+
+    fn apply(&mut self, plan: &Plan, _ctx: &ApplyContext) -> Result<ApplyReport, BackendError> {
+        let mut live = self.read_tenant()?;
+        self.read_credits(&mut live)?;
+        // Credits cannot be written here, so their staleness does not matter unless a
+        // ledger says what they are.
+        let stale = if live.communications_credits.is_none() && plan.credits.is_some() {
+            let mut licenses_only = plan.clone();
+            licenses_only.credits = None;
+            stale_objects(&licenses_only, &live)
+        } else {
+            stale_objects(plan, &live)
+        };
+        if !stale.is_empty() {
+            return Err(BackendError::Stale(stale));
+        }
+
+        let mut user_ops = Vec::new();
+        let mut report = ApplyReport::default();
+        for op in plan.operations() {
+            match op {
+                Operation::SetUsageLocation { .. } | Operation::AssignLicenses { .. } => {
+                    user_ops.push(op)
+                }
+                credits => {
+                    let why = diagnose::manual_credits(&credits);
+                    report.manual.push((credits, why));
+                }
+            }
+        }
+        if user_ops.is_empty() {
+            return Ok(report);
+        }
+        let progress = self.progress_bar(user_ops.len() as u64);
+        let engine = Arc::new(write::Engine::new(
+            self.client.clone(),
+            self.pacer.clone(),
+            live,
+            user_ops.clone(),
+            progress.clone(),
+        ));
+        let concurrency = self.concurrency;
+        let outcomes = self.block_on(engine.run(concurrency));
+        progress.finish_and_clear();
+        for (op, outcome) in user_ops.into_iter().zip(outcomes) {
+            match outcome {
+                write::Outcome::Applied => report.applied.push(op),
+                write::Outcome::Failed(why) => report.failed.push((op, why)),
+                write::Outcome::NotAttempted => report.not_attempted.push(op),
+            }
+        }
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn creds() -> Credentials {
+        Credentials {
+            tenant: "contoso.onmicrosoft.com".into(),
+            client_id: "app".into(),
+            client_secret: Secret::new("s"),
+        }
+    }
+
+    #[test]
+    fn emulator_url_is_also_the_authority() {
+        let o = GraphOptions::new(Some("http://127.0.0.1:8080/v1.0/"), creds());
+        assert_eq!(o.graph_url, "http://127.0.0.1:8080");
+        assert_eq!(o.authority, "http://127.0.0.1:8080");
+        let o = GraphOptions::new(None, creds());
+        assert_eq!(o.graph_url, DEFAULT_GRAPH_URL);
+        assert_eq!(o.authority, DEFAULT_AUTHORITY);
+    }
+
+    #[test]
+    fn environment_sets_authority_and_quota() {
+        let env = |n: &str| {
+            Some(
+                match n {
+                    ENV_TENANT => "t",
+                    ENV_CLIENT_ID => "c",
+                    ENV_CLIENT_SECRET => "s",
+                    ENV_AUTHORITY => "https://login.example/",
+                    ENV_WRITE_QUOTA => "60/10s",
+                    _ => return None,
+                }
+                .to_string(),
+            )
+        };
+        let o = GraphOptions::from_lookup(Some("http://127.0.0.1:1"), env).unwrap();
+        assert_eq!(o.authority, "https://login.example");
+        assert_eq!(
+            (o.quota_writes, o.quota_window),
+            (60, Duration::from_secs(10))
+        );
+        assert!(parse_quota("0/10").is_none() && parse_quota("5").is_none());
+    }
+
+    #[test]
+    fn credentials_travel_in_clear_only_to_this_machine() {
+        assert!(check_transport("http://127.0.0.1:9", "x").is_ok());
+        assert!(check_transport("http://[::1]:9", "x").is_ok());
+        assert!(check_transport("http://localhost:9", "x").is_ok());
+        assert!(check_transport("https://graph.microsoft.com", "x").is_ok());
+        assert!(check_transport("http://10.0.0.5:9", "x").is_err());
+    }
+}

@@ -1,0 +1,94 @@
+//! Reading a tenant from Graph into the shared snapshot model: the organization (id and
+//! initial domain), the subscribed SKUs (ids resolved from the tenant, never hard-coded)
+//! and every user, paged at Graph's maximum of 999, with only the properties commcred uses.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::backend::BackendError;
+use crate::tenant::{SubscribedSku, TenantInfo, User};
+
+use super::client::{CallError, GraphClient};
+
+/// The user properties commcred needs: `licenseAssignmentStates` tells direct assignments
+/// from group-inherited ones, which commcred must never try to remove.
+pub(crate) const USER_SELECT: &str =
+    "id,userPrincipalName,usageLocation,assignedLicenses,licenseAssignmentStates";
+
+pub(crate) const PAGE_SIZE: usize = 999;
+
+fn read_error(what: &str, e: CallError) -> BackendError {
+    if let CallError::Auth(message) = &e {
+        return BackendError::Auth(format!("cannot sign in to Microsoft Graph: {message}"));
+    }
+    BackendError::Read {
+        what: format!("Microsoft Graph ({what})"),
+        message: match &e {
+            CallError::Status { status: 403, .. } => format!(
+                "{e}. The application needs the Organization.Read.All, User.ReadWrite.All and \
+                 LicenseAssignment.ReadWrite.All application permissions, with admin consent"
+            ),
+            _ => e.to_string(),
+        },
+    }
+}
+
+fn parse<T: DeserializeOwned>(what: &str, v: Value) -> Result<T, BackendError> {
+    serde_json::from_value(v).map_err(|e| BackendError::Read {
+        what: format!("Microsoft Graph ({what})"),
+        message: format!("unexpected answer: {e}"),
+    })
+}
+
+pub(crate) async fn organization(client: &GraphClient) -> Result<TenantInfo, BackendError> {
+    let org = client
+        .get("/organization?$select=id,verifiedDomains")
+        .await
+        .map_err(|e| read_error("organization", e))?;
+    let first = &org["value"][0];
+    let id = first["id"].as_str().unwrap_or_default().to_string();
+    let initial = first["verifiedDomains"]
+        .as_array()
+        .and_then(|ds| {
+            ds.iter()
+                .find(|d| d["isInitial"].as_bool() == Some(true))
+                .and_then(|d| d["name"].as_str())
+        })
+        .unwrap_or_default()
+        .to_string();
+    if id.is_empty() || initial.is_empty() {
+        return Err(BackendError::Read {
+            what: "Microsoft Graph (organization)".into(),
+            message: "the organization has no id or no initial domain".into(),
+        });
+    }
+    Ok(TenantInfo {
+        id,
+        domain: initial,
+        extra: Default::default(),
+    })
+}
+
+pub(crate) async fn subscribed_skus(
+    client: &GraphClient,
+) -> Result<Vec<SubscribedSku>, BackendError> {
+    let items = client
+        .get_all("/subscribedSkus")
+        .await
+        .map_err(|e| read_error("subscribedSkus", e))?;
+    parse("subscribedSkus", Value::Array(items))
+}
+
+pub(crate) async fn users(client: &GraphClient) -> Result<Vec<User>, BackendError> {
+    let url = format!("/users?$select={USER_SELECT}&$top={PAGE_SIZE}");
+    let items = client
+        .get_all(&url)
+        .await
+        .map_err(|e| read_error("users", e))?;
+    parse("users", Value::Array(items))
+}
+
+/// One user's current state, for checking what a write whose answer was lost did.
+pub(crate) fn user_url(user_id: &str) -> String {
+    format!("/users/{user_id}?$select={USER_SELECT}")
+}

@@ -1,0 +1,130 @@
+//! `commcred emulator`: serve a tenant snapshot as a local Microsoft Graph until Ctrl-C or
+//! SIGTERM. The first stdout line is `listening on http://127.0.0.1:PORT`, flushed at once,
+//! so scripts and tests can start it on port 0 and read the address.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use commcred::emulator::{self, EmulatorConfig, ExpectedClient, FaultConfig, WriteQuota};
+use miette::{Result, miette};
+
+use super::output::Output;
+
+/// The secret the emulator accepts, from the environment only: a flag would show in `ps`.
+const ENV_SECRET: &str = "COMMCRED_EMULATOR_CLIENT_SECRET";
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  commcred emulator --tenant examples/quickstart/tenant.json --listen 127.0.0.1:0\n\n\
+Then, in another shell (any client id and secret are accepted unless --client-id is given):\n  \
+AZURE_TENANT_ID=contoso.onmicrosoft.com AZURE_CLIENT_ID=app AZURE_CLIENT_SECRET=secret \\\n    \
+commcred plan examples/quickstart/commcred.yaml --backend graph:http://127.0.0.1:PORT"
+)]
+pub struct Args {
+    /// The tenant snapshot to serve; changes are written back to it.
+    #[arg(long, value_name = "FILE")]
+    pub tenant: PathBuf,
+    /// Address to listen on (loopback only); port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Writes allowed per window before Graph answers 429 (Graph: 3000).
+    #[arg(long, value_name = "N", default_value_t = 3000)]
+    pub write_limit: u32,
+    /// The write quota's window in seconds (Graph: 150).
+    #[arg(long, value_name = "SECS", default_value_t = 150.0)]
+    pub write_window: f64,
+    /// Added to every request.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Up to this much more, at random.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_jitter_ms: u64,
+    /// Fraction of requests and batch items answered 5xx (half after the change was made).
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Fraction of requests and batch items answered 429, on top of the write quota.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
+    pub throttle_rate: f64,
+    /// Fraction of connections dropped without an answer (half after the change was made).
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
+    pub drop_rate: f64,
+    /// `Retry-After` of injected 429s, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 1)]
+    pub retry_after: u64,
+    /// Seed for reproducible faults.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Accept only this application id, with the secret in COMMCRED_EMULATOR_CLIENT_SECRET.
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Lifetime of issued access tokens, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 3599)]
+    pub token_lifetime: u64,
+}
+
+pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
+    if !(args.write_window.is_finite() && args.write_window > 0.0) {
+        return Err(miette!(
+            code = "commcred::emulator::bad_flag",
+            "--write-window must be a positive number of seconds"
+        ));
+    }
+    let client = match &args.client_id {
+        None => None,
+        Some(id) => {
+            let secret = std::env::var(ENV_SECRET).ok().filter(|s| !s.is_empty());
+            let Some(secret) = secret else {
+                return Err(miette!(
+                    code = "commcred::emulator::no_secret",
+                    help = "export COMMCRED_EMULATOR_CLIENT_SECRET=... (not a flag, so it stays out of `ps`)",
+                    "--client-id needs the secret to accept"
+                ));
+            };
+            Some(ExpectedClient {
+                client_id: id.clone(),
+                client_secret: secret,
+            })
+        }
+    };
+    let config = EmulatorConfig {
+        tenant: args.tenant.clone(),
+        listen: args.listen,
+        quota: WriteQuota {
+            limit: args.write_limit,
+            window: Duration::from_secs_f64(args.write_window),
+        },
+        faults: FaultConfig {
+            latency: Duration::from_millis(args.latency_ms),
+            latency_jitter: Duration::from_millis(args.latency_jitter_ms),
+            error_rate: args.error_rate,
+            throttle_rate: args.throttle_rate,
+            drop_rate: args.drop_rate,
+            retry_after_secs: args.retry_after,
+            seed: args.seed,
+        },
+        client,
+        token_lifetime: Duration::from_secs(args.token_lifetime),
+    };
+    let running = emulator::serve(config).map_err(|e| {
+        miette!(
+            code = "commcred::emulator::start",
+            help = "check the tenant file and the address",
+            "{e}"
+        )
+    })?;
+    out.result(&format!("listening on {}\n", running.base_url()));
+    out.info(&format!(
+        "Serving {} as Microsoft Graph v1.0 (write quota {} per {} s). Ctrl-C stops.",
+        args.tenant.display(),
+        args.write_limit,
+        args.write_window
+    ));
+    emulator::wait_for_shutdown_signal().map_err(|e| miette!("cannot wait for a signal: {e}"))?;
+    running
+        .shutdown()
+        .map_err(|e| miette!(code = "commcred::emulator::stop", "{e}"))?;
+    out.info("Emulator stopped; the tenant file is up to date.");
+    Ok(ExitCode::SUCCESS)
+}

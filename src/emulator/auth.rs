@@ -1,0 +1,217 @@
+//! Entra ID's client-credentials flow (`POST /{tenant}/oauth2/v2.0/token`) and Graph's bearer
+//! check. Tokens are opaque random strings the emulator remembers with their expiry; the
+//! OAuth errors use Entra ID's own body (`error`, `error_description` with the AADSTS code),
+//! which differs from Graph's, as on the real services.
+//!
+//! The client secret is compared and forgotten: never logged, stored or echoed.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::error::{GraphResponse, RequestIds, new_guid};
+
+/// The application the emulator accepts; `None` in the config accepts any non-empty pair.
+#[derive(Clone)]
+pub struct ExpectedClient {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for ExpectedClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExpectedClient")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .finish()
+    }
+}
+
+pub struct Tokens {
+    lifetime: Duration,
+    issued: Mutex<HashMap<String, Instant>>,
+}
+
+pub enum TokenCheck {
+    Valid,
+    Missing,
+    Expired,
+    Invalid,
+}
+
+impl Tokens {
+    pub fn new(lifetime: Duration) -> Tokens {
+        Tokens {
+            lifetime,
+            issued: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn issue(&self) -> String {
+        let bytes: [u8; 32] = rand::random();
+        let token = format!("emu.{}", hex::encode(bytes));
+        let now = Instant::now();
+        let mut issued = self.issued.lock().expect("token lock");
+        issued.retain(|_, expiry| *expiry > now);
+        issued.insert(token.clone(), now + self.lifetime);
+        token
+    }
+
+    pub fn check(&self, headers: &HeaderMap) -> TokenCheck {
+        let Some(value) = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return TokenCheck::Missing;
+        };
+        let token = match value.split_once(' ') {
+            Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
+            _ => return TokenCheck::Invalid,
+        };
+        if token.is_empty() {
+            return TokenCheck::Missing;
+        }
+        match self.issued.lock().expect("token lock").get(token) {
+            Some(expiry) if *expiry > Instant::now() => TokenCheck::Valid,
+            Some(_) => TokenCheck::Expired,
+            None => TokenCheck::Invalid,
+        }
+    }
+}
+
+/// Graph's 401 for a missing, expired or unknown bearer token.
+pub fn unauthorized(check: &TokenCheck, ids: &RequestIds) -> GraphResponse {
+    let message = match check {
+        TokenCheck::Missing => "Access token is empty.",
+        TokenCheck::Expired => "Lifetime validation failed, the token is expired.",
+        _ => "Access token validation failure. Invalid audience.",
+    };
+    GraphResponse::error(
+        StatusCode::UNAUTHORIZED,
+        "InvalidAuthenticationToken",
+        message,
+        ids,
+    )
+    .with_header(
+        "WWW-Authenticate",
+        "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\"",
+    )
+}
+
+/// Entra ID's error body.
+fn oauth_error(status: StatusCode, error: &str, aadsts: u32, description: &str) -> Response {
+    let trace = new_guid();
+    let body = json!({
+        "error": error,
+        "error_description": format!("AADSTS{aadsts}: {description} Trace ID: {trace}"),
+        "error_codes": [aadsts],
+        "timestamp": chrono::Utc::now().format("%Y-%m-%d %H:%M:%SZ").to_string(),
+        "trace_id": trace,
+        "correlation_id": new_guid(),
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+/// `POST /{tenant}/oauth2/v2.0/token` with a form body.
+pub fn token_endpoint(
+    tenant_in_path: &str,
+    form: &HashMap<String, String>,
+    tenant_id: &str,
+    tenant_domains: &[String],
+    expected: Option<&ExpectedClient>,
+    tokens: &Tokens,
+) -> Response {
+    let known_tenant = tenant_in_path.eq_ignore_ascii_case(tenant_id)
+        || tenant_domains
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(tenant_in_path));
+    if !known_tenant {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            90002,
+            &format!(
+                "Tenant '{tenant_in_path}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
+        );
+    }
+    let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    match field("grant_type") {
+        Some("client_credentials") => {}
+        Some(other) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                70003,
+                &format!("The app requested an unsupported grant type '{other}'."),
+            );
+        }
+        None => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'grant_type'.",
+            );
+        }
+    }
+    let Some(client_id) = field("client_id") else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'client_id'.",
+        );
+    };
+    let Some(secret) = field("client_secret") else {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        );
+    };
+    match field("scope") {
+        Some(scope) if scope.ends_with("/.default") => {}
+        _ => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_scope",
+                1002012,
+                "The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).",
+            );
+        }
+    }
+    if let Some(expected) = expected {
+        if client_id != expected.client_id {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unauthorized_client",
+                700016,
+                &format!(
+                    "Application with identifier '{client_id}' was not found in the directory '{tenant_in_path}'."
+                ),
+            );
+        }
+        if secret != expected.client_secret {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                7000215,
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
+            );
+        }
+    }
+    let lifetime = tokens.lifetime.as_secs();
+    let body = json!({
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+        "ext_expires_in": lifetime,
+        "access_token": tokens.issue(),
+    });
+    (StatusCode::OK, axum::Json(body)).into_response()
+}

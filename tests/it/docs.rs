@@ -1,0 +1,150 @@
+//! The docs cannot fall behind the code: every diagnostic code in `src/` is documented in
+//! `docs/*.md`, and every key of the schema in `docs/reference.md`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::common::root;
+
+/// Every diagnostic code written in the sources: string literals `"commcred::a::b"` and
+/// `code(commcred::a::b)` attributes. Rust paths such as `commcred::config::load` appear in
+/// neither form, so they are not mistaken for codes.
+fn codes_in_sources() -> BTreeSet<String> {
+    fn walk(dir: &Path, out: &mut BTreeSet<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                out.extend(codes_in(&text));
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(&root().join("src"), &mut out);
+    out
+}
+
+fn codes_in(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (opener, closer) in [("\"commcred::", '"'), ("code(commcred::", ')')] {
+        let mut rest = text;
+        while let Some(i) = rest.find(opener) {
+            let start = i + opener.len() - "commcred::".len();
+            let tail = &rest[start..];
+            let end = tail.find(closer).unwrap_or(tail.len());
+            let code = &tail[..end];
+            if code.split("::").count() >= 3
+                && code
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == ':')
+            {
+                out.push(code.to_string());
+            }
+            rest = &rest[i + opener.len()..];
+        }
+    }
+    out
+}
+
+fn docs_text() -> String {
+    let mut text = String::new();
+    for entry in std::fs::read_dir(root().join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            text.push_str(&std::fs::read_to_string(&path).unwrap());
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// True when `code` is written in `docs` as a code span: `` `commcred::plan::failed` ``.
+fn documented(docs: &str, code: &str) -> bool {
+    docs.contains(&format!("`{code}`"))
+}
+
+#[test]
+fn code_finder_finds_codes_and_only_codes() {
+    let sample = r#"
+        miette!(code = "commcred::export::exists", "x");
+        #[diagnostic(code(commcred::backend::read), help("..."))]
+        PlanProblem::new("commcred::plan::seat_shortfall", m, h);
+        use commcred::config::load;
+        let s = "commcred::{}";
+    "#;
+    assert_eq!(
+        codes_in(sample),
+        vec![
+            "commcred::export::exists",
+            "commcred::plan::seat_shortfall",
+            "commcred::backend::read"
+        ]
+    );
+}
+
+#[test]
+fn every_diagnostic_code_is_documented() {
+    let codes = codes_in_sources();
+    assert!(codes.len() > 20, "found only {codes:?}");
+    assert!(codes.contains("commcred::export::user_skipped"));
+    let docs = docs_text();
+    let missing: Vec<&String> = codes.iter().filter(|c| !documented(&docs, c)).collect();
+    assert!(
+        missing.is_empty(),
+        "diagnostic codes used in src/ but not documented in docs/*.md (add each, in \
+         backticks, with an example and the fix, to docs/diagnostics.md):\n  {}",
+        missing
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>()
+            .join("\n  ")
+    );
+}
+
+/// Every property name anywhere in the schema (YAML keys at any depth).
+fn schema_keys(value: &serde_json::Value, out: &mut BTreeSet<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::Object(props)) = map.get("properties") {
+                out.extend(props.keys().cloned());
+            }
+            for v in map.values() {
+                schema_keys(v, out);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| schema_keys(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_yaml_key_is_in_the_reference() {
+    let mut keys = BTreeSet::new();
+    schema_keys(&crate::schema::committed_schema(), &mut keys);
+    assert!(
+        keys.contains("agreementNumber") && keys.contains("csv"),
+        "{keys:?}"
+    );
+    let reference = std::fs::read_to_string(root().join("docs/reference.md")).unwrap();
+    // Written as `key`, as a dotted path (`payment.method`), or with a value (`file: PATH`).
+    let written = |k: &str| {
+        [format!("`{k}`"), format!(".{k}`"), format!("`{k}:")]
+            .iter()
+            .any(|form| reference.contains(form.as_str()))
+    };
+    let missing: Vec<&String> = keys.iter().filter(|k| !written(k)).collect();
+    assert!(
+        missing.is_empty(),
+        "YAML keys missing from docs/reference.md: {missing:?}"
+    );
+}
+
+#[test]
+fn exit_codes_are_documented() {
+    let text = std::fs::read_to_string(root().join("docs/exit-codes.md")).unwrap();
+    for needle in ["| 0 |", "| 1 |", "| 2 |", "--detailed-exitcode"] {
+        assert!(text.contains(needle), "docs/exit-codes.md lacks `{needle}`");
+    }
+}
