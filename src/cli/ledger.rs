@@ -19,6 +19,9 @@ use super::output::Output;
 use super::usage::LedgerLocation;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    commcred ledger record --billing-account MOSA --fund 120.50@2026-03-15\n  \
+    commcred ledger show")]
 pub struct Args {
     #[command(subcommand)]
     pub command: LedgerCommand,
@@ -72,6 +75,7 @@ pub struct RecordArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  commcred ledger show --config commcred.yaml")]
 pub struct ShowArgs {
     #[command(flatten)]
     pub ledger: LedgerLocation,

@@ -17,6 +17,7 @@ use super::context::{actor, load_config, now};
 use super::output::Output;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  commcred usage import PSTN.calls.2026-11-24.csv")]
 pub struct Args {
     #[command(subcommand)]
     pub command: UsageCommand,

@@ -459,3 +459,266 @@ fn plan_shows_money_about_to_expire_and_when_the_balance_runs_out() {
     // More than 30 days away: not a run-out warning.
     assert!(!text.contains("commcred::credits::runs_out"), "{text}");
 }
+
+mod graph {
+    //! Credits on Microsoft Graph, through the emulator on 127.0.0.1: the call log read in
+    //! windows and pages, and the ledger as the live credits state.
+
+    use std::path::Path;
+
+    use chrono::{DateTime, Duration, Utc};
+    use commcred::backend::graph::{Credentials, GraphBackend, GraphOptions, Secret};
+    use commcred::credits::pstn::{GraphGet, fetch_pstn_calls, function_path};
+    use predicates::prelude::*;
+    use rust_decimal::Decimal;
+    use serde_json::{Value, json};
+
+    use super::json;
+    use crate::common::{commcred, read};
+    use crate::emulator::{TENANT_DOMAIN, start};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    /// Adds `pstnCalls` to the tenant file (what the emulator serves to getPstnCalls).
+    fn add_calls(tenant: &Path, calls: Vec<Value>) {
+        let mut value: Value = serde_json::from_str(&read(tenant)).unwrap();
+        value["pstnCalls"] = Value::Array(calls);
+        std::fs::write(tenant, serde_json::to_string_pretty(&value).unwrap()).unwrap();
+    }
+
+    fn client(base_url: &str) -> GraphBackend {
+        let credentials = Credentials {
+            tenant: TENANT_DOMAIN.into(),
+            client_id: "commcred-tests".into(),
+            client_secret: Secret::new("secret"),
+        };
+        let mut options = GraphOptions::new(Some(base_url), credentials);
+        options.progress = false;
+        GraphBackend::new(options).unwrap()
+    }
+
+    #[test]
+    fn get_pstn_calls_pages_and_crosses_the_90_day_window_boundary() {
+        let dir = crate::common::example("quickstart");
+        let tenant = dir.path().join("tenant.json");
+        // 1,500 calls an hour apart from 2026-01-05 (one window, two pages of Graph's
+        // 1,000), and calls on each side of every boundary. Some charges are JSON numbers,
+        // as Graph sends Edm.Decimal.
+        let mut calls: Vec<Value> = (0..1500)
+            .map(|h| {
+                let start = at("2026-01-05T00:00:00Z") + Duration::hours(h);
+                json!({"id": format!("h-{h:04}"), "startDateTime": start.to_rfc3339(),
+                       "charge": "0.01", "currency": "USD", "userPrincipalName": "erin@contoso.com"})
+            })
+            .collect();
+        for (id, start) in [
+            ("before", "2025-12-31T23:59:59Z"),
+            ("first-instant", "2026-01-01T00:00:00Z"),
+            ("last-second-of-window-1", "2026-03-31T23:59:59Z"),
+            ("on-the-boundary", "2026-04-01T00:00:00Z"),
+            ("first-second-of-window-2", "2026-04-01T00:00:01Z"),
+            ("last-instant", "2026-06-01T00:00:00Z"),
+            ("after", "2026-06-01T00:00:01Z"),
+        ] {
+            calls.push(json!({"id": id, "startDateTime": start, "charge": 0.25,
+                              "connectionCharge": 0, "currency": "USD"}));
+        }
+        add_calls(&tenant, calls);
+        let emulator = start(&tenant, |_| {});
+        let mut graph = client(&emulator.base_url());
+
+        // 2026-01-01 to 2026-06-01 is 151 days: windows [01-01, 04-01] (90 days) and
+        // [04-01, 06-01], both ends inclusive, so the call at 04-01 00:00:00 is in both
+        // answers and must be counted once.
+        let rows = fetch_pstn_calls(
+            &mut graph,
+            at("2026-01-01T00:00:00Z"),
+            at("2026-06-01T00:00:00Z"),
+        )
+        .unwrap();
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(rows.len(), 1500 + 5, "{:?}", &ids[..3]);
+        assert_eq!(ids.iter().filter(|i| **i == "on-the-boundary").count(), 1);
+        assert!(!ids.contains(&"before") && !ids.contains(&"after"));
+        assert!(ids.contains(&"first-instant") && ids.contains(&"last-instant"));
+        // In exact decimals: 1,500 x 0.01 + 5 x 0.25 = 15.00 + 1.25 = 16.25.
+        let total: Decimal = rows.iter().map(|r| r.debit()).sum();
+        assert_eq!(total, Decimal::new(1625, 2));
+        // Window 1 took two pages (1,000 + 503 rows), window 2 one (3 rows): three reads.
+        let stats = emulator.stats();
+        assert_eq!(stats.http_requests - stats.token_requests, 3, "{stats:?}");
+
+        // Graph's limit holds in the emulator: one request over 90 days is refused.
+        let err = graph
+            .get_json(&function_path(
+                at("2026-01-01T00:00:00Z"),
+                at("2026-04-01T00:00:01Z"),
+            ))
+            .unwrap_err();
+        assert!(err.contains("cannot exceed 90 days"), "{err}");
+        emulator.shutdown().unwrap();
+    }
+
+    const YAML: &str = "apiVersion: commcred/v1
+tenant: contoso.onmicrosoft.com
+communicationsCredits:
+  currency: USD
+  minimumBalance: 500.00
+  autoRecharge: {enabled: true, triggerBelow: 100.00, rechargeAmount: 250.00}
+  payment: {method: enterpriseAgreement, agreementNumber: \"62839471\", purchaseOrder: PO-2026-114}
+  ledger: state/credits.json
+";
+
+    fn on_graph(mut cmd: assert_cmd::Command, url: &str) -> assert_cmd::Command {
+        cmd.env("COMMCRED_BACKEND", format!("graph:{url}"))
+            .env("AZURE_TENANT_ID", TENANT_DOMAIN)
+            .env("AZURE_CLIENT_ID", "commcred-cli")
+            .env("AZURE_CLIENT_SECRET", "secret")
+            .env_remove("AZURE_AUTHORITY_HOST")
+            .env_remove("COMMCRED_GRAPH_WRITE_QUOTA")
+            .env_remove("COMMCRED_CONFIRMED_BY");
+        cmd
+    }
+
+    #[test]
+    fn on_graph_the_ledger_is_the_credits_state_and_a_plan_is_recorded_once() {
+        let dir = crate::common::example("quickstart");
+        std::fs::write(dir.path().join("commcred.yaml"), YAML).unwrap();
+        std::fs::create_dir(dir.path().join("state")).unwrap();
+        let tenant = dir.path().join("tenant.json");
+        add_calls(
+            &tenant,
+            vec![
+                json!({"id": "c1", "startDateTime": "2026-10-01T09:00:00Z", "charge": 30.0, "currency": "USD", "userPrincipalName": "erin@contoso.com"}),
+                json!({"id": "c2", "startDateTime": "2026-11-01T09:00:00Z", "charge": "29.50", "connectionCharge": "0.50", "currency": "USD", "userPrincipalName": "erin@contoso.com"}),
+                json!({"id": "c3", "startDateTime": "2026-11-20T09:00:00Z", "charge": "30.00", "currency": "USD", "userPrincipalName": "erin@contoso.com"}),
+            ],
+        );
+        let emulator = start(&tenant, |_| {});
+        let url = emulator.base_url();
+        let ledger_path = dir.path().join("state/credits.json");
+
+        // Without a ledger there is no credits state on Graph.
+        on_graph(commcred(dir.path()), &url)
+            .arg("plan")
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(
+                "commcred::credits::ledger_missing",
+            ));
+        commcred(dir.path())
+            .args([
+                "ledger",
+                "record",
+                "--billing-account",
+                "MOSA",
+                "--fund",
+                "120.50@2026-03-15",
+                "--by",
+                "alice",
+            ])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("state/credits.json"));
+
+        // The plan diffs the YAML against the ledger: 500.00 - 120.50 = 379.50 to add, the
+        // settings the ledger does not have, as steps apply will guide.
+        let output = on_graph(commcred(dir.path()), &url)
+            .args(["plan", "--out", "plan.json"])
+            .assert()
+            .success();
+        let text = String::from_utf8_lossy(&output.get_output().stdout).to_string();
+        assert!(
+            text.contains("+ add funds 379.50 USD (usable balance 120.50 USD -> 500.00 USD)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# manual: 3 steps in the Microsoft 365 admin center"),
+            "{text}"
+        );
+        assert!(text.contains("estimated from the ledger"), "{text}");
+        // getPstnCalls through the emulator: since 2026-10-01 (younger than 90 days), to
+        // 2026-11-25 12:00 = 55.5 days, rounded up to 56; 30.00 + 29.50 + 0.50 + 30.00 =
+        // 90.00 USD; 90.00 / 56 = 1.607142.. = 1.61 USD/day.
+        assert!(text.contains("recent spend           1.61 USD/day over 56 days since 2026-10-01 (90.00 USD, 3 charged calls)"), "{text}");
+
+        // No terminal and no --confirm-manual: the steps are shown, nothing is recorded.
+        let before = read(&ledger_path);
+        let output = on_graph(commcred(dir.path()), &url)
+            .args(["apply", "--auto-approve"])
+            .assert()
+            .success();
+        let text = String::from_utf8_lossy(&output.get_output().stdout).to_string();
+        assert!(
+            text.contains("Step 2 of 3: Add funds: 379.50 USD"),
+            "{text}"
+        );
+        assert!(text.contains("When balance is below  100.00 USD"), "{text}");
+        assert!(
+            text.contains("Not recorded: there is no terminal"),
+            "{text}"
+        );
+        assert_eq!(read(&ledger_path), before);
+
+        // The saved plan, confirmed in a pipeline: recorded once.
+        let output = on_graph(commcred(dir.path()), &url)
+            .args([
+                "apply",
+                "plan.json",
+                "--confirm-manual",
+                "--confirmed-by",
+                "bob",
+            ])
+            .assert()
+            .success();
+        let text = String::from_utf8_lossy(&output.get_output().stdout).to_string();
+        assert_eq!(
+            text.matches("Recorded in state/credits.json").count(),
+            3,
+            "{text}"
+        );
+        let ledger = json(&ledger_path);
+        let funds = ledger["communicationsCredits"]["funds"].as_array().unwrap();
+        assert_eq!(funds.len(), 2);
+        assert_eq!(funds[1]["amount"], "379.50");
+        assert_eq!(funds[1]["recorded"]["by"], "bob");
+        assert_eq!(funds[1]["recorded"]["how"], "confirmManual");
+        assert_eq!(funds[1]["recorded"]["step"], "addFunds");
+        assert_eq!(
+            ledger["communicationsCredits"]["autoRecharge"]["triggerBelow"],
+            "100.00"
+        );
+        assert_eq!(
+            ledger["communicationsCredits"]["payment"]["agreementNumber"],
+            "62839471"
+        );
+        assert_eq!(ledger["confirmations"].as_array().unwrap().len(), 3);
+
+        // The same plan again: every step is already recorded; the ledger does not change.
+        let after_first = read(&ledger_path);
+        let output = on_graph(commcred(dir.path()), &url)
+            .args(["apply", "plan.json", "--confirm-manual"])
+            .assert()
+            .success();
+        let text = String::from_utf8_lossy(&output.get_output().stdout).to_string();
+        assert_eq!(
+            text.matches("already recorded on 2026-11-25 12:00 UTC by bob")
+                .count(),
+            3,
+            "{text}"
+        );
+        assert_eq!(read(&ledger_path), after_first);
+
+        // Converged: planning again finds nothing to do.
+        on_graph(commcred(dir.path()), &url)
+            .args(["plan", "--detailed-exitcode"])
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains(
+                "usable balance         500.00 USD",
+            ));
+        emulator.shutdown().unwrap();
+    }
+}
