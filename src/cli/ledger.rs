@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use chrono::{DateTime, Months, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use clap::ValueEnum;
 use commcred::credits::CreditsError;
 use commcred::credits::ledger::{self, How, Ledger, LedgerAccount, LedgerFund, Observation, Stamp};
@@ -119,15 +119,7 @@ fn parse_fund(
     let at = match date {
         None => now,
         Some(d) => {
-            let parsed = DateTime::parse_from_rfc3339(d)
-                .map(|t| t.with_timezone(&Utc))
-                .ok()
-                .or_else(|| {
-                    NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                        .ok()
-                        .and_then(|d| d.and_hms_opt(0, 0, 0))
-                        .map(|t| t.and_utc())
-                })
+            let parsed = commcred::credits::usage::parse_time(d)
                 .ok_or_else(|| bad(format!("--fund {text}: `{d}` is not a date"), help))?;
             if parsed > now {
                 return Err(bad(
@@ -135,9 +127,7 @@ fn parse_fund(
                     help,
                 ));
             }
-            let year_ago = now
-                .checked_sub_months(Months::new(12))
-                .expect("a year ago exists");
+            let year_ago = commcred::credits::twelve_months_before(now);
             if parsed <= year_ago {
                 return Err(bad(
                     format!(

@@ -6,18 +6,18 @@
 
 use std::path::PathBuf;
 
-use chrono::{DateTime, Duration, Months, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use crate::config::DesiredState;
 use crate::plan::Plan;
 use crate::tenant::Snapshot;
 
-use super::RECENT_DAYS;
 use super::error::CreditsError;
 use super::forecast::CreditsWarning;
 use super::ledger::{self, Ledger, Replay};
 use super::pstn::{GraphGet, fetch_pstn_calls};
 use super::usage::{CallRow, merge_rows, rows_from_json};
+use super::{RECENT_DAYS, twelve_months_before};
 
 /// Where the credits state of a plan came from.
 pub enum CreditsSource<'a> {
@@ -90,9 +90,7 @@ pub fn prepare(
 /// How far back Graph is asked for calls: the recent-spend window, and further back to the
 /// oldest fund still usable, so that every charge that could consume it is replayed.
 fn fetch_from(account: &ledger::LedgerAccount, now: DateTime<Utc>) -> DateTime<Utc> {
-    let year_ago = now
-        .checked_sub_months(Months::new(12))
-        .expect("twelve months ago exists");
+    let year_ago = twelve_months_before(now);
     let oldest_fund = account
         .funds
         .iter()
@@ -164,9 +162,7 @@ pub fn calls_for_advice(
         merge_rows(&mut rows, l.pstn_calls);
     }
     if let Some(client) = pstn {
-        let year_ago = now
-            .checked_sub_months(Months::new(12))
-            .expect("twelve months ago exists");
+        let year_ago = twelve_months_before(now);
         merge_rows(&mut rows, fetch_pstn_calls(client, year_ago, now)?);
     }
     Ok(rows)

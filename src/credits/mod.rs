@@ -26,10 +26,17 @@ pub use error::CreditsError;
 #[cfg(test)]
 mod tests;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Months, Utc};
 
 /// How long commcred looks back for "the recent rate of spend".
 pub const RECENT_DAYS: i64 = 90;
+
+/// Funds bought before this instant have expired by `now` (they last 12 months), and
+/// usage older than it says nothing about funding.
+pub fn twelve_months_before(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.checked_sub_months(Months::new(12))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
 
 /// Midnight UTC at the start of `t`'s day.
 pub fn start_of_day(t: DateTime<Utc>) -> DateTime<Utc> {

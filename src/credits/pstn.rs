@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use super::error::CreditsError;
-use super::usage::{CallRow, merge_rows};
+use super::usage::{CallRow, merge_rows, parse_time};
 
 /// Graph refuses a longer range.
 pub const MAX_WINDOW_DAYS: i64 = 90;
@@ -58,7 +58,7 @@ pub fn parse_function_segment(segment: &str) -> Result<(DateTime<Utc>, DateTime<
         let (key, value) = part
             .split_once('=')
             .ok_or_else(|| format!("Invalid function parameter '{part}'."))?;
-        let parsed = parse_graph_time(value.trim().trim_matches('\'')).ok_or_else(|| {
+        let parsed = parse_time(value.trim().trim_matches('\'')).ok_or_else(|| {
             format!("The parameter '{key}' is not a valid DateTimeOffset: '{value}'.")
         })?;
         match key.trim() {
@@ -79,16 +79,6 @@ pub fn parse_function_segment(segment: &str) -> Result<(DateTime<Utc>, DateTime<
         ));
     }
     Ok((from, to))
-}
-
-fn parse_graph_time(text: &str) -> Option<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Some(t.with_timezone(&Utc));
-    }
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
 }
 
 /// The emulator's answer for one page: rows whose `startDateTime` is in `[from, to]`, in

@@ -20,14 +20,14 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::codes::currency_minor_units;
 use crate::money::Money;
 
 use super::usage::CallRow;
-use super::{start_of_day, whole_days};
+use super::{start_of_day, twelve_months_before, whole_days};
 
 /// A month, for "average monthly spend".
 pub const MONTH_DAYS: i64 = 30;
@@ -62,9 +62,7 @@ pub fn recommend(
     first_call: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Vec<Recommendation> {
-    let year_ago = now
-        .checked_sub_months(Months::new(12))
-        .expect("twelve months ago exists");
+    let year_ago = twelve_months_before(now);
     let charged: Vec<&CallRow> = rows
         .iter()
         .filter(|r| r.is_charged() && r.start_date_time <= now && r.start_date_time >= year_ago)

@@ -659,7 +659,8 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// ISO 8601 as the export writes it: `2026-03-02T09:15:00Z`, with fractions, an offset, a
-/// space instead of `T`, or no offset at all (the export is UTC).
+/// space instead of `T`, or no offset at all (the export is UTC); a bare date is midnight
+/// UTC (Graph's function parameters and `--fund AMOUNT@DATE` use those).
 pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
     let with_t = match text.get(10..11) {
@@ -675,7 +676,10 @@ pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
             return Some(t.and_utc());
         }
     }
-    None
+    chrono::NaiveDate::parse_from_str(&compact, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
 }
 
 #[cfg(test)]
@@ -695,6 +699,10 @@ mod tests {
             assert_eq!(parse_time(text), Some(want), "{text}");
         }
         assert_eq!(parse_time("02/03/2026"), None);
+        assert_eq!(
+            parse_time("2026-03-02"),
+            Some(want - chrono::Duration::minutes(555))
+        );
     }
 
     #[test]
