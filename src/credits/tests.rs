@@ -288,3 +288,75 @@ fn a_missing_ledger_on_graph_is_a_diagnostic_that_says_how_to_start_one() {
         "{help}"
     );
 }
+
+#[test]
+fn an_mca_account_gets_the_one_step_that_works_and_an_explanation_for_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.json");
+    write_ledger(&path);
+    let mut ledger = super::ledger::load(&path).unwrap().unwrap();
+    let account = ledger.communications_credits.as_mut().unwrap();
+    account.billing_account_type = crate::tenant::BillingAccountType::Mca;
+    account.auto_recharge.state.enabled = true;
+    std::fs::write(&path, super::ledger::to_string(&ledger)).unwrap();
+    let now = at("2026-11-25T12:00:00Z");
+
+    // Funding an MCA account: a plan error saying why and what to do instead.
+    let mut funding = desired(dir.path());
+    let mut live = graph_tenant();
+    prepare(
+        &funding,
+        &mut live,
+        CreditsSource::Ledger { pstn: None },
+        now,
+    )
+    .unwrap();
+    let err = crate::plan::plan(&funding, &live, now).unwrap_err();
+    let problem = err
+        .0
+        .iter()
+        .find(|p| p.code == "commcred::plan::funding_not_possible")
+        .unwrap();
+    assert!(
+        problem.message.contains("Microsoft Customer Agreement"),
+        "{}",
+        problem.message
+    );
+    assert!(
+        problem.help.contains("post-paid overage"),
+        "{}",
+        problem.help
+    );
+
+    // Turning auto-recharge off is what Microsoft asks of MCA tenants: one guided step.
+    let credits = funding.credits.as_mut().unwrap();
+    credits.minimum_balance = None;
+    credits.payment = None;
+    credits.auto_recharge = Some(DesiredAutoRecharge {
+        enabled: false,
+        trigger_below: None,
+        recharge_amount: None,
+    });
+    let plan = plan_at(&funding, now);
+    let c = plan.credits.as_ref().unwrap();
+    let steps = steps_for(c);
+    assert_eq!(steps.len(), 1);
+    let text = render(c, &steps);
+    assert!(text.contains("Step 1 of 1: Auto-recharge: off"), "{text}");
+    assert!(
+        text.contains("Auto recharge  off (unchecked)   (now: on (checked))"),
+        "{text}"
+    );
+    assert!(
+        text.contains("post-paid overage; auto-recharge must be off"),
+        "{text}"
+    );
+    // And no advice to turn auto-recharge on: that is for MOSA accounts.
+    let forecast = c.forecast.as_ref().unwrap();
+    assert!(
+        !forecast
+            .warnings
+            .iter()
+            .any(|w| w.code == "commcred::credits::auto_recharge_off")
+    );
+}
