@@ -107,9 +107,10 @@ fn credits_changed(change: &CreditsChange, now: &ObservedCredits) -> bool {
         || then.purchase_order != now.purchase_order
 }
 
-/// Applies `ops` in order to an in-memory snapshot with Graph's rules. The first refused
-/// operation stops the run: the caller then discards the snapshot, so a file is never
-/// left half-applied.
+/// Applies `ops` in order to an in-memory snapshot with Graph's rules. A license change
+/// refused only for want of a seat waits until another change frees one (a chain of
+/// calling-plan swaps); any other refusal stops the run, and the caller then discards the
+/// snapshot, so a file is never left half-applied.
 pub fn apply_to_snapshot(
     snapshot: &mut Snapshot,
     ops: &[Operation],
@@ -117,17 +118,67 @@ pub fn apply_to_snapshot(
 ) -> ApplyReport {
     let index = TenantIndex::build(snapshot);
     let mut report = ApplyReport::default();
+    let mut waiting: Vec<(Operation, String)> = Vec::new();
     for (n, op) in ops.iter().enumerate() {
         match apply_one(snapshot, &index, op, now) {
-            Ok(()) => report.applied.push(op.clone()),
-            Err(reason) => {
-                report.failed.push((op.clone(), reason));
+            Ok(()) => {
+                report.applied.push(op.clone());
+                if matches!(op, Operation::AssignLicenses { .. }) {
+                    retry_waiting(snapshot, &index, &mut waiting, &mut report, now);
+                }
+            }
+            Err(Refusal {
+                message,
+                seat: true,
+            }) => waiting.push((op.clone(), message)),
+            Err(Refusal { message, .. }) => {
+                report.failed.push((op.clone(), message));
                 report.not_attempted.extend(ops[n + 1..].iter().cloned());
-                break;
+                return report;
             }
         }
     }
+    report.failed.extend(waiting);
     report
+}
+
+/// Retries seat-starved changes until none of them goes through any more.
+fn retry_waiting(
+    snapshot: &mut Snapshot,
+    index: &TenantIndex,
+    waiting: &mut Vec<(Operation, String)>,
+    report: &mut ApplyReport,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    loop {
+        let before = waiting.len();
+        let mut still = Vec::new();
+        for (op, message) in waiting.drain(..) {
+            match apply_one(snapshot, index, &op, now) {
+                Ok(()) => report.applied.push(op),
+                Err(_) => still.push((op, message)),
+            }
+        }
+        *waiting = still;
+        if waiting.len() == before || waiting.is_empty() {
+            return;
+        }
+    }
+}
+
+/// Why one operation was refused; `seat` when only a free seat was missing.
+struct Refusal {
+    message: String,
+    seat: bool,
+}
+
+impl From<String> for Refusal {
+    fn from(message: String) -> Refusal {
+        Refusal {
+            message,
+            seat: false,
+        }
+    }
 }
 
 fn apply_one(
@@ -135,7 +186,7 @@ fn apply_one(
     index: &TenantIndex,
     op: &Operation,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), String> {
+) -> Result<(), Refusal> {
     let user_idx = |id: &str, upn: &str| {
         index
             .user_by_id(id)
@@ -146,7 +197,7 @@ fn apply_one(
             let i = user_idx(user_id, upn)?;
             snapshot
                 .set_usage_location(i, Some(to))
-                .map_err(|e| format!("{upn}: {e}"))
+                .map_err(|e| format!("{upn}: {e}").into())
         }
         Operation::AssignLicenses {
             user_id,
@@ -159,7 +210,10 @@ fn apply_one(
             let remove: Vec<String> = remove.iter().map(|s| s.sku_id.to_string()).collect();
             snapshot
                 .assign_license(index, i, &add, &remove)
-                .map_err(|e| format!("{upn}: {e}"))
+                .map_err(|e| Refusal {
+                    seat: e.kind == crate::tenant::RuleKind::NoLicensesAvailable,
+                    message: format!("{upn}: {e}"),
+                })
         }
         Operation::SetAutoRecharge(t) => {
             let account = credits_account(snapshot)?;
@@ -181,10 +235,11 @@ fn apply_one(
                 return Err(format!(
                     "the credits account is in {}, the plan adds {}",
                     account.currency, money
-                ));
+                )
+                .into());
             }
             if money.amount.0 <= Decimal::ZERO {
-                return Err(format!("refusing to add a non-positive amount {money}"));
+                return Err(format!("refusing to add a non-positive amount {money}").into());
             }
             credits::add_funds(account, money.amount.0, now);
             Ok(())

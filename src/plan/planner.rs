@@ -1,7 +1,7 @@
 //! Desired x live -> Plan for licenses and usage locations. Linear in the number of users:
 //! every lookup goes through hash indexes built once.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -84,7 +84,11 @@ pub fn plan(
             }
         }
     }
-    problems.extend(seats.shortfalls(live));
+    let shortfalls = seats.shortfalls(live);
+    if shortfalls.is_empty() {
+        problems.extend(seats.unorderable_swaps(live));
+    }
+    problems.extend(shortfalls);
 
     let credits = match &desired.credits {
         Some(want) => match plan_credits(want, live, &index, &users, now) {
@@ -123,6 +127,17 @@ struct SeatLedger {
     /// SKU -> (net seats needed, positions of the users gaining it). Positions, not names:
     /// names are only needed for the error message.
     delta: BTreeMap<usize, (i64, Vec<usize>)>,
+    /// Seats freed by users who only lose licenses: apply runs them first.
+    freed_first: BTreeMap<usize, i64>,
+    /// Users who gain and lose in one change (a calling-plan swap), in planning order.
+    swaps: Vec<Swap>,
+}
+
+/// One user's atomic license change that both takes and frees seats.
+struct Swap {
+    user: usize,
+    gains: Vec<usize>,
+    releases: Vec<usize>,
 }
 
 impl SeatLedger {
@@ -131,6 +146,65 @@ impl SeatLedger {
         e.0 += 1;
         e.1.push(user);
     }
+    /// Swaps are applied one user at a time, each needing its new seats free at that moment
+    /// (Graph checks every assignLicense on its own). Replays the order apply uses (users who
+    /// only free seats first, then any swap that fits, until none is left) and reports the
+    /// swaps that can never go through, e.g. two users trading calling plans with no seat
+    /// spare. Run only when the totals fit.
+    fn unorderable_swaps(&self, live: &Snapshot) -> Option<PlanProblem> {
+        let mut free: Vec<i64> = live
+            .subscribed_skus
+            .iter()
+            .map(|s| s.available_seats())
+            .collect();
+        for (&sku, n) in &self.freed_first {
+            free[sku] += n;
+        }
+        let mut pending: Vec<&Swap> = self.swaps.iter().collect();
+        loop {
+            let before = pending.len();
+            pending.retain(|swap| {
+                if swap.gains.iter().all(|&g| free[g] >= 1) {
+                    swap.gains.iter().for_each(|&g| free[g] -= 1);
+                    swap.releases.iter().for_each(|&r| free[r] += 1);
+                    false
+                } else {
+                    true
+                }
+            });
+            if pending.is_empty() || pending.len() == before {
+                break;
+            }
+        }
+        if pending.is_empty() {
+            return None;
+        }
+        let upns: Vec<String> = pending
+            .iter()
+            .map(|s| live.users[s.user].user_principal_name.clone())
+            .collect();
+        let skus: BTreeSet<&str> = pending
+            .iter()
+            .flat_map(|s| s.gains.iter())
+            .filter(|&&g| free[g] < 1)
+            .map(|&g| live.subscribed_skus[g].sku_part_number.as_str())
+            .collect();
+        Some(PlanProblem::new(
+            "commcred::plan::seat_shortfall",
+            format!(
+                "license swaps cannot be ordered: {} each need a free {} seat that only another swap would free (users: {})",
+                if upns.len() == 1 {
+                    "the swap"
+                } else {
+                    "the swaps"
+                },
+                skus.into_iter().collect::<Vec<_>>().join(", "),
+                list_some(&upns, 10)
+            ),
+            "free or buy one seat of that license, or apply the swaps in two steps (first move one user off the license)",
+        ))
+    }
+
     fn release(&mut self, sku: usize) {
         self.delta.entry(sku).or_default().0 -= 1;
     }
@@ -378,17 +452,35 @@ fn record_seats(
     change: &UserChange,
     seats: &mut SeatLedger,
 ) {
-    for add in &change.add {
-        if let Some(sku) = index.sku(&add.sku_id) {
-            seats.gain(sku, user);
-        }
-    }
+    let gains: Vec<usize> = change
+        .add
+        .iter()
+        .filter_map(|add| index.sku(&add.sku_id))
+        .collect();
+    let mut releases = Vec::new();
     for rem in &change.remove {
         let still_held = held
             .iter()
             .any(|h| h.sku_id.eq_ignore_ascii_case(&rem.sku_id) && !h.groups.is_empty());
         if !still_held && let Some(sku) = index.sku(&rem.sku_id) {
-            seats.release(sku);
+            releases.push(sku);
         }
+    }
+    for &sku in &gains {
+        seats.gain(sku, user);
+    }
+    for &sku in &releases {
+        seats.release(sku);
+    }
+    match (gains.is_empty(), releases.is_empty()) {
+        (true, false) => releases
+            .iter()
+            .for_each(|&sku| *seats.freed_first.entry(sku).or_default() += 1),
+        (false, false) => seats.swaps.push(Swap {
+            user,
+            gains,
+            releases,
+        }),
+        _ => {}
     }
 }

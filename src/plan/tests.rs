@@ -231,3 +231,57 @@ fn a_disabled_service_plan_does_not_satisfy() {
         .collect();
     assert_eq!(added, ["MCOMEETADV", "MCOPSTNC"]);
 }
+
+/// erin (MCOPSTN1) and alice (MCOPSTN1 -> MCOPSTN2) against ivan (given MCOPSTN2 first):
+/// two users trading calling plans need one spare seat to start the chain.
+#[test]
+fn calling_plan_trades_need_a_spare_seat_to_be_ordered() {
+    use crate::apply::apply_to_snapshot;
+    let mut live = quickstart();
+    let p2 = "d3b4fe1f-9992-4930-8acb-ca6ec609365e";
+    // erin holds MCOPSTN2 instead of MCOPSTN1; both calling-plan SKUs are full.
+    let erin = live
+        .users
+        .iter_mut()
+        .find(|u| u.user_principal_name == "erin@contoso.com")
+        .unwrap();
+    erin.assigned_licenses[1].sku_id = p2.into();
+    erin.license_assignment_states.as_mut().unwrap()[1].sku_id = p2.into();
+    for sku in &mut live.subscribed_skus {
+        match sku.sku_part_number.as_str() {
+            "MCOPSTN1" => (sku.prepaid_units.enabled, sku.consumed_units) = (1, 1),
+            "MCOPSTN2" => (sku.prepaid_units.enabled, sku.consumed_units) = (1, 1),
+            _ => {}
+        }
+    }
+    let d = desired(vec![
+        user(
+            "alice@contoso.com",
+            &[PhoneSystem, InternationalCallingPlan],
+        ),
+        user(
+            "erin@contoso.com",
+            &[PhoneSystem, DomesticCallingPlan, CommunicationsCredits],
+        ),
+    ]);
+    let e = plan(&d, &live, now()).unwrap_err();
+    assert_eq!(codes(&e), ["commcred::plan::seat_shortfall"]);
+    assert!(
+        e.0[0].message.contains("cannot be ordered"),
+        "{}",
+        e.0[0].message
+    );
+
+    // One spare MCOPSTN1 seat: alice (first by name) must wait until erin has moved.
+    let p1_sku = live
+        .subscribed_skus
+        .iter_mut()
+        .find(|s| s.sku_part_number == "MCOPSTN1")
+        .unwrap();
+    p1_sku.prepaid_units.enabled = 2;
+    let p = plan(&d, &live, now()).unwrap();
+    let mut after = live.clone();
+    let report = apply_to_snapshot(&mut after, &p.operations(), now());
+    assert!(report.is_success(), "{:?}", report.failed);
+    assert!(!plan(&d, &after, now()).unwrap().has_changes());
+}
