@@ -4,8 +4,8 @@
 //!   `AZURE_CLIENT_SECRET`, `AZURE_AUTHORITY_HOST` (default `https://login.microsoftonline.com`;
 //!   with `graph:BASE_URL` and no authority host, BASE_URL is the authority too).
 //! - Reads: organization, subscribed SKUs and every user (paged at 999, `$select`ed), into
-//!   the shared [`Snapshot`] model. Credits: Graph has none; they come from a
-//!   [`CreditsLedger`] when one is attached, else they are `None`.
+//!   the shared [`Snapshot`] model. Credits: Graph has none, so they are `None` here; the
+//!   credits ledger (`crate::credits::live`) fills them in before planning.
 //! - Applies: re-reads and refuses stale plans like the file backend, then writes through
 //!   `$batch` (see `write.rs`), paced under the write quota (`pacer.rs`), with retries that
 //!   never apply a change twice. Credits changes are returned as manual steps.
@@ -37,7 +37,7 @@ pub use client::RetryPolicy;
 
 use crate::apply::stale_objects;
 use crate::plan::{Operation, Plan};
-use crate::tenant::{CreditsAccount, Snapshot};
+use crate::tenant::Snapshot;
 
 use super::{ApplyContext, ApplyReport, Backend, BackendError};
 
@@ -45,14 +45,6 @@ use super::{ApplyContext, ApplyReport, Backend, BackendError};
 pub const DEFAULT_GRAPH_URL: &str = "https://graph.microsoft.com";
 /// Overrides the write quota the client paces itself under, as `WRITES/SECONDS`.
 pub const ENV_WRITE_QUOTA: &str = "COMMCRED_GRAPH_WRITE_QUOTA";
-
-/// Where the graph backend gets the Communications Credits account from: Microsoft has no
-/// API for it (SPEC §1), so only a ledger kept elsewhere can say what the balance is.
-pub trait CreditsLedger: Send + Sync {
-    fn describe(&self) -> String;
-    /// The account of the tenant `tenant_id`, or `None` when the ledger knows nothing.
-    fn read(&self, tenant_id: &str) -> Result<Option<CreditsAccount>, BackendError>;
-}
 
 #[derive(Debug, Clone)]
 pub struct GraphOptions {
@@ -176,7 +168,6 @@ pub struct GraphBackend {
     concurrency: usize,
     progress: bool,
     requests: Arc<AtomicU64>,
-    ledger: Option<Box<dyn CreditsLedger>>,
     /// Always `Some` until dropped (taken out so dropping never blocks, see `Drop`).
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -225,7 +216,6 @@ impl GraphBackend {
             concurrency: options.concurrency.max(1),
             progress: options.progress,
             requests,
-            ledger: None,
             runtime: Some(runtime),
         })
     }
@@ -233,12 +223,6 @@ impl GraphBackend {
     /// `graph` or `graph:BASE_URL`, configured from the environment.
     pub fn from_env(graph_url: Option<&str>) -> Result<GraphBackend, BackendError> {
         GraphBackend::new(GraphOptions::from_env(graph_url)?)
-    }
-
-    /// Reads the credits account from `ledger` instead of reporting none.
-    pub fn with_ledger(mut self, ledger: Box<dyn CreditsLedger>) -> GraphBackend {
-        self.ledger = Some(ledger);
-        self
     }
 
     /// HTTP requests sent so far (token requests included).
@@ -284,13 +268,6 @@ impl GraphBackend {
         })
     }
 
-    fn read_credits(&self, snapshot: &mut Snapshot) -> Result<(), BackendError> {
-        if let Some(ledger) = &self.ledger {
-            snapshot.communications_credits = ledger.read(&snapshot.tenant.id)?;
-        }
-        Ok(())
-    }
-
     fn progress_bar(&self, len: u64) -> ProgressBar {
         let target = if self.progress && std::io::stderr().is_terminal() {
             ProgressDrawTarget::stderr()
@@ -327,17 +304,14 @@ impl Backend for GraphBackend {
     }
 
     fn read(&mut self) -> Result<Snapshot, BackendError> {
-        let mut snapshot = self.read_tenant()?;
-        self.read_credits(&mut snapshot)?;
-        Ok(snapshot)
+        self.read_tenant()
     }
 
     fn apply(&mut self, plan: &Plan, _ctx: &ApplyContext) -> Result<ApplyReport, BackendError> {
-        let mut live = self.read_tenant()?;
-        self.read_credits(&mut live)?;
-        // Credits cannot be written here, so their staleness does not matter unless a
-        // ledger says what they are.
-        let stale = if live.communications_credits.is_none() && plan.credits.is_some() {
+        let live = self.read_tenant()?;
+        // Credits cannot be written here (the ledger checks its own staleness), so only the
+        // licenses the plan touches are compared.
+        let stale = if plan.credits.is_some() {
             let mut licenses_only = plan.clone();
             licenses_only.credits = None;
             stale_objects(&licenses_only, &live)
