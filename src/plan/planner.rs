@@ -251,11 +251,17 @@ fn plan_listed_user(
     let live = ctx.live;
     let user = &live.users[i];
     let held = holdings(user, live, ctx.index);
-    let wanted: Vec<usize> = want
+    // A friendly name and its part number may both be written: each SKU once, in order.
+    let mut wanted: Vec<usize> = Vec::with_capacity(want.licenses.len());
+    for sku in want
         .licenses
         .iter()
         .filter_map(|n| ctx.skus.by_name.get(n).copied())
-        .collect();
+    {
+        if !wanted.contains(&sku) {
+            wanted.push(sku);
+        }
+    }
 
     let mut change = empty_change(user, &held, ctx.index);
     for &sku in &wanted {

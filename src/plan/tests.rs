@@ -1,6 +1,5 @@
 //! Planner rules on the quickstart tenant, through the library API.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
@@ -33,10 +32,7 @@ fn user(upn: &str, licenses: &[Friendly]) -> DesiredUser {
     DesiredUser {
         upn: upn.into(),
         usage_location: None,
-        licenses: licenses
-            .iter()
-            .map(|&f| LicenseName::Friendly(f))
-            .collect::<BTreeSet<_>>(),
+        licenses: licenses.iter().map(|&f| LicenseName::Friendly(f)).collect(),
         origin: origin(),
     }
 }
@@ -284,4 +280,13 @@ fn calling_plan_trades_need_a_spare_seat_to_be_ordered() {
     let report = apply_to_snapshot(&mut after, &p.operations(), now());
     assert!(report.is_success(), "{:?}", report.failed);
     assert!(!plan(&d, &after, now()).unwrap().has_changes());
+}
+
+#[test]
+fn a_friendly_name_and_its_part_number_assign_once() {
+    let mut bob = user("bob@contoso.com", &[PhoneSystem]);
+    bob.licenses.push(LicenseName::PartNumber("MCOEV".into()));
+    let p = plan(&desired(vec![bob]), &quickstart(), now()).unwrap();
+    assert_eq!(p.users[0].add.len(), 1);
+    assert_eq!(p.summary().assign, 1);
 }

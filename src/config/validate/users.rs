@@ -139,7 +139,7 @@ impl Walker<'_, '_> {
             self.users.push(DesiredUser {
                 upn,
                 usage_location,
-                licenses,
+                licenses: licenses.into_iter().collect(),
                 origin,
             });
         }
@@ -399,7 +399,7 @@ impl Walker<'_, '_> {
             self.users.push(DesiredUser {
                 upn,
                 usage_location,
-                licenses,
+                licenses: licenses.into_iter().collect(),
                 origin: Origin {
                     file: file.path().to_path_buf(),
                     line: row.line,

@@ -1,6 +1,5 @@
 //! Saved plans: round trip, checksum, versions, backend recording.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use rust_decimal::Decimal;
@@ -29,10 +28,7 @@ fn user(upn: &str, location: Option<&str>, licenses: &[Friendly]) -> DesiredUser
     DesiredUser {
         upn: upn.into(),
         usage_location: location.map(Into::into),
-        licenses: licenses
-            .iter()
-            .map(|&f| LicenseName::Friendly(f))
-            .collect::<BTreeSet<_>>(),
+        licenses: licenses.iter().map(|&f| LicenseName::Friendly(f)).collect(),
         origin: origin(),
     }
 }
