@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 
 use crate::config::{DesiredAutoRecharge, DesiredCredits, DesiredState, DesiredUser, Origin};
 use crate::licenses::{Friendly, LicenseName};
-use crate::tenant::Snapshot;
+use crate::tenant::{Snapshot, SubscribedSku, User};
 
 use super::render::{Style, human};
 use super::{PlanErrors, plan};
@@ -48,6 +48,20 @@ fn desired(users: Vec<DesiredUser>) -> DesiredState {
         users,
         prune: false,
     }
+}
+
+fn sku_mut<'a>(live: &'a mut Snapshot, part_number: &str) -> &'a mut SubscribedSku {
+    live.subscribed_skus
+        .iter_mut()
+        .find(|s| s.sku_part_number == part_number)
+        .expect("the quickstart has this SKU")
+}
+
+fn user_mut<'a>(live: &'a mut Snapshot, upn: &str) -> &'a mut User {
+    live.users
+        .iter_mut()
+        .find(|u| u.user_principal_name == upn)
+        .expect("the quickstart has this user")
 }
 
 fn codes(e: &PlanErrors) -> Vec<&'static str> {
@@ -131,12 +145,7 @@ fn missing_usage_location_without_default_fails() {
 #[test]
 fn seat_shortfall_names_sku_and_users() {
     let mut live = quickstart();
-    let p2 = live
-        .subscribed_skus
-        .iter_mut()
-        .find(|s| s.sku_part_number == "MCOPSTN2")
-        .unwrap();
-    p2.prepaid_units.enabled = 1;
+    sku_mut(&mut live, "MCOPSTN2").prepaid_units.enabled = 1;
     let d = desired(vec![
         user(
             "alice@contoso.com",
@@ -209,12 +218,9 @@ fn a_disabled_service_plan_does_not_satisfy() {
         .unwrap()
         .service_plan_id
         .clone();
-    let carol = live
-        .users
-        .iter_mut()
-        .find(|u| u.user_principal_name == "carol@contoso.com")
-        .unwrap();
-    carol.assigned_licenses[0].disabled_plans.push(e5_ac_plan);
+    user_mut(&mut live, "carol@contoso.com").assigned_licenses[0]
+        .disabled_plans
+        .push(e5_ac_plan);
     let d = desired(vec![user(
         "carol@contoso.com",
         &[AudioConferencing, CommunicationsCredits],
@@ -236,11 +242,7 @@ fn calling_plan_trades_need_a_spare_seat_to_be_ordered() {
     let mut live = quickstart();
     let p2 = "d3b4fe1f-9992-4930-8acb-ca6ec609365e";
     // erin holds MCOPSTN2 instead of MCOPSTN1; both calling-plan SKUs are full.
-    let erin = live
-        .users
-        .iter_mut()
-        .find(|u| u.user_principal_name == "erin@contoso.com")
-        .unwrap();
+    let erin = user_mut(&mut live, "erin@contoso.com");
     erin.assigned_licenses[1].sku_id = p2.into();
     erin.license_assignment_states.as_mut().unwrap()[1].sku_id = p2.into();
     for sku in &mut live.subscribed_skus {
@@ -269,12 +271,7 @@ fn calling_plan_trades_need_a_spare_seat_to_be_ordered() {
     );
 
     // One spare MCOPSTN1 seat: alice (first by name) must wait until erin has moved.
-    let p1_sku = live
-        .subscribed_skus
-        .iter_mut()
-        .find(|s| s.sku_part_number == "MCOPSTN1")
-        .unwrap();
-    p1_sku.prepaid_units.enabled = 2;
+    sku_mut(&mut live, "MCOPSTN1").prepaid_units.enabled = 2;
     let p = plan(&d, &live, now()).unwrap();
     let mut after = live.clone();
     let report = apply_to_snapshot(&mut after, &p.operations(), now());
