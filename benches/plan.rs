@@ -39,6 +39,38 @@ fn main() {
         .status()
         .expect("run the measuring process");
     assert!(status.success());
+    measure_binary(dir.path());
+}
+
+/// The real `commcred plan` on the same files, its time and peak memory from GNU time.
+fn measure_binary(dir: &std::path::Path) {
+    let out = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "%e %M"])
+        .arg(env!("CARGO_BIN_EXE_commcred"))
+        .args(["plan", "-q", "--color", "never"])
+        .arg(dir.join("commcred.yaml"))
+        .env("COMMCRED_NOW", "2026-11-25T00:00:00Z")
+        .stdout(std::process::Stdio::null())
+        .output();
+    match out {
+        Ok(out) => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let last = stderr.lines().last().unwrap_or_default().to_string();
+            let mut fields = last.split_whitespace();
+            let (secs, kb) = (
+                fields.next(),
+                fields.next().and_then(|k| k.parse::<u64>().ok()),
+            );
+            match (secs, kb) {
+                (Some(secs), Some(kb)) => println!(
+                    "`commcred plan` binary, end to end: {secs} s, peak {} MB",
+                    kb / 1024
+                ),
+                _ => println!("`commcred plan` binary: could not read GNU time's output: {last}"),
+            }
+        }
+        Err(e) => println!("`commcred plan` binary: /usr/bin/time unavailable ({e})"),
+    }
 }
 
 fn measure(dir: &std::path::Path) {
@@ -61,7 +93,9 @@ fn measure(dir: &std::path::Path) {
     let rss_plan = rss_mb("VmRSS:");
 
     let t = Instant::now();
-    let text = human::render(&plan, Style::default());
+    // Streamed, as `commcred plan` writes it to stdout; only its length is kept.
+    let mut text = CountingSink(0);
+    human::write_to(&mut text, &plan, Style::default());
     let render = t.elapsed();
 
     println!("load config      {load_config:>10.2?}   (resident after: {rss_config} MB)");
@@ -70,7 +104,10 @@ fn measure(dir: &std::path::Path) {
         "plan             {plan_time:>10.2?}   ({} users with changes; resident after: {rss_plan} MB)",
         plan.users.len()
     );
-    println!("render (human)   {render:>10.2?}   ({} bytes)", text.len());
+    println!(
+        "render (human)   {render:>10.2?}   ({} bytes, streamed)",
+        text.0
+    );
     println!(
         "total            {:>10.2?}",
         load_config + read_snapshot + plan_time + render
@@ -90,4 +127,14 @@ fn rss_mb(field: &str) -> String {
                 .and_then(|kb| kb.parse::<u64>().ok())
         })
         .map_or_else(|| "n/a".to_string(), |kb| (kb / 1024).to_string())
+}
+
+/// Counts what a renderer writes and discards it, like stdout sent to /dev/null.
+struct CountingSink(usize);
+
+impl std::fmt::Write for CountingSink {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0 += s.len();
+        Ok(())
+    }
 }

@@ -53,7 +53,7 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
         credits,
         ..
     } = make_plan(Some(path), global, out)?;
-    out.result(&human::render(&plan, out.style));
+    out.stream(|w| human::write_to(w, &plan, out.style));
     if !plan.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }
@@ -192,7 +192,7 @@ fn apply_saved(
 ) -> Result<ExitCode> {
     let saved = SavedPlan::read(path)?;
     out.info(&describe(&path.display().to_string(), &saved));
-    out.result(&human::render(&saved.plan, out.style));
+    out.stream(|w| human::write_to(w, &saved.plan, out.style));
     if !saved.plan.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }

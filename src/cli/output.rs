@@ -43,6 +43,14 @@ impl Output {
         let _ = out.flush();
     }
 
+    /// A large result (the human plan of 100,000 users) written straight to stdout through a
+    /// buffer, never held whole in memory.
+    pub fn stream(&self, write: impl FnOnce(&mut dyn std::fmt::Write)) {
+        let mut sink = FmtToIo(std::io::BufWriter::new(std::io::stdout().lock()));
+        write(&mut sink);
+        let _ = sink.0.flush();
+    }
+
     /// Progress and remarks: on stderr, silenced by `-q`.
     pub fn info(&self, text: &str) {
         if !self.quiet {
@@ -85,4 +93,13 @@ pub fn init_tracing(verbose: u8, color: bool) {
 /// True when a person can answer a prompt.
 pub fn stdin_is_terminal() -> bool {
     std::io::stdin().is_terminal()
+}
+
+/// Lets `fmt::Write` renderers write to an `io::Write` (stdout).
+struct FmtToIo<W: Write>(W);
+
+impl<W: Write> std::fmt::Write for FmtToIo<W> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.write_all(s.as_bytes()).map_err(|_| std::fmt::Error)
+    }
 }

@@ -10,6 +10,7 @@ use commcred::config::{BackendSpec, DesiredState};
 use commcred::credits::live::{CreditsContext, CreditsSource};
 use commcred::plan::Plan;
 use commcred::plan::file::SavedPlan;
+use commcred::plan::render::human;
 use commcred::tenant::Snapshot;
 use miette::{Result, miette};
 
@@ -103,7 +104,7 @@ pub fn prepare_credits(
 
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     let planned = make_plan(args.config, global, out)?;
-    let saved = saved_plan(&planned);
+    let saved = saved_plan(planned);
     if let Some(path) = &args.out {
         write_atomically(path, saved.to_json().as_bytes()).map_err(|e| {
             miette!(
@@ -114,7 +115,10 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
             )
         })?;
     }
-    out.result(&render(args.format, &saved, out.style));
+    match args.format {
+        Format::Human => out.stream(|w| human::write_to(w, &saved.plan, out.style)),
+        format => out.result(&render(format, &saved, out.style)),
+    }
     if let Some(path) = &args.out {
         out.info(&format!(
             "\nSaved the plan to {0}. To apply exactly this plan:\n  commcred apply {0}",
@@ -126,13 +130,14 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
 
 /// What `--out` saves. Paths under the working directory are recorded relative to it, so a
 /// plan made at the root of a checkout applies from the root of another checkout (CI).
-fn saved_plan(planned: &Planned) -> SavedPlan {
+/// Takes the plan by value: a 100,000-user plan is not copied.
+fn saved_plan(planned: Planned) -> SavedPlan {
     let backend = match &planned.backend_spec {
         BackendSpec::File(path) => BackendSpec::File(relative_to_cwd(path)),
         other => other.clone(),
     };
     SavedPlan {
-        plan: planned.plan.clone(),
+        plan: planned.plan,
         backend,
         config_path: relative_to_cwd(&planned.config_path).display().to_string(),
         commcred_version: env!("CARGO_PKG_VERSION").to_string(),

@@ -10,19 +10,26 @@ use crate::plan::{CreditsChange, Plan, PlanSummary, UserChange};
 /// The whole plan: a block per changed user, the credits block, one summary line.
 pub fn render(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
+    write_to(&mut out, plan, style);
+    out
+}
+
+/// [`render`] into any writer, so that the CLI can stream a 100,000-user plan to stdout
+/// instead of holding its whole text in memory.
+pub fn write_to(out: &mut dyn Write, plan: &Plan, style: Style) {
     let outlook = plan
         .credits
         .as_ref()
         .map(|c| crate::credits::forecast::render_outlook(c, style))
         .unwrap_or_default();
     if !plan.has_changes() {
-        out.push_str(&outlook);
+        let _ = out.write_str(&outlook);
         let _ = writeln!(
             out,
             "No changes. Tenant {} matches the configuration.",
             plan.tenant_domain
         );
-        return out;
+        return;
     }
     let _ = writeln!(
         out,
@@ -30,21 +37,20 @@ pub fn render(plan: &Plan, style: Style) -> String {
         plan.tenant_domain, plan.tenant_id
     );
     for user in plan.users.iter().filter(|u| u.has_changes()) {
-        render_user(&mut out, user, style);
+        render_user(out, user, style);
     }
     if let Some(c) = plan.credits.as_ref().filter(|c| c.has_changes()) {
-        render_credits(&mut out, c, style);
+        render_credits(out, c, style);
     }
     // The outlook, then the people losing licenses right above the summary line.
-    out.push_str(&outlook);
-    render_losses(&mut out, plan, style);
+    let _ = out.write_str(&outlook);
+    render_losses(out, plan, style);
     let _ = writeln!(out, "{}", style.bold(&summary_line(&plan.summary())));
-    out
 }
 
 /// Everyone who loses a license, just above the summary line: a removal takes a capability
 /// away from a person and must not hide in a long plan.
-fn render_losses(out: &mut String, plan: &Plan, style: Style) {
+fn render_losses(out: &mut dyn Write, plan: &Plan, style: Style) {
     let losing: Vec<&UserChange> = super::users_losing_licenses(plan).collect();
     if losing.is_empty() {
         return;
@@ -59,10 +65,10 @@ fn render_losses(out: &mut String, plan: &Plan, style: Style) {
             style.removed(&format!("- {}{pruned}: {}", u.upn, labels.join(", ")))
         );
     }
-    out.push('\n');
+    let _ = out.write_char('\n');
 }
 
-fn render_user(out: &mut String, user: &UserChange, style: Style) {
+fn render_user(out: &mut dyn Write, user: &UserChange, style: Style) {
     let why = if user.pruned {
         "  # not listed; prune: true"
     } else {
@@ -100,7 +106,7 @@ fn render_user(out: &mut String, user: &UserChange, style: Style) {
     let _ = writeln!(out, "    }}\n");
 }
 
-fn render_credits(out: &mut String, c: &CreditsChange, style: Style) {
+fn render_credits(out: &mut dyn Write, c: &CreditsChange, style: Style) {
     let _ = writeln!(
         out,
         "  {} communicationsCredits ({}, {} account) {{",
