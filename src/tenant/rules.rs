@@ -57,7 +57,10 @@ impl std::fmt::Display for RuleError {
 pub struct TenantIndex {
     sku_by_id: HashMap<String, usize>,
     user_by_upn: HashMap<String, usize>,
-    user_by_id: HashMap<String, usize>,
+    /// User ids that are GUIDs (all of Graph's), as numbers: no string per user.
+    user_by_guid: HashMap<u128, usize>,
+    /// Any other user ids (hand-written snapshots), lower case.
+    user_by_other_id: HashMap<String, usize>,
     /// Capabilities of each SKU with no plan disabled, by SKU position.
     sku_capabilities: Vec<Capabilities>,
     /// Lower-case SKU ids by SKU position, shared by every plan entry that names them.
@@ -78,12 +81,14 @@ impl TenantIndex {
             .enumerate()
             .map(|(i, u)| (u.user_principal_name.to_lowercase(), i))
             .collect();
-        let user_by_id = snapshot
-            .users
-            .iter()
-            .enumerate()
-            .map(|(i, u)| (u.id.to_ascii_lowercase(), i))
-            .collect();
+        let mut user_by_guid = HashMap::with_capacity(snapshot.users.len());
+        let mut user_by_other_id = HashMap::new();
+        for (i, u) in snapshot.users.iter().enumerate() {
+            match guid_key(&u.id) {
+                Some(key) => user_by_guid.insert(key, i),
+                None => user_by_other_id.insert(u.id.to_ascii_lowercase(), i),
+            };
+        }
         let sku_capabilities = snapshot
             .subscribed_skus
             .iter()
@@ -98,7 +103,8 @@ impl TenantIndex {
             sku_keys,
             sku_by_id,
             user_by_upn,
-            user_by_id,
+            user_by_guid,
+            user_by_other_id,
             sku_capabilities,
         }
     }
@@ -112,7 +118,10 @@ impl TenantIndex {
     }
 
     pub fn user_by_id(&self, id: &str) -> Option<usize> {
-        self.user_by_id.get(&id.to_ascii_lowercase()).copied()
+        match guid_key(id) {
+            Some(key) => self.user_by_guid.get(&key).copied(),
+            None => self.user_by_other_id.get(&id.to_ascii_lowercase()).copied(),
+        }
     }
 
     /// The SKU's id in lower case (the form plans record), shared.
@@ -123,6 +132,25 @@ impl TenantIndex {
     pub fn capabilities_of_sku(&self, sku: usize) -> Capabilities {
         self.sku_capabilities[sku]
     }
+}
+
+/// A GUID (`8-4-4-4-12` hex digits, any case) as a number; `None` for anything else.
+fn guid_key(id: &str) -> Option<u128> {
+    let bytes = id.as_bytes();
+    if bytes.len() != 36 {
+        return None;
+    }
+    let mut key: u128 = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if b != b'-' {
+                return None;
+            }
+            continue;
+        }
+        key = (key << 4) | u128::from((b as char).to_digit(16)?);
+    }
+    Some(key)
 }
 
 /// Capabilities a SKU gives when the listed service plan ids are disabled.
@@ -417,5 +445,38 @@ impl Snapshot {
         if !already_held {
             self.subscribed_skus[sku].consumed_units += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guids_are_keys_in_any_case_and_other_ids_still_resolve() {
+        assert_eq!(
+            guid_key("0C266DFF-15dd-4b49-8397-2bb16070ed52"),
+            guid_key("0c266dff-15dd-4b49-8397-2bb16070ed52")
+        );
+        assert!(guid_key("0c266dff-15dd-4b49-8397-2bb16070ed5z").is_none());
+        assert!(guid_key("0c266dff15dd-4b49-8397-2bb16070ed52a").is_none());
+        let snapshot: Snapshot = serde_json::from_value(serde_json::json!({
+            "tenant": {"id": "t", "domain": "contoso.onmicrosoft.com"},
+            "users": [
+                {"id": "B1E2A3C4-0001-4000-8000-000000000001", "userPrincipalName": "a@contoso.com"},
+                {"id": "user-two", "userPrincipalName": "b@contoso.com"}
+            ]
+        }))
+        .unwrap();
+        let index = TenantIndex::build(&snapshot);
+        assert_eq!(
+            index.user_by_id("b1e2a3c4-0001-4000-8000-000000000001"),
+            Some(0)
+        );
+        assert_eq!(index.user_by_id("USER-TWO"), Some(1));
+        assert_eq!(
+            index.user_by_id("b1e2a3c4-0001-4000-8000-000000000002"),
+            None
+        );
     }
 }
