@@ -115,7 +115,7 @@ fn commcred_run(dir: &Path, users: usize, quota: WriteQuota) -> Run {
     options.progress = false;
     let mut graph = GraphBackend::new(options).unwrap();
     let origin = Origin {
-        file: "commcred.yaml".into(),
+        file: std::path::Path::new("commcred.yaml").into(),
         line: 1,
         column: 1,
     };

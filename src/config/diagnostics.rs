@@ -139,7 +139,7 @@ pub struct SourceFile(Arc<SourceInner>);
 
 #[derive(Debug)]
 struct SourceInner {
-    path: PathBuf,
+    path: Arc<Path>,
     named: NamedSource<String>,
 }
 
@@ -148,13 +148,18 @@ impl SourceFile {
     pub fn new(path: &Path, text: String) -> SourceFile {
         let name = path.display().to_string();
         SourceFile(Arc::new(SourceInner {
-            path: path.to_path_buf(),
+            path: Arc::from(path),
             named: NamedSource::new(name, text),
         }))
     }
 
     pub fn path(&self) -> &Path {
         &self.0.path
+    }
+
+    /// The path, shared: every user's origin names its file without a copy of the path.
+    pub fn shared_path(&self) -> Arc<Path> {
+        Arc::clone(&self.0.path)
     }
 
     pub fn text(&self) -> &str {

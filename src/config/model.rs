@@ -1,7 +1,8 @@
 //! The validated desired state: what `commcred.yaml` (and its CSV sources) ask for, after
 //! every check that needs no live tenant. The planner consumes only this.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
@@ -11,7 +12,8 @@ use crate::tenant::PaymentMethod;
 /// Where something was written: file, 1-based line and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
-    pub file: PathBuf,
+    /// Shared by every user of the same file (a 100,000-row CSV names one path).
+    pub file: Arc<Path>,
     pub line: usize,
     pub column: usize,
 }

@@ -169,12 +169,12 @@ fn the_spec_example_loads() {
 
     let alice = &d.users[0].origin;
     assert_eq!(
-        (alice.file.as_path(), alice.line, alice.column),
+        (alice.file.as_ref(), alice.line, alice.column),
         (Path::new("cfg/commcred.yaml"), 25, 10)
     );
     let dave = &d.users[2].origin;
     assert_eq!(
-        (dave.file.as_path(), dave.line, dave.column),
+        (dave.file.as_ref(), dave.line, dave.column),
         (Path::new("cfg/onboarding/sales.csv"), 3, 1)
     );
     assert_eq!(loaded.profiles.len(), 2);
@@ -524,7 +524,7 @@ fn csv_origins_are_the_upn_cells() {
     let d = load_with(&yaml, &[("u.csv", csv)]).unwrap().desired;
     let origin = &d.users[0].origin;
     assert_eq!(
-        (origin.file.as_path(), origin.line, origin.column),
+        (origin.file.as_ref(), origin.line, origin.column),
         (Path::new("cfg/u.csv"), 3, 5)
     );
 }

@@ -2,8 +2,6 @@
 //! and the replay's estimated auto-recharges, through the library (the Graph path minus
 //! HTTP).
 
-use std::path::PathBuf;
-
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -54,7 +52,7 @@ fn desired(dir: &std::path::Path) -> DesiredState {
             }),
             ledger: Some(dir.join("ledger.json")),
             origin: Origin {
-                file: PathBuf::from("commcred.yaml"),
+                file: std::path::Path::new("commcred.yaml").into(),
                 line: 8,
                 column: 1,
             },

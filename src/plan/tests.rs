@@ -22,7 +22,7 @@ fn now() -> DateTime<Utc> {
 
 fn origin() -> Origin {
     Origin {
-        file: PathBuf::from("commcred.yaml"),
+        file: std::path::Path::new("commcred.yaml").into(),
         line: 1,
         column: 1,
     }

@@ -91,7 +91,7 @@ fn build(case: &Case) -> (Snapshot, DesiredState) {
                 .map(|&f| LicenseName::Friendly(f))
                 .collect(),
             origin: Origin {
-                file: PathBuf::from("commcred.yaml"),
+                file: std::path::Path::new("commcred.yaml").into(),
                 line: n + 1,
                 column: 5,
             },
@@ -114,7 +114,7 @@ fn build(case: &Case) -> (Snapshot, DesiredState) {
             payment: None,
             ledger: None,
             origin: Origin {
-                file: PathBuf::from("commcred.yaml"),
+                file: std::path::Path::new("commcred.yaml").into(),
                 line: 3,
                 column: 1,
             },

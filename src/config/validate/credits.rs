@@ -68,7 +68,7 @@ pub(super) fn credits(cx: &mut Cx, key: &Node, node: &Node) -> Option<DesiredCre
         payment,
         ledger,
         origin: Origin {
-            file: cx.yaml.path().to_path_buf(),
+            file: cx.yaml.shared_path(),
             line: key.line,
             column: key.column,
         },

@@ -242,7 +242,7 @@ impl Walker<'_, '_> {
 
     fn origin_yaml(&self, node: &Node) -> Origin {
         Origin {
-            file: self.cx.yaml.path().to_path_buf(),
+            file: self.cx.yaml.shared_path(),
             line: node.line,
             column: node.column,
         }

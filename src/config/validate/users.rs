@@ -401,7 +401,7 @@ impl Walker<'_, '_> {
                 usage_location,
                 licenses: licenses.into_iter().collect(),
                 origin: Origin {
-                    file: file.path().to_path_buf(),
+                    file: file.shared_path(),
                     line: row.line,
                     column,
                 },

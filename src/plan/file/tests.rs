@@ -18,7 +18,7 @@ use super::*;
 
 fn origin() -> Origin {
     Origin {
-        file: PathBuf::from("commcred.yaml"),
+        file: std::path::Path::new("commcred.yaml").into(),
         line: 1,
         column: 1,
     }
