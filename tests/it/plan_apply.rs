@@ -322,3 +322,48 @@ fn commcred_now_must_be_a_date() {
         .code(1)
         .stderr(predicate::str::contains("COMMCRED_NOW"));
 }
+
+/// `apply` on a terminal asks for `yes`: anything else changes nothing. Runs the binary
+/// under util-linux `script`, which gives it a pseudo-terminal.
+#[test]
+fn apply_on_a_terminal_asks_for_yes() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return;
+    }
+    let dir = example("quickstart");
+    let tenant = dir.path().join("tenant.json");
+    let before = read(&tenant);
+    let run = |answer: &str| {
+        let command = format!(
+            "{} apply commcred.yaml --color never",
+            env!("CARGO_BIN_EXE_commcred")
+        );
+        std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(dir.path())
+            .env("COMMCRED_NOW", "2026-11-25T12:00:00Z")
+            .env_remove("COMMCRED_BACKEND")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().unwrap().write_all(answer.as_bytes())?;
+                child.wait_with_output()
+            })
+            .unwrap()
+    };
+    let declined = run("no\n");
+    assert_eq!(declined.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&declined.stdout).contains("Only 'yes' will be accepted"));
+    assert_eq!(before, read(&tenant), "declining changed the snapshot");
+    let accepted = run("yes\n");
+    assert_eq!(accepted.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&accepted.stdout).contains("Apply complete!"));
+    assert_ne!(before, read(&tenant));
+}
