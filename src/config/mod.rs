@@ -19,6 +19,9 @@ mod parse;
 pub mod schema;
 mod validate;
 
+/// The loader's UPN rule, for commands that must predict what the loader accepts (export).
+pub use checks::upn_problem;
+
 pub use diagnostics::{Code, ConfigError, Problem, SourceFile};
 pub use load::{LoadedConfig, load, load_bytes, load_config};
 pub use model::*;

@@ -7,8 +7,9 @@
 //! `prune: false`, unlisted users are untouched).
 
 use crate::codes::is_country;
-use crate::licenses::{Capabilities, Capability};
-use crate::tenant::rules::{check_license_rules, holdings};
+use crate::config::upn_problem;
+use crate::licenses::Capabilities;
+use crate::tenant::rules::{check_license_rules, credits_unusable_with, holdings};
 use crate::tenant::{Snapshot, TenantIndex, User};
 
 use super::naming::{SkuNames, SkuStatus};
@@ -98,7 +99,7 @@ pub fn decide(user: &User, live: &Snapshot, index: &TenantIndex, names: &SkuName
     let upn = &user.user_principal_name;
     let broken = match check_license_rules(&current, upn) {
         Err(e) => Some(e.message),
-        Ok(()) => credits_unusable(&current).then(|| {
+        Ok(()) => credits_unusable_with(&current).then(|| {
             format!(
                 "{upn} holds communicationsCredits without audio conferencing or Teams Phone with a calling plan"
             )
@@ -119,50 +120,9 @@ pub fn decide(user: &User, live: &Snapshot, index: &TenantIndex, names: &SkuName
     })
 }
 
-/// SPEC §3: credits need audio conferencing, or Teams Phone and a calling plan.
-fn credits_unusable(held: &[(String, Capabilities)]) -> bool {
-    let caps = held
-        .iter()
-        .fold(Capabilities::default(), |acc, (_, c)| acc.union(*c));
-    caps.has(Capability::CommunicationsCredits)
-        && !(caps.has(Capability::AudioConferencing)
-            || (caps.has(Capability::TeamsPhone) && caps.has(Capability::CallingPlan)))
-}
-
-/// Why the loader would reject `upn`, if it would. Microsoft's rule, which the loader checks
-/// too: before the `@`, letters, digits and `' . - _ ! # ^ ~` (no leading, trailing or double
-/// dot); after it, a DNS name. Kept in step with the loader by export's self-check, which
-/// loads the exported text.
-fn upn_problem(upn: &str) -> Option<&'static str> {
-    let Some((local, domain)) = upn.split_once('@') else {
-        return Some("it has no `@`");
-    };
-    let local_ok = !local.is_empty()
-        && local
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "'.-_!#^~".contains(c))
-        && !local.starts_with('.')
-        && !local.ends_with('.')
-        && !local.contains("..");
-    if !local_ok {
-        return Some("the part before the `@` has a character or dot Microsoft does not allow");
-    }
-    let labels: Vec<&str> = domain.split('.').collect();
-    let domain_ok = domain.len() <= 253
-        && labels.len() >= 2
-        && labels.iter().all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        });
-    (!domain_ok).then_some("the part after the `@` is not a domain name")
-}
-
 #[cfg(test)]
 mod tests {
-    use super::upn_problem;
+    use crate::config::upn_problem;
 
     #[test]
     fn upns_follow_microsoft_rules() {

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 
 use crate::apply::observe_holdings;
 use crate::config::{DesiredState, DesiredUser};
-use crate::licenses::{Capabilities, Capability};
-use crate::tenant::rules::{Holding, check_license_rules, holdings};
+use crate::licenses::Capabilities;
+use crate::tenant::rules::{Holding, check_license_rules, credits_unusable_with, holdings};
 use crate::tenant::{Snapshot, TenantIndex, User};
 
 use super::credits::plan_credits;
@@ -432,12 +432,7 @@ fn check_after(
         };
         return Err(PlanProblem::new(code, e.message, help));
     }
-    let caps = after
-        .iter()
-        .fold(Capabilities::default(), |acc, (_, c)| acc.union(*c));
-    let credits_ok = caps.has(Capability::AudioConferencing)
-        || (caps.has(Capability::TeamsPhone) && caps.has(Capability::CallingPlan));
-    if caps.has(Capability::CommunicationsCredits) && !credits_ok {
+    if credits_unusable_with(&after) {
         return Err(PlanProblem::new(
             "commcred::plan::prerequisite_missing",
             format!(

@@ -263,6 +263,17 @@ pub fn check_license_rules(
     Ok(())
 }
 
+/// commcred's rule (SPEC §3), not Graph's: Communications Credits are usable only with audio
+/// conferencing, or Teams Phone and a calling plan. True when `held` has credits it cannot use.
+pub fn credits_unusable_with(held: &[(String, Capabilities)]) -> bool {
+    let caps = held
+        .iter()
+        .fold(Capabilities::default(), |acc, (_, c)| acc.union(*c));
+    caps.has(Capability::CommunicationsCredits)
+        && !(caps.has(Capability::AudioConferencing)
+            || (caps.has(Capability::TeamsPhone) && caps.has(Capability::CallingPlan)))
+}
+
 impl Snapshot {
     /// Graph's `PATCH /users/{id}` of `usageLocation`.
     pub fn set_usage_location(
