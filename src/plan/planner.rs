@@ -7,8 +7,9 @@ use chrono::{DateTime, Utc};
 
 use crate::apply::observe_holdings;
 use crate::config::{DesiredState, DesiredUser};
-use crate::licenses::Capabilities;
-use crate::tenant::rules::{Holding, check_license_rules, credits_unusable_with, holdings};
+use crate::tenant::rules::{
+    Holding, check_license_rules, credits_unusable_with, holdings, holdings_after,
+};
 use crate::tenant::{Snapshot, TenantIndex, User};
 
 use super::credits::plan_credits;
@@ -399,26 +400,17 @@ fn check_after(
     change: &UserChange,
     upn: &str,
 ) -> Result<(), PlanProblem> {
-    let mut after: Vec<(String, Capabilities)> = Vec::new();
-    for h in held {
-        let removed = h.groups.is_empty()
-            && change
-                .remove
-                .iter()
-                .any(|r| r.sku_id.eq_ignore_ascii_case(&h.sku_id));
-        if !removed {
-            let name = h.sku.map_or(h.sku_id.clone(), |i| {
-                live.subscribed_skus[i].sku_part_number.clone()
-            });
-            after.push((name, h.capabilities));
-        }
-    }
-    for add in &change.add {
-        let i = index
-            .sku(&add.sku_id)
-            .expect("planned SKUs come from the tenant");
-        after.push((add.part_number.to_string(), index.capabilities_of_sku(i)));
-    }
+    let removing: Vec<&str> = change.remove.iter().map(|r| &*r.sku_id).collect();
+    let adding: Vec<usize> = change
+        .add
+        .iter()
+        .map(|a| {
+            index
+                .sku(&a.sku_id)
+                .expect("planned SKUs come from the tenant")
+        })
+        .collect();
+    let after = holdings_after(live, index, held, &removing, &adding);
     if let Err(e) = check_license_rules(&after, upn) {
         let code = match e.kind {
             crate::tenant::RuleKind::MutuallyExclusive => "commcred::plan::calling_plan_conflict",

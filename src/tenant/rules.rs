@@ -263,6 +263,34 @@ pub fn check_license_rules(
     Ok(())
 }
 
+/// What a user would hold after a license change, by part number with capabilities: the
+/// state the per-user rules are checked on. `remove` are SKU ids, `add` SKU positions. A
+/// removed SKU the user also holds through a group stays.
+pub fn holdings_after(
+    snapshot: &Snapshot,
+    index: &TenantIndex,
+    held: &[Holding],
+    remove: &[&str],
+    add: &[usize],
+) -> Vec<(String, Capabilities)> {
+    let part_number = |i: usize| snapshot.subscribed_skus[i].sku_part_number.clone();
+    let mut after = Vec::with_capacity(held.len() + add.len());
+    for h in held {
+        let removed_entirely = h.direct
+            && h.groups.is_empty()
+            && remove.iter().any(|r| r.eq_ignore_ascii_case(&h.sku_id));
+        if !removed_entirely {
+            after.push((h.sku.map_or(h.sku_id.clone(), part_number), h.capabilities));
+        }
+    }
+    for &i in add {
+        if !held.iter().any(|h| h.sku == Some(i)) {
+            after.push((part_number(i), index.capabilities_of_sku(i)));
+        }
+    }
+    after
+}
+
 /// commcred's rule (SPEC §3), not Graph's: Communications Credits are usable only with audio
 /// conferencing, or Teams Phone and a calling plan. True when `held` has credits it cannot use.
 pub fn credits_unusable_with(held: &[(String, Capabilities)]) -> bool {
@@ -376,28 +404,8 @@ impl Snapshot {
         }
 
         // The state after the change, checked as a whole (so a calling-plan swap is valid).
-        let mut after: Vec<(String, Capabilities)> = Vec::new();
-        for h in &current {
-            let removed_entirely = h.direct
-                && h.groups.is_empty()
-                && remove_skus
-                    .iter()
-                    .any(|r| r.eq_ignore_ascii_case(&h.sku_id));
-            if !removed_entirely {
-                let name = h.sku.map_or(h.sku_id.clone(), |i| {
-                    self.subscribed_skus[i].sku_part_number.clone()
-                });
-                after.push((name, h.capabilities));
-            }
-        }
-        for &i in &add_skus {
-            if !current.iter().any(|h| h.sku == Some(i)) {
-                after.push((
-                    self.subscribed_skus[i].sku_part_number.clone(),
-                    index.capabilities_of_sku(i),
-                ));
-            }
-        }
+        let removing: Vec<&str> = remove_skus.iter().map(String::as_str).collect();
+        let after = holdings_after(self, index, &current, &removing, &add_skus);
         check_license_rules(&after, &upn)?;
 
         // Commit.
