@@ -6,6 +6,7 @@
 
 pub mod apply;
 pub mod backend;
+pub mod base;
 pub mod codes;
 pub mod config;
 pub mod credits;

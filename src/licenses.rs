@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+pub use crate::base::catalog::{Capabilities, Capability};
+
 /// A friendly license name usable in `commcred.yaml`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Friendly {
@@ -45,32 +47,29 @@ impl Friendly {
         Friendly::ALL.into_iter().find(|f| f.name() == name)
     }
 
-    /// The fixed part number, or `None` for pay-as-you-go, which is found by prefix.
-    pub fn part_number(self) -> Option<&'static str> {
+    /// The capabilities a SKU must sell for this name to mean it (SPEC §2): the one
+    /// subscribed add-on SKU selling one of them is what the name resolves to.
+    pub fn capabilities(self) -> &'static [Capability] {
         match self {
-            Friendly::AudioConferencing => Some("MCOMEETADV"),
-            Friendly::PhoneSystem => Some("MCOEV"),
-            Friendly::DomesticCallingPlan => Some("MCOPSTN1"),
-            Friendly::InternationalCallingPlan => Some("MCOPSTN2"),
-            Friendly::DomesticCallingPlan120 => Some("MCOPSTN5"),
-            Friendly::PayAsYouGoCallingPlan => None,
-            Friendly::CommunicationsCredits => Some("MCOPSTNC"),
+            Friendly::AudioConferencing => &[
+                Capability::AudioConferencing,
+                Capability::AudioConferencingPayPerMinute,
+            ],
+            Friendly::PhoneSystem => &[Capability::TeamsPhone],
+            Friendly::DomesticCallingPlan => &[Capability::DomesticCallingPlan],
+            Friendly::InternationalCallingPlan => &[Capability::InternationalCallingPlan],
+            Friendly::DomesticCallingPlan120 => &[Capability::DomesticCallingPlan120],
+            Friendly::PayAsYouGoCallingPlan => &[Capability::PayAsYouGoCallingPlan],
+            Friendly::CommunicationsCredits => &[Capability::CommunicationsCredits],
         }
     }
 
-    /// True when `part_number` is a SKU this friendly name can mean.
-    pub fn matches_part_number(self, part_number: &str) -> bool {
-        match self.part_number() {
-            Some(p) => p.eq_ignore_ascii_case(part_number),
-            None => part_number.starts_with(PAYG_PREFIX),
-        }
-    }
-
-    /// The friendly name for a part number, if it has one.
-    pub fn for_part_number(part_number: &str) -> Option<Friendly> {
+    /// The friendly name of a sold capability, if it has one. Teams Phone for resource
+    /// accounts and select dial-out have none: write their part number.
+    pub fn for_capability(capability: Capability) -> Option<Friendly> {
         Friendly::ALL
             .into_iter()
-            .find(|f| f.matches_part_number(part_number))
+            .find(|f| f.capabilities().contains(&capability))
     }
 }
 
@@ -117,77 +116,9 @@ impl fmt::Display for LicenseName {
     }
 }
 
-/// What a service plan lets a user do, as far as commcred cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Capability {
-    AudioConferencing,
-    TeamsPhone,
-    CallingPlan,
-    CommunicationsCredits,
-}
-
-impl Capability {
-    pub fn label(self) -> &'static str {
-        match self {
-            Capability::AudioConferencing => "audio conferencing",
-            Capability::TeamsPhone => "Teams Phone",
-            Capability::CallingPlan => "a calling plan",
-            Capability::CommunicationsCredits => "communications credits",
-        }
-    }
-
-    /// The capability a service plan gives, by its `servicePlanName` (SPEC §2).
-    pub fn of_service_plan(name: &str) -> Option<Capability> {
-        match name {
-            "MCOMEETADV" => Some(Capability::AudioConferencing),
-            "MCOEV" | "MCOEVSMB" | "MCOEV_VIRTUALUSER" => Some(Capability::TeamsPhone),
-            "MCOPSTNC" => Some(Capability::CommunicationsCredits),
-            "PSTN5_US" => Some(Capability::CallingPlan),
-            n if n.starts_with("MCOPSTN") => Some(Capability::CallingPlan),
-            _ => None,
-        }
-    }
-}
-
-/// A set of capabilities, small enough to be a bit set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
-pub struct Capabilities(u8);
-
-impl Capabilities {
-    fn bit(c: Capability) -> u8 {
-        1 << (c as u8)
-    }
-    pub fn insert(&mut self, c: Capability) {
-        self.0 |= Self::bit(c);
-    }
-    pub fn has(&self, c: Capability) -> bool {
-        self.0 & Self::bit(c) != 0
-    }
-    pub fn union(self, other: Capabilities) -> Capabilities {
-        Capabilities(self.0 | other.0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn service_plans_map_to_capabilities() {
-        assert_eq!(
-            Capability::of_service_plan("MCOPSTN_6"),
-            Some(Capability::CallingPlan)
-        );
-        assert_eq!(
-            Capability::of_service_plan("MCOPSTNC"),
-            Some(Capability::CommunicationsCredits)
-        );
-        assert_eq!(
-            Capability::of_service_plan("MCOEVSMB"),
-            Some(Capability::TeamsPhone)
-        );
-        assert_eq!(Capability::of_service_plan("EXCHANGE_S_ENTERPRISE"), None);
-    }
 
     #[test]
     fn names_classify() {
@@ -200,9 +131,13 @@ mod tests {
             Some(LicenseName::PartNumber("MCOPSTN_6".into()))
         );
         assert_eq!(LicenseName::classify("phoneSytem"), None);
-        assert!(
-            Friendly::PayAsYouGoCallingPlan
-                .matches_part_number("Microsoft_Teams_Calling_Plan_pay_as_you_go_(country_zone_1)")
+        assert_eq!(
+            Friendly::for_capability(Capability::AudioConferencingPayPerMinute),
+            Some(Friendly::AudioConferencing)
+        );
+        assert_eq!(
+            Friendly::for_capability(Capability::TeamsPhoneResourceAccount),
+            None
         );
     }
 }

@@ -7,38 +7,66 @@ use serde_json::json;
 
 use crate::tenant::Snapshot;
 
-/// A SKU of the synthetic catalogue: id, part number, service plans.
-const CATALOGUE: &[(&str, &str, &[&str])] = &[
-    (
-        "0c266dff-15dd-4b49-8397-2bb16070ed52",
-        "MCOMEETADV",
-        &["MCOMEETADV"],
-    ),
-    ("e43b5b99-8dfb-405f-9987-dc307f34bcbd", "MCOEV", &["MCOEV"]),
-    (
-        "0dab259f-bf13-4952-b7f8-7db8f131b28d",
-        "MCOPSTN1",
-        &["MCOPSTN1"],
-    ),
-    (
-        "d3b4fe1f-9992-4930-8acb-ca6ec609365e",
-        "MCOPSTN2",
-        &["MCOPSTN2"],
-    ),
-    (
-        "47794cd0-f0e5-45c5-9033-2eb6b5fc84e0",
-        "MCOPSTNC",
-        &["MCOPSTNC"],
-    ),
-    (
-        "c7df2760-2c81-4ef7-b578-5b5392b571df",
-        "ENTERPRISEPREMIUM",
-        &["EXCHANGE_S_ENTERPRISE", "TEAMS1", "MCOMEETADV", "MCOEV"],
-    ),
+/// The SKUs of the synthetic tenant, by part number: ids and service plans come from the
+/// capability catalog (Microsoft's table), not typed here. No two sell the same capability,
+/// so every friendly name resolves.
+const CATALOGUE: &[&str] = &[
+    "MCOMEETADV",
+    "MCOEV",
+    "MCOPSTN1",
+    "MCOPSTN2",
+    "MCOPSTNC",
+    "ENTERPRISEPREMIUM",
+    "SPE_E5_CALLINGMINUTES",
+    "M365_G5_GCC",
+    "PHONESYSTEM_VIRTUALUSER",
+    "MCOPSTN5_US",
+    "Microsoft_Teams_Calling_Plan_pay_as_you_go_(country_zone_1_US)",
 ];
 
 /// Valid starting license sets (indexes into the catalogue) a synthetic user may hold.
-const START_SETS: &[&[usize]] = &[&[], &[0], &[1, 2], &[1, 2, 4], &[0, 4], &[5], &[5, 4], &[1]];
+const START_SETS: &[&[usize]] = &[
+    &[],
+    &[0],
+    &[1, 2],
+    &[1, 2, 4],
+    &[0, 4],
+    &[5],
+    &[5, 4],
+    &[1],
+    &[6],
+    &[7, 4],
+    &[8],
+    &[1, 9],
+    &[1, 10, 4],
+];
+
+/// States a group's assignment may be in (Graph's `state`, `error`).
+const GROUP_STATES: &[(&str, Option<&str>)] = &[
+    ("Active", None),
+    ("Active", None),
+    ("Error", Some("CountViolation")),
+    ("ActiveWithError", Some("MutuallyExclusiveViolation")),
+];
+
+/// A SKU of the catalogue as `subscribedSkus` shows it: id, part number, service plans.
+fn catalogue_sku(part: &str) -> (String, Vec<(String, String)>) {
+    let catalog = crate::base::catalog::catalog();
+    let sku = catalog
+        .sku(part)
+        .unwrap_or_else(|| panic!("{part} is in Microsoft's table"));
+    let plans = sku
+        .calling_service_plans
+        .iter()
+        .map(|name| {
+            let plan = catalog
+                .service_plan(name)
+                .expect("catalog plans are listed");
+            (plan.service_plan_id.clone(), name.clone())
+        })
+        .collect();
+    (sku.sku_id.clone(), plans)
+}
 
 /// Profiles of the synthetic config, by friendly names.
 pub const PROFILES: &[(&str, &[&str])] = &[
@@ -85,14 +113,25 @@ impl Rng {
 /// holding licenses, a few through a group, a credits account.
 pub fn tenant(users: usize, seed: u64) -> Snapshot {
     let mut rng = Rng::new(seed);
+    let skus: Vec<(String, Vec<(String, String)>)> =
+        CATALOGUE.iter().map(|p| catalogue_sku(p)).collect();
     let mut consumed = vec![0i64; CATALOGUE.len()];
     let mut user_values = Vec::with_capacity(users);
     for n in 0..users {
         let set = START_SETS[rng.below(START_SETS.len())];
         let by_group = set == [0] && rng.below(4) == 0;
-        for &s in set {
-            consumed[s] += 1;
+        let (state, error) = if by_group {
+            GROUP_STATES[rng.below(GROUP_STATES.len())]
+        } else {
+            ("Active", None)
+        };
+        if state == "Active" {
+            for &s in set {
+                consumed[s] += 1;
+            }
         }
+        // Some E5 users have Audio Conferencing switched off (`disabledPlans`).
+        let disable_conferencing = set == [5] && rng.below(3) == 0;
         let location = match rng.below(4) {
             0 => serde_json::Value::Null,
             1 => json!("GB"),
@@ -100,7 +139,15 @@ pub fn tenant(users: usize, seed: u64) -> Snapshot {
         };
         let licenses: Vec<_> = set
             .iter()
-            .map(|&s| json!({"skuId": CATALOGUE[s].0, "disabledPlans": []}))
+            .map(|&s| {
+                let disabled: Vec<&str> = skus[s]
+                    .1
+                    .iter()
+                    .filter(|(_, name)| disable_conferencing && name == "MCOMEETADV")
+                    .map(|(id, _)| id.as_str())
+                    .collect();
+                json!({"skuId": skus[s].0, "disabledPlans": disabled})
+            })
             .collect();
         let states: Vec<_> = set
             .iter()
@@ -110,7 +157,7 @@ pub fn tenant(users: usize, seed: u64) -> Snapshot {
                 } else {
                     serde_json::Value::Null
                 };
-                json!({"skuId": CATALOGUE[s].0, "assignedByGroup": group, "state": "Active"})
+                json!({"skuId": skus[s].0, "assignedByGroup": group, "state": state, "error": error})
             })
             .collect();
         user_values.push(json!({
@@ -122,25 +169,27 @@ pub fn tenant(users: usize, seed: u64) -> Snapshot {
             "licenseAssignmentStates": states,
         }));
     }
-    let skus: Vec<_> = CATALOGUE
+    let sku_values: Vec<_> = CATALOGUE
         .iter()
+        .zip(&skus)
         .enumerate()
-        .map(|(i, (id, part, plans))| {
+        .map(|(i, (part, (id, plans)))| {
             json!({
                 "skuId": id, "skuPartNumber": part, "appliesTo": "User",
                 "capabilityStatus": "Enabled",
                 "prepaidUnits": {"enabled": users as i64 * 2 + 10, "warning": 0, "suspended": 0, "lockedOut": 0},
                 "consumedUnits": consumed[i],
-                "servicePlans": plans.iter().enumerate().map(|(k, p)| json!({
-                    "servicePlanId": format!("5e1f0000-0000-4000-8000-{i:06}{k:06}"),
-                    "servicePlanName": p
+                "servicePlans": plans.iter().map(|(plan_id, name)| json!({
+                    "servicePlanId": plan_id,
+                    "servicePlanName": name
                 })).collect::<Vec<_>>()
             })
         })
         .collect();
     let value = json!({
         "tenant": {"id": "7f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", "domain": "contoso.onmicrosoft.com"},
-        "subscribedSkus": skus,
+        "groups": [{"id": "9f0e6c1a-0000-4000-8000-00000000abcd", "displayName": "Conferencing"}],
+        "subscribedSkus": sku_values,
         "users": user_values,
         "communicationsCredits": {
             "billingAccountType": "MOSA", "currency": "USD",

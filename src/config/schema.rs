@@ -347,10 +347,10 @@ impl JsonSchema for License {
         let mut choices: Vec<serde_json::Value> = Friendly::ALL
             .into_iter()
             .map(|f| {
-                let sku = f
-                    .part_number()
-                    .map(|p| format!("SKU {p}"))
-                    .unwrap_or_else(|| format!("the tenant's one SKU named {PAYG_PREFIX}…"));
+                let sku = format!(
+                    "the tenant's one SKU that sells {}",
+                    f.capabilities()[0].label()
+                );
                 serde_json::json!({ "const": f.name(), "description": format!("{} ({sku})", friendly_description(f)) })
             })
             .collect();

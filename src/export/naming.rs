@@ -3,8 +3,9 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use crate::licenses::{Capability, Friendly, LicenseName, PAYG_PREFIX};
+use crate::licenses::{Friendly, LicenseName, PAYG_PREFIX};
 use crate::tenant::Snapshot;
+use crate::tenant::capabilities::{friendly_of, sold_by};
 
 /// What export does with a SKU held directly by a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +35,7 @@ impl SkuNames {
         let mut rank = Vec::with_capacity(skus.len());
         for sku in skus {
             let part = sku.sku_part_number.as_str();
-            let friendly = Friendly::for_part_number(part);
+            let friendly = friendly_of(sku);
             let unique_part = skus
                 .iter()
                 .filter(|s| s.sku_part_number.eq_ignore_ascii_case(part))
@@ -53,10 +54,7 @@ impl SkuNames {
                     None => SkuStatus::Unmanaged,
                 }
             } else if let Some(f) = friendly {
-                let same_name = skus
-                    .iter()
-                    .filter(|s| f.matches_part_number(&s.sku_part_number))
-                    .count();
+                let same_name = skus.iter().filter(|s| friendly_of(s) == Some(f)).count();
                 if same_name == 1 {
                     SkuStatus::Export(f.name().to_string())
                 } else if part_name {
@@ -101,15 +99,11 @@ impl SkuNames {
     }
 }
 
-/// A SKU that is nothing but calling: every service plan gives a calling capability (e.g.
-/// `MCOPSTN_6`, `PHONESYSTEM_VIRTUALUSER`). Such SKUs are exported by part number so that
-/// the YAML reproduces them; suites (E5, Business Voice) only provide capabilities.
+/// A calling add-on: it sells one capability (e.g. `MCOPSTN_6`, `PHONESYSTEM_VIRTUALUSER`).
+/// Such SKUs are exported by part number so that the YAML reproduces them; suites (E5,
+/// Business Voice) only provide capabilities.
 fn is_calling_add_on(sku: &crate::tenant::SubscribedSku) -> bool {
-    !sku.service_plans.is_empty()
-        && sku
-            .service_plans
-            .iter()
-            .all(|p| Capability::of_service_plan(&p.service_plan_name).is_some())
+    sold_by(sku).is_some()
 }
 
 /// A readable profile name from the names of its licenses: `phone+domestic-calling+credits`.

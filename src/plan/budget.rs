@@ -145,6 +145,7 @@ mod tests {
             planned_at: "2026-11-25T00:00:00Z".parse().unwrap(),
             config_digest: "d".into(),
             users: vec![],
+            warnings: vec![],
             credits: Some(CreditsChange {
                 currency: "USD".into(),
                 billing_account_type: BillingAccountType::Mosa,

@@ -19,6 +19,44 @@ pub struct Plan {
     /// Users with changes, sorted by UPN (case-insensitive).
     pub users: Vec<UserChange>,
     pub credits: Option<CreditsChange>,
+    /// What the admin should know but that does not stop the plan: assignments Microsoft
+    /// flags as failed, users who cannot call without credits, credits without funding.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<PlanWarning>,
+}
+
+/// A warning of the plan, with a stable code (listed in docs/diagnostics.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanWarning {
+    /// `commcred::plan::<name>`.
+    pub code: String,
+    /// The user it is about, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upn: Option<String>,
+    pub message: String,
+    /// For `assignment_failed`: the assignment Microsoft reports in error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignment: Option<FailedAssignment>,
+}
+
+/// A license assignment whose `licenseAssignmentStates` entry is not `Active`: it gives the
+/// user nothing until the cause (Graph's `error`) is fixed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedAssignment {
+    pub sku_id: String,
+    pub part_number: String,
+    /// The friendly name of the SKU, when it has one.
+    pub friendly: Option<String>,
+    /// The group that assigns it; `None` for a direct assignment.
+    pub group_id: Option<String>,
+    /// The group's display name, when the tenant lists it.
+    pub group_name: Option<String>,
+    /// Graph's `state`: `Error`, `ActiveWithError`, `Disabled`.
+    pub state: String,
+    /// Graph's `error`: `CountViolation`, `MutuallyExclusiveViolation`,
+    /// `DependencyViolation`, `ProhibitedInUsageLocationViolation`, `UniquenessViolation`,
+    /// `Other`.
+    pub error: Option<String>,
 }
 
 /// A SKU as the plan names it: by id (what Graph needs) and by names (what people read).

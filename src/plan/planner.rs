@@ -7,15 +7,18 @@ use chrono::{DateTime, Utc};
 
 use crate::apply::observe_holdings;
 use crate::config::{DesiredState, DesiredUser};
+use crate::licenses::Capabilities;
 use crate::tenant::rules::{
-    Holding, check_license_rules, credits_unusable_with, holdings, holdings_after,
+    Holding, capabilities_of, check_license_rules, credits_unusable_with, holdings, holdings_after,
 };
 use crate::tenant::{Snapshot, TenantIndex, User};
 
 use super::credits::plan_credits;
-use super::model::{Plan, UsageLocationChange, UserChange};
+use super::model::{
+    CreditsChange, FailedAssignment, Plan, PlanWarning, UsageLocationChange, UserChange,
+};
 use super::problems::{PlanErrors, PlanProblem, list_some};
-use super::skus::{ResolvedSkus, resolve, sku_ref};
+use super::skus::{ResolvedSkus, nearest, resolve, sku_ref};
 
 /// Plans the changes that make `live` match `desired`. Every problem is collected; any
 /// problem means no plan (and nothing applied).
@@ -40,10 +43,11 @@ pub fn plan(
     let mut users = Vec::with_capacity(desired.users.len());
 
     let mut listed: HashSet<usize> = HashSet::with_capacity(desired.users.len());
+    let mut warnings = Vec::new();
     let mut missing = Vec::new();
     for want in &desired.users {
         let Some(i) = index.user_by_upn(&want.upn) else {
-            missing.push(want.upn.clone());
+            missing.push(want);
             continue;
         };
         listed.insert(i);
@@ -52,24 +56,13 @@ pub fn plan(
             index: &index,
             skus: &skus,
         };
-        match plan_listed_user(&ctx, want, desired, i, &mut seats) {
+        match plan_listed_user(&ctx, want, desired, i, &mut seats, &mut warnings) {
             Ok(Some(change)) => users.push(change),
             Ok(None) => {}
-            Err(p) => problems.push(p),
+            Err(p) => problems.extend(p),
         }
     }
-    if !missing.is_empty() {
-        problems.push(PlanProblem::new(
-            "commcred::plan::user_not_found",
-            format!(
-                "{} listed user{} not exist in the tenant: {}",
-                missing.len(),
-                if missing.len() == 1 { " does" } else { "s do" },
-                list_some(&missing, 10)
-            ),
-            "commcred assigns licenses but does not create accounts: create the users first, or fix the UPNs",
-        ));
-    }
+    problems.extend(missing_users(&missing, live));
     if desired.prune {
         for i in 0..live.users.len() {
             if listed.contains(&i) {
@@ -105,6 +98,14 @@ pub fn plan(
     if !problems.is_empty() {
         return Err(PlanErrors(problems));
     }
+    warnings.extend(funding_warnings(
+        desired,
+        live,
+        &index,
+        &users,
+        credits.as_ref(),
+        now,
+    ));
     users.sort_by_cached_key(|u| (u.upn.to_lowercase(), u.user_id.clone()));
     Ok(Plan {
         tenant_id: live.tenant.id.clone(),
@@ -113,6 +114,7 @@ pub fn plan(
         config_digest: desired.digest.clone(),
         users,
         credits,
+        warnings,
     })
 }
 
@@ -242,13 +244,16 @@ impl SeatLedger {
     }
 }
 
+// Over 80 lines: the steps (removals, the state after them, each wanted SKU, usage
+// location, the checks on the result) share the user's holdings and read best in order.
 fn plan_listed_user(
     ctx: &UserContext,
     want: &DesiredUser,
     desired: &DesiredState,
     i: usize,
     seats: &mut SeatLedger,
-) -> Result<Option<UserChange>, PlanProblem> {
+    warnings: &mut Vec<PlanWarning>,
+) -> Result<Option<UserChange>, Vec<PlanProblem>> {
     let live = ctx.live;
     let user = &live.users[i];
     let held = holdings(user, live, ctx.index);
@@ -265,24 +270,6 @@ fn plan_listed_user(
     }
 
     let mut change = empty_change(user, &held, ctx.index);
-    for &sku in &wanted {
-        let mine = held.iter().find(|h| h.sku == Some(sku));
-        match mine {
-            Some(h) if h.direct => {}
-            Some(h) => change.notes.push(format!(
-                "{} is inherited from group {}",
-                sku_ref(live, sku).label(),
-                h.groups.join(", ")
-            )),
-            None => match provided_by_other(live, &held, sku) {
-                Some(by) => change.notes.push(format!(
-                    "{} is already provided by {by}",
-                    sku_ref(live, sku).label()
-                )),
-                None => change.add.push(ctx.skus.sku_ref(sku)),
-            },
-        }
-    }
     for h in &held {
         let Some(sku) = h.sku else { continue };
         if h.direct && ctx.skus.managed.contains(&sku) && !wanted.contains(&sku) {
@@ -295,6 +282,29 @@ fn plan_listed_user(
             ));
         }
     }
+    // "Already provided" is judged on what the user keeps after the removals (SPEC §3), so
+    // one apply converges: a user losing E5 gets the Audio Conferencing E5 gave.
+    let removing: Vec<&str> = change.remove.iter().map(|r| &*r.sku_id).collect();
+    let kept = holdings_after(live, ctx.index, &held, &removing, &[]);
+    for &sku in &wanted {
+        let mine = held.iter().find(|h| h.sku == Some(sku));
+        match mine {
+            Some(h) if h.direct => {}
+            Some(h) if h.provides() => change.notes.push(format!(
+                "{} is inherited from group {}",
+                sku_ref(live, sku).label(),
+                h.groups.join(", ")
+            )),
+            _ => match provided_by(live, ctx.index, &kept, sku) {
+                Some(by) => change.notes.push(format!(
+                    "{} is already provided by {by}",
+                    sku_ref(live, sku).label()
+                )),
+                None => change.add.push(ctx.skus.sku_ref(sku)),
+            },
+        }
+    }
+    warnings.extend(failed_assignments(live, &held, &user.user_principal_name));
 
     let target_location = want
         .usage_location
@@ -305,12 +315,13 @@ fn plan_listed_user(
                 .then(|| desired.default_usage_location.clone())
                 .flatten()
         });
+    let mut problems = Vec::new();
     if !change.add.is_empty() && target_location.is_none() {
-        return Err(PlanProblem::new(
+        problems.push(PlanProblem::new(
             "commcred::plan::usage_location_missing",
             format!(
-                "{} ({}) needs a usage location before licenses can be assigned, and has none",
-                want.upn, want.origin
+                "{}: {} needs a usage location before licenses can be assigned, and has none",
+                want.origin, want.upn
             ),
             "set `usageLocation` on the user, or `defaultUsageLocation` at the top of commcred.yaml",
         ));
@@ -324,7 +335,12 @@ fn plan_listed_user(
         });
     }
 
-    check_after(live, ctx.index, &held, &change, &want.upn)?;
+    let after = after_change(live, ctx.index, &held, &change);
+    problems.extend(check_after(&after, want));
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    warnings.extend(unpaid_capabilities(&after, &want.upn));
     record_seats(ctx.index, i, &held, &change, seats);
     Ok(keep_if_changed(change))
 }
@@ -363,43 +379,40 @@ fn keep_if_changed(change: UserChange) -> Option<UserChange> {
     change.has_changes().then_some(change)
 }
 
-/// The part number of another SKU the user holds whose enabled service plans include every
-/// service plan of `sku` (an E5 provides MCOMEETADV and MCOEV, for instance). Plans switched
-/// off in that assignment (`disabledPlans`) do not count.
-fn provided_by_other(live: &Snapshot, held: &[Holding], sku: usize) -> Option<String> {
-    let wanted_plans = &live.subscribed_skus[sku].service_plans;
-    if wanted_plans.is_empty() {
+/// The part number of a SKU the user keeps after the removals whose active, enabled
+/// service plans give every capability `sku` gives (an E5 gives audio conferencing and Teams
+/// Phone; `disabledPlans` and assignments in error give nothing). A SKU with no calling
+/// capability is never provided by another.
+fn provided_by(
+    live: &Snapshot,
+    index: &TenantIndex,
+    kept: &[(String, Capabilities)],
+    sku: usize,
+) -> Option<String> {
+    let wanted = index.capabilities_of_sku(sku);
+    if wanted.is_empty() {
         return None;
     }
-    for h in held {
-        let Some(other) = h.sku else { continue };
-        let s = &live.subscribed_skus[other];
-        let covers = wanted_plans.iter().all(|w| {
-            s.service_plans.iter().any(|p| {
-                p.service_plan_name == w.service_plan_name
-                    && !h
-                        .disabled_plans
-                        .iter()
-                        .any(|d| d.eq_ignore_ascii_case(&p.service_plan_id))
-            })
-        });
-        if covers {
-            return Some(s.sku_part_number.clone());
-        }
+    let own = &live.subscribed_skus[sku].sku_part_number;
+    let all = capabilities_of(kept);
+    if !all.covers(wanted) {
+        return None;
     }
-    None
+    let by: Vec<&str> = kept
+        .iter()
+        .filter(|(name, caps)| name != own && caps.iter().any(|c| wanted.has(c)))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    Some(by.join(" + "))
 }
 
-/// Checks the user's licenses after the change: Graph's rules (calling plan needs Teams
-/// Phone, one calling plan at most) and commcred's (credits need audio conferencing, or
-/// Teams Phone and a calling plan).
-fn check_after(
+/// The user's holdings after the whole change.
+fn after_change(
     live: &Snapshot,
     index: &TenantIndex,
     held: &[Holding],
     change: &UserChange,
-    upn: &str,
-) -> Result<(), PlanProblem> {
+) -> Vec<(String, Capabilities)> {
     let removing: Vec<&str> = change.remove.iter().map(|r| &*r.sku_id).collect();
     let adding: Vec<usize> = change
         .add
@@ -410,30 +423,194 @@ fn check_after(
                 .expect("planned SKUs come from the tenant")
         })
         .collect();
-    let after = holdings_after(live, index, held, &removing, &adding);
-    if let Err(e) = check_license_rules(&after, upn) {
-        let code = match e.kind {
-            crate::tenant::RuleKind::MutuallyExclusive => "commcred::plan::calling_plan_conflict",
-            _ => "commcred::plan::prerequisite_missing",
-        };
-        let help = match e.kind {
-            crate::tenant::RuleKind::MutuallyExclusive => {
-                "a user can hold one calling plan: keep one of them in the user's licenses"
-            }
-            _ => "add phoneSystem (Teams Phone) to the user's licenses or profile",
-        };
-        return Err(PlanProblem::new(code, e.message, help));
+    holdings_after(live, index, held, &removing, &adding)
+}
+
+/// The rules checked on the user's licenses after the change (docs/licensing.md): a calling
+/// plan needs Teams Phone ("Teams add-on licensing"); the Communications Credits license
+/// needs audio conferencing, or Teams Phone with a calling plan ("Communications Credits").
+/// Every broken rule is reported, at the user's entry in the YAML or CSV.
+fn check_after(after: &[(String, Capabilities)], want: &DesiredUser) -> Vec<PlanProblem> {
+    let upn = &want.upn;
+    let mut out = Vec::new();
+    if let Err(e) = check_license_rules(after, upn) {
+        out.push(PlanProblem::new(
+            "commcred::plan::prerequisite_missing",
+            format!("{}: {}", want.origin, e.message),
+            "add phoneSystem (Teams Phone) to the user's licenses or profile",
+        ));
     }
-    if credits_unusable_with(&after) {
-        return Err(PlanProblem::new(
+    if credits_unusable_with(after) {
+        out.push(PlanProblem::new(
             "commcred::plan::prerequisite_missing",
             format!(
-                "{upn} would hold communicationsCredits (MCOPSTNC) without audio conferencing or Teams Phone with a calling plan, so the credits could never be used"
+                "{}: {upn} would hold communicationsCredits without audio conferencing or Teams Phone with a calling plan, so the credits could never be used",
+                want.origin
             ),
             "add audioConferencing, or phoneSystem plus a calling plan, to the user's licenses or profile",
         ));
     }
-    Ok(())
+    out
+}
+
+/// Pay-as-you-go calling plans and pay-per-minute audio conferencing have no included
+/// minutes: without the Communications Credits license the user cannot make those calls.
+fn unpaid_capabilities(after: &[(String, Capabilities)], upn: &str) -> Vec<PlanWarning> {
+    let caps = capabilities_of(after);
+    if caps.credits() {
+        return Vec::new();
+    }
+    caps.needing_credits()
+        .map(|c| PlanWarning {
+            code: "commcred::plan::needs_credits".into(),
+            upn: Some(upn.to_string()),
+            message: format!(
+                "{upn} will hold {} but not communicationsCredits: every such call is paid from Communications Credits, so {upn} cannot make it",
+                c.label()
+            ),
+            assignment: None,
+        })
+        .collect()
+}
+
+/// One warning per assignment Microsoft reports in error: it gives the user nothing.
+fn failed_assignments(live: &Snapshot, held: &[Holding], upn: &str) -> Vec<PlanWarning> {
+    let mut out = Vec::new();
+    for h in held {
+        for p in h.failed_paths() {
+            let (part_number, friendly) = match h.sku {
+                Some(i) => {
+                    let r = sku_ref(live, i);
+                    (r.part_number.to_string(), r.friendly.map(|f| f.to_string()))
+                }
+                None => (h.sku_id.clone(), None),
+            };
+            let group_name = p.group.as_deref().and_then(|g| group_name(live, g));
+            let state = p.state.clone().unwrap_or_default();
+            let by = match (&p.group, &group_name) {
+                (Some(_), Some(name)) => format!("group {name}"),
+                (Some(id), None) => format!("group {id}"),
+                (None, _) => "a direct assignment".to_string(),
+            };
+            out.push(PlanWarning {
+                code: "commcred::plan::assignment_failed".into(),
+                upn: Some(upn.to_string()),
+                message: format!(
+                    "{upn}: {part_number} from {by} is in state {state}{}: it gives the user nothing until that is fixed",
+                    p.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+                ),
+                assignment: Some(FailedAssignment {
+                    sku_id: h.sku_id.to_ascii_lowercase(),
+                    part_number,
+                    friendly,
+                    group_id: p.group.clone(),
+                    group_name,
+                    state,
+                    error: p.error.clone(),
+                }),
+            });
+        }
+    }
+    out
+}
+
+/// A group's `displayName` from the snapshot's `groups`, when it lists them.
+fn group_name(live: &Snapshot, id: &str) -> Option<String> {
+    live.extra
+        .get("groups")?
+        .as_array()?
+        .iter()
+        .find(|g| {
+            g.get("id")
+                .and_then(|v| v.as_str())
+                .is_some_and(|v| v.eq_ignore_ascii_case(id))
+        })?
+        .get("displayName")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// Users of the YAML that the tenant does not have: one problem each, at the user's entry,
+/// with the nearest UPN of the tenant when one is close (a typo).
+fn missing_users(missing: &[&DesiredUser], live: &Snapshot) -> Vec<PlanProblem> {
+    // Suggestions compare every missing UPN with every tenant UPN: bounded so that a
+    // config pointed at the wrong tenant stays fast.
+    let suggest = missing.len().saturating_mul(live.users.len()) <= 5_000_000;
+    let upns: Vec<&str> = if suggest {
+        live.users
+            .iter()
+            .map(|u| u.user_principal_name.as_str())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    missing
+        .iter()
+        .map(|want| {
+            let help = match nearest(&want.upn, &upns) {
+                Some(near) => format!("did you mean `{near}`? commcred assigns licenses but does not create accounts"),
+                None => "commcred assigns licenses but does not create accounts: create the user first, or fix the UPN".to_string(),
+            };
+            PlanProblem::new(
+                "commcred::plan::user_not_found",
+                format!("{}: user {} does not exist in the tenant", want.origin, want.upn),
+                help,
+            )
+        })
+        .collect()
+}
+
+/// Credits licenses with no money behind them: commcred.yaml does not manage funding, or
+/// the usable balance after the plan is zero (calls paid from credits then stop).
+fn funding_warnings(
+    desired: &DesiredState,
+    live: &Snapshot,
+    index: &TenantIndex,
+    users: &[UserChange],
+    credits: Option<&CreditsChange>,
+    now: DateTime<Utc>,
+) -> Vec<PlanWarning> {
+    let adds_credits = users.iter().any(|u| {
+        u.add.iter().any(|a| {
+            index
+                .sku(&a.sku_id)
+                .is_some_and(|i| index.capabilities_of_sku(i).credits())
+        })
+    });
+    let holds_credits = adds_credits
+        || live.users.iter().any(|u| {
+            holdings(u, live, index)
+                .iter()
+                .any(|h| h.capabilities.credits())
+        });
+    if !holds_credits {
+        return Vec::new();
+    }
+    let warning = |message: String| {
+        vec![PlanWarning {
+            code: "commcred::plan::credits_unfunded".into(),
+            upn: None,
+            message,
+            assignment: None,
+        }]
+    };
+    match credits {
+        None if desired.credits.is_none() => {
+            let balance = live
+                .communications_credits
+                .as_ref()
+                .map(|a| crate::tenant::credits::usable_balance(a, now));
+            match balance {
+                Some(b) if !b.is_zero() => Vec::new(),
+                _ => warning("users hold the Communications Credits license, but the tenant has no usable credits and commcred.yaml does not manage funding (no `communicationsCredits` section): calls paid from credits will fail".into()),
+            }
+        }
+        Some(c) if c.balance_after.0.is_zero() => warning(format!(
+            "users hold the Communications Credits license, but the usable balance after this plan is {}: calls paid from credits will fail",
+            c.money(c.balance_after)
+        )),
+        _ => Vec::new(),
+    }
 }
 
 /// Counts the seats a user's change takes and frees. Adding a SKU the user also holds through

@@ -3,12 +3,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use crate::base::catalog::catalog;
 use crate::config::DesiredState;
-use crate::licenses::{Friendly, LicenseName, PAYG_PREFIX};
+use crate::licenses::LicenseName;
 use crate::tenant::Snapshot;
+use crate::tenant::capabilities::friendly_of;
 
 use super::model::SkuRef;
-use super::problems::PlanProblem;
+use super::problems::{PlanProblem, list_some};
 
 pub struct ResolvedSkus {
     /// License name -> SKU position in `subscribedSkus`.
@@ -28,28 +30,33 @@ impl ResolvedSkus {
 /// Resolves every license name the desired state uses. Names that cannot be resolved are
 /// reported once each, with how many users want them.
 pub fn resolve(desired: &DesiredState, live: &Snapshot) -> (ResolvedSkus, Vec<PlanProblem>) {
-    let mut wanted: BTreeMap<&LicenseName, usize> = BTreeMap::new();
+    // Each name with how many users want it and where the first of them is written.
+    let mut wanted: BTreeMap<&LicenseName, (usize, &crate::config::Origin)> = BTreeMap::new();
     for user in &desired.users {
         for name in &user.licenses {
-            *wanted.entry(name).or_default() += 1;
+            wanted.entry(name).or_insert((0, &user.origin)).0 += 1;
         }
     }
     let mut problems = Vec::new();
     let mut by_name = BTreeMap::new();
-    for (name, users) in wanted {
+    for (name, (users, origin)) in wanted {
         match resolve_one(name, live) {
             Ok(i) => {
                 by_name.insert(name.clone(), i);
             }
             Err(mut p) => {
-                p.message = format!("{} (wanted by {users} user{})", p.message, plural(users));
+                p.message = format!(
+                    "{origin}: {} (wanted by {users} user{})",
+                    p.message,
+                    plural(users)
+                );
                 problems.push(p);
             }
         }
     }
     let mut managed: HashSet<usize> = by_name.values().copied().collect();
     for (i, sku) in live.subscribed_skus.iter().enumerate() {
-        if Friendly::for_part_number(&sku.sku_part_number).is_some() {
+        if friendly_of(sku).is_some() {
             managed.insert(i);
         }
     }
@@ -70,19 +77,15 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+/// A friendly name resolves by capability to the one subscribed SKU that sells it; a part
+/// number to the SKU of that name.
 fn resolve_one(name: &LicenseName, live: &Snapshot) -> Result<usize, PlanProblem> {
     let skus = &live.subscribed_skus;
     let found: Vec<usize> = match name {
-        LicenseName::Friendly(Friendly::PayAsYouGoCallingPlan) => skus
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.sku_part_number.starts_with(PAYG_PREFIX))
-            .map(|(i, _)| i)
-            .collect(),
         LicenseName::Friendly(f) => skus
             .iter()
             .enumerate()
-            .filter(|(_, s)| f.matches_part_number(&s.sku_part_number))
+            .filter(|(_, s)| friendly_of(s) == Some(*f))
             .map(|(i, _)| i)
             .collect(),
         LicenseName::PartNumber(p) => skus
@@ -93,20 +96,7 @@ fn resolve_one(name: &LicenseName, live: &Snapshot) -> Result<usize, PlanProblem
             .collect(),
     };
     match found.as_slice() {
-        [] => Err(PlanProblem::new(
-            "commcred::plan::sku_not_subscribed",
-            format!(
-                "the tenant has no subscription for license `{name}`{}",
-                match name {
-                    LicenseName::Friendly(f) => f
-                        .part_number()
-                        .map(|p| format!(" (SKU {p})"))
-                        .unwrap_or_else(|| format!(" (a SKU named {PAYG_PREFIX}…)")),
-                    LicenseName::PartNumber(_) => String::new(),
-                }
-            ),
-            "buy the license in the Microsoft 365 admin center, or remove it from commcred.yaml; `subscribedSkus` lists what the tenant has",
-        )),
+        [] => Err(not_subscribed(name, live)),
         [one] => {
             let sku = &skus[*one];
             if sku.applies_to_users() {
@@ -125,7 +115,11 @@ fn resolve_one(name: &LicenseName, live: &Snapshot) -> Result<usize, PlanProblem
         several => Err(PlanProblem::new(
             "commcred::plan::ambiguous_license",
             format!(
-                "`{name}` matches several SKUs in the tenant: {}",
+                "`{name}` matches several SKUs of the tenant that sell {}: {}",
+                match name {
+                    LicenseName::Friendly(f) => f.capabilities()[0].label(),
+                    LicenseName::PartNumber(_) => "it",
+                },
                 several
                     .iter()
                     .map(|&i| skus[i].sku_part_number.as_str())
@@ -139,12 +133,65 @@ fn resolve_one(name: &LicenseName, live: &Snapshot) -> Result<usize, PlanProblem
     }
 }
 
+/// No SKU of the tenant answers to `name`: say what to buy (the SKUs of Microsoft's table
+/// that sell the capability) or, for a part number, the nearest one the tenant has.
+fn not_subscribed(name: &LicenseName, live: &Snapshot) -> PlanProblem {
+    match name {
+        LicenseName::Friendly(f) => {
+            let sellers: Vec<String> = catalog()
+                .skus
+                .iter()
+                .filter(|s| s.sells.is_some_and(|c| f.capabilities().contains(&c)))
+                .map(|s| s.sku_part_number.clone())
+                .collect();
+            PlanProblem::new(
+                "commcred::plan::sku_not_subscribed",
+                format!(
+                    "the tenant has no subscription that sells {} for `{name}`",
+                    f.capabilities()[0].label()
+                ),
+                format!(
+                    "buy one of {} in the Microsoft 365 admin center, or remove `{name}` from commcred.yaml",
+                    list_some(&sellers, 8)
+                ),
+            )
+        }
+        LicenseName::PartNumber(p) => {
+            let parts: Vec<&str> = live
+                .subscribed_skus
+                .iter()
+                .map(|s| s.sku_part_number.as_str())
+                .collect();
+            let help = match nearest(p, &parts) {
+                Some(near) => format!("did you mean `{near}`? `subscribedSkus` lists what the tenant has"),
+                None => "buy the license in the Microsoft 365 admin center, or remove it from commcred.yaml; `subscribedSkus` lists what the tenant has".to_string(),
+            };
+            PlanProblem::new(
+                "commcred::plan::sku_not_subscribed",
+                format!("the tenant has no subscription for license `{name}`"),
+                help,
+            )
+        }
+    }
+}
+
+/// The candidate closest to `text` (case-insensitive), when it is close enough to be a typo.
+pub fn nearest<'a>(text: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let lower = text.to_lowercase();
+    candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(&lower, &c.to_lowercase()), *c))
+        .filter(|(d, c)| *d > 0 && *d <= 3.max(c.len() / 5))
+        .min()
+        .map(|(_, c)| c)
+}
+
 /// How the plan names a SKU.
 pub fn sku_ref(live: &Snapshot, sku: usize) -> SkuRef {
     let s = &live.subscribed_skus[sku];
     SkuRef {
         sku_id: s.sku_id.as_str().into(),
         part_number: s.sku_part_number.as_str().into(),
-        friendly: Friendly::for_part_number(&s.sku_part_number).map(|f| f.name().into()),
+        friendly: friendly_of(s).map(|f| f.name().into()),
     }
 }

@@ -125,13 +125,18 @@ fn credits_alone_is_a_prerequisite_error() {
 }
 
 #[test]
-fn two_calling_plans_conflict() {
+fn two_calling_plans_are_not_refused_without_a_microsoft_rule() {
     let d = desired(vec![user(
         "bob@contoso.com",
         &[PhoneSystem, DomesticCallingPlan, InternationalCallingPlan],
     )]);
-    let e = plan(&d, &quickstart(), now()).unwrap_err();
-    assert_eq!(codes(&e), ["commcred::plan::calling_plan_conflict"]);
+    let p = plan(&d, &quickstart(), now()).unwrap();
+    let bob = p.users.iter().find(|u| u.upn == "bob@contoso.com").unwrap();
+    let added: Vec<&str> = bob.add.iter().map(|a| &*a.part_number).collect();
+    assert!(
+        added.contains(&"MCOPSTN1") && added.contains(&"MCOPSTN2"),
+        "{added:?}"
+    );
 }
 
 #[test]

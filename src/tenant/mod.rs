@@ -1,6 +1,7 @@
 //! The live-state model (Graph-shaped) and the rules of Microsoft 365 licensing and
 //! Communications Credits. Pure: no I/O, no clock.
 
+pub mod capabilities;
 pub mod credits;
 pub mod rules;
 pub mod snapshot;

@@ -6,9 +6,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::codes::is_country;
-use crate::licenses::{Capabilities, Capability};
+use crate::licenses::Capabilities;
 
-use super::snapshot::{AssignedLicense, LicenseAssignmentState, Snapshot, SubscribedSku, User};
+use super::capabilities::{AssignmentPath, assignment_paths, held_sku_ids, state_provides};
+
+use super::snapshot::{AssignedLicense, LicenseAssignmentState, Snapshot, User};
 
 /// Why Graph refuses a change, with Graph's error code and a message in Graph's words.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +24,6 @@ pub enum RuleKind {
     InvalidUsageLocation,
     MissingUsageLocation,
     NoLicensesAvailable,
-    MutuallyExclusive,
     DependentServicePlan,
     GroupInherited,
     NotApplicableToUser,
@@ -153,22 +154,7 @@ fn guid_key(id: &str) -> Option<u128> {
     Some(key)
 }
 
-/// Capabilities a SKU gives when the listed service plan ids are disabled.
-pub fn sku_capabilities(sku: &SubscribedSku, disabled_plans: &[String]) -> Capabilities {
-    let mut caps = Capabilities::default();
-    for plan in &sku.service_plans {
-        let disabled = disabled_plans
-            .iter()
-            .any(|d| d.eq_ignore_ascii_case(&plan.service_plan_id));
-        if disabled {
-            continue;
-        }
-        if let Some(c) = Capability::of_service_plan(&plan.service_plan_name) {
-            caps.insert(c);
-        }
-    }
-    caps
-}
+pub use super::capabilities::sku_capabilities;
 
 /// How a user holds one SKU.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,81 +163,88 @@ pub struct Holding {
     pub sku: Option<usize>,
     pub sku_id: String,
     pub direct: bool,
-    /// Group ids the SKU is inherited from.
+    /// Group ids the SKU is inherited from (in any state).
     pub groups: Vec<String>,
+    /// Every assignment of the SKU to the user, with Graph's state and error.
+    pub paths: Vec<AssignmentPath>,
+    /// What the holding gives: the enabled plans' capabilities when an assignment is
+    /// `Active` (or has no state), nothing when every assignment is in error.
     pub capabilities: Capabilities,
+    /// The enabled plans' capabilities whatever the state.
+    pub enabled: Capabilities,
     /// Service plan ids switched off in this assignment (`disabledPlans`).
     pub disabled_plans: Vec<String>,
 }
 
-/// Every SKU the user holds, once each, saying whether directly, through groups, or both.
-/// Without `licenseAssignmentStates` every assignment counts as direct (SPEC §4).
+impl Holding {
+    pub fn provides(&self) -> bool {
+        self.paths.iter().any(AssignmentPath::provides)
+    }
+
+    /// Assignments that Microsoft flags (`Error`, `ActiveWithError`, ...): they give nothing.
+    pub fn failed_paths(&self) -> impl Iterator<Item = &AssignmentPath> {
+        self.paths.iter().filter(|p| !p.provides())
+    }
+}
+
+/// Every SKU the user holds, once each, saying whether directly, through groups, or both,
+/// and in which state. Without `licenseAssignmentStates` every assignment counts as direct
+/// and active (SPEC §4).
 pub fn holdings(user: &User, snapshot: &Snapshot, index: &TenantIndex) -> Vec<Holding> {
-    let mut out: Vec<Holding> = Vec::with_capacity(user.assigned_licenses.len());
-    for assigned in &user.assigned_licenses {
-        if out
+    let ids = held_sku_ids(user);
+    let mut out: Vec<Holding> = Vec::with_capacity(ids.len());
+    for sku_id in ids {
+        let sku = index.sku(sku_id);
+        let paths = assignment_paths(user, sku_id);
+        let direct = paths.iter().any(|p| p.group.is_none());
+        let groups: Vec<String> = paths.iter().filter_map(|p| p.group.clone()).collect();
+        let disabled_plans = user
+            .assigned_licenses
             .iter()
-            .any(|h| h.sku_id.eq_ignore_ascii_case(&assigned.sku_id))
-        {
-            continue;
-        }
-        let sku = index.sku(&assigned.sku_id);
-        let (direct, groups) = match &user.license_assignment_states {
-            None => (true, Vec::new()),
-            Some(states) => {
-                let mine: Vec<&LicenseAssignmentState> = states
-                    .iter()
-                    .filter(|s| s.sku_id.eq_ignore_ascii_case(&assigned.sku_id))
-                    .collect();
-                let groups: Vec<String> = mine
-                    .iter()
-                    .filter_map(|s| s.assigned_by_group.clone())
-                    .collect();
-                let direct = mine.is_empty() || mine.iter().any(|s| s.assigned_by_group.is_none());
-                (direct, groups)
-            }
-        };
-        let capabilities = match sku {
-            Some(i) if assigned.disabled_plans.is_empty() => index.capabilities_of_sku(i),
-            Some(i) => sku_capabilities(&snapshot.subscribed_skus[i], &assigned.disabled_plans),
+            .find(|a| a.sku_id.eq_ignore_ascii_case(sku_id))
+            .map(|a| a.disabled_plans.clone())
+            .unwrap_or_default();
+        let enabled = match sku {
+            Some(i) if disabled_plans.is_empty() => index.capabilities_of_sku(i),
+            Some(i) => sku_capabilities(&snapshot.subscribed_skus[i], &disabled_plans),
             None => Capabilities::default(),
         };
+        let provides = paths.iter().any(AssignmentPath::provides);
         out.push(Holding {
             sku,
-            sku_id: assigned.sku_id.clone(),
+            sku_id: sku_id.to_string(),
             direct,
             groups,
-            capabilities,
-            disabled_plans: assigned.disabled_plans.clone(),
+            paths,
+            capabilities: if provides {
+                enabled
+            } else {
+                Capabilities::default()
+            },
+            enabled,
+            disabled_plans,
         });
     }
     out
 }
 
-/// Graph's per-user rules on a proposed set of holdings: a calling plan needs Teams Phone,
-/// and calling plans exclude each other. Returns the first rule broken.
+/// Graph's per-user rule on a proposed set of holdings: a calling plan needs Teams Phone
+/// (Microsoft: "Teams add-on licensing"; Graph refuses with a dependency error). Calling
+/// plans are not checked against each other: Microsoft documents no such rule, so Graph's
+/// own answer at apply time speaks.
 pub fn check_license_rules(
     held: &[(String, Capabilities)],
     user_upn: &str,
 ) -> Result<(), RuleError> {
-    let calling_plans: Vec<&str> = held
-        .iter()
-        .filter(|(_, c)| c.has(Capability::CallingPlan))
-        .map(|(name, _)| name.as_str())
-        .collect();
-    if calling_plans.len() > 1 {
-        return Err(RuleError::new(
-            RuleKind::MutuallyExclusive,
-            format!(
-                "License assignment failed for user {user_upn} because service plans {} are mutually exclusive.",
-                calling_plans.join(" and ")
-            ),
-        ));
-    }
     let all = held
         .iter()
         .fold(Capabilities::default(), |acc, (_, c)| acc.union(*c));
-    if all.has(Capability::CallingPlan) && !all.has(Capability::TeamsPhone) {
+    if all.calling_plan() && !all.teams_phone() {
+        let calling_plans: Vec<&str> = held
+            .iter()
+            .filter(|(_, c)| c.calling_plan())
+            .map(|(name, _)| name.as_str())
+            .collect();
         return Err(RuleError::new(
             RuleKind::DependentServicePlan,
             format!(
@@ -263,9 +256,11 @@ pub fn check_license_rules(
     Ok(())
 }
 
-/// What a user would hold after a license change, by part number with capabilities: the
-/// state the per-user rules are checked on. `remove` are SKU ids, `add` SKU positions. A
-/// removed SKU the user also holds through a group stays.
+/// What a user would hold after a license change, by part number with the capabilities each
+/// then gives: the state the per-user rules and "already provided" are judged on. `remove`
+/// are SKU ids, `add` SKU positions. A removed SKU that a group still assigns keeps what
+/// that group's assignment gives; an added SKU gives all its plans (a new direct
+/// assignment is active).
 pub fn holdings_after(
     snapshot: &Snapshot,
     index: &TenantIndex,
@@ -276,11 +271,27 @@ pub fn holdings_after(
     let part_number = |i: usize| snapshot.subscribed_skus[i].sku_part_number.clone();
     let mut after = Vec::with_capacity(held.len() + add.len());
     for h in held {
-        let removed_entirely = h.direct
-            && h.groups.is_empty()
-            && remove.iter().any(|r| r.eq_ignore_ascii_case(&h.sku_id));
-        if !removed_entirely {
-            after.push((h.sku.map_or(h.sku_id.clone(), part_number), h.capabilities));
+        let name = h.sku.map_or(h.sku_id.clone(), part_number);
+        if h.sku.is_some_and(|i| add.contains(&i)) {
+            after.push((
+                name,
+                h.enabled.union(index.capabilities_of_sku(h.sku.unwrap())),
+            ));
+            continue;
+        }
+        let removed = remove.iter().any(|r| r.eq_ignore_ascii_case(&h.sku_id));
+        let provides = h
+            .paths
+            .iter()
+            .filter(|p| !(removed && p.group.is_none()))
+            .any(AssignmentPath::provides);
+        if !removed || !h.groups.is_empty() {
+            let caps = if provides {
+                h.enabled
+            } else {
+                Capabilities::default()
+            };
+            after.push((name, caps));
         }
     }
     for &i in add {
@@ -291,15 +302,18 @@ pub fn holdings_after(
     after
 }
 
-/// commcred's rule (SPEC §3), not Graph's: Communications Credits are usable only with audio
-/// conferencing, or Teams Phone and a calling plan. True when `held` has credits it cannot use.
+/// The union of what a set of holdings gives.
+pub fn capabilities_of(held: &[(String, Capabilities)]) -> Capabilities {
+    held.iter()
+        .fold(Capabilities::default(), |acc, (_, c)| acc.union(*c))
+}
+
+/// Microsoft's rule ("Communications Credits", Microsoft Teams docs): the Communications
+/// Credits license is for users with Audio Conferencing, or Teams Phone and a Calling Plan.
+/// True when `held` has credits it cannot use.
 pub fn credits_unusable_with(held: &[(String, Capabilities)]) -> bool {
-    let caps = held
-        .iter()
-        .fold(Capabilities::default(), |acc, (_, c)| acc.union(*c));
-    caps.has(Capability::CommunicationsCredits)
-        && !(caps.has(Capability::AudioConferencing)
-            || (caps.has(Capability::TeamsPhone) && caps.has(Capability::CallingPlan)))
+    let caps = capabilities_of(held);
+    caps.credits() && !(caps.audio_conferencing() || (caps.teams_phone() && caps.calling_plan()))
 }
 
 impl Snapshot {
@@ -391,8 +405,10 @@ impl Snapshot {
         }
         for &i in &add_skus {
             let sku = &self.subscribed_skus[i];
-            let held_through_group = current.iter().any(|h| h.sku == Some(i));
-            if !held_through_group && sku.available_seats() < 1 {
+            // A seat is taken per user and SKU: none more when an active assignment (a
+            // group's) already holds one; an assignment in error holds none.
+            let seat_held = current.iter().any(|h| h.sku == Some(i) && h.provides());
+            if !seat_held && sku.available_seats() < 1 {
                 return Err(RuleError::new(
                     RuleKind::NoLicensesAvailable,
                     format!(
@@ -413,33 +429,41 @@ impl Snapshot {
             self.remove_direct(index, user, sku_id);
         }
         for &i in &add_skus {
-            self.add_direct(user, i);
+            let seat_held = current.iter().any(|h| h.sku == Some(i) && h.provides());
+            self.add_direct(user, i, !seat_held);
         }
         Ok(())
     }
 
     fn remove_direct(&mut self, index: &TenantIndex, user: usize, sku_id: &str) {
         let u = &mut self.users[user];
-        let inherited = match &mut u.license_assignment_states {
+        let (inherited, seated) = match &mut u.license_assignment_states {
             Some(states) => {
                 states.retain(|s| {
                     !(s.sku_id.eq_ignore_ascii_case(sku_id) && s.assigned_by_group.is_none())
                 });
-                states.iter().any(|s| s.sku_id.eq_ignore_ascii_case(sku_id))
+                let mine = || {
+                    states
+                        .iter()
+                        .filter(|s| s.sku_id.eq_ignore_ascii_case(sku_id))
+                };
+                let seated = mine().any(|s| state_provides(s.state.as_deref()));
+                (mine().next().is_some(), seated)
             }
-            None => false,
+            None => (false, false),
         };
         if !inherited {
             u.assigned_licenses
                 .retain(|a| !a.sku_id.eq_ignore_ascii_case(sku_id));
         }
-        // A seat is consumed per user and SKU, however many ways the user holds it.
-        if !inherited && let Some(i) = index.sku(sku_id) {
+        // A seat is consumed per user and SKU, however many ways the user holds it; an
+        // assignment in error holds none.
+        if !seated && let Some(i) = index.sku(sku_id) {
             self.subscribed_skus[i].consumed_units -= 1;
         }
     }
 
-    fn add_direct(&mut self, user: usize, sku: usize) {
+    fn add_direct(&mut self, user: usize, sku: usize, takes_seat: bool) {
         let sku_id = self.subscribed_skus[sku].sku_id.clone();
         let u = &mut self.users[user];
         let already_held = u
@@ -461,7 +485,7 @@ impl Snapshot {
                 extra: Default::default(),
             });
         }
-        if !already_held {
+        if takes_seat {
             self.subscribed_skus[sku].consumed_units += 1;
         }
     }

@@ -325,14 +325,6 @@ async fn emulator_applies_graph_rules_with_graph_errors() {
             "Request_BadRequest",
             "does not have any available licenses",
         ),
-        // Two calling plans.
-        (
-            alice,
-            assign(&[MCOPSTN2], &[]),
-            400,
-            "Request_BadRequest",
-            "mutually exclusive",
-        ),
         // A calling plan without Teams Phone.
         (
             alice,
@@ -410,7 +402,7 @@ async fn emulator_applies_graph_rules_with_graph_errors() {
     assert_eq!(v["subscribedSkus"][0]["accountName"], "contoso");
     let stats = emu.stats();
     assert_eq!(stats.effective_changes, 1);
-    assert_eq!(stats.refused_writes, 9);
+    assert_eq!(stats.refused_writes, 8);
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use commcred::backend::file::snapshot_to_string;
+use commcred::tenant::capabilities::sold_by;
 use commcred::tenant::{Snapshot, TenantIndex, rules::holdings};
 use predicates::prelude::*;
 
@@ -108,10 +109,10 @@ fn direct_holders(live: &Snapshot) -> usize {
         .iter()
         .filter(|u| {
             holdings(u, live, &index).iter().any(|h| {
+                // Calling add-ons only: suites (E5, G5) are never exported.
                 h.direct
-                    && h.sku.is_some_and(|i| {
-                        live.subscribed_skus[i].sku_part_number != "ENTERPRISEPREMIUM"
-                    })
+                    && h.sku
+                        .is_some_and(|i| sold_by(&live.subscribed_skus[i]).is_some())
             })
         })
         .count()

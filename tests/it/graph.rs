@@ -321,6 +321,7 @@ fn hand_plan(live: &Snapshot, user: usize, add: Vec<SkuRef>, remove: Vec<SkuRef>
         tenant_domain: live.tenant.domain.clone(),
         planned_at: now(),
         config_digest: "0".repeat(64),
+        warnings: vec![],
         users: vec![UserChange {
             user_id: u.id.clone(),
             upn: u.user_principal_name.clone(),

@@ -160,17 +160,24 @@ fn credits_without_a_way_to_call_is_a_prerequisite_failure() {
 }
 
 #[test]
-fn two_calling_plans_are_refused() {
-    expect_plan_error(
-        |c| {
-            c.replace(
-                "licenses: [phoneSystem]",
-                "licenses: [phoneSystem, domesticCallingPlan, internationalCallingPlan]",
-            )
-        },
-        no_tenant_edit,
-        "commcred::plan::calling_plan_conflict",
+fn two_calling_plans_are_planned_and_applied_without_an_invented_rule() {
+    // Microsoft documents no rule against two calling plans on one user: commcred no
+    // longer refuses it, and the file backend (Graph's rules) accepts it.
+    let dir = example("quickstart");
+    let config = dir.path().join("commcred.yaml");
+    let text = read(&config).replace(
+        "licenses: [phoneSystem]",
+        "licenses: [phoneSystem, domesticCallingPlan, internationalCallingPlan]",
     );
+    std::fs::write(&config, text).unwrap();
+    let plan = quickstart_plan(dir.path());
+    assert!(plan.contains("MCOPSTN2"), "{plan}");
+    commcred(dir.path())
+        .args(["apply", "commcred.yaml", "--auto-approve"])
+        .assert()
+        .success();
+    let again = quickstart_plan(dir.path());
+    assert!(again.contains("No changes"), "{again}");
 }
 
 #[test]

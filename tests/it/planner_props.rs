@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use commcred::apply::apply_to_snapshot;
 use commcred::config::{DesiredAutoRecharge, DesiredCredits, DesiredState, DesiredUser, Origin};
-use commcred::licenses::{Friendly, LicenseName};
+use commcred::licenses::{Capabilities, Friendly, LicenseName};
 use commcred::plan::plan;
 use commcred::tenant::{Snapshot, TenantIndex, credits::usable_balance, rules::holdings};
 use proptest::prelude::*;
@@ -29,6 +29,9 @@ const WANTS: &[&[Friendly]] = &[
     &[DomesticCallingPlan],   // needs Teams Phone
     &[CommunicationsCredits], // credits need a way to call
     &[PhoneSystem, DomesticCallingPlan, InternationalCallingPlan], // two calling plans
+    &[PhoneSystem, DomesticCallingPlan120, CommunicationsCredits],
+    &[PhoneSystem, PayAsYouGoCallingPlan], // warns: no credits
+    &[PhoneSystem, PayAsYouGoCallingPlan, CommunicationsCredits],
 ];
 
 const LOCATIONS: &[Option<&str>] = &[None, Some("US"), Some("GB"), Some("IT")];
@@ -130,7 +133,11 @@ fn seats_are_consistent(snapshot: &Snapshot) -> bool {
     let index = TenantIndex::build(snapshot);
     let mut holders = vec![0i64; snapshot.subscribed_skus.len()];
     for u in &snapshot.users {
-        for h in holdings(u, snapshot, &index) {
+        // An assignment in error holds no seat.
+        for h in holdings(u, snapshot, &index)
+            .into_iter()
+            .filter(|h| h.provides())
+        {
             if let Some(i) = h.sku {
                 holders[i] += 1;
             }
@@ -171,15 +178,14 @@ proptest! {
         let index = TenantIndex::build(&after);
         for want in &desired.users {
             let user = &after.users[index.user_by_upn(&want.upn).unwrap()];
-            let held: Vec<String> = holdings(user, &after, &index)
+            // What the user's active, enabled assignments give.
+            let caps = holdings(user, &after, &index)
                 .into_iter()
-                .filter_map(|h| h.sku.map(|i| after.subscribed_skus[i].sku_part_number.clone()))
-                .collect();
+                .fold(Capabilities::default(), |acc, h| acc.union(h.capabilities));
             for name in &want.licenses {
                 let LicenseName::Friendly(f) = name else { continue };
-                let part = f.part_number().unwrap();
-                let provided = held.iter().any(|h| h == part || h == "ENTERPRISEPREMIUM");
-                prop_assert!(provided, "{} lacks {part}: {held:?}", want.upn);
+                let provided = f.capabilities().iter().any(|c| caps.has(*c));
+                prop_assert!(provided, "{} lacks {f}: {:?}", want.upn, caps.iter().collect::<Vec<_>>());
             }
             let gained = first
                 .users

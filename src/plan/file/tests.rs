@@ -205,7 +205,8 @@ fn other_versions_are_refused() {
     for (version, ok) in [
         ("1.0", true),
         ("1.1", true),
-        ("1.2", false),
+        ("1.2", true),
+        ("1.3", false),
         ("2.0", false),
         ("0.9", false),
         ("one", false),

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::Amount;
 use crate::plan::{
-    AutoRechargeTarget, CreditsChange, ObservedCredits, ObservedUser, PaymentTarget, Plan,
-    SettingChange, SkuRef, UsageLocationChange, UserChange,
+    AutoRechargeTarget, CreditsChange, FailedAssignment, ObservedCredits, ObservedUser,
+    PaymentTarget, Plan, PlanWarning, SettingChange, SkuRef, UsageLocationChange, UserChange,
 };
 use crate::tenant::{BillingAccountType, PaymentMethod};
 
@@ -57,10 +57,101 @@ pub struct PlanDocument {
     pub user_changes: Vec<UserChangeDoc>,
     /// The Communications Credits account, when commcred.yaml manages it.
     pub communications_credits: Option<CreditsDoc>,
+    /// Warnings that do not stop the plan (docs/licensing.md): license assignments
+    /// Microsoft reports in error, users who cannot call without credits, credits without
+    /// funding. Absent when there are none (format 1.2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<WarningDoc>,
     /// `sha256:` and the hex SHA-256 of the RFC 8785 canonical form of this document
     /// without its `checksum` member.
     #[schemars(extend("pattern" = "^sha256:[0-9a-f]{64}$"))]
     pub checksum: String,
+}
+
+/// A warning of the plan, with its stable code (docs/diagnostics.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WarningDoc {
+    /// `commcred::plan::<name>`.
+    pub code: String,
+    /// The user the warning is about; absent for tenant-wide warnings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upn: Option<String>,
+    pub message: String,
+    /// For `commcred::plan::assignment_failed`: the assignment Microsoft reports in error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignment: Option<FailedAssignmentDoc>,
+}
+
+/// A license assignment whose `licenseAssignmentStates` entry is not `Active`: it gives
+/// the user none of the license's services.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FailedAssignmentDoc {
+    pub license: LicenseDoc,
+    /// The assigning group's object id; null for a direct assignment.
+    pub group_id: Option<String>,
+    /// The group's display name, when the tenant lists it.
+    pub group_name: Option<String>,
+    /// Graph's `state`: `Error`, `ActiveWithError` or `Disabled`.
+    pub state: String,
+    /// Graph's `error`: `CountViolation`, `MutuallyExclusiveViolation`,
+    /// `DependencyViolation`, `ProhibitedInUsageLocationViolation`, `UniquenessViolation`
+    /// or `Other`.
+    pub error: Option<String>,
+}
+
+fn warning_doc(w: &PlanWarning) -> WarningDoc {
+    let PlanWarning {
+        code,
+        upn,
+        message,
+        assignment,
+    } = w;
+    WarningDoc {
+        code: code.clone(),
+        upn: upn.clone(),
+        message: message.clone(),
+        assignment: assignment.as_ref().map(|a| {
+            let FailedAssignment {
+                sku_id,
+                part_number,
+                friendly,
+                group_id,
+                group_name,
+                state,
+                error,
+            } = a;
+            FailedAssignmentDoc {
+                license: license_doc(&SkuRef {
+                    sku_id: sku_id.as_str().into(),
+                    part_number: part_number.as_str().into(),
+                    friendly: friendly.as_deref().map(Into::into),
+                }),
+                group_id: group_id.clone(),
+                group_name: group_name.clone(),
+                state: state.clone(),
+                error: error.clone(),
+            }
+        }),
+    }
+}
+
+fn warning_from_doc(d: &WarningDoc) -> PlanWarning {
+    PlanWarning {
+        code: d.code.clone(),
+        upn: d.upn.clone(),
+        message: d.message.clone(),
+        assignment: d.assignment.as_ref().map(|a| FailedAssignment {
+            sku_id: a.license.sku_id.clone(),
+            part_number: a.license.sku_part_number.clone(),
+            friendly: a.license.name.clone(),
+            group_id: a.group_id.clone(),
+            group_name: a.group_name.clone(),
+            state: a.state.clone(),
+            error: a.error.clone(),
+        }),
+    }
 }
 
 /// The configuration the plan was made from.
@@ -282,6 +373,7 @@ pub fn document(plan: &Plan, backend: &str, config_path: &str, version: &str) ->
         config_digest,
         users,
         credits,
+        warnings,
     } = plan;
     PlanDocument {
         format_version: crate::plan::file::FORMAT_VERSION.to_string(),
@@ -299,6 +391,7 @@ pub fn document(plan: &Plan, backend: &str, config_path: &str, version: &str) ->
         summary: summary(plan),
         user_changes: users.iter().map(user_doc).collect(),
         communications_credits: credits.as_ref().map(credits_doc),
+        warnings: warnings.iter().map(warning_doc).collect(),
         checksum: String::new(),
     }
 }
@@ -503,6 +596,7 @@ pub fn plan_from_document(doc: &PlanDocument) -> Result<Plan, String> {
         config_digest: doc.config.digest.clone(),
         users,
         credits,
+        warnings: doc.warnings.iter().map(warning_from_doc).collect(),
     })
 }
 

@@ -1,0 +1,125 @@
+//! Which assignments give a user which Teams calling capability: the one place that reads a
+//! user's `assignedLicenses`, `licenseAssignmentStates` and `disabledPlans` against the
+//! capability catalog. The planner, the file backend, the emulator and group-based
+//! licensing all ask here.
+//!
+//! Microsoft's rule ("Identify and resolve license assignment problems for a group"): an
+//! assignment whose state is `Error` gives the user none of the license's services; Graph's
+//! `licenseAssignmentState.state` is `Active`, `ActiveWithError`, `Disabled` or `Error`.
+//! commcred counts only `Active` (or no state at all: a snapshot without states) as
+//! providing, so an assignment Microsoft flags is never taken as held.
+
+use crate::base::catalog::{Capabilities, Capability, catalog, sold_capability};
+use crate::licenses::Friendly;
+
+use super::snapshot::{SubscribedSku, User};
+
+/// One way a user holds a SKU: directly or through a group, with Graph's state and error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignmentPath {
+    /// The group that assigns it; `None` for a direct assignment.
+    pub group: Option<String>,
+    /// Graph's `state` (`Active`, `ActiveWithError`, `Error`, `Disabled`), if recorded.
+    pub state: Option<String>,
+    /// Graph's `error` (`CountViolation`, `MutuallyExclusiveViolation`, ...), if any.
+    pub error: Option<String>,
+}
+
+impl AssignmentPath {
+    /// True when this assignment gives the user the SKU's services.
+    pub fn provides(&self) -> bool {
+        state_provides(self.state.as_deref())
+    }
+}
+
+/// True for Graph's `state` of an assignment that gives the user the license: `Active`, or
+/// no state recorded.
+pub fn state_provides(state: Option<&str>) -> bool {
+    state.is_none_or(|s| s.eq_ignore_ascii_case("Active"))
+}
+
+/// The paths by which `user` holds `sku_id`, from `licenseAssignmentStates`; a user without
+/// states holds every assigned SKU directly (SPEC §4).
+pub fn assignment_paths(user: &User, sku_id: &str) -> Vec<AssignmentPath> {
+    let Some(states) = &user.license_assignment_states else {
+        return vec![AssignmentPath {
+            group: None,
+            state: None,
+            error: None,
+        }];
+    };
+    let mine: Vec<AssignmentPath> = states
+        .iter()
+        .filter(|s| s.sku_id.eq_ignore_ascii_case(sku_id))
+        .map(|s| AssignmentPath {
+            group: s.assigned_by_group.clone(),
+            state: s.state.clone(),
+            error: s
+                .extra
+                .get("error")
+                .and_then(|e| e.as_str())
+                .filter(|e| !e.is_empty() && *e != "None")
+                .map(str::to_string),
+        })
+        .collect();
+    if mine.is_empty() {
+        // Assigned but with no state entry: Graph lists every assignment, so this is a
+        // hand-written snapshot; count it as a direct, active assignment.
+        return vec![AssignmentPath {
+            group: None,
+            state: None,
+            error: None,
+        }];
+    }
+    mine
+}
+
+/// The SKU ids a user holds in any state: `assignedLicenses`, then SKUs that appear only in
+/// `licenseAssignmentStates` (an assignment in error need not be in `assignedLicenses`).
+pub fn held_sku_ids(user: &User) -> Vec<&str> {
+    let mut ids: Vec<&str> = Vec::with_capacity(user.assigned_licenses.len());
+    let states = user.license_assignment_states.iter().flatten();
+    let all = user
+        .assigned_licenses
+        .iter()
+        .map(|a| a.sku_id.as_str())
+        .chain(states.map(|s| s.sku_id.as_str()));
+    for id in all {
+        if !ids.iter().any(|i| i.eq_ignore_ascii_case(id)) {
+            ids.push(id);
+        }
+    }
+    ids
+}
+
+/// Capabilities a SKU gives when the listed service plan ids are disabled.
+pub fn sku_capabilities(sku: &SubscribedSku, disabled_plans: &[String]) -> Capabilities {
+    let catalog = catalog();
+    sku.service_plans
+        .iter()
+        .filter(|p| {
+            !disabled_plans
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(&p.service_plan_id))
+        })
+        .filter_map(|p| catalog.capability_of(&p.service_plan_name))
+        .collect()
+}
+
+/// The capability a tenant SKU sells as a calling add-on (`MCOEV`, `MCOPSTN5_US`, ...).
+pub fn sold_by(sku: &SubscribedSku) -> Option<Capability> {
+    if sku.service_plans.is_empty() {
+        // A snapshot that lists no service plans: fall back on Microsoft's table.
+        return catalog().sku(&sku.sku_part_number).and_then(|s| s.sells);
+    }
+    sold_capability(
+        sku.service_plans
+            .iter()
+            .map(|p| p.service_plan_name.as_str()),
+    )
+}
+
+/// The friendly name that can stand for this SKU in the YAML, if any.
+pub fn friendly_of(sku: &SubscribedSku) -> Option<Friendly> {
+    sold_by(sku).and_then(Friendly::for_capability)
+}
