@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use crate::licenses::{Friendly, LicenseName, PAYG_PREFIX};
+use crate::base::licenses::{Friendly, LicenseName, PAYG_PREFIX};
 use crate::tenant::Snapshot;
 use crate::tenant::capabilities::{friendly_of, sold_by};
 

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::apply::observe_holdings;
+use super::observe::observe_holdings;
+use crate::base::licenses::Capabilities;
 use crate::config::{DesiredState, DesiredUser};
-use crate::licenses::Capabilities;
 use crate::tenant::rules::{
     Holding, capabilities_of, check_license_rules, credits_unusable_with, holdings, holdings_after,
 };

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::base::catalog::catalog;
+use crate::base::licenses::LicenseName;
 use crate::config::DesiredState;
-use crate::licenses::LicenseName;
 use crate::tenant::Snapshot;
 use crate::tenant::capabilities::friendly_of;
 

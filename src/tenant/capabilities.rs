@@ -10,7 +10,7 @@
 //! providing, so an assignment Microsoft flags is never taken as held.
 
 use crate::base::catalog::{Capabilities, Capability, catalog, sold_capability};
-use crate::licenses::Friendly;
+use crate::base::licenses::Friendly;
 
 use super::snapshot::{SubscribedSku, User};
 

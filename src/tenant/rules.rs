@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::codes::is_country;
-use crate::licenses::Capabilities;
+use crate::base::codes::is_country;
+use crate::base::licenses::Capabilities;
 
 use super::capabilities::{AssignmentPath, assignment_paths, held_sku_ids, state_provides};
 
