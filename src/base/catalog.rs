@@ -263,6 +263,15 @@ impl Capabilities {
     pub fn credits(&self) -> bool {
         self.has(Capability::CommunicationsCredits)
     }
+    /// These capabilities as a user holds them: a resource account's Teams Phone is Teams
+    /// Phone (it carries a calling plan the same way).
+    pub fn as_held(self) -> Capabilities {
+        let mut caps = self;
+        if caps.has(Capability::TeamsPhoneResourceAccount) {
+            caps.insert(Capability::TeamsPhone);
+        }
+        caps
+    }
     /// The capabilities here that are paid from credits.
     pub fn needing_credits(self) -> impl Iterator<Item = Capability> {
         self.iter().filter(|c| c.needs_credits())

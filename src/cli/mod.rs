@@ -10,6 +10,7 @@ mod context;
 mod emulator;
 mod export;
 mod ledger;
+mod licenses;
 mod man;
 mod manual;
 mod output;
@@ -68,6 +69,8 @@ enum Command {
     Show(show::Args),
     /// Write a commcred.yaml that reproduces the live tenant's calling licenses.
     Export(export::Args),
+    /// The license capability catalog, and what a tenant's SKUs provide.
+    Licenses(licenses::Args),
     /// Print the JSON Schema of commcred.yaml (for editors).
     Schema(schema::Args),
     /// Print a shell completion script.
@@ -103,6 +106,7 @@ pub fn main() -> ExitCode {
         Command::Emulator(args) => emulator::run(args, &out),
         Command::Show(args) => show::run(args, &out),
         Command::Export(args) => export::run(args, &cli.global, &out),
+        Command::Licenses(args) => licenses::run(args, &cli.global, &out),
         Command::Schema(args) => schema::run(args, &out),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),

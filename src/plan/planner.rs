@@ -394,13 +394,13 @@ fn provided_by(
         return None;
     }
     let own = &live.subscribed_skus[sku].sku_part_number;
-    let all = capabilities_of(kept);
+    let all = capabilities_of(kept).as_held();
     if !all.covers(wanted) {
         return None;
     }
     let by: Vec<&str> = kept
         .iter()
-        .filter(|(name, caps)| name != own && caps.iter().any(|c| wanted.has(c)))
+        .filter(|(name, caps)| name != own && caps.as_held().iter().any(|c| wanted.has(c)))
         .map(|(name, _)| name.as_str())
         .collect();
     Some(by.join(" + "))

@@ -123,3 +123,82 @@ pub fn sold_by(sku: &SubscribedSku) -> Option<Capability> {
 pub fn friendly_of(sku: &SubscribedSku) -> Option<Friendly> {
     sold_by(sku).and_then(Friendly::for_capability)
 }
+
+/// The catalog as text for `commcred licenses`: each capability with its service plans and
+/// the add-on SKUs that sell it, then every SKU of Microsoft's table with what it provides.
+pub fn describe_catalog() -> String {
+    use std::fmt::Write as _;
+    let cat = catalog();
+    let mut out = format!(
+        "Capability catalog from Microsoft's \"{}\" (retrieved {}).\n\nCapabilities:\n",
+        cat.source.title, cat.source.retrieved
+    );
+    for cap in Capability::ALL {
+        let plans: Vec<&str> = cat
+            .service_plans
+            .iter()
+            .filter(|p| p.capability == cap)
+            .map(|p| p.service_plan_name.as_str())
+            .collect();
+        let sellers: Vec<&str> = cat
+            .skus
+            .iter()
+            .filter(|s| s.sells == Some(cap))
+            .map(|s| s.sku_part_number.as_str())
+            .collect();
+        let name = Friendly::for_capability(cap)
+            .map(|f| format!(" [{f}]"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {}{name}", cap.label());
+        let _ = writeln!(out, "    service plans: {}", plans.join(", "));
+        let _ = writeln!(out, "    sold by: {}", or_none(&sellers));
+    }
+    let _ = writeln!(
+        out,
+        "\nSKUs with a calling capability ({}):",
+        cat.skus.len()
+    );
+    for sku in &cat.skus {
+        let caps: Vec<&str> = sku.capabilities.iter().map(|c| c.label()).collect();
+        let _ = writeln!(out, "  {:<45} {}", sku.sku_part_number, caps.join("; "));
+    }
+    out
+}
+
+/// What each subscribed SKU of a tenant provides, for `commcred licenses --backend ...`.
+pub fn describe_tenant(snapshot: &super::Snapshot) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!(
+        "Subscribed SKUs of {} ({}):\n",
+        snapshot.tenant.domain, snapshot.tenant.id
+    );
+    for sku in &snapshot.subscribed_skus {
+        let caps = sku_capabilities(sku, &[]);
+        let provides: Vec<&str> = caps.iter().map(Capability::label).collect();
+        let sells = match (sold_by(sku), friendly_of(sku)) {
+            (Some(c), Some(f)) => format!("; sells {} (`{f}`)", c.label()),
+            (Some(c), None) => format!("; sells {} (write the part number)", c.label()),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  {:<45} {} seat(s) free; provides: {}{sells}",
+            sku.sku_part_number,
+            sku.available_seats(),
+            if provides.is_empty() {
+                "no calling capability".to_string()
+            } else {
+                provides.join(", ")
+            }
+        );
+    }
+    out
+}
+
+fn or_none(items: &[&str]) -> String {
+    if items.is_empty() {
+        "(no add-on)".to_string()
+    } else {
+        items.join(", ")
+    }
+}

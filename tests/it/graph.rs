@@ -97,7 +97,7 @@ fn all_users(n: usize) -> Option<&'static [Friendly]> {
 }
 
 /// The parts of a tenant an apply changes: users and seat counts.
-fn license_state(s: &Snapshot) -> (Value, Vec<i64>) {
+pub(crate) fn license_state(s: &Snapshot) -> (Value, Vec<i64>) {
     (
         serde_json::to_value(&s.users).unwrap(),
         s.subscribed_skus.iter().map(|k| k.consumed_units).collect(),
@@ -116,7 +116,7 @@ fn assert_applied_all(report: &ApplyReport, plan: &Plan) {
 
 /// Applies the same plan to copies of one tenant through the file backend and through
 /// the emulator; returns (file result, emulator result, the plan, the emulator's stats).
-fn apply_both(
+pub(crate) fn apply_both(
     tenant: &Snapshot,
     desired: &DesiredState,
     configure: impl FnOnce(&mut commcred::emulator::EmulatorConfig),

@@ -24,6 +24,7 @@ pub fn write_to(out: &mut dyn Write, plan: &Plan, style: Style) {
         .unwrap_or_default();
     if !plan.has_changes() {
         let _ = out.write_str(&outlook);
+        render_warnings(out, plan, style);
         let _ = writeln!(
             out,
             "No changes. Tenant {} matches the configuration.",
@@ -44,8 +45,27 @@ pub fn write_to(out: &mut dyn Write, plan: &Plan, style: Style) {
     }
     // The outlook, then the people losing licenses right above the summary line.
     let _ = out.write_str(&outlook);
+    render_warnings(out, plan, style);
     render_losses(out, plan, style);
     let _ = writeln!(out, "{}", style.bold(&summary_line(&plan.summary())));
+}
+
+/// The plan's warnings (docs/licensing.md), each with its code: failed license
+/// assignments per user, users who cannot call without credits, credits without funding.
+fn render_warnings(out: &mut dyn Write, plan: &Plan, style: Style) {
+    if plan.warnings.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "Warnings ({}):", plan.warnings.len());
+    for w in &plan.warnings {
+        let _ = writeln!(
+            out,
+            "  {} [{}]",
+            style.bold(&format!("! {}", w.message)),
+            w.code
+        );
+    }
+    let _ = out.write_char('\n');
 }
 
 /// Everyone who loses a license, just above the summary line: a removal takes a capability

@@ -31,12 +31,14 @@ pub fn render(plan: &Plan) -> String {
             "**No changes.** The tenant matches the configuration.\n"
         );
         credits_warnings(&mut out, plan);
+        plan_warnings(&mut out, plan);
         footer(&mut out, plan);
         return out;
     }
     let _ = writeln!(out, "**{}**\n", text(&summary_line(&plan.summary())));
     money(&mut out, plan);
     credits_warnings(&mut out, plan);
+    plan_warnings(&mut out, plan);
     losses(&mut out, plan);
     gains(&mut out, plan);
     details(&mut out, plan);
@@ -87,6 +89,26 @@ fn credits_warnings(out: &mut String, plan: &Plan) {
     if c.forecast.as_ref().is_some_and(|f| !f.warnings.is_empty()) {
         out.push('\n');
     }
+}
+
+/// The plan's warnings (docs/licensing.md): failed license assignments with the group and
+/// Graph's error, users who cannot call without credits, credits without funding.
+fn plan_warnings(out: &mut String, plan: &Plan) {
+    if plan.warnings.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "#### Warnings ({})\n", plan.warnings.len());
+    let _ = writeln!(out, "| User | Warning | Code |\n| --- | --- | --- |");
+    for w in &plan.warnings {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            w.upn.as_deref().map(code).unwrap_or_else(|| "—".into()),
+            text(&w.message),
+            code(&w.code)
+        );
+    }
+    out.push('\n');
 }
 
 fn losses(out: &mut String, plan: &Plan) {
