@@ -54,7 +54,7 @@ const GROUP_STATES: &[(&str, Option<&str>)] = &[
 
 /// A SKU of the catalogue as `subscribedSkus` shows it: id, part number, service plans.
 fn catalogue_sku(part: &str) -> (String, Vec<(String, String)>) {
-    let catalog = crate::base::catalog::catalog();
+    let catalog = commcred::base::catalog::catalog();
     let sku = catalog
         .sku(part)
         .unwrap_or_else(|| panic!("{part} is in Microsoft's table"));

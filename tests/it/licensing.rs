@@ -682,7 +682,7 @@ fn emulator_sample_apply_then_plan_shows_no_changes() {
     // assignments in error, disabledPlans), applied through Graph and the file backend.
     for seed in 0..4u64 {
         let users = 18;
-        let live = commcred::testkit::tenant(users, seed);
+        let live = crate::testkit::tenant(users, seed);
         let names: Vec<(String, &[&str])> = (0..users)
             .map(|n| {
                 let i = (n + seed as usize) % EMULATOR_WANTS.len();

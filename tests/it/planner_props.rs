@@ -178,10 +178,12 @@ proptest! {
         let index = TenantIndex::build(&after);
         for want in &desired.users {
             let user = &after.users[index.user_by_upn(&want.upn).unwrap()];
-            // What the user's active, enabled assignments give.
+            // What the user's active, enabled assignments give (a resource account's Teams
+            // Phone counts as Teams Phone, docs/licensing.md).
             let caps = holdings(user, &after, &index)
                 .into_iter()
-                .fold(Capabilities::default(), |acc, h| acc.union(h.capabilities));
+                .fold(Capabilities::default(), |acc, h| acc.union(h.capabilities))
+                .as_held();
             for name in &want.licenses {
                 let LicenseName::Friendly(f) = name else { continue };
                 let provided = f.capabilities().iter().any(|c| caps.has(*c));
