@@ -122,6 +122,7 @@ fn commcred_run(dir: &Path, users: usize, quota: WriteQuota) -> Run {
         config_path: "commcred.yaml".into(),
         digest: "0".repeat(64),
         tenant: DOMAIN.into(),
+        tenant_origin: None,
         backend: None,
         default_usage_location: None,
         credits: None,

@@ -69,6 +69,8 @@ pub struct DesiredState {
     pub digest: String,
     /// The tenant's initial domain, e.g. `contoso.onmicrosoft.com`.
     pub tenant: String,
+    /// Where `tenant:` is written, for the plan's tenant-mismatch error.
+    pub tenant_origin: Option<Origin>,
     /// The YAML's `backend`, with relative paths already resolved against the YAML's folder.
     pub backend: Option<BackendSpec>,
     pub default_usage_location: Option<String>,

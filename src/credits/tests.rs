@@ -35,6 +35,7 @@ fn desired(dir: &std::path::Path) -> DesiredState {
         config_path: dir.join("commcred.yaml"),
         digest: "digest".into(),
         tenant: "contoso.onmicrosoft.com".into(),
+        tenant_origin: None,
         backend: None,
         default_usage_location: Some("US".into()),
         credits: Some(DesiredCredits {

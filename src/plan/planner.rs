@@ -1,13 +1,13 @@
 //! Desired x live -> Plan for licenses and usage locations. Linear in the number of users:
 //! every lookup goes through hash indexes built once.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
 use super::observe::observe_holdings;
 use crate::base::licenses::Capabilities;
-use crate::config::{DesiredState, DesiredUser};
+use crate::config::{DesiredState, DesiredUser, Origin};
 use crate::tenant::rules::{
     Holding, capabilities_of, check_license_rules, credits_unusable_with, holdings, holdings_after,
 };
@@ -31,8 +31,15 @@ pub fn plan(
         return Err(PlanErrors(vec![PlanProblem::new(
             "commcred::plan::tenant_mismatch",
             format!(
-                "commcred.yaml is for tenant `{}` but the live tenant is `{}` ({})",
-                desired.tenant, live.tenant.domain, live.tenant.id
+                "{}commcred.yaml is for tenant `{}` but the live tenant is `{}` ({})",
+                desired
+                    .tenant_origin
+                    .as_ref()
+                    .map(|o| format!("{o}: "))
+                    .unwrap_or_default(),
+                desired.tenant,
+                live.tenant.domain,
+                live.tenant.id
             ),
             "check --backend / the credentials, or set `tenant:` to the tenant's initial *.onmicrosoft.com domain",
         )]));
@@ -43,6 +50,8 @@ pub fn plan(
     let mut users = Vec::with_capacity(desired.users.len());
 
     let mut listed: HashSet<usize> = HashSet::with_capacity(desired.users.len());
+    // Where each listed user is written, by position in the tenant: seat errors name it.
+    let mut origins: HashMap<usize, &Origin> = HashMap::with_capacity(desired.users.len());
     let mut warnings = Vec::new();
     let mut missing = Vec::new();
     for want in &desired.users {
@@ -51,6 +60,7 @@ pub fn plan(
             continue;
         };
         listed.insert(i);
+        origins.insert(i, &want.origin);
         let ctx = UserContext {
             live,
             index: &index,
@@ -78,9 +88,9 @@ pub fn plan(
             }
         }
     }
-    let shortfalls = seats.shortfalls(live);
+    let shortfalls = seats.shortfalls(live, &origins);
     if shortfalls.is_empty() {
-        problems.extend(seats.unorderable_swaps(live));
+        problems.extend(seats.unorderable_swaps(live, &origins));
     }
     problems.extend(shortfalls);
 
@@ -136,6 +146,15 @@ struct SeatLedger {
     swaps: Vec<Swap>,
 }
 
+/// A user as seat errors name it: the UPN and, for a listed user, where it is written.
+fn user_at(live: &Snapshot, origins: &HashMap<usize, &Origin>, user: usize) -> String {
+    let upn = &live.users[user].user_principal_name;
+    match origins.get(&user) {
+        Some(origin) => format!("{upn} at {origin}"),
+        None => upn.clone(),
+    }
+}
+
 /// One user's atomic license change that both takes and frees seats.
 struct Swap {
     user: usize,
@@ -154,7 +173,11 @@ impl SeatLedger {
     /// only free seats first, then any swap that fits, until none is left) and reports the
     /// swaps that can never go through, e.g. two users trading calling plans with no seat
     /// spare. Run only when the totals fit.
-    fn unorderable_swaps(&self, live: &Snapshot) -> Option<PlanProblem> {
+    fn unorderable_swaps(
+        &self,
+        live: &Snapshot,
+        origins: &HashMap<usize, &Origin>,
+    ) -> Option<PlanProblem> {
         let mut free: Vec<i64> = live
             .subscribed_skus
             .iter()
@@ -184,7 +207,7 @@ impl SeatLedger {
         }
         let upns: Vec<String> = pending
             .iter()
-            .map(|s| live.users[s.user].user_principal_name.clone())
+            .map(|s| user_at(live, origins, s.user))
             .collect();
         let skus: BTreeSet<&str> = pending
             .iter()
@@ -211,7 +234,7 @@ impl SeatLedger {
     fn release(&mut self, sku: usize) {
         self.delta.entry(sku).or_default().0 -= 1;
     }
-    fn shortfalls(&self, live: &Snapshot) -> Vec<PlanProblem> {
+    fn shortfalls(&self, live: &Snapshot, origins: &HashMap<usize, &Origin>) -> Vec<PlanProblem> {
         let mut out = Vec::new();
         for (&sku, (needed, users)) in &self.delta {
             let s = &live.subscribed_skus[sku];
@@ -219,10 +242,7 @@ impl SeatLedger {
             // be brought back under its seat count before Graph accepts another assignment.
             let available = s.available_seats();
             if !users.is_empty() && *needed > available {
-                let upns: Vec<String> = users
-                    .iter()
-                    .map(|&u| live.users[u].user_principal_name.clone())
-                    .collect();
+                let upns: Vec<String> = users.iter().map(|&u| user_at(live, origins, u)).collect();
                 out.push(PlanProblem::new(
                     "commcred::plan::seat_shortfall",
                     format!(

@@ -42,6 +42,7 @@ fn desired(users: Vec<DesiredUser>) -> DesiredState {
         config_path: PathBuf::from("commcred.yaml"),
         digest: "d".into(),
         tenant: "contoso.onmicrosoft.com".into(),
+        tenant_origin: None,
         backend: None,
         default_usage_location: Some("US".into()),
         credits: None,

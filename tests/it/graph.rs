@@ -64,6 +64,7 @@ fn desired(users: usize, wants: impl Fn(usize) -> Option<&'static [Friendly]>) -
         config_path: PathBuf::from("commcred.yaml"),
         digest: "0".repeat(64),
         tenant: TENANT_DOMAIN.into(),
+        tenant_origin: None,
         backend: None,
         default_usage_location: Some("US".into()),
         credits: None,

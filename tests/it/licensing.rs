@@ -152,6 +152,7 @@ fn desired(users: &[(&str, &[&str])]) -> DesiredState {
         config_path: PathBuf::from("commcred.yaml"),
         digest: "0".repeat(64),
         tenant: "contoso.onmicrosoft.com".into(),
+        tenant_origin: None,
         backend: None,
         default_usage_location: Some("US".into()),
         credits: None,
@@ -769,4 +770,44 @@ fn plan_errors_point_at_the_yaml_and_the_csv_row_through_the_binary() {
             "missing `{expected}` in:\n{stderr}"
         );
     }
+}
+
+#[test]
+fn seat_shortfall_and_tenant_mismatch_name_where_they_are_written() {
+    let mut live = tenant(
+        &["MCOMEETADV"],
+        vec![("sam@contoso.com", Some("US"), vec![])],
+        true,
+    );
+    live.subscribed_skus[0].prepaid_units.enabled = 0;
+    let e = plan(
+        &desired(&[("sam@contoso.com", &["audioConferencing"])]),
+        &live,
+        now(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        error_messages(&e),
+        [
+            "commcred::plan::seat_shortfall not enough audioConferencing (MCOMEETADV) seats: the plan needs 1 more, 0 available, short by 1 (users: sam@contoso.com at commcred.yaml:10:5) | buy at least 1 more MCOMEETADV license, or assign it to fewer users"
+        ]
+    );
+
+    let dir = crate::common::example("quickstart");
+    let yaml = dir.path().join("commcred.yaml");
+    let text = crate::common::read(&yaml).replace(
+        "tenant: contoso.onmicrosoft.com",
+        "tenant: fabrikam.onmicrosoft.com",
+    );
+    std::fs::write(&yaml, text).unwrap();
+    let out = crate::common::commcred(dir.path())
+        .args(["plan"])
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr
+            .contains("commcred.yaml:3:9: commcred.yaml is for tenant `fabrikam.onmicrosoft.com`"),
+        "{stderr}"
+    );
 }

@@ -104,6 +104,7 @@ fn build(case: &Case) -> (Snapshot, DesiredState) {
         config_path: PathBuf::from("commcred.yaml"),
         digest: "prop".into(),
         tenant: "contoso.onmicrosoft.com".into(),
+        tenant_origin: None,
         backend: None,
         default_usage_location: case.default_location.then(|| "US".to_string()),
         credits: Some(DesiredCredits {

@@ -113,9 +113,9 @@ impl Walker<'_, '_> {
             cx.report(problem);
         }
 
-        let tenant = fields
-            .require(cx, "tenant", "tenant: contoso.onmicrosoft.com")
-            .and_then(|node| self.tenant(node));
+        let tenant_node = fields.require(cx, "tenant", "tenant: contoso.onmicrosoft.com");
+        let tenant_origin = tenant_node.map(|node| self.origin_yaml(node));
+        let tenant = tenant_node.and_then(|node| self.tenant(node));
         let backend = fields.entry("backend").and_then(|(_, v)| self.backend(v));
         let default_usage_location = fields
             .get("defaultUsageLocation")
@@ -139,6 +139,7 @@ impl Walker<'_, '_> {
             config_path: self.cx.yaml.path().to_path_buf(),
             digest: String::new(),
             tenant: tenant?,
+            tenant_origin,
             backend,
             default_usage_location,
             credits,

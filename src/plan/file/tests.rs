@@ -43,6 +43,7 @@ pub(crate) fn quickstart_plan() -> Plan {
         config_path: PathBuf::from("commcred.yaml"),
         digest: "0f".repeat(32),
         tenant: "contoso.onmicrosoft.com".into(),
+        tenant_origin: None,
         backend: None,
         default_usage_location: Some("US".into()),
         credits: Some(DesiredCredits {
