@@ -811,3 +811,58 @@ fn seat_shortfall_and_tenant_mismatch_name_where_they_are_written() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_failed_group_assignment_is_reported_in_human_json_and_markdown() {
+    let dir = crate::common::example("quickstart");
+    let path = dir.path().join("tenant.json");
+    let mut t: Value = serde_json::from_str(&crate::common::read(&path)).unwrap();
+    let users = t["users"].as_array_mut().unwrap();
+    let dave = users
+        .iter_mut()
+        .find(|u| u["userPrincipalName"] == "dave@contoso.com")
+        .unwrap();
+    dave["licenseAssignmentStates"][0]["state"] = json!("Error");
+    dave["licenseAssignmentStates"][0]["error"] = json!("CountViolation");
+    t["groups"] =
+        json!([{"id": "6a1e3c52-9d4b-4e8f-a0c1-2f7b9e3d5a10", "displayName": "Conferencing"}]);
+    std::fs::write(&path, serde_json::to_string_pretty(&t).unwrap()).unwrap();
+    let run = |format: &str| {
+        let out = crate::common::commcred(dir.path())
+            .args(["plan", "--format", format])
+            .assert()
+            .success();
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    };
+    let expected = "dave@contoso.com: MCOMEETADV from group Conferencing is in state Error (CountViolation): it gives the user nothing until that is fixed";
+    let human = run("human");
+    assert!(human.contains("Warnings (1):"), "{human}");
+    assert!(human.contains(expected), "{human}");
+    assert!(
+        human.contains("[commcred::plan::assignment_failed]"),
+        "{human}"
+    );
+    let markdown = run("markdown");
+    assert!(markdown.contains("#### Warnings (1)"), "{markdown}");
+    assert!(markdown.contains("CountViolation"), "{markdown}");
+    let doc: Value = serde_json::from_str(&run("json")).unwrap();
+    let w = &doc["warnings"][0];
+    assert_eq!(w["code"], "commcred::plan::assignment_failed");
+    assert_eq!(w["upn"], "dave@contoso.com");
+    assert_eq!(w["assignment"]["group_name"], "Conferencing");
+    assert_eq!(w["assignment"]["state"], "Error");
+    assert_eq!(w["assignment"]["error"], "CountViolation");
+    assert_eq!(w["assignment"]["license"]["sku_part_number"], "MCOMEETADV");
+    // dave wants audio conferencing: the failed group assignment gives none, so the plan
+    // assigns it directly.
+    let dave_change = doc["user_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["upn"] == "dave@contoso.com")
+        .unwrap();
+    assert!(
+        dave_change.to_string().contains("MCOMEETADV"),
+        "{dave_change}"
+    );
+}
