@@ -68,6 +68,7 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     if let Some(limit) = &limit {
         budget::check(&plan, limit)?;
     }
+    out.check_stdout()?;
     confirm(args.auto_approve)?;
     let ledger = Some(credits.ledger_path.as_path());
     let progress = progress_for(&backend_spec);
@@ -219,6 +220,7 @@ fn apply_saved(
     if let Some(limit) = limit {
         budget::check(&saved.plan, limit)?;
     }
+    out.check_stdout()?;
     let spec = backend_override(global)?.unwrap_or_else(|| saved.backend.clone());
     let mut backend = open_spec(global, &spec)?;
     out.info(&format!("Applying to {}...", backend.describe()));

@@ -104,11 +104,11 @@ pub fn main() -> ExitCode {
         Command::Show(args) => show::run(args, &out),
         Command::Export(args) => export::run(args, &cli.global, &out),
         Command::Schema(args) => schema::run(args, &out),
-        Command::Completions(args) => completions::run(args),
-        Command::Man(args) => man::run(args),
+        Command::Completions(args) => completions::run(args, &out),
+        Command::Man(args) => man::run(args, &out),
     };
     match result {
-        Ok(code) => code,
+        Ok(code) => out.finish(code),
         Err(report) => {
             eprintln!("{report:?}");
             ExitCode::FAILURE
