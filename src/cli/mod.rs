@@ -15,6 +15,7 @@ mod manual;
 mod output;
 mod plan;
 mod progress;
+mod prompt;
 mod recommend;
 mod schema;
 mod show;
