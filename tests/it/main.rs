@@ -8,6 +8,7 @@ mod examples;
 mod export;
 mod formats;
 mod graph;
+mod honest_io;
 mod layers;
 mod licensing;
 mod plan_apply;
