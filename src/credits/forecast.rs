@@ -109,6 +109,7 @@ pub struct ForecastInput<'a> {
     pub now: DateTime<Utc>,
 }
 
+// Long: the outlook's figures and each warning read the same locals (balance, rate, expiry); split, they would pass a dozen values around.
 pub fn forecast(input: &ForecastInput) -> Forecast {
     let account = input.account;
     let now = input.now;

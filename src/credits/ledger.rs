@@ -338,6 +338,7 @@ impl LedgerAccount {
     /// every charged call (in the account's currency) made since the fund was known, and,
     /// while auto-recharge has been confirmed on, a recharge each time the balance fell
     /// below its trigger (Microsoft does that by itself; the ledger cannot see it happen).
+    // Long: one chronological simulation (funds first in, first out, estimated recharges) whose state lives in its locals.
     pub fn replay(&self, rows: &[CallRow], now: DateTime<Utc>) -> Replay {
         let mut account = CreditsAccount {
             billing_account_type: self.billing_account_type,

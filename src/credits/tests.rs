@@ -107,6 +107,7 @@ fn stamp(how: How, now: DateTime<Utc>) -> Stamp {
 }
 
 #[test]
+// Long: one end-to-end scenario, step by step.
 fn the_plan_diffs_the_yaml_against_the_ledger_and_converges_once_confirmed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger.json");
