@@ -2,20 +2,9 @@
 //! above it says why (a line containing `Long:`), so that a long function is a decision,
 //! not an accident.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const LIMIT: usize = 80;
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
 
 /// `fn name` when `line` starts a function item, with its indentation.
 fn fn_start(line: &str) -> Option<(&str, &str)> {
@@ -82,11 +71,8 @@ fn long_functions(text: &str, path: &str) -> Vec<String> {
 #[test]
 fn no_function_is_long_without_a_reason() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
-    files.sort();
     let mut found = Vec::new();
-    for path in &files {
+    for path in &crate::common::rust_sources(&src) {
         let text = std::fs::read_to_string(path).unwrap();
         found.extend(long_functions(&text, &path.display().to_string()));
     }
