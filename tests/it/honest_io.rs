@@ -236,3 +236,28 @@ fn two_concurrent_applies_apply_once() {
         assert!(strays(dir.path()).is_empty(), "{:?}", strays(dir.path()));
     }
 }
+
+/// A running emulator holds the snapshot: a file-backend apply says so within its wait
+/// instead of hanging, and once the emulator stops, no lock file is left.
+#[test]
+fn apply_on_a_file_an_emulator_serves_names_the_emulator() {
+    let dir = example("quickstart");
+    let tenant = dir.path().join("tenant.json");
+    let before = read(&tenant);
+    let emulator = crate::emulator::start(&tenant, |_| {});
+    commcred(dir.path())
+        .args([
+            "apply",
+            "commcred.yaml",
+            "--auto-approve",
+            "--lock-timeout",
+            "200ms",
+        ])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("in use by commcred emulator (pid"));
+    emulator.shutdown().unwrap();
+    assert_eq!(read(&tenant), before);
+    assert!(strays(dir.path()).is_empty(), "{:?}", strays(dir.path()));
+}
