@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use commcred::apply::ApplyReport;
 use commcred::backend::ledger as store;
-use commcred::credits::ledger::{How, Recorded, Stamp};
-use commcred::credits::steps::{self, ManualStep};
+use commcred::backend::ledger::{How, Recorded, Stamp};
+use commcred::plan::steps::{self, ManualStep};
 use commcred::plan::{Operation, Plan};
 use miette::Result;
 

@@ -10,9 +10,9 @@ use crate::config::{DesiredAutoRecharge, DesiredCredits, DesiredPayment, Desired
 use crate::tenant::{PaymentMethod, Snapshot};
 
 use super::CreditsError;
-use super::ledger::{How, Ledger, Stamp};
-use super::steps::{StepKind, render, steps_for};
+use crate::backend::ledger::{How, Ledger, Stamp};
 use crate::plan::file::plan_id;
+use crate::plan::steps::{StepKind, render, steps_for};
 use crate::workflow::credits::{CreditsSource, annotate, prepare};
 
 fn at(s: &str) -> DateTime<Utc> {

@@ -9,10 +9,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::backend::ledger as store;
+use crate::backend::ledger::{How, Ledger, LedgerAccount, LedgerFund, Observation, Stamp};
 use crate::base::money::{Amount, Money};
 use crate::config::DesiredState;
 use crate::credits::CreditsError;
-use crate::credits::ledger::{How, Ledger, LedgerAccount, LedgerFund, Observation, Stamp};
 use crate::tenant::credits::{expires_at, usable_balance};
 use crate::tenant::{BillingAccountType, Fund};
 

@@ -12,11 +12,8 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
     ("tenant", &["base"]),
     ("config", &["base", "tenant"]),
     ("emulator", &["base", "tenant"]),
-    (
-        "plan",
-        &["base", "tenant", "config", "credits"], // credits: see docs/architecture.md
-    ),
-    ("credits", &["base", "tenant", "config", "plan"]),
+    ("credits", &["base", "tenant", "config"]),
+    ("plan", &["base", "tenant", "config", "credits"]),
     ("export", &["base", "tenant", "config", "plan"]),
     ("backend", &["base", "tenant", "config", "plan", "credits"]),
     (
