@@ -53,7 +53,7 @@ const GROUP_STATES: &[(&str, Option<&str>)] = &[
 ];
 
 /// A SKU of the catalogue as `subscribedSkus` shows it: id, part number, service plans.
-fn catalogue_sku(part: &str) -> (String, Vec<(String, String)>) {
+fn catalogue_sku(part: &str) -> CatalogueSku {
     let catalog = commcred::base::catalog::catalog();
     let sku = catalog
         .sku(part)
@@ -112,66 +112,20 @@ impl Rng {
     }
 }
 
+/// A SKU of the catalogue with its service plans: (SKU id, [(plan id, plan name)]).
+type CatalogueSku = (String, Vec<(String, String)>);
+
+const GROUP_ID: &str = "9f0e6c1a-0000-4000-8000-00000000abcd";
+
 /// A tenant of `users` users with the catalogue's SKUs (seats for everyone), some users
-/// holding licenses, a few through a group, a credits account.
+/// holding licenses, a few through a group (some of those in error), a credits account.
 pub fn tenant(users: usize, seed: u64) -> Snapshot {
     let mut rng = Rng::new(seed);
-    let skus: Vec<(String, Vec<(String, String)>)> =
-        CATALOGUE.iter().map(|p| catalogue_sku(p)).collect();
+    let skus: Vec<CatalogueSku> = CATALOGUE.iter().map(|p| catalogue_sku(p)).collect();
     let mut consumed = vec![0i64; CATALOGUE.len()];
-    let mut user_values = Vec::with_capacity(users);
-    for n in 0..users {
-        let set = START_SETS[rng.below(START_SETS.len())];
-        let by_group = set == [0] && rng.below(4) == 0;
-        let (state, error) = if by_group {
-            GROUP_STATES[rng.below(GROUP_STATES.len())]
-        } else {
-            ("Active", None)
-        };
-        if state == "Active" {
-            for &s in set {
-                consumed[s] += 1;
-            }
-        }
-        // Some E5 users have Audio Conferencing switched off (`disabledPlans`).
-        let disable_conferencing = set == [5] && rng.below(3) == 0;
-        let location = match rng.below(4) {
-            0 => serde_json::Value::Null,
-            1 => json!("GB"),
-            _ => json!("US"),
-        };
-        let licenses: Vec<_> = set
-            .iter()
-            .map(|&s| {
-                let disabled: Vec<&str> = skus[s]
-                    .1
-                    .iter()
-                    .filter(|(_, name)| disable_conferencing && name == "MCOMEETADV")
-                    .map(|(id, _)| id.as_str())
-                    .collect();
-                json!({"skuId": skus[s].0, "disabledPlans": disabled})
-            })
-            .collect();
-        let states: Vec<_> = set
-            .iter()
-            .map(|&s| {
-                let group = if by_group {
-                    json!("9f0e6c1a-0000-4000-8000-00000000abcd")
-                } else {
-                    serde_json::Value::Null
-                };
-                json!({"skuId": skus[s].0, "assignedByGroup": group, "state": state, "error": error})
-            })
-            .collect();
-        user_values.push(json!({
-            "id": format!("00000000-0000-4000-8000-{n:012}"),
-            "userPrincipalName": format!("user{n}@contoso.com"),
-            "displayName": format!("User {n}"),
-            "usageLocation": location,
-            "assignedLicenses": licenses,
-            "licenseAssignmentStates": states,
-        }));
-    }
+    let user_values: Vec<_> = (0..users)
+        .map(|n| synthetic_user(n, &mut rng, &skus, &mut consumed))
+        .collect();
     let sku_values: Vec<_> = CATALOGUE
         .iter()
         .zip(&skus)
@@ -191,7 +145,7 @@ pub fn tenant(users: usize, seed: u64) -> Snapshot {
         .collect();
     let value = json!({
         "tenant": {"id": "7f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", "domain": "contoso.onmicrosoft.com"},
-        "groups": [{"id": "9f0e6c1a-0000-4000-8000-00000000abcd", "displayName": "Conferencing"}],
+        "groups": [{"id": GROUP_ID, "displayName": "Conferencing"}],
         "subscribedSkus": sku_values,
         "users": user_values,
         "communicationsCredits": {
@@ -202,6 +156,64 @@ pub fn tenant(users: usize, seed: u64) -> Snapshot {
         }
     });
     serde_json::from_value(value).expect("the synthetic tenant is a valid snapshot")
+}
+
+/// User `n`: a random starting set, held directly or (audio conferencing alone, one time in
+/// four) through the group in a random state; active assignments are counted in `consumed`.
+fn synthetic_user(
+    n: usize,
+    rng: &mut Rng,
+    skus: &[CatalogueSku],
+    consumed: &mut [i64],
+) -> serde_json::Value {
+    let set = START_SETS[rng.below(START_SETS.len())];
+    let by_group = set == [0] && rng.below(4) == 0;
+    let (state, error) = if by_group {
+        GROUP_STATES[rng.below(GROUP_STATES.len())]
+    } else {
+        ("Active", None)
+    };
+    if state == "Active" {
+        for &s in set {
+            consumed[s] += 1;
+        }
+    }
+    // Some E5 users have Audio Conferencing switched off (`disabledPlans`).
+    let disable_conferencing = set == [5] && rng.below(3) == 0;
+    let location = match rng.below(4) {
+        0 => serde_json::Value::Null,
+        1 => json!("GB"),
+        _ => json!("US"),
+    };
+    let licenses: Vec<_> = set
+        .iter()
+        .map(|&s| {
+            let disabled: Vec<&str> = skus[s]
+                .1
+                .iter()
+                .filter(|(_, name)| disable_conferencing && name == "MCOMEETADV")
+                .map(|(id, _)| id.as_str())
+                .collect();
+            json!({"skuId": skus[s].0, "disabledPlans": disabled})
+        })
+        .collect();
+    let group = if by_group {
+        json!(GROUP_ID)
+    } else {
+        serde_json::Value::Null
+    };
+    let states: Vec<_> = set
+        .iter()
+        .map(|&s| json!({"skuId": skus[s].0, "assignedByGroup": group, "state": state, "error": error}))
+        .collect();
+    json!({
+        "id": format!("00000000-0000-4000-8000-{n:012}"),
+        "userPrincipalName": format!("user{n}@contoso.com"),
+        "displayName": format!("User {n}"),
+        "usageLocation": location,
+        "assignedLicenses": licenses,
+        "licenseAssignmentStates": states,
+    })
 }
 
 /// A `commcred.yaml` listing every user of [`tenant`] with a profile; with `csv_users`,

@@ -6,6 +6,7 @@
 //!   (`data/license-catalog.json`; its generator `catalog_gen` runs as a test)
 //! - `licenses`: the YAML's license names (friendly names and part numbers)
 //! - `fsio`: safe file I/O (atomic replace keeping mode, fsync, bounded advisory lock)
+//! - `text`: message helpers ("a, b and 3 more")
 
 pub mod catalog;
 #[cfg(test)]
@@ -14,3 +15,4 @@ pub mod codes;
 pub mod fsio;
 pub mod licenses;
 pub mod money;
+pub mod text;

@@ -9,6 +9,7 @@ pub mod planner;
 pub mod problems;
 pub mod render;
 pub mod skus;
+pub mod steps;
 
 pub use model::*;
 pub use planner::plan;

@@ -22,6 +22,7 @@ use super::skus::{ResolvedSkus, nearest, resolve, sku_ref};
 
 /// Plans the changes that make `live` match `desired`. Every problem is collected; any
 /// problem means no plan (and nothing applied).
+// Long: the planner's top-level sequence (resolve SKUs, users, prune, seats, credits, collect problems) kept in one place to read.
 pub fn plan(
     desired: &DesiredState,
     live: &Snapshot,
@@ -264,8 +265,8 @@ impl SeatLedger {
     }
 }
 
-// Over 80 lines: the steps (removals, the state after them, each wanted SKU, usage
-// location, the checks on the result) share the user's holdings and read best in order.
+// Long: one listed user's rules in SPEC §3's order (removals, the state after them, each
+// wanted SKU, usage location, the checks on the result), sharing the user's holdings.
 fn plan_listed_user(
     ctx: &UserContext,
     want: &DesiredUser,
