@@ -379,6 +379,33 @@ mod tests {
         assert!(leftovers(dir.path()).is_empty());
     }
 
+    /// Read-modify-write under the lock from many threads: no update is lost although
+    /// each holder removes the sidecar on release (and a waiter may have opened it).
+    #[test]
+    fn the_lock_excludes_while_sidecars_come_and_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("counter");
+        fs::write(&data, "0").unwrap();
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let data = data.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..25 {
+                        let _lock =
+                            FileLock::acquire(&data, "counter", Duration::from_secs(60)).unwrap();
+                        let n: u32 = fs::read_to_string(&data).unwrap().parse().unwrap();
+                        write_atomically(&data, (n + 1).to_string().as_bytes()).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(fs::read_to_string(&data).unwrap(), "200");
+        assert_eq!(leftovers(dir.path()), ["counter"]);
+    }
+
     #[test]
     fn a_waiter_gets_the_lock_when_the_holder_lets_go() {
         let dir = tempfile::tempdir().unwrap();
