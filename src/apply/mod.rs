@@ -2,6 +2,9 @@
 //! its lock and reading the live state), the plan is checked for staleness against that
 //! state, the steps the backend can make run (the rest are left to a person with
 //! instructions), and the change is committed only when every step went through.
+//! `budget`: the spending limit (`--max-spend`) checked before anything changes.
+
+pub mod budget;
 
 use std::sync::Arc;
 

@@ -6,6 +6,7 @@
 //!   (`data/license-catalog.json`; its generator `catalog_gen` runs as a test)
 //! - `licenses`: the YAML's license names (friendly names and part numbers)
 //! - `fsio`: safe file I/O (atomic replace keeping mode, fsync, bounded advisory lock)
+//! - `notice`: a problem or warning with its code and help (planner, export)
 //! - `text`: message helpers ("a, b and 3 more")
 
 pub mod catalog;
@@ -15,4 +16,5 @@ pub mod codes;
 pub mod fsio;
 pub mod licenses;
 pub mod money;
+pub mod notice;
 pub mod text;

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use commcred::apply::budget::{self, MaxSpend};
 use commcred::apply::{ApplyContext, ApplyReport, NoProgress, Progress};
 use commcred::backend::Backend;
 use commcred::config::BackendSpec;
-use commcred::plan::budget::{self, MaxSpend};
 use commcred::plan::file::{SavedPlan, looks_like_plan};
 use commcred::plan::{Plan, render::human};
 use miette::{Result, miette};

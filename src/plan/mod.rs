@@ -1,6 +1,5 @@
 //! Desired x live -> [`Plan`] (pure, deterministic), and its renderers.
 
-pub mod budget;
 pub mod credits;
 pub mod file;
 pub mod model;

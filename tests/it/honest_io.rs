@@ -188,9 +188,11 @@ fn lock_timeout_waits_for_the_holder_to_finish() {
     let tenant = dir.path().join("tenant.json");
     let before = read(&tenant);
     let held = FileLock::acquire(&tenant, "a test", Duration::ZERO).unwrap();
-    let child = spawn_apply(dir.path());
-    // Until the lock is free the file cannot change, whatever the child is doing.
+    let mut child = spawn_apply(dir.path());
+    // While the lock is held the child can neither finish nor change the file: it waits
+    // (past the default 5 s wait too, which a loaded machine may reach).
     std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "still waiting");
     assert_eq!(read(&tenant), before);
     drop(held);
     let out = child.wait_with_output().unwrap();

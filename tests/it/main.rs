@@ -17,6 +17,7 @@ mod planner_props;
 mod saved_plans;
 mod schema;
 mod validate;
+mod workflow;
 
 /// Synthetic tenants and configs (not part of the library, see its header).
 #[allow(dead_code)]
