@@ -14,5 +14,6 @@ pub mod export;
 pub mod licenses;
 pub mod money;
 pub mod plan;
+pub mod source_window;
 pub mod tenant;
 pub mod testkit;

@@ -1,6 +1,8 @@
 //! Executing a plan: the staleness check every backend runs before changing anything, and
 //! the in-memory application of operations to a snapshot (the file backend's engine).
 
+mod applied;
+
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
@@ -9,6 +11,8 @@ use crate::backend::ApplyReport;
 use crate::plan::{CreditsChange, ObservedCredits, ObservedUser, Operation, Plan};
 use crate::tenant::rules::Holding;
 use crate::tenant::{Snapshot, TenantIndex, credits};
+
+pub use applied::{already_applied, stale_error};
 
 /// What the plan would observe of `user` now.
 pub fn observe_user(

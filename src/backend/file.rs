@@ -7,7 +7,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::apply::{apply_to_snapshot, stale_objects};
+use crate::apply::{apply_to_snapshot, stale_error, stale_objects};
 use crate::plan::Plan;
 use crate::tenant::Snapshot;
 
@@ -29,15 +29,42 @@ impl FileBackend {
 
 /// Reads and parses a snapshot, with the JSON error's line and column on failure.
 pub fn read_snapshot(path: &Path) -> Result<Snapshot, BackendError> {
-    let what = path.display().to_string();
-    let text = fs::read_to_string(path).map_err(|e| BackendError::Read {
-        what: what.clone(),
+    let text = read_text(path)?;
+    let snapshot = parse_snapshot(path, &text)?;
+    tracing::info!(
+        path = %path.display(),
+        users = snapshot.users.len(),
+        skus = snapshot.subscribed_skus.len(),
+        "read the tenant snapshot"
+    );
+    Ok(snapshot)
+}
+
+fn read_text(path: &Path) -> Result<String, BackendError> {
+    fs::read_to_string(path).map_err(|e| BackendError::Read {
+        what: path.display().to_string(),
         message: e.to_string(),
-    })?;
-    serde_json::from_str(&text).map_err(|e| BackendError::Read {
-        what: format!("{what}:{}:{}", e.line(), e.column()),
+    })
+}
+
+fn parse_snapshot(path: &Path, text: &str) -> Result<Snapshot, BackendError> {
+    serde_json::from_str(text).map_err(|e| BackendError::Read {
+        what: format!("{}:{}:{}", path.display(), e.line(), e.column()),
         message: format!("not a valid tenant snapshot: {e}"),
     })
+}
+
+/// [`snapshot_to_string`] with every object's keys in the order of `original` (the file as
+/// it was read), so that an apply changes only the lines it must.
+pub fn snapshot_to_string_like(snapshot: &Snapshot, original: &str) -> String {
+    let Ok(before) = serde_json::from_str::<serde_json::Value>(original) else {
+        return snapshot_to_string(snapshot);
+    };
+    let after = serde_json::to_value(snapshot).expect("snapshots always serialize");
+    let mut text = serde_json::to_string_pretty(&super::key_order::keep_key_order(&before, after))
+        .expect("JSON values always serialize");
+    text.push('\n');
+    text
 }
 
 /// Serializes a snapshot the way commcred always writes it (pretty JSON, final newline).
@@ -105,10 +132,12 @@ impl Backend for FileBackend {
 
     fn apply(&mut self, plan: &Plan, ctx: &ApplyContext) -> Result<ApplyReport, BackendError> {
         let _lock = SnapshotLock::acquire(&self.path)?;
-        let mut snapshot = read_snapshot(&self.path)?;
+        tracing::info!(path = %self.path.display(), "locked the tenant snapshot");
+        let original = read_text(&self.path)?;
+        let mut snapshot = parse_snapshot(&self.path, &original)?;
         let stale = stale_objects(plan, &snapshot);
         if !stale.is_empty() {
-            return Err(BackendError::Stale(stale));
+            return Err(stale_error(plan, &snapshot, stale));
         }
         let report = apply_to_snapshot(&mut snapshot, &plan.operations(), ctx.now);
         if !report.is_success() {
@@ -121,7 +150,15 @@ impl Backend for FileBackend {
             nothing.not_attempted.extend(report.not_attempted);
             return Ok(nothing);
         }
-        write_atomically(&self.path, snapshot_to_string(&snapshot).as_bytes())?;
+        write_atomically(
+            &self.path,
+            snapshot_to_string_like(&snapshot, &original).as_bytes(),
+        )?;
+        tracing::info!(
+            path = %self.path.display(),
+            operations = report.applied.len(),
+            "applied and replaced the tenant snapshot"
+        );
         Ok(report)
     }
 }

@@ -5,6 +5,7 @@ use crate::tenant::Snapshot;
 
 pub mod file;
 pub mod graph;
+mod key_order;
 
 /// A live tenant that can be read into the shared model and changed by a plan.
 pub trait Backend {
@@ -52,6 +53,15 @@ pub enum BackendError {
         help("run `commcred plan` again, review the new plan, and apply that")
     )]
     Stale(Vec<String>),
+    /// A saved plan applied a second time: what it touches is already as it leaves it.
+    #[error("this plan was already applied: {}; nothing was changed", already(.0))]
+    #[diagnostic(
+        code(commcred::apply::already_applied),
+        help(
+            "nothing to do; to look for newer changes, run `commcred plan --detailed-exitcode` (exit 0: none)"
+        )
+    )]
+    AlreadyApplied(Vec<String>),
     #[error("{0}")]
     #[diagnostic(code(commcred::backend::error))]
     Other(String),
@@ -92,4 +102,17 @@ pub fn open(spec: &crate::config::BackendSpec) -> Result<Box<dyn Backend>, Backe
             Ok(Box::new(graph::GraphBackend::from_env(url.as_deref())?))
         }
     }
+}
+
+/// "the 10 objects it changes (user a, user b, user c, …) are already as it leaves them".
+fn already(objects: &[String]) -> String {
+    let shown: Vec<&str> = objects.iter().take(3).map(String::as_str).collect();
+    format!(
+        "the {} object{} it changes ({}{}) {} already as it leaves them",
+        objects.len(),
+        if objects.len() == 1 { "" } else { "s" },
+        shown.join(", "),
+        if objects.len() > 3 { ", …" } else { "" },
+        if objects.len() == 1 { "is" } else { "are" },
+    )
 }

@@ -160,14 +160,17 @@ pub fn render_report(plan: &Plan, report: &ApplyReport) -> String {
             s.add_funds = None;
         }
         text.push_str(&format!(
-            "Apply complete! {} applied: {} assigned, {} removed, {} settings changed{}.\n",
-            report.applied.len(),
+            "Apply complete! Licenses: {} assigned, {} removed. Settings: {} changed.{} \
+             ({} write operation{}.)\n\
+             To check that the tenant now matches: commcred plan --detailed-exitcode (exit 0: no changes)\n",
             s.assign,
             s.remove,
             s.settings,
             s.add_funds
-                .map(|m| format!(", {m} added"))
-                .unwrap_or_default()
+                .map(|m| format!(" Credits: {m} added."))
+                .unwrap_or_default(),
+            report.applied.len(),
+            if report.applied.len() == 1 { "" } else { "s" },
         ));
     }
     text

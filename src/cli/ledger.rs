@@ -14,7 +14,7 @@ use commcred::tenant::credits::{expires_at, usable_balance};
 use commcred::tenant::{BillingAccountType, Fund};
 use miette::Result;
 
-use super::context::{actor, now};
+use super::context::{now, require_actor};
 use super::output::Output;
 use super::usage::LedgerLocation;
 
@@ -70,8 +70,9 @@ pub struct RecordArgs {
     #[arg(long, value_name = "AMOUNT[@DATE]")]
     pub fund: Vec<String>,
     /// Who read the balance, as recorded in the ledger (default: the login name).
-    #[arg(long, env = "COMMCRED_CONFIRMED_BY", value_name = "NAME")]
-    pub by: Option<String>,
+    /// Same flag as `apply --confirmed-by`; `--by` is its old spelling.
+    #[arg(long, alias = "by", env = "COMMCRED_CONFIRMED_BY", value_name = "NAME")]
+    pub confirmed_by: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -182,7 +183,7 @@ fn record(args: RecordArgs, out: &Output) -> Result<ExitCode> {
         )
         .into());
     }
-    let by = actor(args.by.as_deref());
+    let by = require_actor(args.confirmed_by.as_deref())?;
     let stamp = Stamp {
         by: by.clone(),
         at: now,
@@ -320,22 +321,34 @@ fn show(args: ShowArgs, out: &Output) -> Result<ExitCode> {
             let m = |a: Amount| Money::new(a.0, account.currency.clone()).to_string();
             let _ = writeln!(text, "  account: {}, {}", account.billing_account_type.as_str(), account.currency);
             let _ = writeln!(text, "  funds (remaining after replaying the ledger's {} charged calls):", replay.charges);
-            for f in &replay.account.funds {
-                let recorded = account
-                    .funds
-                    .iter()
-                    .find(|l| l.fund.id == f.id)
-                    .map(|l| format!("recorded {}", stamp(&l.recorded)))
-                    .unwrap_or_else(|| "estimated auto-recharge".to_string());
-                let expired = if expires_at(f) <= now { " (expired)" } else { "" };
+            // A table: every column as wide as its widest cell, amounts right-aligned.
+            let rows: Vec<[String; 5]> = replay
+                .account
+                .funds
+                .iter()
+                .map(|f| {
+                    let recorded = account
+                        .funds
+                        .iter()
+                        .find(|l| l.fund.id == f.id)
+                        .map(|l| format!("recorded {}", stamp(&l.recorded)))
+                        .unwrap_or_else(|| "estimated auto-recharge".to_string());
+                    let expired = if expires_at(f) <= now { " (expired)" } else { "" };
+                    [
+                        f.id.clone(),
+                        format!("bought {}  expires {}{expired}", day(f.purchased_at), day(expires_at(f))),
+                        m(f.remaining),
+                        m(f.amount),
+                        recorded,
+                    ]
+                })
+                .collect();
+            let width = |c: usize| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0);
+            let (w0, w1, w2, w3) = (width(0), width(1), width(2), width(3));
+            for [id, dates, left, bought, recorded] in &rows {
                 let _ = writeln!(
                     text,
-                    "    {:<20} bought {}  expires {}{expired}  {} of {}  ({recorded})",
-                    f.id,
-                    day(f.purchased_at),
-                    day(expires_at(f)),
-                    m(f.remaining),
-                    m(f.amount)
+                    "    {id:<w0$}  {dates:<w1$}  {left:>w2$} left of {bought:>w3$}  ({recorded})"
                 );
             }
             let _ = writeln!(text, "  usable balance: {}", m(Amount(usable_balance(&replay.account, now))));

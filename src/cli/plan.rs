@@ -58,6 +58,14 @@ pub fn make_plan(config: Option<PathBuf>, global: &GlobalArgs, out: &Output) -> 
     let credits = prepare_credits(&desired, &backend_spec, backend.as_mut(), &mut live, now)?;
     let mut plan = commcred::plan::plan(&desired, &live, now)?;
     commcred::credits::live::annotate(&mut plan, &credits);
+    let summary = plan.summary();
+    tracing::info!(
+        users = summary.users,
+        assign = summary.assign,
+        remove = summary.remove,
+        settings = summary.settings,
+        "planned"
+    );
     Ok(Planned {
         plan,
         backend,

@@ -1,7 +1,7 @@
 //! `commcred recommend`: funding advice (minimumBalance, triggerBelow, rechargeAmount) from
 //! real usage, as a YAML snippet with the reasoning in comments.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use commcred::credits::recommend::{recommend, render_yaml};
@@ -29,11 +29,20 @@ pub struct Args {
 
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     let now = now()?;
+    // The config, when there is one: it names the account's currency.
+    let config = match (&args.config, args.usage.is_empty()) {
+        (Some(path), _) => Some(load_config(path)?),
+        (None, true) => Some(load_config(&config_path(None))?),
+        (None, false) if Path::new("commcred.yaml").exists() => {
+            Some(load_config(Path::new("commcred.yaml"))?)
+        }
+        (None, false) => None,
+    };
     let (rows, first, source) = if args.usage.is_empty() {
-        let desired = load_config(&config_path(args.config))?;
-        let (mut backend, live) = read_live(global, &desired, out)?;
+        let desired = config.as_ref().expect("loaded above");
+        let (mut backend, live) = read_live(global, desired, out)?;
         let rows =
-            commcred::credits::live::calls_for_advice(&desired, &live, backend.pstn_calls(), now)?;
+            commcred::credits::live::calls_for_advice(desired, &live, backend.pstn_calls(), now)?;
         (
             rows,
             None,
@@ -53,7 +62,50 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
         let names: Vec<String> = args.usage.iter().map(|p| p.display().to_string()).collect();
         (rows, first, names.join(", "))
     };
-    let recs = recommend(&rows, first, now);
-    out.result(&render_yaml(&recs, &source));
+    if rows.is_empty() && args.usage.is_empty() {
+        out.result(&format!(
+            "# commcred recommend: no PSTN usage found ({source}), so there is no advice yet.\n\
+             # Export \"PSTN and SMS usage\" from the Teams admin center (Analytics & reports >\n\
+             # Usage reports > Export to Excel), then run:\n\
+             #   commcred recommend --usage FILE.csv\n\
+             # or keep it for every plan: commcred usage import FILE.csv\n"
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut recs = recommend(&rows, first, now);
+    let currency = config
+        .as_ref()
+        .and_then(|d| d.credits.as_ref())
+        .map(|c| c.currency.to_ascii_uppercase());
+    let mut text = String::new();
+    if let Some(currency) = &currency {
+        let others: Vec<String> = recs
+            .iter()
+            .filter(|r| &r.currency != currency)
+            .map(|r| {
+                format!(
+                    "{} ({} call{})",
+                    r.currency,
+                    r.calls,
+                    if r.calls == 1 { "" } else { "s" }
+                )
+            })
+            .collect();
+        if !others.is_empty() {
+            text.push_str(&format!(
+                "# Left out: calls charged in {}. The credits account in commcred.yaml is in {currency},\n\
+                 # and an account has one currency.\n",
+                others.join(", ")
+            ));
+        }
+        recs.retain(|r| &r.currency == currency);
+    } else if recs.len() > 1 {
+        text.push_str(
+            "# Several currencies and no commcred.yaml to say which is the account's: give it as\n\
+             # CONFIG (commcred recommend --usage FILE.csv commcred.yaml) to keep only that one.\n",
+        );
+    }
+    text.push_str(&render_yaml(&recs, &source));
+    out.result(&text);
     Ok(ExitCode::SUCCESS)
 }

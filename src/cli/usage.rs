@@ -13,7 +13,7 @@ use commcred::money::Money;
 use miette::Result;
 use rust_decimal::Decimal;
 
-use super::context::{actor, load_config, now};
+use super::context::{load_config, now, require_actor};
 use super::output::Output;
 
 #[derive(Debug, clap::Args)]
@@ -39,8 +39,9 @@ pub struct ImportArgs {
     #[command(flatten)]
     pub ledger: LedgerLocation,
     /// Who imports, as recorded in the ledger (default: the login name).
-    #[arg(long, env = "COMMCRED_CONFIRMED_BY", value_name = "NAME")]
-    pub by: Option<String>,
+    /// Same flag as `apply --confirmed-by`; `--by` is its old spelling.
+    #[arg(long, alias = "by", env = "COMMCRED_CONFIRMED_BY", value_name = "NAME")]
+    pub confirmed_by: Option<String>,
 }
 
 /// Where the ledger is: `--ledger`, else the config's `communicationsCredits.ledger`, else
@@ -93,7 +94,7 @@ fn import(args: ImportArgs, out: &Output) -> Result<ExitCode> {
     let record = UsageImport {
         file: args.file.display().to_string(),
         at: now()?,
-        by: actor(args.by.as_deref()),
+        by: require_actor(args.confirmed_by.as_deref())?,
         rows: file.rows.len(),
         charged: charged.len(),
         added: 0,

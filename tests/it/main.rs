@@ -6,6 +6,7 @@ mod docs;
 mod emulator;
 mod examples;
 mod export;
+mod first_hour;
 mod formats;
 mod graph;
 mod plan_apply;

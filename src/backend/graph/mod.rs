@@ -311,15 +311,18 @@ impl Backend for GraphBackend {
         let live = self.read_tenant()?;
         // Credits cannot be written here (the ledger checks its own staleness), so only the
         // licenses the plan touches are compared.
-        let stale = if plan.credits.is_some() {
-            let mut licenses_only = plan.clone();
-            licenses_only.credits = None;
-            stale_objects(&licenses_only, &live)
+        let licenses_only;
+        let checked = if plan.credits.is_some() {
+            let mut copy = plan.clone();
+            copy.credits = None;
+            licenses_only = copy;
+            &licenses_only
         } else {
-            stale_objects(plan, &live)
+            plan
         };
+        let stale = stale_objects(checked, &live);
         if !stale.is_empty() {
-            return Err(BackendError::Stale(stale));
+            return Err(crate::apply::stale_error(checked, &live, stale));
         }
 
         let mut user_ops = Vec::new();
