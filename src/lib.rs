@@ -9,6 +9,7 @@ pub mod backend;
 pub mod codes;
 pub mod config;
 pub mod credits;
+pub mod drift;
 pub mod emulator;
 pub mod export;
 pub mod licenses;

@@ -50,6 +50,15 @@ pub struct Planned {
 /// Loads the config, reads the live tenant (and, for credits, the ledger and the usage) and
 /// plans. Shared by `plan` and `apply`.
 pub fn make_plan(config: Option<PathBuf>, global: &GlobalArgs, out: &Output) -> Result<Planned> {
+    make_plan_with_live(config, global, out).map(|(planned, _)| planned)
+}
+
+/// [`make_plan`], keeping the live tenant it read (the drift report names its SKUs).
+pub fn make_plan_with_live(
+    config: Option<PathBuf>,
+    global: &GlobalArgs,
+    out: &Output,
+) -> Result<(Planned, Snapshot)> {
     let config_path = config_path(config);
     let desired = load_config(&config_path)?;
     let backend_spec = backend_spec(global, &desired)?;
@@ -66,13 +75,16 @@ pub fn make_plan(config: Option<PathBuf>, global: &GlobalArgs, out: &Output) -> 
         settings = summary.settings,
         "planned"
     );
-    Ok(Planned {
-        plan,
-        backend,
-        backend_spec,
-        config_path,
-        credits,
-    })
+    Ok((
+        Planned {
+            plan,
+            backend,
+            backend_spec,
+            config_path,
+            credits,
+        },
+        live,
+    ))
 }
 
 /// Opens the backend and reads the live tenant.

@@ -3,6 +3,7 @@
 mod common;
 mod credits;
 mod docs;
+mod drift;
 mod emulator;
 mod examples;
 mod export;

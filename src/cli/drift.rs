@@ -1,0 +1,65 @@
+//! `commcred drift`: how the live tenant differs from commcred.yaml, as a unified YAML diff
+//! (or JSON), exit 2 when it differs. Run on a schedule, it is the daily report of what was
+//! changed in the portal since the last apply.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use commcred::drift::drift;
+use miette::Result;
+
+use super::context::GlobalArgs;
+use super::output::Output;
+use super::plan::make_plan_with_live;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// A unified diff: `-` lines are what commcred.yaml says, `+` lines what the tenant has.
+    #[default]
+    Diff,
+    /// One JSON document (`format_version`, `drift`, `users`, `communicationsCredits`, `diff`).
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit status: 0 no drift, 2 drift, 1 error.\n\nExamples:\n  \
+    commcred drift                       # ./commcred.yaml against its tenant\n  \
+    commcred drift --format json > drift.json"
+)]
+pub struct Args {
+    /// The desired state (default: ./commcred.yaml).
+    pub config: Option<PathBuf>,
+    /// How to print the report on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
+    let (planned, live) = make_plan_with_live(args.config, global, out)?;
+    let config_name = planned.config_path.display().to_string();
+    let live_name = format!("live tenant ({})", planned.backend.describe());
+    let report = drift(&planned.plan, &live);
+    match args.format {
+        Format::Diff => out.result(&report.unified_diff(&config_name, &live_name)),
+        Format::Json => out.result(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report.to_json(&config_name, &live_name))
+                .expect("JSON values always serialize")
+        )),
+    }
+    if report.is_empty() {
+        out.info(&format!("No drift: the tenant matches {config_name}."));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let users = report.users.len();
+    let settings = report.communications_credits.len();
+    out.info(&format!(
+        "Drift: {users} user{} and {settings} credits setting{} differ from {config_name}.\n\
+         To put the tenant back as the config says: commcred apply {config_name}\n\
+         To keep the tenant's values instead: change {config_name} (commcred export --out FILE shows the tenant as YAML).",
+        if users == 1 { "" } else { "s" },
+        if settings == 1 { "" } else { "s" },
+    ));
+    Ok(ExitCode::from(2))
+}
