@@ -6,15 +6,13 @@
 
 pub mod apply;
 pub mod backend;
-pub mod codes;
+pub mod base;
 pub mod config;
 pub mod credits;
 pub mod drift;
 pub mod emulator;
 pub mod export;
-pub mod licenses;
-pub mod money;
 pub mod plan;
-pub mod source_window;
 pub mod tenant;
 pub mod testkit;
+pub mod workflow;

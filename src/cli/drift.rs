@@ -5,12 +5,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use commcred::drift::drift;
+use commcred::workflow;
 use miette::Result;
 
-use super::context::GlobalArgs;
+use super::context::{GlobalArgs, config_path, session};
 use super::output::Output;
-use super::plan::make_plan_with_live;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {
@@ -36,10 +35,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
-    let (planned, live) = make_plan_with_live(args.config, global, out)?;
-    let config_name = planned.config_path.display().to_string();
-    let live_name = format!("live tenant ({})", planned.backend.describe());
-    let report = drift(&planned.plan, &live);
+    let session = session(global)?;
+    let workflow::drift::DriftReport {
+        drift: report,
+        config_name,
+        live_name,
+    } = workflow::drift::drift(&config_path(args.config), &session, &|note| out.info(note))?;
     match args.format {
         Format::Diff => out.result(&report.unified_diff(&config_name, &live_name)),
         Format::Json => out.result(&format!(

@@ -8,9 +8,10 @@ use commcred::credits::recommend::{recommend, render_yaml};
 use commcred::credits::usage::{merge_rows, read_usage_csv};
 use miette::Result;
 
-use super::context::{GlobalArgs, config_path, load_config, now};
+use commcred::workflow;
+
+use super::context::{GlobalArgs, config_path, load_config, session};
 use super::output::Output;
-use super::plan::read_live;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -28,7 +29,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
-    let now = now()?;
+    let session = session(global)?;
+    let now = session.now;
     // The config, when there is one: it names the account's currency.
     let config = match (&args.config, args.usage.is_empty()) {
         (Some(path), _) => Some(load_config(path)?),
@@ -40,9 +42,9 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     };
     let (rows, first, source) = if args.usage.is_empty() {
         let desired = config.as_ref().expect("loaded above");
-        let (mut backend, live) = read_live(global, desired, out)?;
-        let rows =
-            commcred::credits::live::calls_for_advice(desired, &live, backend.pstn_calls(), now)?;
+        let (mut backend, live) =
+            workflow::plan::read_live(&session, desired, &|note| out.info(note))?;
+        let rows = workflow::credits::calls_for_advice(desired, &live, backend.pstn_calls(), now)?;
         (
             rows,
             None,

@@ -143,7 +143,7 @@ pub struct SourceFile(Arc<SourceInner>);
 #[derive(Debug)]
 struct SourceInner {
     path: Arc<Path>,
-    named: crate::source_window::Windowed<String>,
+    named: crate::base::source_window::Windowed<String>,
 }
 
 impl SourceFile {
@@ -152,7 +152,7 @@ impl SourceFile {
         let name = path.display().to_string();
         SourceFile(Arc::new(SourceInner {
             path: Arc::from(path),
-            named: crate::source_window::Windowed::new(name, text),
+            named: crate::base::source_window::Windowed::new(name, text),
         }))
     }
 
@@ -247,7 +247,7 @@ impl Problem {
 
     /// The primary label: the text that is wrong.
     pub fn at(mut self, source: &SourceFile, span: SourceSpan, label: impl Into<String>) -> Self {
-        let span = crate::source_window::clamp_label(source.text(), span);
+        let span = crate::base::source_window::clamp_label(source.text(), span);
         self.source = Some(source.clone());
         self.labels.insert(
             0,
@@ -259,7 +259,7 @@ impl Problem {
     /// A secondary label in the same file.
     pub fn also(mut self, span: SourceSpan, label: impl Into<String>) -> Self {
         let span = match &self.source {
-            Some(source) => crate::source_window::clamp_label(source.text(), span),
+            Some(source) => crate::base::source_window::clamp_label(source.text(), span),
             None => span,
         };
         self.labels

@@ -19,7 +19,7 @@ pub struct CsvProblem {
     pub label: String,
     pub help: String,
     pub span: SourceSpan,
-    pub source: crate::source_window::Windowed<Arc<str>>,
+    pub source: crate::base::source_window::Windowed<Arc<str>>,
 }
 
 impl fmt::Display for CsvProblem {

@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use crate::money::Amount;
+use crate::base::money::Amount;
 
 use super::error::{CreditsError, CsvProblem, MAX_CSV_PROBLEMS, UsageFileErrors};
 
@@ -237,7 +237,7 @@ pub fn parse_usage_csv(path: &Path, bytes: &[u8]) -> Result<UsageFile, CreditsEr
     let mut parser = CsvParser {
         path,
         text: text.clone(),
-        source: crate::source_window::Windowed::new(path.display().to_string(), text.clone()),
+        source: crate::base::source_window::Windowed::new(path.display().to_string(), text.clone()),
         problems: Vec::new(),
         more: 0,
     };
@@ -256,7 +256,7 @@ pub fn parse_usage_csv(path: &Path, bytes: &[u8]) -> Result<UsageFile, CreditsEr
 struct CsvParser<'a> {
     path: &'a Path,
     text: Arc<str>,
-    source: crate::source_window::Windowed<Arc<str>>,
+    source: crate::base::source_window::Windowed<Arc<str>>,
     problems: Vec<CsvProblem>,
     more: usize,
 }
@@ -433,7 +433,7 @@ impl CsvParser<'_> {
         let costs = charge.flatten().is_some_and(|a| a.0 != Decimal::ZERO)
             || fee.flatten().is_some_and(|a| a.0 != Decimal::ZERO);
         match (&currency, get("Currency")) {
-            (Some(c), Some((i, _))) if crate::codes::currency_minor_units(c).is_none() => {
+            (Some(c), Some((i, _))) if crate::base::codes::currency_minor_units(c).is_none() => {
                 self.field_problem(
                     record,
                     Some(i),
@@ -654,7 +654,7 @@ impl CsvParser<'_> {
             return;
         }
         let (line, column) = line_column(&self.text, at.offset);
-        let span = crate::source_window::clamp_label(&self.text, (at.offset, at.len).into());
+        let span = crate::base::source_window::clamp_label(&self.text, (at.offset, at.len).into());
         self.problems.push(CsvProblem {
             code,
             file: self.path.to_path_buf(),

@@ -123,7 +123,7 @@ fn user_drift(change: &UserChange, part_numbers: &HashMap<String, &str>) -> User
         .iter()
         .filter_map(|id| {
             let part = part_numbers.get(&key(id)).copied()?;
-            let friendly = crate::licenses::Friendly::for_part_number(part);
+            let friendly = crate::base::licenses::Friendly::for_part_number(part);
             (friendly.is_some() || touched(id)).then(|| match friendly {
                 Some(f) => format!("{} ({part})", f.name()),
                 None => part.to_string(),

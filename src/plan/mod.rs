@@ -1,9 +1,11 @@
 //! Desired x live -> [`Plan`] (pure, deterministic), and its renderers.
 
+pub mod applied;
 pub mod budget;
 pub mod credits;
 pub mod file;
 pub mod model;
+pub mod observe;
 pub mod planner;
 pub mod problems;
 pub mod render;

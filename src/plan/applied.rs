@@ -2,21 +2,10 @@
 //! object it touches changed, but changed into exactly the state the plan leaves. Saying
 //! "stale" then sends a person looking for someone else's change that never happened.
 
-use crate::backend::BackendError;
 use crate::plan::{CreditsChange, ObservedCredits, ObservedUser, Plan, UserChange};
 use crate::tenant::{Snapshot, TenantIndex};
 
-use super::{observe_credits, observe_user};
-
-/// The error for a plan whose `stale` objects differ from what it observed: `AlreadyApplied`
-/// when each of them is now exactly as the plan leaves it, `Stale` otherwise.
-pub fn stale_error(plan: &Plan, snapshot: &Snapshot, stale: Vec<String>) -> BackendError {
-    if already_applied(plan, snapshot) {
-        BackendError::AlreadyApplied(stale)
-    } else {
-        BackendError::Stale(stale)
-    }
-}
+use super::observe::{observe_credits, observe_user};
 
 /// True when every user and setting the plan changes is in the state the plan leaves it.
 pub fn already_applied(plan: &Plan, snapshot: &Snapshot) -> bool {
