@@ -53,14 +53,24 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
         out.info(&format!("No drift: the tenant matches {config_name}."));
         return Ok(ExitCode::SUCCESS);
     }
-    let users = report.users.len();
-    let settings = report.communications_credits.len();
+    let count = |n: usize, what: &str| match n {
+        0 => None,
+        1 => Some(format!("1 {what}")),
+        n => Some(format!("{n} {what}s")),
+    };
+    let parts: Vec<String> = [
+        count(report.users.len(), "user"),
+        count(report.communications_credits.len(), "credits setting"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     out.info(&format!(
-        "Drift: {users} user{} and {settings} credits setting{} differ from {config_name}.\n\
+        "Drift: {} differ{} from {config_name}.\n\
          To put the tenant back as the config says: commcred apply {config_name}\n\
          To keep the tenant's values instead: change {config_name} (commcred export --out FILE shows the tenant as YAML).",
-        if users == 1 { "" } else { "s" },
-        if settings == 1 { "" } else { "s" },
+        parts.join(" and "),
+        if parts.len() == 1 && parts[0].starts_with("1 ") { "s" } else { "" },
     ));
     Ok(ExitCode::from(2))
 }

@@ -13,6 +13,7 @@ mod graph;
 mod layers;
 mod plan_apply;
 mod planner_props;
+mod readme;
 mod saved_plans;
 mod schema;
 mod validate;
