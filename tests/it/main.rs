@@ -17,3 +17,8 @@ mod readme;
 mod saved_plans;
 mod schema;
 mod validate;
+
+/// Synthetic tenants and configs (not part of the library, see its header).
+#[allow(dead_code)]
+#[path = "../../src/testkit.rs"]
+mod testkit;
