@@ -38,7 +38,9 @@ pub struct Args {
     pub auto_approve: bool,
     /// Refuse, changing nothing, when the plan buys more Communications Credits than
     /// AMOUNT: `500` or `500.00 USD` (the plan's currency).
-    #[arg(long, value_name = "AMOUNT")]
+    /// (`-5` is taken as a value, so that it gets a clear error rather than "unexpected
+    /// argument".)
+    #[arg(long, value_name = "AMOUNT", allow_hyphen_values = true)]
     pub max_spend: Option<String>,
     #[command(flatten)]
     pub manual: ManualArgs,
@@ -138,6 +140,7 @@ pub fn confirm(auto_approve: bool) -> Result<()> {
     } else {
         Err(miette!(
             code = "commcred::apply::cancelled",
+            help = "to apply, run the command again and answer yes (or add --auto-approve)",
             "apply cancelled; nothing was changed"
         ))
     }

@@ -10,6 +10,7 @@ use miette::Result;
 use super::Cli;
 
 #[derive(Debug, clap::Args)]
+#[command(help_template = super::POSITIONALS_ONLY)]
 #[command(after_help = "\
 Examples:
   commcred completions bash > ~/.local/share/bash-completion/completions/commcred

@@ -23,6 +23,27 @@ mod usage;
 mod validate;
 
 use context::GlobalArgs;
+
+/// `--help` of commands that read no tenant and print no plan (`schema`): the global
+/// options (`--backend`, `--color`, `-q`, `-v`…) change nothing there, so their help leaves
+/// them out (they are still accepted).
+const OWN_HELP_ONLY: &str = "\
+{about-with-newline}
+{usage-heading} {usage}
+
+Options:
+  -h, --help  Print help{after-help}";
+
+/// [`OWN_HELP_ONLY`] for a command whose only arguments are positional (`completions`).
+const POSITIONALS_ONLY: &str = "\
+{about-with-newline}
+{usage-heading} {usage}
+
+Arguments:
+{positionals}
+
+Options:
+  -h, --help  Print help{after-help}";
 use output::{ColorChoice, Output};
 
 #[derive(Debug, Parser)]

@@ -235,3 +235,74 @@ fn recommend_keeps_to_the_accounts_currency_and_asks_for_usage() {
             "commcred recommend --usage FILE.csv",
         ));
 }
+
+#[test]
+fn max_spend_minus_five_is_a_clear_error_not_a_flag() {
+    let dir = example("quickstart");
+    commcred(dir.path())
+        .args(["apply", "--max-spend", "-5", "--auto-approve"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("commcred::apply::bad_max_spend"))
+        .stderr(predicate::str::contains("it is negative"))
+        .stderr(predicate::str::contains("unexpected argument").not());
+}
+
+#[test]
+fn schema_man_and_completions_help_leave_out_the_global_options() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in ["schema", "man", "completions"] {
+        let output = commcred(dir.path())
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{command}");
+        let help = String::from_utf8_lossy(&output.stdout);
+        for global in [
+            "--backend",
+            "--lock-timeout",
+            "--color",
+            "--quiet",
+            "--verbose",
+        ] {
+            assert!(
+                !help.contains(global),
+                "{command} --help shows {global}:\n{help}"
+            );
+        }
+        assert!(help.contains("Example"), "{command}:\n{help}");
+    }
+    // Still accepted, and still shown where they matter.
+    commcred(dir.path())
+        .args(["schema", "-q"])
+        .assert()
+        .success();
+    commcred(dir.path())
+        .args(["plan", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--backend"));
+}
+
+#[test]
+fn validate_lists_problems_in_file_order_every_time() {
+    let fixture = root().join("tests/fixtures/config/many-problems");
+    let run = || {
+        let output = commcred(&fixture).arg("validate").output().unwrap();
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let first = run();
+    assert_eq!(first, run(), "two runs, two orders");
+    // The YAML's own problems come in line order.
+    let lines: Vec<usize> = first
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix(",-[commcred.yaml:"))
+        .map(|rest| rest.split(':').next().unwrap().parse().unwrap())
+        .collect();
+    let yaml_before_csv: Vec<usize> = lines.iter().copied().take_while(|l| *l < 18).collect();
+    assert!(
+        yaml_before_csv.windows(2).all(|w| w[0] <= w[1]),
+        "{lines:?}"
+    );
+    assert!(lines.len() >= 8, "{first}");
+}
