@@ -35,8 +35,16 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     let config = match (&args.config, args.usage.is_empty()) {
         (Some(path), _) => Some(load_config(path)?),
         (None, true) => Some(load_config(&config_path(None))?),
+        // Only a hint here (the usage files are what was asked about): a config that does
+        // not load is skipped, and said so.
         (None, false) if Path::new("commcred.yaml").exists() => {
-            Some(load_config(Path::new("commcred.yaml"))?)
+            let loaded = load_config(Path::new("commcred.yaml")).ok();
+            if loaded.is_none() {
+                out.info(
+                    "./commcred.yaml does not load (run `commcred validate`), so its currency is not known: advice for every currency in the usage",
+                );
+            }
+            loaded
         }
         (None, false) => None,
     };
