@@ -42,7 +42,10 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
         live_name,
     } = workflow::drift::drift(&config_path(args.config), &session, &|note| out.info(note))?;
     match args.format {
-        Format::Diff => out.result(&report.unified_diff(&config_name, &live_name)),
+        Format::Diff => out.result(&colored(
+            &report.unified_diff(&config_name, &live_name),
+            out.style.color,
+        )),
         Format::Json => out.result(&format!(
             "{}\n",
             serde_json::to_string_pretty(&report.to_json(&config_name, &live_name))
@@ -73,4 +76,19 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
         if parts.len() == 1 && parts[0].starts_with("1 ") { "s" } else { "" },
     ));
     Ok(ExitCode::from(2))
+}
+
+/// The diff in red and green on a terminal (never with `NO_COLOR` or into a pipe).
+fn colored(diff: &str, color: bool) -> String {
+    if !color {
+        return diff.to_string();
+    }
+    diff.lines()
+        .map(|line| match line.as_bytes().first() {
+            Some(b'-') if !line.starts_with("---") => format!("\x1b[31m{line}\x1b[0m\n"),
+            Some(b'+') if !line.starts_with("+++") => format!("\x1b[32m{line}\x1b[0m\n"),
+            Some(b'@') => format!("\x1b[36m{line}\x1b[0m\n"),
+            _ => format!("{line}\n"),
+        })
+        .collect()
 }
