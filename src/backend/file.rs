@@ -51,15 +51,17 @@ pub fn read_snapshot(path: &Path) -> Result<Snapshot, BackendError> {
 
 /// [`read_snapshot`], with the text it was parsed from (whose key order a write keeps).
 fn read_snapshot_and_text(path: &Path) -> Result<(Snapshot, String), BackendError> {
-    let what = path.display().to_string();
-    let text = fs::read_to_string(path).map_err(|e| BackendError::Read {
-        what: what.clone(),
-        message: e.to_string(),
+    let text = fs::read_to_string(path).map_err(|source| BackendError::ReadFile {
+        path: path.to_path_buf(),
+        source,
     })?;
-    let snapshot: Snapshot = serde_json::from_str(&text).map_err(|e| BackendError::Read {
-        what: format!("{what}:{}:{}", e.line(), e.column()),
-        message: format!("not a valid tenant snapshot: {e}"),
-    })?;
+    let snapshot: Snapshot =
+        serde_json::from_str(&text).map_err(|source| BackendError::Snapshot {
+            path: path.to_path_buf(),
+            line: source.line(),
+            column: source.column(),
+            source,
+        })?;
     tracing::info!(
         path = %path.display(),
         users = snapshot.users.len(),
@@ -109,7 +111,7 @@ impl Backend for FileBackend {
         let (_, snapshot, _) = self
             .open
             .as_mut()
-            .ok_or_else(|| BackendError::Other("execute before begin".into()))?;
+            .ok_or(BackendError::NotBegun("execute"))?;
         let report = apply_to_snapshot(snapshot, &ops, ctx.now);
         progress.advance(ops.len() as u64);
         if report.is_success() {
@@ -127,10 +129,8 @@ impl Backend for FileBackend {
     }
 
     fn commit(&mut self) -> Result<(), BackendError> {
-        let (lock, snapshot, original) = self
-            .open
-            .take()
-            .ok_or_else(|| BackendError::Other("commit before begin".into()))?;
+        let (lock, snapshot, original) =
+            self.open.take().ok_or(BackendError::NotBegun("commit"))?;
         fsio::write_atomically(
             &self.path,
             snapshot_to_string_like(&snapshot, &original).as_bytes(),

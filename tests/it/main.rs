@@ -10,6 +10,7 @@ mod export;
 mod first_hour;
 mod formats;
 mod graph;
+mod honest_io;
 mod layers;
 mod plan_apply;
 mod planner_props;
