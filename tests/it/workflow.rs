@@ -34,10 +34,11 @@ fn plan_apply_and_converge_through_the_library() {
     assert!(report.is_success(), "{report:?}");
     assert_eq!(report.applied.len(), planned.plan.operations().len());
 
-    // The same plan again: everything it touched has moved, so it is refused whole.
+    // The same plan again: everything it touched is already as planned, so it is refused
+    // whole as already applied (not as stale).
     match apply(planned.backend.as_mut(), &planned.plan, &ctx) {
-        Err(BackendError::Stale(objects)) => assert!(!objects.is_empty()),
-        other => panic!("expected a stale plan, got {other:?}"),
+        Err(BackendError::AlreadyApplied(objects)) => assert!(!objects.is_empty()),
+        other => panic!("expected an already-applied plan, got {other:?}"),
     }
     let again = make_plan(&config, &session(), &|_| {}).unwrap();
     assert!(!again.plan.has_changes());
