@@ -15,8 +15,10 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::base::licenses::Friendly;
 use crate::plan::{Plan, UserChange};
 use crate::tenant::Snapshot;
+use crate::tenant::capabilities::friendly_of;
 
 pub use render::FORMAT_VERSION;
 
@@ -69,10 +71,14 @@ impl Drift {
 
 /// The drift between `live` and the desired state `plan` was made from.
 pub fn drift(plan: &Plan, live: &Snapshot) -> Drift {
-    let part_numbers: HashMap<String, &str> = live
+    // Each SKU's part number and the friendly name that resolves to it (by capability).
+    let part_numbers: HashMap<String, SkuName> = live
         .subscribed_skus
         .iter()
-        .map(|s| (s.sku_id.to_ascii_lowercase(), s.sku_part_number.as_str()))
+        .map(|s| {
+            let name = (s.sku_part_number.as_str(), friendly_of(s));
+            (s.sku_id.to_ascii_lowercase(), name)
+        })
         .collect();
     let users = plan
         .users
@@ -106,7 +112,10 @@ pub fn drift(plan: &Plan, live: &Snapshot) -> Drift {
     }
 }
 
-fn user_drift(change: &UserChange, part_numbers: &HashMap<String, &str>) -> UserDrift {
+/// A SKU's part number and friendly name, if any.
+type SkuName<'a> = (&'a str, Option<Friendly>);
+
+fn user_drift(change: &UserChange, part_numbers: &HashMap<String, SkuName>) -> UserDrift {
     let key = |id: &str| id.to_ascii_lowercase();
     let touched = |id: &str| {
         change
@@ -122,8 +131,7 @@ fn user_drift(change: &UserChange, part_numbers: &HashMap<String, &str>) -> User
         .direct_sku_ids
         .iter()
         .filter_map(|id| {
-            let part = part_numbers.get(&key(id)).copied()?;
-            let friendly = crate::base::licenses::Friendly::for_part_number(part);
+            let (part, friendly) = part_numbers.get(&key(id)).copied()?;
             (friendly.is_some() || touched(id)).then(|| match friendly {
                 Some(f) => format!("{} ({part})", f.name()),
                 None => part.to_string(),
