@@ -62,3 +62,87 @@ fn ledger_record_and_show_through_the_library() {
     let text = show(&path, now).unwrap();
     assert!(text.contains("usable balance: 120.50 USD"), "{text}");
 }
+
+#[test]
+fn export_writes_a_yaml_that_plans_no_changes_and_never_overwrites() {
+    use commcred::config::BackendSpec;
+    use commcred::workflow::WorkflowError;
+    use commcred::workflow::export::{ExportError, ExportRequest, export};
+    let dir = example("quickstart");
+    let out = dir.path().join("exported.yaml");
+    let from_file = Session {
+        backend_override: Some(BackendSpec::File(dir.path().join("tenant.json"))),
+        ..session()
+    };
+    let request = ExportRequest {
+        out: Some(out.clone()),
+        users_csv: Some(dir.path().join("users.csv")),
+        schema_ref: "commcred.schema.json".into(),
+        ..ExportRequest::default()
+    };
+    let notes = RefCell::new(Vec::new());
+    let note = |n: &str| notes.borrow_mut().push(n.to_string());
+    let result = export(&request, &from_file, &note).unwrap();
+    assert!(notes.borrow()[0].starts_with("Reading the live tenant from file:"));
+    assert!(result.listed > 0);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), result.yaml);
+    let csv = std::fs::read_to_string(dir.path().join("users.csv")).unwrap();
+    assert!(csv.starts_with("upn,"), "{csv}");
+    // The YAML names the same tenant (relative to itself): planning it changes nothing.
+    let planned = make_plan(&out, &session(), &|_| {}).unwrap();
+    assert!(!planned.plan.has_changes(), "{:?}", planned.plan.summary());
+
+    // A second export without `force` refuses, leaving the file alone.
+    std::fs::write(&out, "kept").unwrap();
+    match export(&request, &from_file, &|_| {}) {
+        Err(WorkflowError::Export(ExportError::Exists(path))) => assert_eq!(path, out),
+        other => panic!("expected the output to be refused, got {:?}", other.err()),
+    }
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "kept");
+}
+
+#[test]
+fn usage_import_through_the_library_adds_each_call_once() {
+    use commcred::workflow::usage::{ImportRequest, import};
+    let dir = tempfile::tempdir().unwrap();
+    let request = ImportRequest {
+        file: crate::common::root().join("tests/fixtures/credits/pstn-usage.csv"),
+        ledger: dir.path().join("ledger.json"),
+        tenant: Some("contoso.onmicrosoft.com".into()),
+        by: "a test".into(),
+        now: session().now,
+        lock_wait: DEFAULT_LOCK_WAIT,
+    };
+    let first = import(request.clone()).unwrap();
+    assert_eq!((first.rows, first.charged, first.added), (17, 15, 15));
+    assert_eq!(first.spend["USD"].to_string(), "455.00");
+    let again = import(request).unwrap();
+    assert_eq!(again.added, 0);
+    let ledger: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("ledger.json")).unwrap())
+            .unwrap();
+    assert_eq!(ledger["tenant"], "contoso.onmicrosoft.com");
+    assert_eq!(ledger["pstnCalls"].as_array().unwrap().len(), 15);
+    assert_eq!(ledger["usageImports"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn an_apply_report_in_words() {
+    use commcred::apply::report::{render, take_credits_steps};
+    let dir = example("quickstart");
+    let mut planned = make_plan(&dir.path().join("commcred.yaml"), &session(), &|_| {}).unwrap();
+    let ctx = ApplyContext { now: session().now };
+    let mut report = apply(planned.backend.as_mut(), &planned.plan, &ctx).unwrap();
+    // The file backend applies credits steps itself: none is left to a person.
+    assert!(!take_credits_steps(&mut report));
+    let text = render(&planned.plan, &report);
+    let s = planned.plan.summary();
+    assert!(
+        text.starts_with(&format!(
+            "Apply complete! Licenses: {} assigned, {} removed.",
+            s.assign, s.remove
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&format!("({} write operation", report.applied.len())));
+}
