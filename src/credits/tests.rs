@@ -358,6 +358,6 @@ fn an_mca_account_gets_the_one_step_that_works_and_an_explanation_for_the_rest()
         !forecast
             .warnings
             .iter()
-            .any(|w| w.code == "commcred::credits::auto_recharge_off")
+            .any(|w| w.kind == crate::credits::forecast::WarningKind::AutoRechargeOff)
     );
 }
