@@ -265,7 +265,9 @@ fn ledger_record_creates_then_reconciles() {
         ])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("commcred::credits::bad_argument"));
+        .stderr(predicate::str::contains(
+            "commcred::credits::currency_unknown",
+        ));
     commcred(dir.path())
         .args([
             "ledger",

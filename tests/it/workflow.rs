@@ -146,3 +146,87 @@ fn an_apply_report_in_words() {
     );
     assert!(text.contains(&format!("({} write operation", report.applied.len())));
 }
+
+/// The code a diagnostic carries.
+fn code_of(e: &dyn miette::Diagnostic) -> String {
+    e.code().map(|c| c.to_string()).unwrap_or_default()
+}
+
+#[test]
+fn each_ledger_problem_has_its_own_code() {
+    use commcred::backend::ledger::{load, update};
+    use commcred::base::fsio::FileLock;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.json");
+
+    std::fs::write(&path, "{ not json").unwrap();
+    let invalid = load(&path).unwrap_err();
+    assert_eq!(code_of(&invalid), "commcred::credits::ledger_invalid");
+    assert!(invalid.to_string().contains("ledger.json:1:3"), "{invalid}");
+
+    std::fs::write(&path, r#"{"formatVersion": 99}"#).unwrap();
+    let newer = load(&path).unwrap_err();
+    assert_eq!(code_of(&newer), "commcred::credits::ledger_too_new");
+    assert!(newer.to_string().contains("format version 99"), "{newer}");
+
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    let unreadable = load(&path).unwrap_err();
+    assert_eq!(code_of(&unreadable), "commcred::credits::ledger_unreadable");
+    std::fs::remove_dir(&path).unwrap();
+
+    let nowhere = dir.path().join("no/such/ledger.json");
+    let no_folder = update(&nowhere, DEFAULT_LOCK_WAIT, |_| Ok(())).unwrap_err();
+    assert_eq!(code_of(&no_folder), "commcred::credits::ledger_unwritable");
+
+    let _held = FileLock::acquire(&path, "commcred a test (pid 1)", DEFAULT_LOCK_WAIT).unwrap();
+    let locked = update(&path, Duration::from_millis(50), |_| Ok(())).unwrap_err();
+    assert_eq!(code_of(&locked), "commcred::credits::ledger_locked");
+    assert!(
+        locked.to_string().contains("commcred a test (pid 1)"),
+        "{locked}"
+    );
+}
+
+#[test]
+fn each_refused_ledger_reading_has_its_own_code() {
+    use commcred::tenant::BillingAccountType;
+    use commcred::workflow::ledger::{Reading, record};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.json");
+    let now = session().now;
+    let refused = |billing: Option<BillingAccountType>, fund: &str| {
+        let reading = Reading {
+            billing_account: billing,
+            currency: Some("USD".into()),
+            fund: vec![fund.to_string()],
+            by: "a test".into(),
+        };
+        let e = record(&path, None, reading, now, DEFAULT_LOCK_WAIT).unwrap_err();
+        (code_of(&e), e.to_string())
+    };
+    let mosa = Some(BillingAccountType::Mosa);
+    assert_eq!(
+        refused(None, "10.00@2026-11-01").0,
+        "commcred::credits::no_account"
+    );
+    let (code, text) = refused(mosa, "1.005");
+    assert_eq!(code, "commcred::credits::bad_fund");
+    assert_eq!(
+        text,
+        "--fund 1.005: not an amount of USD (at most 2 decimals, not negative)"
+    );
+    assert_eq!(refused(mosa, "5@soon").0, "commcred::credits::bad_fund");
+    assert_eq!(
+        refused(mosa, "5@2027-01-01").0,
+        "commcred::credits::fund_in_future"
+    );
+    let (code, text) = refused(mosa, "5@2025-11-01");
+    assert_eq!(code, "commcred::credits::fund_expired");
+    assert!(text.ends_with("funds bought on 2025-11-01 expired 12 months later"));
+    assert!(
+        !path.exists(),
+        "nothing is recorded when a reading is refused"
+    );
+}
