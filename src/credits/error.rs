@@ -8,6 +8,7 @@ use std::sync::Arc;
 use miette::{LabeledSpan, SourceSpan};
 
 use crate::base::fsio::FsError;
+use crate::base::money::AmountError;
 
 /// One problem in a usage CSV, pointing at the offending field (file:line:column).
 #[derive(Debug, Clone)]
@@ -350,10 +351,10 @@ pub enum RecordError {
 }
 
 /// What is wrong with a `--fund` value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum FundProblem {
-    /// The amount is not a decimal number (why, in the money parser's words).
-    NotAnAmount(String),
+    /// The amount is not a decimal number.
+    NotAnAmount(AmountError),
     /// Negative, or more decimals than the currency has.
     NotOfCurrency { currency: String, decimals: u32 },
     /// The text after `@` is not a date.
@@ -363,7 +364,7 @@ pub enum FundProblem {
 impl fmt::Display for FundProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FundProblem::NotAnAmount(why) => f.write_str(why),
+            FundProblem::NotAnAmount(why) => why.fmt(f),
             FundProblem::NotOfCurrency { currency, decimals } => write!(
                 f,
                 "not an amount of {currency} (at most {decimals} decimals, not negative)"

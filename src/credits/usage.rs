@@ -98,7 +98,7 @@ pub fn decimal_from_json(value: &Value) -> Result<Option<Amount>, String> {
     match value {
         Value::Null => Ok(None),
         Value::String(s) if s.trim().is_empty() => Ok(None),
-        Value::String(s) => Amount::parse(s).map(Some),
+        Value::String(s) => Amount::parse(s).map(Some).map_err(|e| e.to_string()),
         Value::Number(n) => {
             let text = n.to_string();
             let digits = text
@@ -112,7 +112,7 @@ pub fn decimal_from_json(value: &Value) -> Result<Option<Amount>, String> {
                     "{text} cannot be read exactly as a JSON number; write it as a string"
                 ));
             }
-            Amount::parse(&text).map(Some)
+            Amount::parse(&text).map(Some).map_err(|e| e.to_string())
         }
         other => Err(format!("{other} is not an amount")),
     }
