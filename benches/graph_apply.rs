@@ -140,9 +140,7 @@ fn commcred_run(dir: &Path, users: usize, quota: WriteQuota) -> Run {
     let plan = commcred::plan::plan(&desired, &live, Utc::now()).expect("the plan is valid");
     let before = graph.requests_sent();
     let started = Instant::now();
-    let report = graph
-        .apply(&plan, &ApplyContext { now: Utc::now() })
-        .unwrap();
+    let report = graph.apply(&plan, &ApplyContext::new(Utc::now())).unwrap();
     let elapsed = started.elapsed();
     let stats = emulator.stats();
     let note = format!(

@@ -30,6 +30,19 @@ pub trait Backend {
 pub struct ApplyContext {
     /// The clock (for `purchasedAt` of new funds).
     pub now: chrono::DateTime<chrono::Utc>,
+    /// When a backend that writes over the network (Graph) stops sending, reads back what
+    /// its last calls did, and reports (`apply --timeout`). `None`: no deadline.
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl ApplyContext {
+    /// An apply at `now` with no deadline.
+    pub fn new(now: chrono::DateTime<chrono::Utc>) -> ApplyContext {
+        ApplyContext {
+            now,
+            deadline: None,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -76,11 +89,14 @@ pub struct ApplyReport {
     pub not_attempted: Vec<Operation>,
     /// Operations that need a person (credits on Microsoft Graph), with the instructions.
     pub manual: Vec<(Operation, String)>,
+    /// Why the apply stopped before every operation was tried (a deadline, persistent
+    /// throttling), if it did.
+    pub stopped: Option<String>,
 }
 
 impl ApplyReport {
     pub fn is_success(&self) -> bool {
-        self.failed.is_empty() && self.not_attempted.is_empty()
+        self.failed.is_empty() && self.not_attempted.is_empty() && self.stopped.is_none()
     }
 }
 

@@ -3,6 +3,7 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use commcred::backend::{ApplyContext, ApplyReport, Backend};
 use commcred::plan::budget::{self, MaxSpend};
@@ -33,11 +34,73 @@ pub struct Args {
     /// AMOUNT: `500` or `500.00 USD` (the plan's currency).
     #[arg(long, value_name = "AMOUNT")]
     pub max_spend: Option<String>,
+    /// Stop sending after DURATION (`90s`, `20m`, `2h`, `1h30m`), read back what the last
+    /// calls did, report applied / failed / not attempted, and exit 1. Default: none on a
+    /// terminal (Ctrl-C stops), 2h without one (CI), so a throttled run never hangs a job;
+    /// `none` for no deadline. Counted from the start of `apply`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub timeout: Option<Timeout>,
     #[command(flatten)]
     pub manual: ManualArgs,
 }
 
+/// The deadline of a non-interactive apply when `--timeout` is not given.
+pub const DEFAULT_NON_INTERACTIVE_TIMEOUT: Duration = Duration::from_secs(2 * 3600);
+
+/// `--timeout`: a duration, or `none`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeout {
+    After(Duration),
+    Never,
+}
+
+/// `90s`, `20m`, `2h`, `1h30m`, `45` (seconds), or `none`.
+pub fn parse_timeout(text: &str) -> std::result::Result<Timeout, String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("none") {
+        return Ok(Timeout::Never);
+    }
+    let bad = || format!("`{text}` is not a duration: use e.g. 90s, 20m, 2h, 1h30m, or none");
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(Timeout::After(Duration::from_secs(secs)));
+    }
+    let (mut total, mut digits) = (0u64, String::new());
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(bad()),
+        };
+        let n: u64 = digits.parse().map_err(|_| bad())?;
+        total += n * unit;
+        digits.clear();
+    }
+    if !digits.is_empty() || total == 0 {
+        return Err(bad());
+    }
+    Ok(Timeout::After(Duration::from_secs(total)))
+}
+
+/// The instant `apply` stops sending: `--timeout`, else the non-interactive default.
+fn deadline(timeout: Option<Timeout>, started: Instant) -> Option<Instant> {
+    let timeout = timeout.unwrap_or(if stdin_is_terminal() {
+        Timeout::Never
+    } else {
+        Timeout::After(DEFAULT_NON_INTERACTIVE_TIMEOUT)
+    });
+    match timeout {
+        Timeout::After(d) => Some(started + d),
+        Timeout::Never => None,
+    }
+}
+
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
+    let deadline = deadline(args.timeout, Instant::now());
     let limit = args
         .max_spend
         .as_deref()
@@ -45,7 +108,7 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
         .transpose()?;
     let path = config_path(args.config);
     if is_saved_plan(&path) {
-        return apply_saved(&path, limit.as_ref(), &args.manual, global, out);
+        return apply_saved(&path, limit.as_ref(), &args.manual, deadline, global, out);
     }
     let Planned {
         plan,
@@ -62,7 +125,7 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     }
     confirm(args.auto_approve)?;
     let ledger = Some(credits.ledger_path.as_path());
-    apply_and_report(&plan, backend.as_mut(), ledger, &args.manual, out)
+    apply_and_report(&plan, backend.as_mut(), ledger, &args.manual, deadline, out)
 }
 
 /// Applies, reports, and guides the credits steps a backend leaves to a person (Microsoft
@@ -72,9 +135,14 @@ fn apply_and_report(
     backend: &mut dyn Backend,
     ledger: Option<&Path>,
     manual_args: &ManualArgs,
+    deadline: Option<Instant>,
     out: &Output,
 ) -> Result<ExitCode> {
-    let mut report = backend.apply(plan, &ApplyContext { now: now()? })?;
+    let ctx = ApplyContext {
+        now: now()?,
+        deadline,
+    };
+    let mut report = backend.apply(plan, &ctx)?;
     let guided = manual::take_credits_steps(&mut report);
     out.result(&render_report(plan, &report));
     if guided && report.is_success() {
@@ -82,6 +150,15 @@ fn apply_and_report(
     }
     if report.is_success() {
         Ok(ExitCode::SUCCESS)
+    } else if let Some(why) = &report.stopped {
+        Err(miette!(
+            code = "commcred::apply::stopped",
+            help = "run `commcred plan` to see what is left, then apply again (with a longer --timeout if the deadline was too short)",
+            "apply stopped early ({why}): {} applied, {} failed, {} not attempted",
+            report.applied.len(),
+            report.failed.len(),
+            report.not_attempted.len()
+        ))
     } else {
         Err(miette!(
             code = "commcred::apply::failed",
@@ -126,6 +203,14 @@ pub fn confirm(auto_approve: bool) -> Result<()> {
 /// What was applied, what failed and why, what was not attempted, what needs a person.
 pub fn render_report(plan: &Plan, report: &ApplyReport) -> String {
     let mut text = String::new();
+    if let Some(why) = &report.stopped {
+        text.push_str(&format!(
+            "Stopped early: {why}. Applied {}, failed {}, not attempted {}.\n",
+            report.applied.len(),
+            report.failed.len(),
+            report.not_attempted.len()
+        ));
+    }
     for (op, why) in &report.manual {
         text.push_str(&format!(
             "Manual step (not applied by commcred): {}\n  {why}\n",
@@ -187,6 +272,7 @@ fn apply_saved(
     path: &Path,
     limit: Option<&MaxSpend>,
     manual_args: &ManualArgs,
+    deadline: Option<Instant>,
     global: &GlobalArgs,
     out: &Output,
 ) -> Result<ExitCode> {
@@ -210,5 +296,30 @@ fn apply_saved(
         .as_ref()
         .and_then(|c| c.ledger.as_deref())
         .map(Path::new);
-    apply_and_report(&saved.plan, backend.as_mut(), ledger, manual_args, out)
+    apply_and_report(
+        &saved.plan,
+        backend.as_mut(),
+        ledger,
+        manual_args,
+        deadline,
+        out,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_parse_as_documented() {
+        let after = |s| Timeout::After(Duration::from_secs(s));
+        assert_eq!(parse_timeout("90s"), Ok(after(90)));
+        assert_eq!(parse_timeout("20m"), Ok(after(1200)));
+        assert_eq!(parse_timeout("1h30m"), Ok(after(5400)));
+        assert_eq!(parse_timeout("45"), Ok(after(45)));
+        assert_eq!(parse_timeout("none"), Ok(Timeout::Never));
+        for bad in ["", "5x", "m", "0s", "1h30"] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -32,7 +32,7 @@ fn now() -> DateTime<Utc> {
 }
 
 fn ctx() -> ApplyContext {
-    ApplyContext { now: now() }
+    ApplyContext::new(now())
 }
 
 /// A graph backend for `emulator`, with short retry delays so tests stay quick.

@@ -276,7 +276,7 @@ impl GraphBackend {
         };
         let bar = ProgressBar::with_draw_target(Some(len), target);
         if let Ok(style) = ProgressStyle::with_template(
-            "applying to Microsoft Graph [{bar:30}] {pos}/{len} changes ({per_sec}, eta {eta})",
+            "applying to Microsoft Graph [{bar:30}] {pos}/{len} changes, {msg} (eta {eta})",
         ) {
             bar.set_style(style.progress_chars("=> "));
         }
@@ -307,7 +307,7 @@ impl Backend for GraphBackend {
         self.read_tenant()
     }
 
-    fn apply(&mut self, plan: &Plan, _ctx: &ApplyContext) -> Result<ApplyReport, BackendError> {
+    fn apply(&mut self, plan: &Plan, ctx: &ApplyContext) -> Result<ApplyReport, BackendError> {
         let live = self.read_tenant()?;
         // Credits cannot be written here (the ledger checks its own staleness), so only the
         // licenses the plan touches are compared.
@@ -345,11 +345,13 @@ impl Backend for GraphBackend {
             live,
             user_ops.clone(),
             progress.clone(),
+            ctx.deadline.map(tokio::time::Instant::from_std),
         ));
         let concurrency = self.concurrency;
-        let outcomes = self.block_on(engine.run(concurrency));
+        let result = self.block_on(engine.run(concurrency));
         progress.finish_and_clear();
-        for (op, outcome) in user_ops.into_iter().zip(outcomes) {
+        report.stopped = result.stopped;
+        for (op, outcome) in user_ops.into_iter().zip(result.outcomes) {
             match outcome {
                 write::Outcome::Applied => report.applied.push(op),
                 write::Outcome::Failed(why) => report.failed.push((op, why)),
