@@ -424,6 +424,22 @@ impl Engine {
     }
 
     async fn send(&self, units: Vec<usize>) {
+        // One request per unit: wait for that many tokens, unless sending time ends first.
+        let acquire = self.pacer.acquire(units.len() as u32);
+        let acquired = match self.send_until {
+            None => {
+                acquire.await;
+                true
+            }
+            Some(t) => tokio::time::timeout_at(t, acquire).await.is_ok(),
+        };
+        if !acquired {
+            let mut s = self.sched.lock().expect("sched lock");
+            for &i in &units {
+                s.units[i].in_flight = false;
+            }
+            return;
+        }
         let items: Vec<BatchItem> = {
             let mut s = self.sched.lock().expect("sched lock");
             let phase = s.phase;
@@ -438,7 +454,6 @@ impl Engine {
             }
             items
         };
-        self.pacer.acquire(items.len() as u32).await;
         let result = self.call_batch(&items).await;
         let mut s = self.sched.lock().expect("sched lock");
         let mut signal = BatchSignal {
