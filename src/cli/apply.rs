@@ -3,19 +3,24 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use commcred::backend::{ApplyContext, ApplyReport, Backend};
+use commcred::apply::{ApplyContext, ApplyReport, NoProgress, Progress};
+use commcred::backend::Backend;
+use commcred::config::BackendSpec;
 use commcred::plan::budget::{self, MaxSpend};
 use commcred::plan::file::{SavedPlan, looks_like_plan};
 use commcred::plan::{Plan, render::human};
 use miette::{Result, miette};
 
-use super::context::{GlobalArgs, backend_override, config_path, now, open_spec};
+use super::context::{GlobalArgs, backend_override, config_path, now, open_spec, parse_duration};
 use super::manual::{self, ManualArgs};
 use super::output::{Output, stdin_is_terminal};
-use super::plan::{Planned, make_plan};
+use super::plan::make_plan;
+use super::progress::Bar;
 use super::show::describe;
+use commcred::workflow::plan::Planned;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
@@ -34,7 +39,7 @@ pub struct Args {
     /// AMOUNT: `500` or `500.00 USD` (the plan's currency).
     #[arg(long, value_name = "AMOUNT")]
     pub max_spend: Option<String>,
-    /// Stop sending after DURATION (`90s`, `20m`, `2h`, `1h30m`), read back what the last
+    /// Stop sending after DURATION (`90s`, `20m`, `2h`), read back what the last
     /// calls did, report applied / failed / not attempted, and exit 1. Default: none on a
     /// terminal (Ctrl-C stops), 2h without one (CI), so a throttled run never hangs a job;
     /// `none` for no deadline. Counted from the start of `apply`.
@@ -54,36 +59,17 @@ pub enum Timeout {
     Never,
 }
 
-/// `90s`, `20m`, `2h`, `1h30m`, `45` (seconds), or `none`.
+/// A duration as `--lock-timeout` takes it (`90s`, `20m`, `2h`), or `none`.
 pub fn parse_timeout(text: &str) -> std::result::Result<Timeout, String> {
-    let text = text.trim();
-    if text.eq_ignore_ascii_case("none") {
+    if text.trim().eq_ignore_ascii_case("none") {
         return Ok(Timeout::Never);
     }
-    let bad = || format!("`{text}` is not a duration: use e.g. 90s, 20m, 2h, 1h30m, or none");
-    if let Ok(secs) = text.parse::<u64>() {
-        return Ok(Timeout::After(Duration::from_secs(secs)));
+    match parse_duration(text)? {
+        d if d.is_zero() => Err(format!(
+            "`{text}`: a deadline must be longer than zero; use `none` for no deadline"
+        )),
+        d => Ok(Timeout::After(d)),
     }
-    let (mut total, mut digits) = (0u64, String::new());
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit = match c {
-            'h' => 3600,
-            'm' => 60,
-            's' => 1,
-            _ => return Err(bad()),
-        };
-        let n: u64 = digits.parse().map_err(|_| bad())?;
-        total += n * unit;
-        digits.clear();
-    }
-    if !digits.is_empty() || total == 0 {
-        return Err(bad());
-    }
-    Ok(Timeout::After(Duration::from_secs(total)))
 }
 
 /// The instant `apply` stops sending: `--timeout`, else the non-interactive default.
@@ -113,6 +99,7 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     let Planned {
         plan,
         mut backend,
+        backend_spec,
         credits,
         ..
     } = make_plan(Some(path), global, out)?;
@@ -125,7 +112,25 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     }
     confirm(args.auto_approve)?;
     let ledger = Some(credits.ledger_path.as_path());
-    apply_and_report(&plan, backend.as_mut(), ledger, &args.manual, deadline, out)
+    let run = Execution {
+        progress: progress_for(&backend_spec),
+        deadline,
+    };
+    apply_and_report(
+        &plan,
+        backend.as_mut(),
+        run,
+        ledger,
+        &args.manual,
+        global.lock_wait(),
+        out,
+    )
+}
+
+/// How an apply runs: what it tells as it goes, and when it must end.
+struct Execution {
+    progress: Arc<dyn Progress>,
+    deadline: Option<Instant>,
 }
 
 /// Applies, reports, and guides the credits steps a backend leaves to a person (Microsoft
@@ -133,20 +138,21 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
 fn apply_and_report(
     plan: &Plan,
     backend: &mut dyn Backend,
+    run: Execution,
     ledger: Option<&Path>,
     manual_args: &ManualArgs,
-    deadline: Option<Instant>,
+    lock_wait: Duration,
     out: &Output,
 ) -> Result<ExitCode> {
     let ctx = ApplyContext {
         now: now()?,
-        deadline,
+        deadline: run.deadline,
     };
-    let mut report = backend.apply(plan, &ctx)?;
+    let mut report = commcred::apply::apply_with(backend, plan, &ctx, run.progress)?;
     let guided = manual::take_credits_steps(&mut report);
     out.result(&render_report(plan, &report));
     if guided && report.is_success() {
-        manual::guide(plan, ledger, manual_args, out)?;
+        manual::guide(plan, ledger, manual_args, lock_wait, out)?;
     }
     if report.is_success() {
         Ok(ExitCode::SUCCESS)
@@ -286,7 +292,7 @@ fn apply_saved(
         budget::check(&saved.plan, limit)?;
     }
     let spec = backend_override(global)?.unwrap_or_else(|| saved.backend.clone());
-    let mut backend = open_spec(&spec)?;
+    let mut backend = open_spec(global, &spec)?;
     out.info(&format!("Applying to {}...", backend.describe()));
     // The ledger the plan was made against (recorded in the plan, relative to where it was
     // made, like the backend's path).
@@ -296,14 +302,27 @@ fn apply_saved(
         .as_ref()
         .and_then(|c| c.ledger.as_deref())
         .map(Path::new);
+    let run = Execution {
+        progress: progress_for(&spec),
+        deadline,
+    };
     apply_and_report(
         &saved.plan,
         backend.as_mut(),
+        run,
         ledger,
         manual_args,
-        deadline,
+        global.lock_wait(),
         out,
     )
+}
+
+/// A progress bar where applying takes time (Microsoft Graph); none for a file.
+fn progress_for(spec: &BackendSpec) -> Arc<dyn Progress> {
+    match spec {
+        BackendSpec::Graph(_) => Arc::new(Bar::new("applying to Microsoft Graph")),
+        BackendSpec::File(_) => Arc::new(NoProgress),
+    }
 }
 
 #[cfg(test)]
@@ -315,10 +334,10 @@ mod tests {
         let after = |s| Timeout::After(Duration::from_secs(s));
         assert_eq!(parse_timeout("90s"), Ok(after(90)));
         assert_eq!(parse_timeout("20m"), Ok(after(1200)));
-        assert_eq!(parse_timeout("1h30m"), Ok(after(5400)));
+        assert_eq!(parse_timeout("2h"), Ok(after(7200)));
         assert_eq!(parse_timeout("45"), Ok(after(45)));
         assert_eq!(parse_timeout("none"), Ok(Timeout::Never));
-        for bad in ["", "5x", "m", "0s", "1h30"] {
+        for bad in ["", "5x", "m", "0s"] {
             assert!(parse_timeout(bad).is_err(), "{bad}");
         }
     }

@@ -11,7 +11,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use commcred::apply::apply;
 use commcred::backend::Backend;
+use commcred::backend::graph::{GraphBackend, GraphOptions};
+use commcred::config::DesiredState;
+use commcred::emulator::Emulator;
 use commcred::plan::{Plan, UsageLocationChange};
 use serde_json::{Value, json};
 
@@ -192,20 +196,47 @@ fn is_parallel_or_one_chain(batch: &Value) -> bool {
     parallel || chain
 }
 
+/// A synthetic tenant of `users` users served by the emulator behind a proxy doing
+/// `fault`, a graph backend through the proxy, and the plan giving every user a change.
+struct Rig {
+    _dir: tempfile::TempDir,
+    emulator: Emulator,
+    proxy: Proxy,
+    graph: GraphBackend,
+    desired: DesiredState,
+    plan: Plan,
+}
+
+fn rig(
+    users: usize,
+    fault: Fault,
+    retry_after: &'static str,
+    tweak: impl FnOnce(&mut GraphOptions),
+) -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_tenant(dir.path(), &commcred::testkit::tenant(users, 42));
+    let emulator = start(&path, |_| {});
+    let proxy = Proxy::start(emulator.base_url(), fault, retry_after);
+    let mut graph = backend_at(&proxy.url, tweak);
+    let desired = desired(users, all_users);
+    let plan = commcred::plan::plan(&desired, &graph.read().unwrap(), now()).unwrap();
+    Rig {
+        _dir: dir,
+        emulator,
+        proxy,
+        graph,
+        desired,
+        plan,
+    }
+}
+
 #[test]
 fn graph_every_batch_is_parallel_or_one_chain_and_locations_go_first() {
-    let tenant = commcred::testkit::tenant(120, 42);
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_tenant(dir.path(), &tenant);
-    let emulator = start(&path, |_| {});
-    let proxy = Proxy::start(emulator.base_url(), Fault::None, "1");
-    let mut graph = backend_at(&proxy.url, |_| {});
-    let desired = desired(120, all_users);
-    let plan = commcred::plan::plan(&desired, &graph.read().unwrap(), now()).unwrap();
-    let report = graph.apply(&plan, &ctx()).unwrap();
-    assert_applied_all(&report, &plan);
+    let mut r = rig(120, Fault::None, "1", |_| {});
+    let report = apply(&mut r.graph, &r.plan, &ctx()).unwrap();
+    assert_applied_all(&report, &r.plan);
 
-    let batches = proxy.batches();
+    let batches = r.proxy.batches();
     assert!(batches.iter().any(carries_writes));
     for batch in &batches {
         assert!(is_parallel_or_one_chain(batch), "{batch:#}");
@@ -238,7 +269,7 @@ fn graph_every_batch_is_parallel_or_one_chain_and_locations_go_first() {
         .collect();
     assert!(!both.is_empty(), "the plan sets locations and licenses");
     assert!(both.iter().all(|(p, l)| p < l), "{both:?}");
-    let again = commcred::plan::plan(&desired, &graph.read().unwrap(), now()).unwrap();
+    let again = commcred::plan::plan(&r.desired, &r.graph.read().unwrap(), now()).unwrap();
     assert!(!again.has_changes());
 }
 
@@ -260,7 +291,7 @@ fn graph_a_refused_location_skips_the_users_licenses_and_says_why() {
         from: None,
         to: "ZZ".into(),
     });
-    let report = graph.apply(&plan, &ctx()).unwrap();
+    let report = apply(&mut graph, &plan, &ctx()).unwrap();
     assert!(report.applied.is_empty());
     assert_eq!(report.failed.len(), 2, "{:#?}", report.failed);
     let license = report
@@ -281,48 +312,34 @@ fn graph_a_refused_location_skips_the_users_licenses_and_says_why() {
 
 #[test]
 fn graph_a_429_on_a_write_that_was_applied_is_read_back_and_counted_as_applied() {
-    let tenant = commcred::testkit::tenant(60, 3);
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_tenant(dir.path(), &tenant);
-    let emulator = start(&path, |_| {});
     // The first three write batches reach Graph, which applies them; the client is told 429.
-    let proxy = Proxy::start(emulator.base_url(), Fault::ThrottleAfterForward(3), "0.2");
-    let mut graph = backend_at(&proxy.url, |_| {});
-    let desired = desired(60, all_users);
-    let plan = commcred::plan::plan(&desired, &graph.read().unwrap(), now()).unwrap();
-    let report = graph.apply(&plan, &ctx()).unwrap();
-    assert_eq!(proxy.throttled(), 3);
-    assert_applied_all(&report, &plan);
-    let stats = emulator.stats();
-    assert_eq!(stats.effective_changes, plan.operations().len() as u64);
+    let mut r = rig(60, Fault::ThrottleAfterForward(3), "0.2", |_| {});
+    let report = apply(&mut r.graph, &r.plan, &ctx()).unwrap();
+    assert_eq!(r.proxy.throttled(), 3);
+    assert_applied_all(&report, &r.plan);
+    let stats = r.emulator.stats();
+    assert_eq!(stats.effective_changes, r.plan.operations().len() as u64);
     // Nothing was sent twice: the users were read back and found done.
     assert_eq!(stats.users_changed_more_than_once, 0, "{stats:?}");
     assert_eq!(stats.noop_writes, 0, "{stats:?}");
     assert_eq!(stats.refused_writes, 0, "{stats:?}");
-    assert_eq!(stats.writes, plan.operations().len() as u64, "{stats:?}");
+    assert_eq!(stats.writes, r.plan.operations().len() as u64, "{stats:?}");
 }
 
 #[test]
 fn graph_persistent_429s_stop_the_apply_with_a_report_instead_of_retrying_for_ever() {
-    let tenant = commcred::testkit::tenant(30, 4);
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_tenant(dir.path(), &tenant);
-    let emulator = start(&path, |_| {});
-    let proxy = Proxy::start(emulator.base_url(), Fault::ThrottleWrites, "0.05");
     // A quota large enough that the pacer's own slowing down does not make the test slow.
-    let mut graph = backend_at(&proxy.url, |o| {
+    let mut r = rig(30, Fault::ThrottleWrites, "0.05", |o| {
         o.quota_writes = 100_000;
         o.quota_window = Duration::from_secs(10);
     });
-    let desired = desired(30, all_users);
-    let plan = commcred::plan::plan(&desired, &graph.read().unwrap(), now()).unwrap();
-    let report = graph.apply(&plan, &ctx()).unwrap();
+    let report = apply(&mut r.graph, &r.plan, &ctx()).unwrap();
     let stopped = report.stopped.as_deref().unwrap_or_default();
     assert!(stopped.contains("kept throttling"), "{report:#?}");
     assert!(report.applied.is_empty());
     assert_eq!(
         report.failed.len() + report.not_attempted.len(),
-        plan.operations().len()
+        r.plan.operations().len()
     );
     // What was sent was read back: known not to be in place.
     assert!(
@@ -333,7 +350,7 @@ fn graph_persistent_429s_stop_the_apply_with_a_report_instead_of_retrying_for_ev
         "{:#?}",
         report.failed
     );
-    assert_eq!(emulator.stats().writes, 0);
+    assert_eq!(r.emulator.stats().writes, 0);
 }
 
 #[test]

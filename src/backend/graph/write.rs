@@ -30,13 +30,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use indicatif::ProgressBar;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::apply::observe_user;
 use crate::plan::Operation;
+use crate::plan::observe::observe_user;
 use crate::tenant::{Snapshot, TenantIndex, User};
+
+use crate::backend::Progress;
 
 use super::client::{BatchAnswer, BatchItem, CallError, GraphClient, RetryPolicy};
 use super::diagnose::refusal;
@@ -205,7 +206,7 @@ pub(crate) struct Engine {
     index: TenantIndex,
     ops: Vec<Operation>,
     sched: Mutex<Sched>,
-    progress: ProgressBar,
+    progress: Arc<dyn Progress>,
     /// Nothing is sent after this; unanswered calls are cut off here.
     send_until: Option<Instant>,
     /// The read-back after a stop ends here.
@@ -235,7 +236,7 @@ impl Engine {
         pacer: Arc<Pacer>,
         live: Snapshot,
         ops: Vec<Operation>,
-        progress: ProgressBar,
+        progress: Arc<dyn Progress>,
         deadline: Option<Instant>,
     ) -> Engine {
         let now = Instant::now();
@@ -397,7 +398,7 @@ impl Engine {
 
     fn resolve(&self, s: &mut Sched, n: usize, outcome: Outcome) {
         s.outcomes[n] = Some(outcome);
-        self.progress.inc(1);
+        self.progress.advance(1);
     }
 
     /// Resolves every pending part of unit `i` as failed with `reason`.
@@ -495,7 +496,7 @@ impl Engine {
                 self.pacer.max_rate()
             ),
         };
-        self.progress.set_message(message);
+        self.progress.status(&message);
     }
 
     /// Reads one write's answer into the unit: done, failed, or read back before resending.
