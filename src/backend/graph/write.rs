@@ -153,6 +153,11 @@ impl Unit {
         }
     }
 
+    /// How many plan operations are still pending.
+    fn pending_ops(&self) -> usize {
+        usize::from(self.location.is_some()) + usize::from(self.license.is_some())
+    }
+
     /// The plan operations still pending, taken out of the unit.
     fn take_ops(&mut self) -> Vec<usize> {
         [
@@ -283,7 +288,15 @@ impl Engine {
             }
             while workers.join_next().await.is_some() {}
         }
-        let stopped = self.sched.lock().expect("sched lock").stop.clone();
+        let stopped = {
+            let mut s = self.sched.lock().expect("sched lock");
+            // A deadline that passed once everything was done stopped nothing.
+            let all_done = s.units.iter().all(|u| u.pending_ops() == 0);
+            if all_done && matches!(s.stop, Some(Stop::Deadline)) {
+                s.stop = None;
+            }
+            s.stop.clone()
+        };
         if stopped.is_some() {
             self.read_back_unconfirmed().await;
         }
@@ -667,10 +680,7 @@ impl Engine {
                         Some(a) if a.status == 200 => {
                             self.settle_verified(&mut s, i, &a.body);
                         }
-                        Some(a) if a.status == 429 => {
-                            let wait = a.retry_after.unwrap_or(Duration::from_secs(1));
-                            s.units[i].not_before = Instant::now() + wait;
-                        }
+                        Some(a) if a.status == 429 => self.throttled(&mut s, i, a.retry_after),
                         Some(a) if a.status == 404 => {
                             let (code, message) = a.error();
                             for n in s.units[i].take_ops() {
@@ -691,7 +701,7 @@ impl Engine {
             Err(e) => {
                 for &i in &units {
                     match e.retry_after() {
-                        Some(wait) => s.units[i].not_before = Instant::now() + wait,
+                        Some(wait) => self.throttled(&mut s, i, Some(wait)),
                         None => self.reschedule(&mut s, i, e.to_string()),
                     }
                 }
