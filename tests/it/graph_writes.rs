@@ -214,7 +214,7 @@ fn rig(
     tweak: impl FnOnce(&mut GraphOptions),
 ) -> Rig {
     let dir = tempfile::tempdir().unwrap();
-    let path = write_tenant(dir.path(), &commcred::testkit::tenant(users, 42));
+    let path = write_tenant(dir.path(), &crate::testkit::tenant(users, 42));
     let emulator = start(&path, |_| {});
     let proxy = Proxy::start(emulator.base_url(), fault, retry_after);
     let mut graph = backend_at(&proxy.url, tweak);

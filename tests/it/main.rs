@@ -9,9 +9,15 @@ mod export;
 mod formats;
 mod graph;
 mod graph_writes;
+mod honest_io;
 mod layers;
 mod plan_apply;
 mod planner_props;
 mod saved_plans;
 mod schema;
 mod validate;
+
+/// Synthetic tenants and configs (not part of the library, see its header).
+#[allow(dead_code)]
+#[path = "../../src/testkit.rs"]
+mod testkit;
