@@ -151,14 +151,21 @@ fn set_faults(base_url: &str, body: &str) -> Result<(), String> {
     }
 }
 
-/// Starts the burst (if any) now and clears it after its span, on a thread; returns when
-/// it cleared, or why it could not run.
+/// Starts the burst (if any) once `started()` says the writes have begun (at most 60 s
+/// later), and clears it after its span, on a thread; returns when it cleared, or why it
+/// could not run. The burst models another application spending the tenant's quota while
+/// the apply writes; the reads before it are not what it is about.
 fn run_burst(
     base_url: String,
     burst: Option<(f64, Duration)>,
+    started: impl Fn() -> bool + Send + 'static,
 ) -> Option<std::thread::JoinHandle<Result<Instant, String>>> {
     let (rate, span) = burst?;
     Some(std::thread::spawn(move || {
+        let give_up = Instant::now() + Duration::from_secs(60);
+        while !started() && Instant::now() < give_up {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         set_faults(&base_url, &format!("{{\"throttleRate\": {rate}}}"))?;
         std::thread::sleep(span);
         set_faults(&base_url, "{\"throttleRate\": 0.0}")?;
@@ -272,7 +279,12 @@ fn commcred_run(dir: &Path, users: usize, setting: &Setting) -> Run {
         Sampler::start(move || emulator.stats().effective_changes)
     };
     let started = Instant::now();
-    let burst = run_burst(emulator.base_url(), setting.burst);
+    let burst = {
+        let emulator = emulator.clone();
+        run_burst(emulator.base_url(), setting.burst, move || {
+            emulator.stats().writes > 0
+        })
+    };
     let report = commcred::apply::apply(&mut graph, &plan, &ApplyContext::new(Utc::now())).unwrap();
     let elapsed = started.elapsed();
     let samples = sampler.finish();
@@ -320,7 +332,7 @@ fn sdk_run(dir: &Path, users: usize, setting: &Setting, python: &str) -> Option<
     let emulator = start(&tenant, setting);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/graph_sdk_baseline.py");
     let started = Instant::now();
-    let burst = run_burst(emulator.base_url(), setting.burst);
+    let burst = run_burst(emulator.base_url(), setting.burst, || true);
     let output = Command::new(python)
         .arg(&script)
         .args([&emulator.base_url(), DOMAIN, upns.to_str().unwrap(), AUDIO])
