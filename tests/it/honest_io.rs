@@ -2,13 +2,13 @@
 //! and its message, concurrent applies, and no `.lock` files left behind.
 
 use std::path::Path;
-use std::process::{Command as StdCommand, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use commcred::base::fsio::FileLock;
 use predicates::prelude::*;
 
-use crate::common::{commcred, example, read};
+use crate::common::{binary, commcred, example, read};
 
 /// Names in `dir` ending in `.lock` or `.tmp` (left-overs of locks and atomic writes).
 fn strays(dir: &Path) -> Vec<String> {
@@ -19,15 +19,22 @@ fn strays(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// The binary as a std command (for stdout redirection and concurrent runs).
-fn binary(dir: &Path) -> StdCommand {
-    let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("commcred"));
-    cmd.current_dir(dir)
-        .env("COMMCRED_NOW", "2026-11-25T12:00:00Z")
-        .env("NO_COLOR", "1")
-        .env_remove("COMMCRED_BACKEND")
-        .env_remove("AZURE_CLIENT_SECRET");
-    cmd
+/// `apply --auto-approve` in `dir`, waiting up to two minutes for the lock, started in
+/// the background.
+fn spawn_apply(dir: &Path) -> std::process::Child {
+    binary(dir)
+        .args([
+            "apply",
+            "commcred.yaml",
+            "--auto-approve",
+            "-q",
+            "--lock-timeout",
+            "2m",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 #[cfg(target_os = "linux")]
@@ -145,14 +152,9 @@ fn apply_keeps_the_snapshot_mode_and_leaves_no_lock_or_temp_file() {
     assert!(strays(dir.path()).is_empty(), "{:?}", strays(dir.path()));
 }
 
-#[test]
-fn a_held_lock_fails_within_the_wait_naming_its_holder() {
-    let dir = example("quickstart");
-    let tenant = dir.path().join("tenant.json");
-    let before = read(&tenant);
-    let held = FileLock::acquire(&tenant, "commcred emulator (pid 4242)", Duration::ZERO).unwrap();
-    let started = Instant::now();
-    commcred(dir.path())
+/// `apply` with a 300 ms lock wait on a snapshot someone else holds: exit 1.
+fn refused_for_the_lock(dir: &Path) -> assert_cmd::assert::Assert {
+    commcred(dir)
         .args([
             "apply",
             "commcred.yaml",
@@ -163,6 +165,16 @@ fn a_held_lock_fails_within_the_wait_naming_its_holder() {
         .timeout(Duration::from_secs(60))
         .assert()
         .code(1)
+}
+
+#[test]
+fn a_held_lock_fails_within_the_wait_naming_its_holder() {
+    let dir = example("quickstart");
+    let tenant = dir.path().join("tenant.json");
+    let before = read(&tenant);
+    let held = FileLock::acquire(&tenant, "commcred emulator (pid 4242)", Duration::ZERO).unwrap();
+    let started = Instant::now();
+    refused_for_the_lock(dir.path())
         .stderr(predicate::str::contains("commcred::backend::locked"))
         .stderr(predicate::str::contains(
             "in use by commcred emulator (pid 4242)",
@@ -181,21 +193,11 @@ fn lock_timeout_waits_for_the_holder_to_finish() {
     let tenant = dir.path().join("tenant.json");
     let before = read(&tenant);
     let held = FileLock::acquire(&tenant, "a test", Duration::ZERO).unwrap();
-    let child = binary(dir.path())
-        .args([
-            "apply",
-            "commcred.yaml",
-            "--auto-approve",
-            "-q",
-            "--lock-timeout",
-            "2m",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Until the lock is free the file cannot change, whatever the child is doing.
+    let mut child = spawn_apply(dir.path());
+    // While the lock is held the child can neither finish nor change the file: it waits
+    // (past the default 5 s wait too, which a loaded machine may reach).
     std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "still waiting");
     assert_eq!(read(&tenant), before);
     drop(held);
     let out = child.wait_with_output().unwrap();
@@ -224,22 +226,7 @@ fn two_concurrent_applies_apply_once() {
 
     for _round in 0..3 {
         let dir = example("quickstart");
-        let spawn = || {
-            binary(dir.path())
-                .args([
-                    "apply",
-                    "commcred.yaml",
-                    "--auto-approve",
-                    "-q",
-                    "--lock-timeout",
-                    "2m",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        };
-        let (a, b) = (spawn(), spawn());
+        let (a, b) = (spawn_apply(dir.path()), spawn_apply(dir.path()));
         let outs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
         let mut successes = 0;
         for out in &outs {
@@ -248,11 +235,32 @@ fn two_concurrent_applies_apply_once() {
                 successes += 1;
             } else {
                 assert_eq!(out.status.code(), Some(1), "{stderr}");
-                assert!(stderr.contains("commcred::apply::stale"), "{stderr}");
+                // The other apply made exactly this plan's changes first: "already applied"
+                // (a change made by anything else would be "stale").
+                assert!(
+                    stderr.contains("commcred::apply::already_applied")
+                        || stderr.contains("commcred::apply::stale"),
+                    "{stderr}"
+                );
             }
         }
         assert!(successes >= 1);
         assert_eq!(read(&dir.path().join("tenant.json")), once);
         assert!(strays(dir.path()).is_empty(), "{:?}", strays(dir.path()));
     }
+}
+
+/// A running emulator holds the snapshot: a file-backend apply says so within its wait
+/// instead of hanging, and once the emulator stops, no lock file is left.
+#[test]
+fn apply_on_a_file_an_emulator_serves_names_the_emulator() {
+    let dir = example("quickstart");
+    let tenant = dir.path().join("tenant.json");
+    let before = read(&tenant);
+    let emulator = crate::emulator::start(&tenant, |_| {});
+    refused_for_the_lock(dir.path())
+        .stderr(predicate::str::contains("in use by commcred emulator (pid"));
+    emulator.shutdown().unwrap();
+    assert_eq!(read(&tenant), before);
+    assert!(strays(dir.path()).is_empty(), "{:?}", strays(dir.path()));
 }
