@@ -31,6 +31,15 @@ pub fn credits_applied(report: &ApplyReport) -> bool {
 /// What was applied, what failed and why, what was not attempted, what needs a person.
 pub fn render(plan: &Plan, report: &ApplyReport) -> String {
     let mut text = String::new();
+    if let Some(why) = &report.stopped {
+        let _ = writeln!(
+            text,
+            "Stopped early: {why}. Applied {}, failed {}, not attempted {}.",
+            report.applied.len(),
+            report.failed.len(),
+            report.not_attempted.len()
+        );
+    }
     for (op, why) in &report.manual {
         let _ = writeln!(
             text,

@@ -29,7 +29,7 @@ fn plan_apply_and_converge_through_the_library() {
     assert!(notes.borrow()[0].starts_with("Reading the live tenant from file:"));
     assert!(planned.plan.has_changes());
 
-    let ctx = ApplyContext { now: session().now };
+    let ctx = ApplyContext::new(session().now);
     let report = apply(planned.backend.as_mut(), &planned.plan, &ctx).unwrap();
     assert!(report.is_success(), "{report:?}");
     assert_eq!(report.applied.len(), planned.plan.operations().len());
@@ -131,7 +131,7 @@ fn an_apply_report_in_words() {
     use commcred::apply::report::{render, take_credits_steps};
     let dir = example("quickstart");
     let mut planned = make_plan(&dir.path().join("commcred.yaml"), &session(), &|_| {}).unwrap();
-    let ctx = ApplyContext { now: session().now };
+    let ctx = ApplyContext::new(session().now);
     let mut report = apply(planned.backend.as_mut(), &planned.plan, &ctx).unwrap();
     // The file backend applies credits steps itself: none is left to a person.
     assert!(!take_credits_steps(&mut report));
