@@ -230,3 +230,26 @@ fn each_refused_ledger_reading_has_its_own_code() {
         "nothing is recorded when a reading is refused"
     );
 }
+
+#[test]
+fn recommend_usage_from_exports_through_the_library() {
+    use commcred::credits::recommend::recommend;
+    use commcred::workflow::recommend::from_files;
+    let fixture = crate::common::root().join("tests/fixtures/credits/pstn-usage.csv");
+    // The same export twice: its calls count once.
+    let usage = from_files(&[fixture.clone(), fixture.clone()]).unwrap();
+    assert_eq!(usage.rows.len(), 17);
+    assert_eq!(
+        usage.first.map(|t| t.format("%Y-%m-%d").to_string()),
+        Some("2026-04-01".to_string())
+    );
+    assert_eq!(
+        usage.source,
+        format!("{}, {}", fixture.display(), fixture.display())
+    );
+    let currencies: Vec<String> = recommend(&usage.rows, usage.first, session().now)
+        .into_iter()
+        .map(|r| r.currency)
+        .collect();
+    assert_eq!(currencies, ["EUR", "GBP", "USD"]);
+}
