@@ -64,7 +64,7 @@ pub enum ExportError {
     )]
     Write(FsError),
     /// The working directory is gone, so relative paths mean nothing.
-    #[error("cannot resolve {}", .path.display())]
+    #[error("cannot resolve {}: {source}", .path.display())]
     #[diagnostic(
         code(commcred::export::path),
         help("run export from a folder that exists")
