@@ -10,6 +10,7 @@ use commcred::backend::ledger as store;
 use commcred::backend::ledger::{How, Recorded, Stamp};
 use commcred::plan::Plan;
 use commcred::plan::steps::{self, ManualStep};
+use commcred::workflow::ledger::record_confirmed;
 use miette::Result;
 
 use super::context::{actor, now};
@@ -87,12 +88,7 @@ pub fn guide(
         plan: None,
         step: None,
     };
-    let recorded = store::update(path, lock_wait, |ledger| {
-        let ledger = ledger
-            .as_mut()
-            .ok_or_else(|| commcred::credits::CreditsError::LedgerMissing { path: path.clone() })?;
-        ledger.record_steps(path, &plan_id, change, &confirmed, &stamp)
-    })?;
+    let recorded = record_confirmed(path, &plan_id, change, &confirmed, &stamp, lock_wait)?;
     report_recorded(&recorded, path, &stamp, out);
     let skipped = pending.len() - confirmed.len();
     if skipped > 0 {

@@ -9,11 +9,15 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::backend::ledger as store;
-use crate::backend::ledger::{How, Ledger, LedgerAccount, LedgerFund, Observation, Stamp};
+use crate::backend::ledger::{
+    How, Ledger, LedgerAccount, LedgerFund, Observation, Recorded, Stamp,
+};
 use crate::base::money::{Amount, Money};
 use crate::config::DesiredState;
 use crate::credits::CreditsError;
 use crate::credits::error::{FundProblem, RecordError};
+use crate::plan::CreditsChange;
+use crate::plan::steps::ManualStep;
 use crate::tenant::credits::{expires_at, usable_balance};
 use crate::tenant::{BillingAccountType, Fund};
 
@@ -238,6 +242,26 @@ fn apply_reading(
         }
     }
     Ok(())
+}
+
+/// Records the credits steps of the plan `plan_id` that a person `confirmed` (done in the
+/// admin center) in the ledger at `path`, under its lock. Steps recorded before are
+/// skipped and returned as such; anything else first checks that the ledger is still what
+/// the plan saw ([`CreditsError::LedgerStale`]).
+pub fn record_confirmed(
+    path: &Path,
+    plan_id: &str,
+    change: &CreditsChange,
+    confirmed: &[&ManualStep],
+    stamp: &Stamp,
+    lock_wait: Duration,
+) -> Result<Recorded, CreditsError> {
+    store::update(path, lock_wait, |ledger| {
+        let ledger = ledger.as_mut().ok_or_else(|| CreditsError::LedgerMissing {
+            path: path.to_path_buf(),
+        })?;
+        ledger.record_steps(path, plan_id, change, confirmed, stamp)
+    })
 }
 
 /// `commcred ledger show`: funds with their expiry, settings, who confirmed what, usage.
