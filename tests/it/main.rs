@@ -11,6 +11,7 @@ mod export;
 mod first_hour;
 mod formats;
 mod graph;
+mod graph_writes;
 mod honest_io;
 mod layers;
 mod licensing;
