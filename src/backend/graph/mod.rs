@@ -263,6 +263,7 @@ impl GraphBackend {
                 subscribed_skus,
                 users,
                 communications_credits: None,
+                groups: Vec::new(),
                 extra: Default::default(),
             })
         })
