@@ -135,6 +135,7 @@ fn commcred_run(dir: &Path, users: usize, quota: WriteQuota) -> Run {
             })
             .collect(),
         prune: false,
+        groups: Default::default(),
     };
     let live = graph.read().unwrap();
     let plan = commcred::plan::plan(&desired, &live, Utc::now()).expect("the plan is valid");

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+pub mod groups;
+
 use rust_decimal::Decimal;
 
 use crate::backend::ApplyReport;
@@ -84,6 +86,7 @@ pub fn stale_objects(plan: &Plan, snapshot: &Snapshot) -> Vec<String> {
             }
         }
     }
+    stale.extend(groups::stale_groups(plan, snapshot));
     if let Some(c) = plan.credits.as_ref().filter(|c| c.has_changes()) {
         let changed = match &snapshot.communications_credits {
             None => true,
@@ -120,6 +123,21 @@ pub fn apply_to_snapshot(
     let mut report = ApplyReport::default();
     let mut waiting: Vec<(Operation, String)> = Vec::new();
     for (n, op) in ops.iter().enumerate() {
+        match groups::apply_group_op(snapshot, &index, op) {
+            Some(Ok(kept)) => {
+                report.applied.push(op.clone());
+                if let Some(note) = kept {
+                    report.manual.push((op.clone(), note));
+                }
+                continue;
+            }
+            Some(Err(message)) => {
+                report.failed.push((op.clone(), message));
+                report.not_attempted.extend(ops[n + 1..].iter().cloned());
+                return report;
+            }
+            None => {}
+        }
         match apply_one(snapshot, &index, op, now) {
             Ok(()) => {
                 report.applied.push(op.clone());
@@ -244,6 +262,7 @@ fn apply_one(
             credits::add_funds(account, money.amount.0, now);
             Ok(())
         }
+        other => Err(format!("{} is a group operation", other.describe()).into()),
     }
 }
 

@@ -59,6 +59,7 @@ fn desired(dir: &std::path::Path) -> DesiredState {
         }),
         users: Vec::new(),
         prune: false,
+        groups: Default::default(),
     }
 }
 

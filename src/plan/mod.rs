@@ -3,12 +3,14 @@
 pub mod budget;
 pub mod credits;
 pub mod file;
+pub mod groups;
 pub mod model;
 pub mod planner;
 pub mod problems;
 pub mod render;
 pub mod skus;
 
+pub use groups::GroupChange;
 pub use model::*;
 pub use planner::plan;
 pub use problems::{PlanErrors, PlanProblem};

@@ -78,6 +78,7 @@ fn desired(users: usize, wants: impl Fn(usize) -> Option<&'static [Friendly]>) -
             })
             .collect(),
         prune: false,
+        groups: Default::default(),
     }
 }
 
@@ -332,6 +333,7 @@ fn hand_plan(live: &Snapshot, user: usize, add: Vec<SkuRef>, remove: Vec<SkuRef>
             pruned: false,
         }],
         credits: None,
+        groups: vec![],
     }
 }
 
