@@ -463,3 +463,25 @@ pub fn group_operations(groups: &[GroupChange], ops: &mut Vec<super::Operation>)
         }));
     }
 }
+
+/// Groups the plan changes whose licenses differ from what it observed (or that are gone).
+pub fn stale_groups(plan: &super::Plan, snapshot: &Snapshot) -> Vec<String> {
+    let mut stale = Vec::new();
+    for g in plan.groups.iter().filter(|g| g.has_changes()) {
+        let Some(i) = snapshot.group_by_id(&g.group_id) else {
+            stale.push(format!("group {} (no longer exists)", g.label()));
+            continue;
+        };
+        let mut now: Vec<String> = snapshot.groups[i]
+            .assigned_licenses
+            .iter()
+            .map(|a| a.sku_id.to_ascii_lowercase())
+            .collect();
+        now.sort();
+        let then: Vec<&str> = g.observed_sku_ids.iter().map(|s| &**s).collect();
+        if now != then {
+            stale.push(format!("group {}", g.label()));
+        }
+    }
+    stale
+}
