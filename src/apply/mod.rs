@@ -28,6 +28,8 @@ pub fn apply_with(
     ctx: &ApplyContext,
     progress: Arc<dyn Progress>,
 ) -> Result<ApplyReport, BackendError> {
+    // Groups the plan touches are read even when they carry no license yet.
+    backend.want_groups(plan.groups.iter().map(|g| g.group_id.clone()).collect());
     let live = backend.begin()?;
     let (steps, manual) = split_manual(backend, plan.operations());
     // Credits a backend leaves to a person are checked against the ledger when the person

@@ -485,3 +485,18 @@ pub fn stale_groups(plan: &super::Plan, snapshot: &Snapshot) -> Vec<String> {
     }
     stale
 }
+
+/// The report line for direct copies kept because the group did not take over.
+pub fn kept_note(upn: &str, group: &str, kept: &[(String, String)]) -> Option<String> {
+    if kept.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = kept
+        .iter()
+        .map(|(sku, why)| format!("{sku} ({why})"))
+        .collect();
+    Some(format!(
+        "{upn} keeps its direct license {}: the inherited assignment from group \"{group}\" is not active; fix the member's error (see `commcred plan`) and apply again",
+        parts.join(", ")
+    ))
+}

@@ -274,6 +274,16 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// Group licensing operations (run after the users' own changes).
+    pub fn is_group(&self) -> bool {
+        matches!(
+            self,
+            Operation::AssignGroupLicenses { .. }
+                | Operation::ReprocessLicenses { .. }
+                | Operation::RemoveRedundantDirect { .. }
+        )
+    }
+
     /// A change to the Communications Credits account (not to a user).
     pub fn is_credits(&self) -> bool {
         !matches!(

@@ -22,7 +22,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::licenses::{Capabilities, Capability};
+use crate::base::licenses::{Capabilities, Capability};
 
 use super::rules::{RuleError, RuleKind, TenantIndex, check_license_rules, sku_capabilities};
 use super::snapshot::{AssignedLicense, LicenseAssignmentState, Snapshot};
@@ -173,6 +173,9 @@ impl Snapshot {
     /// the SKU (one seat per user and SKU) or a seat is free, else `Error` with the reason.
     /// Returns true when anything changed.
     pub fn process_group_licenses(&mut self, index: &TenantIndex, retry: GroupRetry) -> bool {
+        if let GroupRetry::User(user) = retry {
+            return self.process_user(index, user);
+        }
         let mut changed = self.drop_stale_inherited(index);
         for g in 0..self.groups.len() {
             let group_id = self.groups[g].id.clone();
@@ -192,6 +195,61 @@ impl Snapshot {
             }
         }
         changed
+    }
+
+    /// Reprocessing one user: only the groups it belongs to, errors included. Members
+    /// never processed elsewhere wait for their group's next run, as on Entra ID.
+    fn process_user(&mut self, index: &TenantIndex, user: usize) -> bool {
+        let user_id = self.users[user].id.clone();
+        let mut changed = self.drop_stale_for(index, user);
+        for g in 0..self.groups.len() {
+            if !self.groups[g]
+                .members
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(&user_id))
+            {
+                continue;
+            }
+            let group_id = self.groups[g].id.clone();
+            for license in &self.ordered_group_licenses(index, g) {
+                changed |= self.process_member(index, user, &group_id, license, true);
+            }
+        }
+        changed
+    }
+
+    /// [`Snapshot::drop_stale_inherited`] for one user.
+    fn drop_stale_for(&mut self, index: &TenantIndex, user: usize) -> bool {
+        let user_id = self.users[user].id.clone();
+        let wanted: Vec<(String, String)> = self
+            .groups
+            .iter()
+            .filter(|g| g.members.iter().any(|m| m.eq_ignore_ascii_case(&user_id)))
+            .flat_map(|g| {
+                g.assigned_licenses
+                    .iter()
+                    .map(|a| (g.id.to_ascii_lowercase(), a.sku_id.to_ascii_lowercase()))
+            })
+            .collect();
+        let mut touched = Vec::new();
+        if let Some(states) = &mut self.users[user].license_assignment_states {
+            states.retain(|s| match &s.assigned_by_group {
+                None => true,
+                Some(g) => {
+                    let keep = wanted.iter().any(|(wg, ws)| {
+                        g.eq_ignore_ascii_case(wg) && s.sku_id.eq_ignore_ascii_case(ws)
+                    });
+                    if !keep {
+                        touched.push(s.sku_id.clone());
+                    }
+                    keep
+                }
+            });
+        }
+        for sku_id in &touched {
+            self.sync_assigned(index, user, sku_id);
+        }
+        !touched.is_empty()
     }
 
     /// The group's licenses, those giving Teams Phone first, so that a calling plan in the
@@ -457,6 +515,40 @@ impl Snapshot {
         }
         out
     }
+}
+
+/// Of the direct copies `skus` a user holds, those that can go because the inherited
+/// assignment from `group_id` is active ("Migrate users with individual licenses to groups":
+/// remove direct assignments only once the group's are applied), and those kept with why
+/// (the inherited assignment's error, or "not processed yet").
+pub fn redundant_direct(
+    states: &[LicenseAssignmentState],
+    group_id: &str,
+    skus: &[&str],
+) -> (Vec<String>, Vec<(String, String)>) {
+    let mut ready = Vec::new();
+    let mut kept = Vec::new();
+    for sku in skus {
+        let inherited = states.iter().find(|s| {
+            s.sku_id.eq_ignore_ascii_case(sku)
+                && s.assigned_by_group
+                    .as_deref()
+                    .is_some_and(|g| g.eq_ignore_ascii_case(group_id))
+        });
+        let direct = states
+            .iter()
+            .any(|s| s.sku_id.eq_ignore_ascii_case(sku) && s.assigned_by_group.is_none());
+        match inherited {
+            Some(s) if s.is_active() && direct => ready.push(sku.to_string()),
+            Some(s) if s.is_active() => {} // the direct copy is already gone
+            Some(s) => kept.push((
+                sku.to_string(),
+                s.error_kind().unwrap_or("Other").to_string(),
+            )),
+            None => kept.push((sku.to_string(), "not processed yet".to_string())),
+        }
+    }
+    (ready, kept)
 }
 
 fn rule(kind: RuleKind, message: String) -> RuleError {

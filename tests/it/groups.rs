@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
-use commcred::backend::file::{read_snapshot, snapshot_to_string};
+use commcred::backend::file::read_snapshot;
 use commcred::tenant::rules::holdings;
+use commcred::tenant::snapshot_to_string;
 use commcred::tenant::{GroupRetry, Snapshot, TenantIndex};
 use commcred::testkit::{GROUP_TENANT_SKUS, SALES_GROUP_ID, group_tenant};
 use serde_json::Value;

@@ -9,6 +9,7 @@ mod export;
 mod formats;
 mod graph;
 mod groups;
+mod groups_graph;
 mod layers;
 mod plan_apply;
 mod planner_props;

@@ -42,7 +42,7 @@ pub fn apply_group_op(
             let result = snapshot
                 .assign_license(index, u, &[], &ready)
                 .map_err(|e| format!("{upn}: {e}"));
-            result.map(|()| kept_note(upn, group_name, &kept))
+            result.map(|()| crate::plan::groups::kept_note(upn, group_name, &kept))
         }
         _ => return None,
     })
@@ -75,8 +75,8 @@ fn assign_group(
     Ok(None)
 }
 
-/// Splits `skus` into the direct copies that can go (the group's inherited assignment is
-/// active for the user) and the ones kept, with the state that keeps them.
+/// Splits `skus` into the direct copies that can go and those kept (see
+/// [`crate::tenant::groups::redundant_direct`]).
 pub fn redundant_direct(
     snapshot: &Snapshot,
     user: usize,
@@ -87,42 +87,5 @@ pub fn redundant_direct(
         .license_assignment_states
         .as_deref()
         .unwrap_or_default();
-    let mut ready = Vec::new();
-    let mut kept = Vec::new();
-    for sku in skus {
-        let inherited = states.iter().find(|s| {
-            s.sku_id.eq_ignore_ascii_case(sku)
-                && s.assigned_by_group
-                    .as_deref()
-                    .is_some_and(|g| g.eq_ignore_ascii_case(group_id))
-        });
-        let direct = states
-            .iter()
-            .any(|s| s.sku_id.eq_ignore_ascii_case(sku) && s.assigned_by_group.is_none());
-        match inherited {
-            Some(s) if s.is_active() && direct => ready.push(sku.to_string()),
-            Some(s) if s.is_active() => {} // already gone
-            Some(s) => kept.push((
-                sku.to_string(),
-                s.error_kind().unwrap_or("Other").to_string(),
-            )),
-            None => kept.push((sku.to_string(), "not processed yet".to_string())),
-        }
-    }
-    (ready, kept)
-}
-
-/// The report line for direct copies kept because the group did not take over.
-pub fn kept_note(upn: &str, group: &str, kept: &[(String, String)]) -> Option<String> {
-    if kept.is_empty() {
-        return None;
-    }
-    let parts: Vec<String> = kept
-        .iter()
-        .map(|(sku, why)| format!("{sku} ({why})"))
-        .collect();
-    Some(format!(
-        "{upn} keeps its direct license {}: the inherited assignment from group \"{group}\" is not active; fix the member's error (see `commcred plan`) and apply again",
-        parts.join(", ")
-    ))
+    crate::tenant::groups::redundant_direct(states, group_id, skus)
 }

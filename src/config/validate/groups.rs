@@ -6,12 +6,12 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::Walker;
+use crate::base::licenses::LicenseName;
 use crate::config::checks;
 use crate::config::diagnostics::Code;
 use crate::config::fields::{self, Fields};
 use crate::config::model::*;
 use crate::config::node::{Node, Value};
-use crate::licenses::LicenseName;
 
 const GROUP_KEYS: &[&str] = &["id", "displayName", "licenses", "profile"];
 const LICENSE_KEYS: &[&str] = &["license", "disabledPlans"];
