@@ -7,7 +7,7 @@ use commcred::backend::file::read_snapshot;
 use commcred::tenant::rules::holdings;
 use commcred::tenant::snapshot_to_string;
 use commcred::tenant::{GroupRetry, Snapshot, TenantIndex};
-use commcred::testkit::{GROUP_TENANT_SKUS, SALES_GROUP_ID, group_tenant};
+use crate::testkit::{GROUP_TENANT_SKUS, SALES_GROUP_ID, group_tenant};
 use serde_json::Value;
 
 use crate::common::{commcred, read};

@@ -12,7 +12,7 @@ use commcred::backend::graph::{Credentials, GraphBackend, GraphOptions, RetryPol
 use commcred::emulator::{Emulator, Observer};
 use commcred::plan::plan;
 use commcred::tenant::{Snapshot, TenantIndex};
-use commcred::testkit::group_tenant;
+use crate::testkit::group_tenant;
 
 use crate::emulator::{TENANT_DOMAIN, read_tenant, start, write_tenant};
 use crate::groups::{GROUP_YAML, can_call};
