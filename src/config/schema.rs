@@ -123,7 +123,11 @@ pub enum GroupLicense {
     Name(License),
     WithPlans {
         license: License,
-        #[serde(rename = "disabledPlans", default, skip_serializing_if = "Vec::is_empty")]
+        #[serde(
+            rename = "disabledPlans",
+            default,
+            skip_serializing_if = "Vec::is_empty"
+        )]
         disabled_plans: Vec<String>,
     },
 }

@@ -46,10 +46,7 @@ fn group_json(g: &Group, select: &[&str]) -> Value {
     Value::Object(out)
 }
 
-fn group_select<'a>(
-    query: &'a Query,
-    ids: &RequestIds,
-) -> Result<Vec<&'static str>, GraphResponse> {
+fn group_select(query: &Query, ids: &RequestIds) -> Result<Vec<&'static str>, GraphResponse> {
     let Some(text) = query_value(query, "$select") else {
         return Ok(GROUP_PROPERTIES.to_vec());
     };

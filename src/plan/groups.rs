@@ -108,6 +108,9 @@ pub struct GroupPlan {
     count_errors: Vec<(usize, usize, Vec<usize>)>,
 }
 
+/// The SKUs a group should hold, each with its disabled service plan ids.
+type Target = Vec<(usize, Vec<String>)>;
+
 /// The live group a YAML entry names, or the problem.
 fn find_group(live: &Snapshot, key: &GroupKey) -> Result<usize, PlanProblem> {
     let found: Vec<usize> = live
@@ -209,7 +212,7 @@ pub fn plan_groups(
             wanted.insert(i, list);
         }
     }
-    let mut targets: Vec<(usize, Vec<(usize, Vec<String>)>)> = Vec::new();
+    let mut targets: Vec<(usize, Target)> = Vec::new();
     let mut listed: HashSet<usize> = HashSet::new();
     for want in &desired.groups.list {
         let g = match find_group(live, &want.key) {

@@ -1,7 +1,7 @@
 //! Group-based licensing as Microsoft Entra ID processes it, on the snapshot model. The file
 //! backend and the emulator both change group licenses and process members only here.
 //!
-//! Microsoft's rules, each from a Microsoft page (named in docs/licensing.md):
+//! Microsoft's rules, each from a Microsoft page (named in docs/groups.md):
 //! - "group: assignLicense" (Graph v1.0): licenses assigned to a group are assigned to all
 //!   users in the group; the call is accepted (202) and members are processed afterwards.
 //! - "What is group-based licensing in Microsoft Entra ID" and "Migrate users with individual

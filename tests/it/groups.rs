@@ -3,11 +3,11 @@
 
 use std::path::Path;
 
+use crate::testkit::{GROUP_TENANT_SKUS, SALES_GROUP_ID, group_tenant};
 use commcred::backend::file::read_snapshot;
 use commcred::tenant::rules::holdings;
 use commcred::tenant::snapshot_to_string;
 use commcred::tenant::{GroupRetry, Snapshot, TenantIndex};
-use crate::testkit::{GROUP_TENANT_SKUS, SALES_GROUP_ID, group_tenant};
 use serde_json::Value;
 
 use crate::common::{commcred, read};
@@ -235,4 +235,66 @@ prefer: group
         assert!(err.contains(code), "{code} missing: {err}");
         assert!(err.contains(place), "{place} missing: {err}");
     }
+}
+
+#[test]
+fn group_plans_in_json_satisfy_the_plan_schema_and_powershell_has_group_steps() {
+    let mut yaml = GROUP_YAML.to_string();
+    yaml.push_str("prefer: groups\n");
+    let dir = setup(&group_tenant(30, 40, 10), &yaml);
+    let text = stdout(dir.path(), &["plan", "--format", "json"]);
+    let schema: Value = serde_json::from_str(&read(
+        &crate::common::root().join("schemas/plan.schema.json"),
+    ))
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let group = &doc["group_changes"][0];
+    assert_eq!(group["seat_impact"][0]["new_seats"], 20);
+    assert_eq!(
+        group["remove_direct_after_processing"]
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
+    // A saved plan reads back into the same plan (show = plan).
+    commcred(dir.path())
+        .args(["plan", "--out", "plan.json"])
+        .assert()
+        .success();
+    assert_eq!(
+        stdout(dir.path(), &["show", "plan.json"]),
+        stdout(dir.path(), &["plan"])
+    );
+    let ps = stdout(dir.path(), &["plan", "--format", "powershell"]);
+    assert!(
+        ps.contains("Set-MgGroupLicense -GroupId '5a1e5000-0000-4000-8000-000000000001'"),
+        "{ps}"
+    );
+    assert!(ps.contains("# Set-MgUserLicense -UserId"), "{ps}");
+}
+
+#[test]
+fn export_writes_groups_and_plans_no_changes() {
+    let dir = setup(&processed(40, 60), GROUP_YAML);
+    commcred(dir.path())
+        .args([
+            "export",
+            "--backend",
+            "file:tenant.json",
+            "--out",
+            "exported.yaml",
+        ])
+        .assert()
+        .success();
+    let exported = read(&dir.path().join("exported.yaml"));
+    assert!(exported.contains("groups:\n  - displayName: Sales Phones\n    licenses: [phoneSystem, domesticCallingPlan]"), "{exported}");
+    let out = stdout(
+        dir.path(),
+        &["plan", "exported.yaml", "--backend", "file:tenant.json"],
+    );
+    assert!(out.contains("No changes"), "{out}");
 }

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::testkit::group_tenant;
 use commcred::apply::{ApplyContext, apply};
 use commcred::backend::Backend;
 use commcred::backend::graph::{Credentials, GraphBackend, GraphOptions, RetryPolicy, Secret};
 use commcred::emulator::{Emulator, Observer};
 use commcred::plan::plan;
 use commcred::tenant::{Snapshot, TenantIndex};
-use crate::testkit::group_tenant;
 
 use crate::emulator::{TENANT_DOMAIN, read_tenant, start, write_tenant};
 use crate::groups::{GROUP_YAML, can_call};

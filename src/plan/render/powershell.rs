@@ -198,7 +198,11 @@ fn changes(out: &mut String, plan: &Plan) {
 /// reprocessing (`Invoke-MgLicenseUser`) and the direct copies the groups now provide, as
 /// commented steps: the person checks each member's inherited assignment is active first.
 fn groups(out: &mut String, plan: &Plan) {
-    let ops: Vec<Operation> = plan.operations().into_iter().filter(Operation::is_group).collect();
+    let ops: Vec<Operation> = plan
+        .operations()
+        .into_iter()
+        .filter(Operation::is_group)
+        .collect();
     if ops.is_empty() {
         return;
     }
