@@ -291,7 +291,12 @@ fn export_writes_groups_and_plans_no_changes() {
         .assert()
         .success();
     let exported = read(&dir.path().join("exported.yaml"));
-    assert!(exported.contains("groups:\n  - displayName: Sales Phones\n    licenses: [phoneSystem, domesticCallingPlan]"), "{exported}");
+    assert!(
+        exported.contains(
+            "groups:\n  - displayName: \"Sales Phones\"\n    licenses: [phoneSystem, domesticCallingPlan]"
+        ),
+        "{exported}"
+    );
     let out = stdout(
         dir.path(),
         &["plan", "exported.yaml", "--backend", "file:tenant.json"],
