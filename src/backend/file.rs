@@ -47,14 +47,15 @@ impl FileBackend {
 
 /// Reads and parses a snapshot, with the JSON error's line and column on failure.
 pub fn read_snapshot(path: &Path) -> Result<Snapshot, BackendError> {
-    let what = path.display().to_string();
-    let text = fs::read_to_string(path).map_err(|e| BackendError::Read {
-        what: what.clone(),
-        message: e.to_string(),
+    let text = fs::read_to_string(path).map_err(|source| BackendError::ReadFile {
+        path: path.to_path_buf(),
+        source,
     })?;
-    serde_json::from_str(&text).map_err(|e| BackendError::Read {
-        what: format!("{what}:{}:{}", e.line(), e.column()),
-        message: format!("not a valid tenant snapshot: {e}"),
+    serde_json::from_str(&text).map_err(|source| BackendError::Snapshot {
+        path: path.to_path_buf(),
+        line: source.line(),
+        column: source.column(),
+        source,
     })
 }
 
@@ -84,7 +85,7 @@ impl Backend for FileBackend {
         let (_, snapshot) = self
             .open
             .as_mut()
-            .ok_or_else(|| BackendError::Other("execute before begin".into()))?;
+            .ok_or(BackendError::NotBegun("execute"))?;
         let report = apply_to_snapshot(snapshot, &ops, ctx.now);
         progress.advance(ops.len() as u64);
         if report.is_success() {
@@ -102,10 +103,7 @@ impl Backend for FileBackend {
     }
 
     fn commit(&mut self) -> Result<(), BackendError> {
-        let (lock, snapshot) = self
-            .open
-            .take()
-            .ok_or_else(|| BackendError::Other("commit before begin".into()))?;
+        let (lock, snapshot) = self.open.take().ok_or(BackendError::NotBegun("commit"))?;
         fsio::write_atomically(&self.path, snapshot_to_string(&snapshot).as_bytes())?;
         drop(lock);
         Ok(())

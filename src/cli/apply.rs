@@ -1,6 +1,5 @@
 //! `commcred apply`: plan, confirm, apply, report; or apply a saved plan exactly.
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -20,6 +19,7 @@ use super::manual::{self, ManualArgs};
 use super::output::{Output, stdin_is_terminal};
 use super::plan::make_plan;
 use super::progress::Bar;
+use super::prompt;
 use super::show::describe;
 use commcred::workflow::plan::Planned;
 
@@ -68,6 +68,7 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     if let Some(limit) = &limit {
         budget::check(&plan, limit)?;
     }
+    out.check_stdout()?;
     confirm(args.auto_approve)?;
     let ledger = Some(credits.ledger_path.as_path());
     let progress = progress_for(&backend_spec);
@@ -125,15 +126,10 @@ pub fn confirm(auto_approve: bool) -> Result<()> {
             "refusing to apply: there is no terminal to ask for confirmation"
         ));
     }
-    eprint!(
-        "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
-    );
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| miette!("cannot read the answer: {e}"))?;
-    if answer.trim() == "yes" {
+    let answer = prompt::ask(
+        "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ",
+    )?;
+    if answer.as_deref() == Some("yes") {
         Ok(())
     } else {
         Err(miette!(
@@ -219,6 +215,7 @@ fn apply_saved(
     if let Some(limit) = limit {
         budget::check(&saved.plan, limit)?;
     }
+    out.check_stdout()?;
     let spec = backend_override(global)?.unwrap_or_else(|| saved.backend.clone());
     let mut backend = open_spec(global, &spec)?;
     out.info(&format!("Applying to {}...", backend.describe()));

@@ -8,6 +8,7 @@ use clap_complete::Shell;
 use miette::Result;
 
 use super::Cli;
+use super::output::Output;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -22,8 +23,10 @@ pub struct Args {
     pub shell: Shell,
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
+pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
     let mut cmd = Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "commcred", &mut std::io::stdout());
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "commcred", &mut script);
+    out.result(&String::from_utf8_lossy(&script));
     Ok(ExitCode::SUCCESS)
 }

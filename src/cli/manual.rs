@@ -2,7 +2,6 @@
 //! them, ask for each on a terminal (or take `--confirm-manual` in a pipeline), and record
 //! the confirmed ones in the credits ledger.
 
-use std::io::BufRead;
 use std::path::Path;
 
 use std::time::Duration;
@@ -12,10 +11,11 @@ use commcred::backend::ledger as store;
 use commcred::credits::ledger::{How, Stamp};
 use commcred::credits::steps::{self, ManualStep};
 use commcred::plan::{Operation, Plan};
-use miette::{Result, miette};
+use miette::Result;
 
 use super::context::{actor, now};
 use super::output::{Output, stdin_is_terminal};
+use super::prompt;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ManualArgs {
@@ -62,7 +62,7 @@ pub fn guide(
     if all.is_empty() {
         return Ok(());
     }
-    let plan_id = steps::plan_id(plan);
+    let plan_id = commcred::plan::file::plan_id(plan);
     out.result(&format!("\n{}", steps::render(change, &all)));
 
     let Some(path) = ledger_path else {
@@ -149,27 +149,21 @@ pub fn guide(
 /// Asks `done` or `skip` for each step, in order, on the terminal.
 fn ask_each<'a>(pending: &[(usize, &'a ManualStep)], total: usize) -> Result<Vec<&'a ManualStep>> {
     let mut confirmed = Vec::new();
-    let stdin = std::io::stdin();
     for (n, step) in pending {
         loop {
-            eprint!(
+            let answer = prompt::ask(&format!(
                 "Step {} of {total} ({}): type 'done' once it is done in the admin center, or 'skip': ",
                 n + 1,
                 step.title
-            );
-            let mut answer = String::new();
-            let read = stdin
-                .lock()
-                .read_line(&mut answer)
-                .map_err(|e| miette!("cannot read the answer: {e}"))?;
-            match answer.trim() {
-                "done" => {
+            ))?;
+            match answer.as_deref() {
+                Some("done") => {
                     confirmed.push(*step);
                     break;
                 }
-                "skip" => break,
-                _ if read == 0 => return Ok(confirmed),
-                _ => eprintln!("  Please type done or skip."),
+                Some("skip") => break,
+                None => return Ok(confirmed),
+                Some(_) => eprintln!("  Please type done or skip."),
             }
         }
     }

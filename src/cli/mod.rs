@@ -15,6 +15,7 @@ mod manual;
 mod output;
 mod plan;
 mod progress;
+mod prompt;
 mod recommend;
 mod schema;
 mod show;
@@ -104,11 +105,11 @@ pub fn main() -> ExitCode {
         Command::Show(args) => show::run(args, &out),
         Command::Export(args) => export::run(args, &cli.global, &out),
         Command::Schema(args) => schema::run(args, &out),
-        Command::Completions(args) => completions::run(args),
-        Command::Man(args) => man::run(args),
+        Command::Completions(args) => completions::run(args, &out),
+        Command::Man(args) => man::run(args, &out),
     };
     match result {
-        Ok(code) => code,
+        Ok(code) => out.finish(code),
         Err(report) => {
             eprintln!("{report:?}");
             ExitCode::FAILURE

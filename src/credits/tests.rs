@@ -11,7 +11,8 @@ use crate::tenant::{PaymentMethod, Snapshot};
 
 use super::CreditsError;
 use super::ledger::{How, Ledger, Stamp};
-use super::steps::{StepKind, plan_id, render, steps_for};
+use super::steps::{StepKind, render, steps_for};
+use crate::plan::file::plan_id;
 use crate::workflow::credits::{CreditsSource, annotate, prepare};
 
 fn at(s: &str) -> DateTime<Utc> {

@@ -224,7 +224,7 @@ impl SeatLedger {
             .map(|&g| live.subscribed_skus[g].sku_part_number.as_str())
             .collect();
         Some(PlanProblem::new(
-            "commcred::plan::seat_shortfall",
+            "commcred::plan::swaps_unorderable",
             format!(
                 "license swaps cannot be ordered: {} each need a free {} seat that only another swap would free (users: {})",
                 if upns.len() == 1 {

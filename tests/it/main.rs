@@ -10,6 +10,7 @@ mod formats;
 mod graph;
 mod groups;
 mod groups_graph;
+mod honest_io;
 mod layers;
 mod plan_apply;
 mod planner_props;
