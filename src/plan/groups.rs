@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{DesiredState, GroupKey};
-use crate::tenant::groups::{COUNT_VIOLATION, error_fix};
+use crate::tenant::groups::{COUNT_VIOLATION, DEPENDENCY_VIOLATION, error_fix};
 use crate::tenant::rules::holdings;
 use crate::tenant::{Group, Snapshot, TenantIndex};
 
@@ -104,7 +104,8 @@ pub struct GroupPlan {
     pub gains: Vec<(usize, usize)>,
     /// SKUs whose seat a group removal frees (one entry per seat).
     pub releases: Vec<usize>,
-    /// (change, user, SKUs in CountViolation): candidates for reprocessing.
+    /// (change, user, SKUs in CountViolation or DependencyViolation, at least one of the
+    /// former): candidates for reprocessing.
     count_errors: Vec<(usize, usize, Vec<usize>)>,
 }
 
@@ -396,8 +397,10 @@ fn plan_one(
             else {
                 continue;
             };
-            if error == COUNT_VIOLATION {
-                counted.push(sku);
+            // A missing seat also leaves the group's calling plan without its Teams Phone:
+            // both come back when the member is reprocessed with seats free.
+            if error == COUNT_VIOLATION || error == DEPENDENCY_VIOLATION {
+                counted.push((sku, error == COUNT_VIOLATION));
             }
             change.errors.push(MemberError {
                 user_id: user.id.clone(),
@@ -407,8 +410,9 @@ fn plan_one(
                 fix: error_fix(error).to_string(),
             });
         }
-        if !counted.is_empty() {
-            out.count_errors.push((change_index, u, counted));
+        if counted.iter().any(|(_, count)| *count) {
+            let skus = counted.into_iter().map(|(sku, _)| sku).collect();
+            out.count_errors.push((change_index, u, skus));
         }
     }
     change

@@ -99,9 +99,17 @@ pub fn plan(
         }
     }
     // Members in CountViolation get the seats the rest of the plan leaves free.
+    // A SKU the member holds, or gains directly in this plan, takes no second seat.
     groups.plan_reprocessing(live, |needed, user| {
-        if needed.iter().all(|&sku| seats.free(live, sku) >= 1) {
-            needed.iter().for_each(|&sku| seats.gain(sku, user));
+        let held = holdings(&live.users[user], live, &index);
+        let new: Vec<usize> = needed
+            .iter()
+            .copied()
+            .filter(|&sku| !seats.gained.contains(&(sku, user)))
+            .filter(|&sku| !held.iter().any(|h| h.sku == Some(sku)))
+            .collect();
+        if new.iter().all(|&sku| seats.free(live, sku) >= 1) {
+            new.iter().for_each(|&sku| seats.gain(sku, user));
             true
         } else {
             false

@@ -303,3 +303,29 @@ fn export_writes_groups_and_plans_no_changes() {
     );
     assert!(out.contains("No changes"), "{out}");
 }
+
+#[test]
+fn already_provided_counts_only_active_inherited_assignments() {
+    // user3 and user4 are in CountViolation for the group's licenses; user0 inherits them.
+    let mut s = processed(5, 3);
+    for sku in &mut s.subscribed_skus[..2] {
+        sku.prepaid_units.enabled = 5;
+    }
+    let yaml = format!(
+        "{GROUP_YAML}users:\n  - upn: user0@contoso.com\n    licenses: [phoneSystem, domesticCallingPlan]\n  - upn: user4@contoso.com\n    licenses: [phoneSystem, domesticCallingPlan]\n"
+    );
+    let dir = setup(&s, &yaml);
+    let plan = stdout(dir.path(), &["plan"]);
+    let user4 = plan.split("~ user user4@contoso.com").nth(1).expect(&plan);
+    assert!(user4.contains("+ phoneSystem (MCOEV)"), "{plan}");
+    assert!(!plan.contains("~ user user0@contoso.com"), "{plan}");
+    // user4 takes one seat for both paths (and is reprocessed without another); user3 is reprocessed into the last seat.
+    assert!(plan.contains("~ reprocess 2 member(s)"), "{plan}");
+    commcred(dir.path())
+        .args(["apply", "--auto-approve"])
+        .assert()
+        .success();
+    let after = read_snapshot(&dir.path().join("tenant.json")).unwrap();
+    assert_eq!(after.subscribed_skus[0].consumed_units, 5);
+    assert!(stdout(dir.path(), &["plan"]).contains("No changes"));
+}
