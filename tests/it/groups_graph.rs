@@ -184,3 +184,42 @@ fn moving_direct_holders_to_the_group_never_leaves_anyone_without_calling() {
     }
     assert!(!plan(&want, &read(&mut b), now()).unwrap().has_changes());
 }
+
+#[test]
+fn members_not_processed_in_time_keep_their_direct_license_and_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_tenant(dir.path(), &group_tenant(10, 10, 5));
+    let want = desired(dir.path(), &format!("{GROUP_YAML}prefer: groups\n"));
+    let emulator = start(&path, |c| c.group_processing_delay = Duration::from_secs(3));
+    let mut b = backend(&emulator);
+    let p = plan(&want, &read(&mut b), now()).unwrap();
+    let mut impatient = {
+        let credentials = Credentials {
+            tenant: TENANT_DOMAIN.into(),
+            client_id: "commcred-tests".into(),
+            client_secret: Secret::new("group-secret"),
+        };
+        let mut options = GraphOptions::new(Some(&emulator.base_url()), credentials);
+        options.group_wait.deadline = Duration::from_millis(300);
+        GraphBackend::new(options).unwrap()
+    };
+    let report = apply(&mut impatient, &p, &ApplyContext { now: now() }).unwrap();
+    assert!(report.is_success(), "{:?}", report.failed);
+    assert_eq!(report.manual.len(), 5, "{:?}", report.manual);
+    assert!(
+        report.manual[0].1.contains("keeps its direct license")
+            && report.manual[0].1.contains("not processed yet"),
+        "{:?}",
+        report.manual
+    );
+    let s = emulator.snapshot();
+    let index = TenantIndex::build(&s);
+    for u in 0..5 {
+        assert!(can_call(&s, &index, u), "user {u} lost calling");
+        let held = commcred::tenant::rules::holdings(&s.users[u], &s, &index);
+        assert!(
+            held.iter().any(|h| h.direct),
+            "user {u} lost its direct copy"
+        );
+    }
+}
