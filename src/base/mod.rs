@@ -4,8 +4,10 @@
 //! - `codes`: ISO country and currency codes
 //! - `licenses`: the license catalog (capabilities, SKUs, service plans)
 //! - `fsio`: safe file I/O (atomic replace keeping mode, fsync, bounded advisory lock)
+//! - `text`: message helpers ("a, b and 3 more")
 
 pub mod codes;
 pub mod fsio;
 pub mod licenses;
 pub mod money;
+pub mod text;

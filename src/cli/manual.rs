@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use commcred::apply::ApplyReport;
 use commcred::backend::ledger as store;
-use commcred::credits::ledger::{How, Stamp};
-use commcred::credits::steps::{self, ManualStep};
+use commcred::backend::ledger::{How, Recorded, Stamp};
+use commcred::plan::steps::{self, ManualStep};
 use commcred::plan::{Operation, Plan};
 use miette::Result;
 
@@ -70,22 +70,7 @@ pub fn guide(
         return Ok(());
     };
     let path = &path.to_path_buf();
-    let known = store::load(path)?;
-    let mut pending: Vec<(usize, &ManualStep)> = Vec::new();
-    for (n, step) in all.iter().enumerate() {
-        match known
-            .as_ref()
-            .and_then(|l| l.is_confirmed(&step.key(&plan_id)))
-        {
-            Some(c) => out.result(&format!(
-                "Step {} was already recorded on {} by {}: not recorded again.\n",
-                n + 1,
-                c.stamp.at.format("%Y-%m-%d %H:%M UTC"),
-                c.stamp.by
-            )),
-            None => pending.push((n, step)),
-        }
-    }
+    let pending = pending_steps(path, &all, &plan_id, out)?;
     if pending.is_empty() {
         return Ok(());
     }
@@ -121,6 +106,46 @@ pub fn guide(
             .ok_or_else(|| commcred::credits::CreditsError::LedgerMissing { path: path.clone() })?;
         ledger.record_steps(path, &plan_id, change, &confirmed, &stamp)
     })?;
+    report_recorded(&recorded, path, &stamp, out);
+    let skipped = pending.len() - confirmed.len();
+    if skipped > 0 {
+        out.result(&format!(
+            "{skipped} step{} not confirmed: the next plan shows {} again.\n",
+            if skipped == 1 { "" } else { "s" },
+            if skipped == 1 { "it" } else { "them" }
+        ));
+    }
+    Ok(())
+}
+
+/// The steps not yet recorded for this plan; says which ones already were.
+fn pending_steps<'a>(
+    path: &Path,
+    all: &'a [ManualStep],
+    plan_id: &str,
+    out: &Output,
+) -> Result<Vec<(usize, &'a ManualStep)>> {
+    let known = store::load(path)?;
+    let mut pending = Vec::new();
+    for (n, step) in all.iter().enumerate() {
+        match known
+            .as_ref()
+            .and_then(|l| l.is_confirmed(&step.key(plan_id)))
+        {
+            Some(c) => out.result(&format!(
+                "Step {} was already recorded on {} by {}: not recorded again.\n",
+                n + 1,
+                c.stamp.at.format("%Y-%m-%d %H:%M UTC"),
+                c.stamp.by
+            )),
+            None => pending.push((n, step)),
+        }
+    }
+    Ok(pending)
+}
+
+/// What the ledger took, and what it already had.
+fn report_recorded(recorded: &Recorded, path: &Path, stamp: &Stamp, out: &Output) {
     for title in &recorded.recorded {
         out.result(&format!(
             "Recorded in {}: {title} (confirmed by {}).\n",
@@ -135,15 +160,6 @@ pub fn guide(
             when.by
         ));
     }
-    let skipped = pending.len() - confirmed.len();
-    if skipped > 0 {
-        out.result(&format!(
-            "{skipped} step{} not confirmed: the next plan shows {} again.\n",
-            if skipped == 1 { "" } else { "s" },
-            if skipped == 1 { "it" } else { "them" }
-        ));
-    }
-    Ok(())
 }
 
 /// Asks `done` or `skip` for each step, in order, on the terminal.

@@ -8,9 +8,9 @@ use std::process::ExitCode;
 
 use std::time::Duration;
 
+use commcred::backend::ledger::{self, Ledger, UsageImport};
 use commcred::base::money::Money;
 use commcred::config::DesiredState;
-use commcred::credits::ledger::{self, Ledger, UsageImport};
 use commcred::credits::usage::read_usage_csv;
 use miette::Result;
 use rust_decimal::Decimal;

@@ -367,6 +367,7 @@ impl CsvParser<'_> {
         None
     }
 
+    // Long: maps each column of the Teams admin center export to a call row, one column after another.
     fn row(
         &mut self,
         record: &csv::StringRecord,

@@ -23,6 +23,7 @@ pub struct CreditsExport {
     pub warnings: Vec<ExportWarning>,
 }
 
+// Long: one account field after another, each with the comment or warning export writes for it.
 pub fn export_credits(account: Option<&CreditsAccount>, now: DateTime<Utc>) -> CreditsExport {
     let mut out = CreditsExport {
         section: None,

@@ -10,6 +10,7 @@ pub mod planner;
 pub mod problems;
 pub mod render;
 pub mod skus;
+pub mod steps;
 
 pub use groups::GroupChange;
 pub use model::*;

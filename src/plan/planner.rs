@@ -20,6 +20,7 @@ use super::skus::{ResolvedSkus, resolve, sku_ref};
 
 /// Plans the changes that make `live` match `desired`. Every problem is collected; any
 /// problem means no plan (and nothing applied).
+// Long: the planner's top-level sequence (resolve SKUs, users, prune, seats, credits, collect problems) kept in one place to read.
 pub fn plan(
     desired: &DesiredState,
     live: &Snapshot,
@@ -288,6 +289,7 @@ impl SeatLedger {
     }
 }
 
+// Long: one listed user's rules in SPEC §3's order, sharing the user's holdings.
 fn plan_listed_user(
     ctx: &UserContext,
     want: &DesiredUser,

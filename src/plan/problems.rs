@@ -67,15 +67,4 @@ impl miette::Diagnostic for PlanErrors {
     }
 }
 
-/// Lists at most `limit` names, then "and N more".
-pub fn list_some(names: &[String], limit: usize) -> String {
-    if names.len() <= limit {
-        names.join(", ")
-    } else {
-        format!(
-            "{} and {} more",
-            names[..limit].join(", "),
-            names.len() - limit
-        )
-    }
-}
+pub use crate::base::text::list_some;

@@ -2,13 +2,13 @@
 //! and its message, concurrent applies, and no `.lock` files left behind.
 
 use std::path::Path;
-use std::process::{Command as StdCommand, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use commcred::base::fsio::FileLock;
 use predicates::prelude::*;
 
-use crate::common::{commcred, example, read};
+use crate::common::{binary, commcred, example, read};
 
 /// Names in `dir` ending in `.lock` or `.tmp` (left-overs of locks and atomic writes).
 fn strays(dir: &Path) -> Vec<String> {
@@ -19,15 +19,22 @@ fn strays(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// The binary as a std command (for stdout redirection and concurrent runs).
-fn binary(dir: &Path) -> StdCommand {
-    let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("commcred"));
-    cmd.current_dir(dir)
-        .env("COMMCRED_NOW", "2026-11-25T12:00:00Z")
-        .env("NO_COLOR", "1")
-        .env_remove("COMMCRED_BACKEND")
-        .env_remove("AZURE_CLIENT_SECRET");
-    cmd
+/// `apply --auto-approve` in `dir`, waiting up to two minutes for the lock, started in
+/// the background.
+fn spawn_apply(dir: &Path) -> std::process::Child {
+    binary(dir)
+        .args([
+            "apply",
+            "commcred.yaml",
+            "--auto-approve",
+            "-q",
+            "--lock-timeout",
+            "2m",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 #[cfg(target_os = "linux")]
@@ -181,21 +188,11 @@ fn lock_timeout_waits_for_the_holder_to_finish() {
     let tenant = dir.path().join("tenant.json");
     let before = read(&tenant);
     let held = FileLock::acquire(&tenant, "a test", Duration::ZERO).unwrap();
-    let child = binary(dir.path())
-        .args([
-            "apply",
-            "commcred.yaml",
-            "--auto-approve",
-            "-q",
-            "--lock-timeout",
-            "2m",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Until the lock is free the file cannot change, whatever the child is doing.
+    let mut child = spawn_apply(dir.path());
+    // While the lock is held the child can neither finish nor change the file: it waits
+    // (past the default 5 s wait too, which a loaded machine may reach).
     std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "still waiting");
     assert_eq!(read(&tenant), before);
     drop(held);
     let out = child.wait_with_output().unwrap();
@@ -224,22 +221,7 @@ fn two_concurrent_applies_apply_once() {
 
     for _round in 0..3 {
         let dir = example("quickstart");
-        let spawn = || {
-            binary(dir.path())
-                .args([
-                    "apply",
-                    "commcred.yaml",
-                    "--auto-approve",
-                    "-q",
-                    "--lock-timeout",
-                    "2m",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        };
-        let (a, b) = (spawn(), spawn());
+        let (a, b) = (spawn_apply(dir.path()), spawn_apply(dir.path()));
         let outs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
         let mut successes = 0;
         for out in &outs {
@@ -255,4 +237,29 @@ fn two_concurrent_applies_apply_once() {
         assert_eq!(read(&dir.path().join("tenant.json")), once);
         assert!(strays(dir.path()).is_empty(), "{:?}", strays(dir.path()));
     }
+}
+
+/// A running emulator holds the snapshot: a file-backend apply says so within its wait
+/// instead of hanging, and once the emulator stops, no lock file is left.
+#[test]
+fn apply_on_a_file_an_emulator_serves_names_the_emulator() {
+    let dir = example("quickstart");
+    let tenant = dir.path().join("tenant.json");
+    let before = read(&tenant);
+    let emulator = crate::emulator::start(&tenant, |_| {});
+    commcred(dir.path())
+        .args([
+            "apply",
+            "commcred.yaml",
+            "--auto-approve",
+            "--lock-timeout",
+            "200ms",
+        ])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("in use by commcred emulator (pid"));
+    emulator.shutdown().unwrap();
+    assert_eq!(read(&tenant), before);
+    assert!(strays(dir.path()).is_empty(), "{:?}", strays(dir.path()));
 }

@@ -4,6 +4,7 @@ pub mod groups;
 pub mod human;
 pub mod json;
 pub mod markdown;
+pub mod outlook;
 pub mod powershell;
 
 use super::{Plan, UserChange};

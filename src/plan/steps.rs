@@ -75,6 +75,7 @@ impl ManualStep {
 }
 
 /// The steps that make the account match the plan, in the order to do them.
+// Long: one block per admin-center step, in the order a person does them, each building its own field list.
 pub fn steps_for(change: &CreditsChange) -> Vec<ManualStep> {
     let money = |a: Amount| change.money(a).to_string();
     let opt_money = |a: Option<Amount>| a.map_or_else(|| "(empty)".to_string(), money);
