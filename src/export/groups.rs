@@ -6,6 +6,7 @@
 use crate::config::schema::{GroupEntry, GroupLicense, License};
 use crate::tenant::{Snapshot, TenantIndex};
 
+use super::ExportWarning;
 use super::naming::{SkuNames, SkuStatus};
 
 /// The entries, and warnings for groups that cannot be written.
@@ -13,7 +14,7 @@ pub fn export_groups(
     live: &Snapshot,
     index: &TenantIndex,
     names: &SkuNames,
-) -> (Vec<GroupEntry>, Vec<String>) {
+) -> (Vec<GroupEntry>, Vec<ExportWarning>) {
     let mut entries = Vec::new();
     let mut warnings = Vec::new();
     let mut groups: Vec<&crate::tenant::Group> = live.groups.iter().collect();
@@ -43,9 +44,13 @@ pub fn export_groups(
                 }
                 SkuStatus::Unmanaged => {}
                 SkuStatus::Unnameable(why) => {
-                    warnings.push(format!(
-                        "group \"{}\" ({}) is left out: it holds {}, which commcred.yaml cannot name: {why}",
-                        g.display_name, g.id, live.subscribed_skus[i].sku_part_number
+                    warnings.push(ExportWarning::new(
+                        "commcred::export::group_skipped",
+                        format!(
+                            "group \"{}\" ({}) is left out: it holds {}, which commcred.yaml cannot name: {why}",
+                            g.display_name, g.id, live.subscribed_skus[i].sku_part_number
+                        ),
+                        "write that group's entry by hand once the tenant's SKUs are unambiguous",
                     ));
                     continue 'group;
                 }

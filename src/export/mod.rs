@@ -120,13 +120,7 @@ pub fn export(live: &Snapshot, opts: &ExportOptions) -> Export {
     let credits = credits::export_credits(live.communications_credits.as_ref(), opts.now);
     let (group_entries, group_warnings) = groups::export_groups(live, &index, &names);
     let mut warnings = skip_warnings(&skipped);
-    warnings.extend(group_warnings.into_iter().map(|message| {
-        ExportWarning::new(
-            "commcred::export::group_skipped",
-            message,
-            "write that group's entry by hand once the tenant's SKUs are unambiguous",
-        )
-    }));
+    warnings.extend(group_warnings);
     warnings.extend(credits.warnings);
 
     let document = Document {

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{DesiredState, GroupKey};
 use crate::tenant::groups::{COUNT_VIOLATION, DEPENDENCY_VIOLATION, error_fix};
-use crate::tenant::rules::holdings;
-use crate::tenant::{Group, Snapshot, TenantIndex};
+use crate::tenant::rules::{Holding, holdings};
+use crate::tenant::{AssignedLicense, Group, Snapshot, TenantIndex};
 
 use super::model::SkuRef;
 use super::problems::PlanProblem;
@@ -258,6 +258,33 @@ pub fn plan_groups(
     out
 }
 
+/// What planning one group needs to read.
+struct GroupCx<'a> {
+    live: &'a Snapshot,
+    index: &'a TenantIndex,
+    skus: &'a ResolvedSkus,
+    group: &'a Group,
+    /// Member positions, and what each holds now.
+    members: Vec<usize>,
+    held: Vec<Vec<Holding>>,
+}
+
+impl GroupCx<'_> {
+    /// The group's current assignment of `sku`, if any.
+    fn on_group(&self, sku: usize) -> Option<&AssignedLicense> {
+        self.group
+            .assigned_licenses
+            .iter()
+            .find(|a| self.index.sku(&a.sku_id) == Some(sku))
+    }
+
+    fn sku_of(&self, r: &SkuRef) -> usize {
+        self.index
+            .sku(&r.sku_id)
+            .expect("planned SKUs come from the tenant")
+    }
+}
+
 /// One group: license changes, seats, errors, direct copies that wait for the group.
 #[allow(clippy::too_many_arguments)]
 fn plan_one(
@@ -271,22 +298,34 @@ fn plan_one(
     out: &mut GroupPlan,
 ) -> GroupChange {
     let group: &Group = &live.groups[g];
+    let members: Vec<usize> = group
+        .members
+        .iter()
+        .filter_map(|m| index.user_by_id(m))
+        .collect();
+    let held = members
+        .iter()
+        .map(|&u| holdings(&live.users[u], live, index))
+        .collect();
+    let cx = GroupCx {
+        live,
+        index,
+        skus,
+        group,
+        members,
+        held,
+    };
     let mut observed: Vec<Arc<str>> = group
         .assigned_licenses
         .iter()
         .map(|a| Arc::from(a.sku_id.to_ascii_lowercase()))
         .collect();
     observed.sort();
-    let members: Vec<usize> = group
-        .members
-        .iter()
-        .filter_map(|m| index.user_by_id(m))
-        .collect();
     let mut change = GroupChange {
         group_id: group.id.clone(),
         display_name: group.display_name.clone(),
         observed_sku_ids: observed,
-        members: members.len(),
+        members: cx.members.len(),
         add: Vec::new(),
         remove: Vec::new(),
         seats: Vec::new(),
@@ -294,45 +333,45 @@ fn plan_one(
         reprocess: Vec::new(),
         migrate: Vec::new(),
     };
-    let on_group = |sku: usize| {
-        group
-            .assigned_licenses
-            .iter()
-            .find(|a| index.sku(&a.sku_id) == Some(sku))
-    };
+    license_changes(&cx, target, &mut change);
+    seat_impact(&cx, &mut change, out);
+    change.migrate = migrations(&cx, target, wanted, desired, out);
+    member_errors(&cx, &mut change, out);
+    change
+}
+
+/// Licenses to add (or whose disabled plans change) and managed ones to remove.
+fn license_changes(cx: &GroupCx, target: &[(usize, Vec<String>)], change: &mut GroupChange) {
     for (sku, plans) in target {
-        match on_group(*sku) {
+        match cx.on_group(*sku) {
             Some(a) if same_plans(&a.disabled_plans, plans) => {}
             _ => change.add.push(GroupLicenseRef {
-                sku: skus.sku_ref(*sku),
+                sku: cx.skus.sku_ref(*sku),
                 disabled_plans: plans.clone(),
             }),
         }
     }
-    for a in &group.assigned_licenses {
-        if let Some(sku) = index.sku(&a.sku_id)
-            && skus.managed.contains(&sku)
+    for a in &cx.group.assigned_licenses {
+        if let Some(sku) = cx.index.sku(&a.sku_id)
+            && cx.skus.managed.contains(&sku)
             && !target.iter().any(|(s, _)| *s == sku)
         {
-            change.remove.push(skus.sku_ref(sku));
+            change.remove.push(cx.skus.sku_ref(sku));
         }
     }
-    // Seats: an added SKU costs one seat per member not already holding it (any active path);
-    // a removed one frees the seats of members who hold it only through this group.
-    let held: Vec<Vec<crate::tenant::rules::Holding>> = members
-        .iter()
-        .map(|&u| holdings(&live.users[u], live, index))
-        .collect();
+}
+
+/// An added SKU costs one seat per member not already holding it (any active path); a
+/// removed one frees the seats of members who hold it only through this group.
+fn seat_impact(cx: &GroupCx, change: &mut GroupChange, out: &mut GroupPlan) {
     for add in &change.add {
-        let sku = index
-            .sku(&add.sku.sku_id)
-            .expect("planned SKUs come from the tenant");
-        if on_group(sku).is_some() {
+        let sku = cx.sku_of(&add.sku);
+        if cx.on_group(sku).is_some() {
             continue; // only the disabled plans change
         }
         let mut new_seats = 0;
-        for (k, &u) in members.iter().enumerate() {
-            if !held[k].iter().any(|h| h.sku == Some(sku)) {
+        for (k, &u) in cx.members.iter().enumerate() {
+            if !cx.held[k].iter().any(|h| h.sku == Some(sku)) {
                 new_seats += 1;
                 out.gains.push((sku, u));
             }
@@ -343,46 +382,59 @@ fn plan_one(
         });
     }
     for rem in &change.remove {
-        let sku = index
-            .sku(&rem.sku_id)
-            .expect("planned SKUs come from the tenant");
-        for h in held.iter() {
-            if let Some(h) = h.iter().find(|h| h.sku == Some(sku))
-                && !h.direct
-                && h.groups.len() == 1
-                && h.groups[0].eq_ignore_ascii_case(&group.id)
-            {
+        let sku = cx.sku_of(rem);
+        for h in cx
+            .held
+            .iter()
+            .filter_map(|h| h.iter().find(|h| h.sku == Some(sku)))
+        {
+            if !h.direct && h.groups.len() == 1 && h.groups[0].eq_ignore_ascii_case(&cx.group.id) {
                 out.releases.push(sku);
             }
         }
     }
-    // Direct copies of what this group gives after the plan.
+}
+
+/// Direct copies of what this group gives after the plan, removed once it is active:
+/// all of them with `prefer: groups`, else those the YAML no longer wants.
+fn migrations(
+    cx: &GroupCx,
+    target: &[(usize, Vec<String>)],
+    wanted: &HashMap<usize, Vec<usize>>,
+    desired: &DesiredState,
+    out: &mut GroupPlan,
+) -> Vec<Migration> {
     let prefer = desired.groups.prefer_groups;
-    let change_index = out.changes.len();
-    for (k, &u) in members.iter().enumerate() {
+    let mut migrate = Vec::new();
+    for (k, &u) in cx.members.iter().enumerate() {
         let mut redundant = Vec::new();
         for (sku, _) in target {
-            out.gives.insert((u, *sku), group.display_name.clone());
-            let direct = held[k].iter().any(|h| h.sku == Some(*sku) && h.direct);
+            out.gives.insert((u, *sku), cx.group.display_name.clone());
+            let direct = cx.held[k].iter().any(|h| h.sku == Some(*sku) && h.direct);
             let still_wanted = wanted.get(&u).is_some_and(|w| w.contains(sku));
             let unlisted_kept = !wanted.contains_key(&u) && !desired.prune;
             if direct && (prefer || (!still_wanted && !unlisted_kept)) {
                 out.deferred.insert((u, *sku));
-                redundant.push(skus.sku_ref(*sku));
+                redundant.push(cx.skus.sku_ref(*sku));
             }
         }
         if !redundant.is_empty() {
-            let user = &live.users[u];
-            change.migrate.push(Migration {
+            let user = &cx.live.users[u];
+            migrate.push(Migration {
                 user_id: user.id.clone(),
                 upn: user.user_principal_name.clone(),
                 remove: redundant,
             });
         }
     }
-    // Members in error through this group.
-    for &u in &members {
-        let user = &live.users[u];
+    migrate
+}
+
+/// Members whose assignment from this group is in error, and the reprocessing candidates.
+fn member_errors(cx: &GroupCx, change: &mut GroupChange, out: &mut GroupPlan) {
+    let change_index = out.changes.len();
+    for &u in &cx.members {
+        let user = &cx.live.users[u];
         let mut counted = Vec::new();
         for s in user
             .license_assignment_states
@@ -392,8 +444,9 @@ fn plan_one(
             let from_here = s
                 .assigned_by_group
                 .as_deref()
-                .is_some_and(|id| id.eq_ignore_ascii_case(&group.id));
-            let (true, Some(error), Some(sku)) = (from_here, s.error_kind(), index.sku(&s.sku_id))
+                .is_some_and(|id| id.eq_ignore_ascii_case(&cx.group.id));
+            let (true, Some(error), Some(sku)) =
+                (from_here, s.error_kind(), cx.index.sku(&s.sku_id))
             else {
                 continue;
             };
@@ -405,7 +458,7 @@ fn plan_one(
             change.errors.push(MemberError {
                 user_id: user.id.clone(),
                 upn: user.user_principal_name.clone(),
-                sku: skus.sku_ref(sku),
+                sku: cx.skus.sku_ref(sku),
                 error: error.to_string(),
                 fix: error_fix(error).to_string(),
             });
@@ -415,7 +468,6 @@ fn plan_one(
             out.count_errors.push((change_index, u, skus));
         }
     }
-    change
 }
 
 impl GroupPlan {

@@ -238,6 +238,11 @@ fn groups(out: &mut String, plan: &Plan) {
         .iter()
         .filter(|o| !matches!(o, Operation::AssignGroupLicenses { .. }))
         .collect();
+    after_processing(out, &later);
+}
+
+/// The steps that wait for Entra ID: reprocessing, and direct copies left commented.
+fn after_processing(out: &mut String, later: &[&Operation]) {
     if later.is_empty() {
         return;
     }

@@ -139,24 +139,7 @@ pub fn group_doc(g: &GroupChange) -> GroupChangeDoc {
                 new_seats: *new_seats,
             })
             .collect(),
-        members_in_error: errors
-            .iter()
-            .map(
-                |MemberError {
-                     user_id,
-                     upn,
-                     sku,
-                     error,
-                     fix,
-                 }| MemberErrorDoc {
-                    user_id: user_id.clone(),
-                    upn: upn.clone(),
-                    license: license_doc(sku),
-                    error: error.clone(),
-                    fix: fix.clone(),
-                },
-            )
-            .collect(),
+        members_in_error: errors.iter().map(error_doc).collect(),
         reprocess: reprocess
             .iter()
             .map(|MemberRef { user_id, upn }| MemberDoc {
@@ -164,20 +147,37 @@ pub fn group_doc(g: &GroupChange) -> GroupChangeDoc {
                 upn: upn.clone(),
             })
             .collect(),
-        remove_direct_after_processing: migrate
-            .iter()
-            .map(
-                |Migration {
-                     user_id,
-                     upn,
-                     remove,
-                 }| MigrationDoc {
-                    user_id: user_id.clone(),
-                    upn: upn.clone(),
-                    licenses: remove.iter().map(license_doc).collect(),
-                },
-            )
-            .collect(),
+        remove_direct_after_processing: migrate.iter().map(migration_doc).collect(),
+    }
+}
+
+fn error_doc(e: &MemberError) -> MemberErrorDoc {
+    let MemberError {
+        user_id,
+        upn,
+        sku,
+        error,
+        fix,
+    } = e;
+    MemberErrorDoc {
+        user_id: user_id.clone(),
+        upn: upn.clone(),
+        license: license_doc(sku),
+        error: error.clone(),
+        fix: fix.clone(),
+    }
+}
+
+fn migration_doc(m: &Migration) -> MigrationDoc {
+    let Migration {
+        user_id,
+        upn,
+        remove,
+    } = m;
+    MigrationDoc {
+        user_id: user_id.clone(),
+        upn: upn.clone(),
+        licenses: remove.iter().map(license_doc).collect(),
     }
 }
 
