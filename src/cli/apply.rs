@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use commcred::apply::budget::{self, MaxSpend};
 use commcred::apply::{ApplyContext, ApplyReport, NoProgress, Progress};
 use commcred::backend::Backend;
 use commcred::config::BackendSpec;
-use commcred::plan::budget::{self, MaxSpend};
 use commcred::plan::file::{SavedPlan, looks_like_plan};
 use commcred::plan::{Plan, render::human};
 use miette::{Result, miette};
@@ -38,7 +38,9 @@ pub struct Args {
     pub auto_approve: bool,
     /// Refuse, changing nothing, when the plan buys more Communications Credits than
     /// AMOUNT: `500` or `500.00 USD` (the plan's currency).
-    #[arg(long, value_name = "AMOUNT")]
+    /// (`-5` is taken as a value, so that it gets a clear error rather than "unexpected
+    /// argument".)
+    #[arg(long, value_name = "AMOUNT", allow_hyphen_values = true)]
     pub max_spend: Option<String>,
     #[command(flatten)]
     pub manual: ManualArgs,
@@ -134,6 +136,7 @@ pub fn confirm(auto_approve: bool) -> Result<()> {
     } else {
         Err(miette!(
             code = "commcred::apply::cancelled",
+            help = "to apply, run the command again and answer yes (or add --auto-approve)",
             "apply cancelled; nothing was changed"
         ))
     }
@@ -176,14 +179,17 @@ pub fn render_report(plan: &Plan, report: &ApplyReport) -> String {
             s.add_funds = None;
         }
         text.push_str(&format!(
-            "Apply complete! {} applied: {} assigned, {} removed, {} settings changed{}.\n",
-            report.applied.len(),
+            "Apply complete! Licenses: {} assigned, {} removed. Settings: {} changed.{} \
+             ({} write operation{}.)\n\
+             To check that the tenant now matches: commcred plan --detailed-exitcode (exit 0: no changes)\n",
             s.assign,
             s.remove,
             s.settings,
             s.add_funds
-                .map(|m| format!(", {m} added"))
-                .unwrap_or_default()
+                .map(|m| format!(" Credits: {m} added."))
+                .unwrap_or_default(),
+            report.applied.len(),
+            if report.applied.len() == 1 { "" } else { "s" },
         ));
     }
     text

@@ -11,6 +11,7 @@ use super::Cli;
 use super::output::Output;
 
 #[derive(Debug, clap::Args)]
+#[command(help_template = super::POSITIONALS_ONLY)]
 #[command(after_help = "\
 Examples:
   commcred completions bash > ~/.local/share/bash-completion/completions/commcred

@@ -11,7 +11,21 @@ use miette::{IntoDiagnostic, Result, miette};
 use super::Cli;
 use super::output::Output;
 
+/// `man --help` without the global options (they change nothing here); its one option
+/// written out, since a template cannot list some options and not others.
+const MAN_HELP: &str = "\
+{about-with-newline}
+{usage-heading} {usage}
+
+Arguments:
+{positionals}
+
+Options:
+      --out-dir <DIR>  Write commcred.1 and one commcred-COMMAND.1 page per command into DIR
+  -h, --help           Print help{after-help}";
+
 #[derive(Debug, clap::Args)]
+#[command(help_template = MAN_HELP)]
 #[command(after_help = "\
 Examples:
   commcred man | man -l -

@@ -93,8 +93,15 @@ pub fn guide(
         out.result("Nothing recorded; the next plan shows the same steps.\n");
         return Ok(());
     }
+    let Some(by) = actor(args.confirmed_by.as_deref()) else {
+        out.result(&format!(
+            "Not recorded: commcred does not know who confirmed the steps (USER is not set). Run apply again with --confirm-manual --confirmed-by NAME to record them in {}.\n",
+            path.display()
+        ));
+        return Ok(());
+    };
     let stamp = Stamp {
-        by: actor(args.confirmed_by.as_deref()),
+        by,
         at: now()?,
         how,
         plan: None,

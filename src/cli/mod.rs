@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod apply;
 mod completions;
 mod context;
+mod drift;
 mod emulator;
 mod export;
 mod ledger;
@@ -23,6 +24,27 @@ mod usage;
 mod validate;
 
 use context::GlobalArgs;
+
+/// `--help` of commands that read no tenant and print no plan (`schema`): the global
+/// options (`--backend`, `--color`, `-q`, `-v`…) change nothing there, so their help leaves
+/// them out (they are still accepted).
+const OWN_HELP_ONLY: &str = "\
+{about-with-newline}
+{usage-heading} {usage}
+
+Options:
+  -h, --help  Print help{after-help}";
+
+/// [`OWN_HELP_ONLY`] for a command whose only arguments are positional (`completions`).
+const POSITIONALS_ONLY: &str = "\
+{about-with-newline}
+{usage-heading} {usage}
+
+Arguments:
+{positionals}
+
+Options:
+  -h, --help  Print help{after-help}";
 use output::{ColorChoice, Output};
 
 #[derive(Debug, Parser)]
@@ -65,6 +87,9 @@ enum Command {
     Ledger(ledger::Args),
     /// Serve a tenant snapshot as a local Microsoft Graph, for tests and trials.
     Emulator(emulator::Args),
+    /// How the live tenant differs from the YAML, as a unified diff (exit 2 when it does):
+    /// the daily report of what was changed in the portal since the last apply.
+    Drift(drift::Args),
     /// Print a plan saved by `plan --out` (human, json, markdown or powershell).
     Show(show::Args),
     /// Write a commcred.yaml that reproduces the live tenant's calling licenses.
@@ -102,6 +127,7 @@ pub fn main() -> ExitCode {
         Command::Recommend(args) => recommend::run(args, &cli.global, &out),
         Command::Ledger(args) => ledger::run(args, &cli.global, &out),
         Command::Emulator(args) => emulator::run(args, &out),
+        Command::Drift(args) => drift::run(args, &cli.global, &out),
         Command::Show(args) => show::run(args, &out),
         Command::Export(args) => export::run(args, &cli.global, &out),
         Command::Schema(args) => schema::run(args, &out),

@@ -151,5 +151,5 @@ fn is_zero(a: &schema::Amount) -> bool {
 }
 
 fn setting_skipped(message: impl Into<String>, help: impl Into<String>) -> ExportWarning {
-    ExportWarning::new("commcred::export::setting_skipped", message, help)
+    ExportWarning::warning("commcred::export::setting_skipped", message, help)
 }

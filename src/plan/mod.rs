@@ -1,6 +1,6 @@
 //! Desired x live -> [`Plan`] (pure, deterministic), and its renderers.
 
-pub mod budget;
+pub mod applied;
 pub mod credits;
 pub mod file;
 pub mod groups;

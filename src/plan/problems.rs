@@ -3,41 +3,8 @@
 
 use std::fmt;
 
-/// One reason the plan cannot be carried out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanProblem {
-    /// Stable code, `commcred::plan::<name>`.
-    pub code: &'static str,
-    pub message: String,
-    pub help: String,
-}
-
-impl PlanProblem {
-    pub fn new(code: &'static str, message: impl Into<String>, help: impl Into<String>) -> Self {
-        PlanProblem {
-            code,
-            message: message.into(),
-            help: help.into(),
-        }
-    }
-}
-
-impl fmt::Display for PlanProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for PlanProblem {}
-
-impl miette::Diagnostic for PlanProblem {
-    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.code))
-    }
-    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(&self.help))
-    }
-}
+/// One reason the plan cannot be carried out (an error [`Notice`]).
+pub type PlanProblem = crate::base::notice::Notice;
 
 /// Every problem found while planning. Nothing is applied when there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]

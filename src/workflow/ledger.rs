@@ -326,26 +326,42 @@ fn show_account(text: &mut String, ledger: &Ledger, account: &LedgerAccount, now
         "  funds (remaining after replaying the ledger's {} charged calls):",
         replay.charges
     );
-    for f in &replay.account.funds {
-        let recorded = account
-            .funds
-            .iter()
-            .find(|l| l.fund.id == f.id)
-            .map(|l| format!("recorded {}", stamp(&l.recorded)))
-            .unwrap_or_else(|| "estimated auto-recharge".to_string());
-        let expired = if expires_at(f) <= now {
-            " (expired)"
-        } else {
-            ""
-        };
+    // A table: every column as wide as its widest cell, amounts right-aligned.
+    let rows: Vec<[String; 5]> = replay
+        .account
+        .funds
+        .iter()
+        .map(|f| {
+            let recorded = account
+                .funds
+                .iter()
+                .find(|l| l.fund.id == f.id)
+                .map(|l| format!("recorded {}", stamp(&l.recorded)))
+                .unwrap_or_else(|| "estimated auto-recharge".to_string());
+            let expired = if expires_at(f) <= now {
+                " (expired)"
+            } else {
+                ""
+            };
+            [
+                f.id.clone(),
+                format!(
+                    "bought {}  expires {}{expired}",
+                    day(f.purchased_at),
+                    day(expires_at(f))
+                ),
+                m(f.remaining),
+                m(f.amount),
+                recorded,
+            ]
+        })
+        .collect();
+    let width = |c: usize| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0);
+    let (w0, w1, w2, w3) = (width(0), width(1), width(2), width(3));
+    for [id, dates, left, bought, recorded] in &rows {
         let _ = writeln!(
             text,
-            "    {:<20} bought {}  expires {}{expired}  {} of {}  ({recorded})",
-            f.id,
-            day(f.purchased_at),
-            day(expires_at(f)),
-            m(f.remaining),
-            m(f.amount)
+            "    {id:<w0$}  {dates:<w1$}  {left:>w2$} left of {bought:>w3$}  ({recorded})"
         );
     }
     let _ = writeln!(

@@ -42,6 +42,8 @@ pub fn binary(dir: &Path) -> std::process::Command {
     cmd.current_dir(dir)
         .env("COMMCRED_NOW", "2026-11-25T12:00:00Z")
         .env("NO_COLOR", "1")
+        // The ledger records who did what; a machine without USER gets an error instead.
+        .env("USER", "tester")
         .env_remove("COMMCRED_BACKEND")
         .env_remove("AZURE_CLIENT_SECRET");
     cmd

@@ -15,6 +15,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
     ("credits", &["base", "tenant", "config"]),
     ("plan", &["base", "tenant", "config", "credits"]),
     ("export", &["base", "tenant", "config", "plan"]),
+    ("drift", &["base", "tenant", "plan"]),
     ("backend", &["base", "tenant", "config", "plan", "credits"]),
     (
         "apply",
@@ -23,7 +24,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
     (
         "workflow",
         &[
-            "base", "tenant", "config", "plan", "credits", "export", "backend", "apply",
+            "base", "tenant", "config", "plan", "credits", "export", "drift", "backend", "apply",
         ],
     ),
 ];
