@@ -73,7 +73,7 @@ fn shortfall_is_refused_and_with_enough_seats_every_member_inherits() {
     let mut b = backend(&emulator);
     let live = read(&mut b);
     let p = plan(&want, &live, now()).unwrap();
-    let report = apply(&mut b, &p, &ApplyContext { now: now() }).unwrap();
+    let report = apply(&mut b, &p, &ApplyContext::new(now())).unwrap();
     assert!(report.is_success(), "{:?}", report.failed);
     // Apply returned only once Entra ID (delayed) had processed every member.
     let s = emulator.snapshot();
@@ -104,7 +104,7 @@ fn a_member_in_error_is_reported_and_reprocessed_once_seats_are_freed() {
         write_tenant(dir.path(), &s);
         let emulator = start(&path, |c| c.group_processing_delay = DELAY);
         let mut b = backend(&emulator);
-        let report = apply(&mut b, &p, &ApplyContext { now: now() }).unwrap();
+        let report = apply(&mut b, &p, &ApplyContext::new(now())).unwrap();
         assert!(report.is_success(), "{:?}", report.failed);
         assert_eq!(emulator.snapshot().group_errors().len(), 1_000);
     }
@@ -131,7 +131,7 @@ fn a_member_in_error_is_reported_and_reprocessed_once_seats_are_freed() {
     let mut b = backend(&emulator);
     let p = plan(&want, &read(&mut b), now()).unwrap();
     assert_eq!(p.groups[0].reprocess.len(), 500);
-    let report = apply(&mut b, &p, &ApplyContext { now: now() }).unwrap();
+    let report = apply(&mut b, &p, &ApplyContext::new(now())).unwrap();
     assert!(report.is_success(), "{:?}", report.failed);
     let s = emulator.snapshot();
     assert!(s.group_errors().is_empty());
@@ -162,7 +162,7 @@ fn moving_direct_holders_to_the_group_never_leaves_anyone_without_calling() {
     let mut b = backend(&emulator);
     let p = plan(&want, &read(&mut b), now()).unwrap();
     assert_eq!(p.groups[0].migrate.len(), 200);
-    let report = apply(&mut b, &p, &ApplyContext { now: now() }).unwrap();
+    let report = apply(&mut b, &p, &ApplyContext::new(now())).unwrap();
     assert!(report.is_success(), "{:?}", report.failed);
     assert!(report.manual.is_empty(), "{:?}", report.manual);
     // Every state the emulator stored: the group change, its processing, 200 removals.
@@ -203,7 +203,7 @@ fn members_not_processed_in_time_keep_their_direct_license_and_are_reported() {
         options.group_wait.deadline = Duration::from_millis(300);
         GraphBackend::new(options).unwrap()
     };
-    let report = apply(&mut impatient, &p, &ApplyContext { now: now() }).unwrap();
+    let report = apply(&mut impatient, &p, &ApplyContext::new(now())).unwrap();
     assert!(report.is_success(), "{:?}", report.failed);
     assert_eq!(report.manual.len(), 5, "{:?}", report.manual);
     assert!(

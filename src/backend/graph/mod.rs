@@ -337,7 +337,7 @@ impl Backend for GraphBackend {
     fn execute(
         &mut self,
         ops: Vec<Operation>,
-        _ctx: &ApplyContext,
+        ctx: &ApplyContext,
         progress: Arc<dyn Progress>,
     ) -> Result<ApplyReport, BackendError> {
         let live = match self.live.take() {
@@ -357,7 +357,7 @@ impl Backend for GraphBackend {
             let user_report = if ops.is_empty() {
                 ApplyReport::default()
             } else {
-                self.execute(ops, _ctx, progress.clone())?
+                self.execute(ops, ctx, progress.clone())?
             };
             if !user_report.is_success() {
                 report = user_report;
@@ -386,10 +386,12 @@ impl Backend for GraphBackend {
             live,
             ops.clone(),
             progress,
+            ctx.deadline.map(tokio::time::Instant::from_std),
         ));
         let concurrency = self.concurrency;
-        let outcomes = self.block_on(engine.run(concurrency));
-        for (op, outcome) in ops.into_iter().zip(outcomes) {
+        let result = self.block_on(engine.run(concurrency));
+        report.stopped = result.stopped;
+        for (op, outcome) in ops.into_iter().zip(result.outcomes) {
             match outcome {
                 write::Outcome::Applied => report.applied.push(op),
                 write::Outcome::Failed(why) => report.failed.push((op, why)),
