@@ -253,6 +253,7 @@ fn desired(users: usize) -> DesiredState {
             })
             .collect(),
         prune: false,
+        groups: Default::default(),
     }
 }
 

@@ -168,6 +168,7 @@ mod tests {
                 ledger: None,
                 forecast: None,
             }),
+            groups: vec![],
         }
     }
 

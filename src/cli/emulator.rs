@@ -62,6 +62,10 @@ pub struct Args {
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 3599)]
     pub token_lifetime: u64,
+    /// Milliseconds between `POST /groups/{id}/assignLicense` and Entra ID's processing of
+    /// the members (0: before the answer). Clients see members not yet processed meanwhile.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub group_processing_delay: u64,
 }
 
 pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
@@ -106,6 +110,8 @@ pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
         },
         client,
         token_lifetime: Duration::from_secs(args.token_lifetime),
+        group_processing_delay: Duration::from_millis(args.group_processing_delay),
+        observer: None,
     };
     let running = emulator::serve(config).map_err(|e| {
         miette!(

@@ -62,6 +62,7 @@ fn desired(dir: &std::path::Path) -> DesiredState {
         }),
         users: Vec::new(),
         prune: false,
+        groups: Default::default(),
     }
 }
 

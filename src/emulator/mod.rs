@@ -21,6 +21,7 @@ mod auth;
 mod batch;
 mod error;
 mod faults;
+mod groups;
 mod net;
 mod pstn;
 mod resources;
@@ -58,6 +59,22 @@ pub struct EmulatorConfig {
     pub client: Option<ExpectedClient>,
     /// `expires_in` of issued tokens.
     pub token_lifetime: Duration,
+    /// How long after `POST /groups/{id}/assignLicense` Entra ID processes the members
+    /// (zero: before the answer).
+    pub group_processing_delay: Duration,
+    /// Called with the tenant after every change, in order (tests check invariants on
+    /// every intermediate state, not only on what reached the file).
+    pub observer: Option<Observer>,
+}
+
+/// A callback on every changed tenant state (see [`EmulatorConfig::observer`]).
+#[derive(Clone)]
+pub struct Observer(pub Arc<dyn Fn(&Snapshot) + Send + Sync>);
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Observer")
+    }
 }
 
 impl EmulatorConfig {
@@ -69,6 +86,8 @@ impl EmulatorConfig {
             faults: FaultConfig::default(),
             client: None,
             token_lifetime: Duration::from_secs(3599),
+            group_processing_delay: Duration::ZERO,
+            observer: None,
         }
     }
 }
@@ -107,7 +126,9 @@ pub fn serve(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
             "the write quota needs at least one write per non-zero window".into(),
         ));
     }
-    let store = Arc::new(store::Store::open(&config.tenant)?);
+    let mut store = store::Store::open(&config.tenant)?;
+    store.observer = config.observer.clone();
+    let store = Arc::new(store);
     let listen_err = |e: std::io::Error| EmulatorError::Listen {
         addr: config.listen,
         message: e.to_string(),
@@ -123,6 +144,7 @@ pub fn serve(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
         expected_client: config.client.clone(),
         base_url: format!("http://{addr}"),
         stats: state::Stats::default(),
+        group_processing_delay: config.group_processing_delay,
     });
     let (stop, stop_rx) = watch::channel(false);
     let app = routes::router(state.clone());

@@ -109,7 +109,7 @@ const READ_ONLY: &[&str] = &[
 pub const DEFAULT_PAGE: usize = 100;
 pub const MAX_PAGE: usize = 999;
 
-fn rule_error(e: &RuleError, ids: &RequestIds) -> GraphResponse {
+pub(super) fn rule_error(e: &RuleError, ids: &RequestIds) -> GraphResponse {
     let status = match e.graph_code() {
         "Request_ResourceNotFound" => StatusCode::NOT_FOUND,
         _ => StatusCode::BAD_REQUEST,
@@ -117,7 +117,7 @@ fn rule_error(e: &RuleError, ids: &RequestIds) -> GraphResponse {
     GraphResponse::error(status, e.graph_code(), e.message.clone(), ids)
 }
 
-fn not_found(id: &str, ids: &RequestIds) -> GraphResponse {
+pub(super) fn not_found(id: &str, ids: &RequestIds) -> GraphResponse {
     GraphResponse::error(
         StatusCode::NOT_FOUND,
         "Request_ResourceNotFound",
@@ -129,7 +129,7 @@ fn not_found(id: &str, ids: &RequestIds) -> GraphResponse {
 }
 
 /// A user is addressed by id or by userPrincipalName, as in Graph.
-fn find_user(snapshot: &Snapshot, index: &TenantIndex, key: &str) -> Option<usize> {
+pub(super) fn find_user(snapshot: &Snapshot, index: &TenantIndex, key: &str) -> Option<usize> {
     index
         .user_by_id(key)
         .or_else(|| index.user_by_upn(key))
@@ -163,7 +163,10 @@ pub fn user_json(user: &User) -> Map<String, Value> {
 }
 
 /// Parses `$select` into Graph's spelling of each property (case-insensitive, as Graph).
-fn parse_select(select: Option<&str>, ids: &RequestIds) -> Result<Vec<String>, GraphResponse> {
+pub(super) fn parse_select(
+    select: Option<&str>,
+    ids: &RequestIds,
+) -> Result<Vec<String>, GraphResponse> {
     let Some(select) = select else {
         return Ok(DEFAULT_USER_PROPERTIES
             .iter()
@@ -191,7 +194,7 @@ fn parse_select(select: Option<&str>, ids: &RequestIds) -> Result<Vec<String>, G
     Ok(out)
 }
 
-fn project(user: &User, select: &[String]) -> Value {
+pub(super) fn project(user: &User, select: &[String]) -> Value {
     let full = user_json(user);
     let mut out = Map::new();
     for name in select {
@@ -291,7 +294,7 @@ pub fn subscribed_skus(state: &AppState) -> GraphResponse {
 /// The query options of a request, with Graph's names (`$top`, ...).
 pub type Query = Vec<(String, String)>;
 
-fn query_value<'a>(query: &'a Query, name: &str) -> Option<&'a str> {
+pub(super) fn query_value<'a>(query: &'a Query, name: &str) -> Option<&'a str> {
     query
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -425,7 +428,7 @@ pub struct WriteOutcome {
 }
 
 impl WriteOutcome {
-    fn failed(response: GraphResponse) -> (WriteOutcome, bool) {
+    pub(super) fn failed(response: GraphResponse) -> (WriteOutcome, bool) {
         (
             WriteOutcome {
                 response,

@@ -14,6 +14,7 @@ use crate::tenant::rules::{
 use crate::tenant::{Snapshot, TenantIndex, User};
 
 use super::credits::plan_credits;
+use super::groups::{GroupPlan, plan_groups};
 use super::model::{
     CreditsChange, FailedAssignment, Plan, PlanWarning, UsageLocationChange, UserChange,
 };
@@ -47,7 +48,15 @@ pub fn plan(
     }
     let index = TenantIndex::build(live);
     let (skus, mut problems) = resolve(desired, live);
+    let mut groups = plan_groups(desired, live, &index, &skus);
+    problems.append(&mut groups.problems);
     let mut seats = SeatLedger::default();
+    for &(sku, user) in &groups.gains {
+        seats.gain(sku, user);
+    }
+    for &sku in &groups.releases {
+        seats.release(sku);
+    }
     let mut users = Vec::with_capacity(desired.users.len());
 
     let mut listed: HashSet<usize> = HashSet::with_capacity(desired.users.len());
@@ -66,6 +75,8 @@ pub fn plan(
             live,
             index: &index,
             skus: &skus,
+            groups: &groups,
+            prefer_groups: desired.groups.prefer_groups,
         };
         match plan_listed_user(&ctx, want, desired, i, &mut seats, &mut warnings) {
             Ok(Some(change)) => users.push(change),
@@ -83,12 +94,31 @@ pub fn plan(
                 live,
                 index: &index,
                 skus: &skus,
+                groups: &groups,
+                prefer_groups: desired.groups.prefer_groups,
             };
             if let Some(change) = plan_pruned_user(&ctx, i, &mut seats) {
                 users.push(change);
             }
         }
     }
+    // Members in CountViolation get the seats the rest of the plan leaves free.
+    // A SKU the member holds, or gains directly in this plan, takes no second seat.
+    groups.plan_reprocessing(live, |needed, user| {
+        let held = holdings(&live.users[user], live, &index);
+        let new: Vec<usize> = needed
+            .iter()
+            .copied()
+            .filter(|&sku| !seats.gained.contains(&(sku, user)))
+            .filter(|&sku| !held.iter().any(|h| h.sku == Some(sku) && h.provides()))
+            .collect();
+        if new.iter().all(|&sku| seats.free(live, sku) >= 1) {
+            new.iter().for_each(|&sku| seats.gain(sku, user));
+            true
+        } else {
+            false
+        }
+    });
     let shortfalls = seats.shortfalls(live, &origins);
     if shortfalls.is_empty() {
         problems.extend(seats.unorderable_swaps(live, &origins));
@@ -118,6 +148,8 @@ pub fn plan(
         now,
     ));
     users.sort_by_cached_key(|u| (u.upn.to_lowercase(), u.user_id.clone()));
+    let mut group_changes = groups.changes;
+    group_changes.sort_by_cached_key(|g| (g.display_name.to_lowercase(), g.group_id.clone()));
     Ok(Plan {
         tenant_id: live.tenant.id.clone(),
         tenant_domain: live.tenant.domain.clone(),
@@ -126,6 +158,7 @@ pub fn plan(
         users,
         credits,
         warnings,
+        groups: group_changes,
     })
 }
 
@@ -133,6 +166,8 @@ struct UserContext<'a> {
     live: &'a Snapshot,
     index: &'a TenantIndex,
     skus: &'a ResolvedSkus,
+    groups: &'a GroupPlan,
+    prefer_groups: bool,
 }
 
 /// Per-SKU seat arithmetic over the whole plan.
@@ -145,6 +180,9 @@ struct SeatLedger {
     freed_first: BTreeMap<usize, i64>,
     /// Users who gain and lose in one change (a calling-plan swap), in planning order.
     swaps: Vec<Swap>,
+    /// (SKU, user) already counted: a user gaining a SKU directly and through a group
+    /// takes one seat (one seat per user and SKU however many paths assign it).
+    gained: HashSet<(usize, usize)>,
 }
 
 /// A user as seat errors name it: the UPN and, for a listed user, where it is written.
@@ -165,6 +203,9 @@ struct Swap {
 
 impl SeatLedger {
     fn gain(&mut self, sku: usize, user: usize) {
+        if !self.gained.insert((sku, user)) {
+            return;
+        }
         let e = self.delta.entry(sku).or_default();
         e.0 += 1;
         e.1.push(user);
@@ -232,6 +273,11 @@ impl SeatLedger {
         ))
     }
 
+    /// Seats of `sku` still free after everything counted so far.
+    fn free(&self, live: &Snapshot, sku: usize) -> i64 {
+        live.subscribed_skus[sku].available_seats() - self.delta.get(&sku).map_or(0, |e| e.0)
+    }
+
     fn release(&mut self, sku: usize) {
         self.delta.entry(sku).or_default().0 -= 1;
     }
@@ -293,7 +339,13 @@ fn plan_listed_user(
     let mut change = empty_change(user, &held, ctx.index);
     for h in &held {
         let Some(sku) = h.sku else { continue };
-        if h.direct && ctx.skus.managed.contains(&sku) && !wanted.contains(&sku) {
+        if h.direct && ctx.groups.deferred.contains(&(i, sku)) {
+            change.notes.push(format!(
+                "direct {} is removed once group \"{}\" provides it",
+                sku_ref(live, sku).label(),
+                ctx.groups.gives.get(&(i, sku)).map_or("", String::as_str)
+            ));
+        } else if h.direct && ctx.skus.managed.contains(&sku) && !wanted.contains(&sku) {
             change.remove.push(ctx.skus.sku_ref(sku));
         } else if !h.direct && ctx.skus.managed.contains(&sku) && !wanted.contains(&sku) {
             change.notes.push(format!(
@@ -316,16 +368,39 @@ fn plan_listed_user(
                 sku_ref(live, sku).label(),
                 h.groups.join(", ")
             )),
+            // In error from a group commcred.yaml manages: the group's plan reprocesses it
+            // (reported with the group's members in error); a direct copy would hide it.
+            Some(h) if ctx.groups.fixes(i, sku, h) => change.notes.push(format!(
+                "{} from group \"{}\" is in error: fixed through the group, not a direct copy",
+                sku_ref(live, sku).label(),
+                ctx.groups.gives.get(&(i, sku)).map_or("", String::as_str)
+            )),
             _ => match provided_by(live, ctx.index, &kept, sku) {
                 Some(by) => change.notes.push(format!(
                     "{} is already provided by {by}",
                     sku_ref(live, sku).label()
                 )),
-                None => change.add.push(ctx.skus.sku_ref(sku)),
+                None => match ctx
+                    .groups
+                    .gives
+                    .get(&(i, sku))
+                    .filter(|_| ctx.prefer_groups)
+                {
+                    Some(group) => change.notes.push(format!(
+                        "{} will be inherited from group \"{group}\" (prefer: groups)",
+                        sku_ref(live, sku).label()
+                    )),
+                    None => change.add.push(ctx.skus.sku_ref(sku)),
+                },
             },
         }
     }
-    warnings.extend(failed_assignments(live, &held, &user.user_principal_name));
+    warnings.extend(failed_assignments(
+        live,
+        &held,
+        &user.user_principal_name,
+        ctx.groups,
+    ));
 
     let target_location = want
         .usage_location
@@ -356,7 +431,12 @@ fn plan_listed_user(
         });
     }
 
-    let after = after_change(live, ctx.index, &held, &change);
+    let from_groups: Vec<usize> = wanted
+        .iter()
+        .copied()
+        .filter(|&sku| ctx.groups.gives.contains_key(&(i, sku)))
+        .collect();
+    let after = after_change(live, ctx.index, &held, &change, &from_groups);
     problems.extend(check_after(&after, want));
     if !problems.is_empty() {
         return Err(problems);
@@ -375,6 +455,7 @@ fn plan_pruned_user(ctx: &UserContext, i: usize, seats: &mut SeatLedger) -> Opti
         if let Some(sku) = h.sku
             && h.direct
             && ctx.skus.managed.contains(&sku)
+            && !ctx.groups.deferred.contains(&(i, sku))
         {
             change.remove.push(ctx.skus.sku_ref(sku));
         }
@@ -433,9 +514,10 @@ fn after_change(
     index: &TenantIndex,
     held: &[Holding],
     change: &UserChange,
+    from_groups: &[usize],
 ) -> Vec<(String, Capabilities)> {
     let removing: Vec<&str> = change.remove.iter().map(|r| &*r.sku_id).collect();
-    let adding: Vec<usize> = change
+    let mut adding: Vec<usize> = change
         .add
         .iter()
         .map(|a| {
@@ -444,6 +526,13 @@ fn after_change(
                 .expect("planned SKUs come from the tenant")
         })
         .collect();
+    adding.extend(
+        from_groups
+            .iter()
+            .filter(|s| !adding.contains(s))
+            .copied()
+            .collect::<Vec<_>>(),
+    );
     holdings_after(live, index, held, &removing, &adding)
 }
 
@@ -494,11 +583,21 @@ fn unpaid_capabilities(after: &[(String, Capabilities)], upn: &str) -> Vec<PlanW
         .collect()
 }
 
-/// One warning per assignment Microsoft reports in error: it gives the user nothing.
-fn failed_assignments(live: &Snapshot, held: &[Holding], upn: &str) -> Vec<PlanWarning> {
+/// One warning per assignment Microsoft reports in error: it gives the user nothing. An
+/// assignment from a group commcred.yaml manages is reported with that group's members in
+/// error instead.
+fn failed_assignments(
+    live: &Snapshot,
+    held: &[Holding],
+    upn: &str,
+    groups: &GroupPlan,
+) -> Vec<PlanWarning> {
     let mut out = Vec::new();
     for h in held {
-        for p in h.failed_paths() {
+        for p in h
+            .failed_paths()
+            .filter(|p| !p.group.as_deref().is_some_and(|g| groups.manages(g)))
+        {
             let (part_number, friendly) = match h.sku {
                 Some(i) => {
                     let r = sku_ref(live, i);
@@ -535,20 +634,11 @@ fn failed_assignments(live: &Snapshot, held: &[Holding], upn: &str) -> Vec<PlanW
     out
 }
 
-/// A group's `displayName` from the snapshot's `groups`, when it lists them.
+/// A group's `displayName` from the snapshot's typed `groups`, when it lists the group.
 fn group_name(live: &Snapshot, id: &str) -> Option<String> {
-    live.extra
-        .get("groups")?
-        .as_array()?
-        .iter()
-        .find(|g| {
-            g.get("id")
-                .and_then(|v| v.as_str())
-                .is_some_and(|v| v.eq_ignore_ascii_case(id))
-        })?
-        .get("displayName")?
-        .as_str()
-        .map(str::to_string)
+    live.group_by_id(id)
+        .map(|g| live.groups[g].display_name.clone())
+        .filter(|name| !name.is_empty())
 }
 
 /// Users of the YAML that the tenant does not have: one problem each, at the user's entry,
@@ -650,9 +740,11 @@ fn record_seats(
         .collect();
     let mut releases = Vec::new();
     for rem in &change.remove {
-        let still_held = held
-            .iter()
-            .any(|h| h.sku_id.eq_ignore_ascii_case(&rem.sku_id) && !h.groups.is_empty());
+        // A group's active assignment keeps the seat; one in error holds none.
+        let still_held = held.iter().any(|h| {
+            h.sku_id.eq_ignore_ascii_case(&rem.sku_id)
+                && h.paths.iter().any(|p| p.group.is_some() && p.provides())
+        });
         if !still_held && let Some(sku) = index.sku(&rem.sku_id) {
             releases.push(sku);
         }

@@ -37,6 +37,11 @@ pub fn resolve(desired: &DesiredState, live: &Snapshot) -> (ResolvedSkus, Vec<Pl
             wanted.entry(name).or_insert((0, &user.origin)).0 += 1;
         }
     }
+    for group in &desired.groups.list {
+        for license in &group.licenses {
+            wanted.entry(&license.name).or_insert((0, &group.origin));
+        }
+    }
     let mut problems = Vec::new();
     let mut by_name = BTreeMap::new();
     for (name, (users, origin)) in wanted {
@@ -45,11 +50,15 @@ pub fn resolve(desired: &DesiredState, live: &Snapshot) -> (ResolvedSkus, Vec<Pl
                 by_name.insert(name.clone(), i);
             }
             Err(mut p) => {
-                p.message = format!(
-                    "{origin}: {} (wanted by {users} user{})",
-                    p.message,
-                    plural(users)
-                );
+                p.message = if users > 0 {
+                    format!(
+                        "{origin}: {} (wanted by {users} user{})",
+                        p.message,
+                        plural(users)
+                    )
+                } else {
+                    format!("{origin}: {}", p.message)
+                };
                 problems.push(p);
             }
         }

@@ -48,6 +48,7 @@ fn desired(users: Vec<DesiredUser>) -> DesiredState {
         credits: None,
         users,
         prune: false,
+        groups: Default::default(),
     }
 }
 

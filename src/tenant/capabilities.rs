@@ -55,10 +55,9 @@ pub fn assignment_paths(user: &User, sku_id: &str) -> Vec<AssignmentPath> {
             group: s.assigned_by_group.clone(),
             state: s.state.clone(),
             error: s
-                .extra
-                .get("error")
-                .and_then(|e| e.as_str())
-                .filter(|e| !e.is_empty() && *e != "None")
+                .error
+                .as_deref()
+                .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("None"))
                 .map(str::to_string),
         })
         .collect();

@@ -3,8 +3,10 @@
 
 pub mod capabilities;
 pub mod credits;
+pub mod groups;
 pub mod rules;
 pub mod snapshot;
 
+pub use groups::{Group, GroupRetry};
 pub use rules::{RuleError, RuleKind, TenantIndex};
 pub use snapshot::*;

@@ -483,7 +483,7 @@ impl Snapshot {
                 sku_id,
                 assigned_by_group: None,
                 state: Some("Active".to_string()),
-                extra: Default::default(),
+                ..Default::default()
             });
         }
         if takes_seat {

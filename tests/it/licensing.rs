@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use commcred::backend::file::engine::apply_to_snapshot;
 use commcred::base::catalog::catalog;
 use commcred::base::licenses::{Friendly, LicenseName};
-use commcred::config::{DesiredState, DesiredUser, Origin};
+use commcred::config::{DesiredGroup, DesiredState, DesiredUser, GroupKey, GroupLicense, Origin};
 use commcred::plan::{Plan, PlanErrors, plan};
 use commcred::tenant::Snapshot;
 use serde_json::{Value, json};
@@ -173,6 +173,7 @@ fn desired(users: &[(&str, &[&str])]) -> DesiredState {
                 },
             })
             .collect(),
+        groups: Default::default(),
         prune: false,
     }
 }
@@ -513,6 +514,63 @@ fn a_group_assignment_in_each_error_state_provides_nothing_and_is_reported() {
         &live,
     );
     assert_eq!(lines(&p), Vec::<String>::new());
+}
+
+#[test]
+fn a_failed_assignment_from_a_managed_group_is_fixed_through_the_group() {
+    // The same assignment in error, but from a group commcred.yaml manages (`groups:`): the
+    // group's plan reprocesses the member (reported with the group), and the user gets no
+    // direct copy and no `assignment_failed` warning.
+    let mut live = tenant(
+        &["MCOMEETADV", "MCOPSTNC"],
+        vec![(
+            "gus@contoso.com",
+            Some("US"),
+            vec![by_group("MCOMEETADV", "Error", Some("CountViolation"))],
+        )],
+        true,
+    );
+    live.groups[0].members = vec!["id-gus@contoso.com".into()];
+    live.groups[0].assigned_licenses = vec![
+        serde_json::from_value(
+            json!({"skuId": live.subscribed_skus[0].sku_id, "disabledPlans": []}),
+        )
+        .unwrap(),
+    ];
+    let mut want = desired(&[(
+        "gus@contoso.com",
+        &["audioConferencing", "communicationsCredits"],
+    )]);
+    want.groups.list.push(DesiredGroup {
+        key: GroupKey::DisplayName("Sales Phones".into()),
+        licenses: vec![GroupLicense {
+            name: LicenseName::Friendly(Friendly::AudioConferencing),
+            disabled_plans: vec![],
+        }],
+        origin: Origin {
+            file: std::path::Path::new("commcred.yaml").into(),
+            line: 5,
+            column: 5,
+        },
+    });
+    let p = plan_and_converge(&want, &live);
+    assert_eq!(lines(&p), ["gus@contoso.com: +MCOPSTNC"]);
+    assert_eq!(
+        notes(&p, "gus@contoso.com"),
+        [
+            "audioConferencing (MCOMEETADV) from group \"Sales Phones\" is in error: fixed through the group, not a direct copy"
+        ]
+    );
+    let group = &p.groups[0];
+    assert_eq!(
+        (
+            group.errors.len(),
+            group.errors[0].upn.as_str(),
+            group.errors[0].error.as_str()
+        ),
+        (1, "gus@contoso.com", "CountViolation")
+    );
+    assert_eq!(group.reprocess[0].upn, "gus@contoso.com");
 }
 
 #[test]

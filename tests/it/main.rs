@@ -12,6 +12,8 @@ mod first_hour;
 mod formats;
 mod graph;
 mod graph_writes;
+mod groups;
+mod groups_graph;
 mod honest_io;
 mod layers;
 mod licensing;

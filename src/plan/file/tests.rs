@@ -82,6 +82,7 @@ pub(crate) fn quickstart_plan() -> Plan {
             user("frank@contoso.com", None, &[PhoneSystem]),
         ],
         prune: false,
+        groups: Default::default(),
     };
     plan(&desired, &live, "2026-11-25T00:00:00Z".parse().unwrap()).unwrap()
 }

@@ -7,6 +7,7 @@
 //! older builds. Conversion destructures every model struct completely, so a field added to
 //! the model is a compile error here until someone decides how it is saved.
 
+mod groups;
 mod outlook;
 
 use chrono::{DateTime, Utc};
@@ -62,6 +63,10 @@ pub struct PlanDocument {
     /// funding. Absent when there are none (format 1.2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<WarningDoc>,
+    /// Managed groups whose licenses change, or whose members are in error (format 1.2;
+    /// left out when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_changes: Vec<groups::GroupChangeDoc>,
     /// `sha256:` and the hex SHA-256 of the RFC 8785 canonical form of this document
     /// without its `checksum` member.
     #[schemars(extend("pattern" = "^sha256:[0-9a-f]{64}$"))]
@@ -374,6 +379,7 @@ pub fn document(plan: &Plan, backend: &str, config_path: &str, version: &str) ->
         users,
         credits,
         warnings,
+        groups,
     } = plan;
     PlanDocument {
         format_version: crate::plan::file::FORMAT_VERSION.to_string(),
@@ -392,6 +398,7 @@ pub fn document(plan: &Plan, backend: &str, config_path: &str, version: &str) ->
         user_changes: users.iter().map(user_doc).collect(),
         communications_credits: credits.as_ref().map(credits_doc),
         warnings: warnings.iter().map(warning_doc).collect(),
+        group_changes: groups.iter().map(groups::group_doc).collect(),
         checksum: String::new(),
     }
 }
@@ -598,6 +605,11 @@ pub fn plan_from_document(doc: &PlanDocument) -> Result<Plan, String> {
         users,
         credits,
         warnings: doc.warnings.iter().map(warning_from_doc).collect(),
+        groups: doc
+            .group_changes
+            .iter()
+            .map(groups::group_from_doc)
+            .collect::<Result<Vec<_>, _>>()?,
     })
 }
 
