@@ -2,6 +2,11 @@
 //! status, headers (a 429 item carries its own `Retry-After`) and body. `dependsOn` orders
 //! items; an item whose dependency did not succeed is answered 424 without running.
 //!
+//! A batch is either fully parallel (no item has `dependsOn`) or fully sequential (every
+//! item but the first has one); Graph refuses a mix with 400 `BadRequest` "Batch should be
+//! either fully sequential or fully parallel" (Microsoft Q&A "Regarding Batching response
+//! order", answered by Microsoft; the JavaScript SDK refuses to build such a batch).
+//!
 //! Items run one after another in the order given (a dependency must come earlier), which
 //! is one of the orders Graph may choose; responses are listed in request order, and clients
 //! must match them by `id` anyway.
@@ -109,6 +114,13 @@ fn parse(body: &[u8], ids: &RequestIds) -> Result<Vec<Item>, GraphResponse> {
             depends_on,
         });
     }
+    let independent = items.iter().filter(|i| i.depends_on.is_empty()).count();
+    if independent != items.len() && independent != 1 {
+        return Err(invalid(
+            "Batch should be either fully sequential or fully parallel",
+            ids,
+        ));
+    }
     Ok(items)
 }
 
@@ -125,7 +137,12 @@ fn relative_url(url: &str) -> String {
     }
 }
 
-pub fn handle(state: &AppState, body: &[u8], ids: &RequestIds) -> (GraphResponse, Option<u64>) {
+pub fn handle(
+    state: &AppState,
+    roles: &[String],
+    body: &[u8],
+    ids: &RequestIds,
+) -> (GraphResponse, Option<u64>) {
     bump(&state.stats.batch_requests);
     let items = match parse(body, ids) {
         Ok(items) => items,
@@ -158,7 +175,14 @@ pub fn handle(state: &AppState, body: &[u8], ids: &RequestIds) -> (GraphResponse
         } else if url == "/$batch" || url.starts_with("/$batch?") {
             invalid("A batch cannot contain another batch.", &item_ids)
         } else {
-            let (r, v) = unit(state, &item.method, &url, item.body.as_ref(), &item_ids);
+            let (r, v) = unit(
+                state,
+                roles,
+                &item.method,
+                &url,
+                item.body.as_ref(),
+                &item_ids,
+            );
             version = version.max(v);
             r
         };
@@ -198,5 +222,39 @@ mod tests {
             {"id": "2", "method": "GET", "url": "/users"}
         ]});
         assert!(parse(&serde_json::to_vec(&forward).unwrap(), &ids).is_err());
+    }
+
+    #[test]
+    fn a_batch_is_fully_parallel_or_one_chain() {
+        let ids = RequestIds::new(None);
+        let batch = |deps: &[Option<&str>]| {
+            let requests: Vec<Value> = deps
+                .iter()
+                .enumerate()
+                .map(|(n, d)| {
+                    let mut r = json!({"id": n.to_string(), "method": "GET", "url": "/users"});
+                    if let Some(d) = d {
+                        r["dependsOn"] = json!([d]);
+                    }
+                    r
+                })
+                .collect();
+            parse(
+                &serde_json::to_vec(&json!({ "requests": requests })).unwrap(),
+                &ids,
+            )
+        };
+        assert!(batch(&[None, None, None]).is_ok());
+        assert!(batch(&[None, Some("0"), Some("1")]).is_ok());
+        // Two chains side by side, or a chain beside an independent item: refused.
+        let mixed = batch(&[None, Some("0"), None, Some("2")]).err().unwrap();
+        assert_eq!(mixed.status, StatusCode::BAD_REQUEST);
+        let error = &mixed.body.unwrap()["error"];
+        assert_eq!(error["code"], "BadRequest");
+        assert_eq!(
+            error["message"],
+            "Batch should be either fully sequential or fully parallel"
+        );
+        assert!(batch(&[None, Some("0"), None]).is_err());
     }
 }

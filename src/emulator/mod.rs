@@ -22,7 +22,9 @@ mod batch;
 mod error;
 mod faults;
 mod net;
+mod permissions;
 mod pstn;
+mod refusals;
 mod resources;
 mod routes;
 mod state;
@@ -39,7 +41,8 @@ use tokio::sync::watch;
 
 pub use auth::ExpectedClient;
 pub use batch::MAX_BATCH;
-pub use faults::FaultConfig;
+pub use faults::{FaultConfig, LiveFaults};
+pub use permissions::{KNOWN_ROLES, parse_roles};
 pub use resources::{DEFAULT_PAGE, MAX_PAGE};
 pub use state::StatsSnapshot;
 pub use throttle::WriteQuota;
@@ -59,6 +62,9 @@ pub struct EmulatorConfig {
     pub client: Option<ExpectedClient>,
     /// `expires_in` of issued tokens.
     pub token_lifetime: Duration,
+    /// The application permissions (`roles`) issued tokens carry; `None` grants every one
+    /// the emulator knows ([`KNOWN_ROLES`]).
+    pub roles: Option<Vec<String>>,
 }
 
 impl EmulatorConfig {
@@ -70,6 +76,7 @@ impl EmulatorConfig {
             faults: FaultConfig::default(),
             client: None,
             token_lifetime: Duration::from_secs(3599),
+            roles: None,
         }
     }
 }
@@ -120,7 +127,13 @@ pub fn serve(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
         store: store.clone(),
         throttle: throttle::Throttle::new(config.quota),
         faults: faults::Faults::new(config.faults.clone()),
-        tokens: auth::Tokens::new(config.token_lifetime),
+        tokens: auth::Tokens::new(
+            config.token_lifetime,
+            config
+                .roles
+                .clone()
+                .unwrap_or_else(|| KNOWN_ROLES.iter().map(|r| r.to_string()).collect()),
+        ),
         expected_client: config.client.clone(),
         base_url: format!("http://{addr}"),
         stats: state::Stats::default(),

@@ -6,9 +6,10 @@
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use crate::tenant::{RuleError, Snapshot, TenantIndex, User};
+use crate::tenant::{Snapshot, TenantIndex, User};
 
 use super::error::{GraphResponse, RequestIds};
+use super::refusals;
 use super::state::AppState;
 
 /// Graph's `user` properties that `$select` accepts (v1.0), in Graph's spelling.
@@ -108,25 +109,6 @@ const READ_ONLY: &[&str] = &[
 
 pub const DEFAULT_PAGE: usize = 100;
 pub const MAX_PAGE: usize = 999;
-
-fn rule_error(e: &RuleError, ids: &RequestIds) -> GraphResponse {
-    let status = match e.graph_code() {
-        "Request_ResourceNotFound" => StatusCode::NOT_FOUND,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    GraphResponse::error(status, e.graph_code(), e.message.clone(), ids)
-}
-
-fn not_found(id: &str, ids: &RequestIds) -> GraphResponse {
-    GraphResponse::error(
-        StatusCode::NOT_FOUND,
-        "Request_ResourceNotFound",
-        format!(
-            "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
-        ),
-        ids,
-    )
-}
 
 /// A user is addressed by id or by userPrincipalName, as in Graph.
 fn find_user(snapshot: &Snapshot, index: &TenantIndex, key: &str) -> Option<usize> {
@@ -411,7 +393,7 @@ pub fn get_user(state: &AppState, key: &str, query: &Query, ids: &RequestIds) ->
             body.append(&mut o);
             GraphResponse::json(StatusCode::OK, Value::Object(body))
         }
-        _ => not_found(key, ids),
+        _ => refusals::user_not_found(key, ids),
     }
 }
 
@@ -458,11 +440,22 @@ pub fn patch_user(
     };
     state.store.write(|s, index| {
         let Some(i) = find_user(s, index, key) else {
-            return WriteOutcome::failed(not_found(key, ids));
+            return WriteOutcome::failed(refusals::user_not_found(key, ids));
         };
         let mut extras = Vec::new();
         let mut location: Option<Option<String>> = None;
         for (name, value) in fields {
+            if name.starts_with("@odata.") {
+                // Graph accepts OData annotations in a body; a type must be the user's own.
+                if name == "@odata.type" && !is_user_type(value) {
+                    return WriteOutcome::failed(GraphResponse::bad_request(
+                        "BadRequest",
+                        format!("A type named '{}' could not be resolved by the model. When a model is available, each type name must resolve to a valid type.", value.as_str().unwrap_or_default().trim_start_matches('#')),
+                        ids,
+                    ));
+                }
+                continue;
+            }
             if name.eq_ignore_ascii_case("usageLocation") {
                 match value {
                     Value::Null => location = Some(None),
@@ -501,9 +494,9 @@ pub fn patch_user(
         }
         let before = s.users[i].clone();
         if let Some(loc) = &location
-            && let Err(e) = s.set_usage_location(i, loc.as_deref())
+            && s.set_usage_location(i, loc.as_deref()).is_err()
         {
-            return WriteOutcome::failed(rule_error(&e, ids));
+            return WriteOutcome::failed(refusals::usage_location(ids));
         }
         for (name, value) in extras {
             s.users[i].extra.insert(name, value);
@@ -517,6 +510,14 @@ pub fn patch_user(
             },
             changed,
         )
+    })
+}
+
+/// `#microsoft.graph.user` (the form Graph documents) or `microsoft.graph.user`.
+fn is_user_type(value: &Value) -> bool {
+    value.as_str().is_some_and(|t| {
+        t.trim_start_matches('#')
+            .eq_ignore_ascii_case("microsoft.graph.user")
     })
 }
 
@@ -605,7 +606,7 @@ pub fn assign_license(
     let base_url = state.base_url.clone();
     state.store.write(|s, index| {
         let Some(i) = find_user(s, index, key) else {
-            return WriteOutcome::failed(not_found(key, ids));
+            return WriteOutcome::failed(refusals::user_not_found(key, ids));
         };
         // Disabled plans must belong to the SKU; checked before anything changes.
         for add in &adds {
@@ -631,7 +632,12 @@ pub fn assign_license(
         let before = s.users[i].clone();
         let add_ids: Vec<String> = adds.iter().map(|a| a.sku_id.clone()).collect();
         if let Err(e) = s.assign_license(index, i, &add_ids, &removes) {
-            return WriteOutcome::failed(rule_error(&e, ids));
+            let request = refusals::LicenseRequest {
+                user: i,
+                add: &add_ids,
+                remove: &removes,
+            };
+            return WriteOutcome::failed(refusals::assign_license(&e, s, index, &request, ids));
         }
         // On Graph, assignLicense with an assigned SKU is also how disabled plans change.
         for add in &adds {

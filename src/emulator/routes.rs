@@ -18,6 +18,7 @@ use super::batch;
 use super::error::{GraphResponse, RequestIds};
 use super::faults::{DropFault, UnitFault};
 use super::net::ConnHandle;
+use super::permissions;
 use super::resources::{self, Query};
 use super::state::{AppState, bump};
 
@@ -26,6 +27,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/{tenant}/oauth2/v2.0/token", post(token))
         .route("/v1.0/{*rest}", any(graph))
         .route("/_emulator/stats", get(stats))
+        .route("/_emulator/faults", get(faults).post(set_faults))
         .fallback(fallback)
         .with_state(state)
 }
@@ -59,6 +61,25 @@ async fn token(
 
 async fn stats(State(state): State<Arc<AppState>>) -> Response {
     axum::Json(state.stats.snapshot()).into_response()
+}
+
+async fn faults(State(state): State<Arc<AppState>>) -> Response {
+    axum::Json(state.faults.live()).into_response()
+}
+
+/// `POST /_emulator/faults`: any subset of the rates and `retryAfter`, all or nothing.
+async fn set_faults(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    match state.faults.update(&body) {
+        Ok(live) => {
+            tracing::info!(?live, "emulator faults changed");
+            axum::Json(live).into_response()
+        }
+        Err(message) => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(super::faults::patch_error(&message)),
+        )
+            .into_response(),
+    }
 }
 
 async fn fallback(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
@@ -96,11 +117,13 @@ async fn graph(
         conn.kill();
         return StatusCode::OK.into_response();
     }
-    let check = state.tokens.check(&headers);
-    if !matches!(check, TokenCheck::Valid) {
-        bump(&state.stats.unauthorized);
-        return unauthorized(&check, &ids).into_http(&ids);
-    }
+    let roles = match state.tokens.check(&headers) {
+        TokenCheck::Valid(roles) => roles,
+        check => {
+            bump(&state.stats.unauthorized);
+            return unauthorized(&check, &ids).into_http(&ids);
+        }
+    };
     let url = uri
         .path_and_query()
         .map_or("/", |p| p.as_str())
@@ -109,13 +132,13 @@ async fn graph(
         .to_string();
     let (mut response, version) = if url == "/$batch" || url.starts_with("/$batch?") {
         if method == Method::POST {
-            batch::handle(&state, &body, &ids)
+            batch::handle(&state, &roles, &body, &ids)
         } else {
             (method_not_allowed(&ids), None)
         }
     } else {
         match parse_body(&body, &ids) {
-            Ok(json) => unit(&state, &method, &url, json.as_ref(), &ids),
+            Ok(json) => unit(&state, &roles, &method, &url, json.as_ref(), &ids),
             Err(e) => (e, None),
         }
     };
@@ -163,14 +186,25 @@ fn is_write(method: &Method) -> bool {
 }
 
 /// One unit of work: a top-level request or a `$batch` item. Returns the answer and, for a
-/// change, the store version to wait on before the answer may leave.
+/// change, the store version to wait on before the answer may leave. The token's `roles`
+/// are checked first: a refused call is not run and takes no write quota.
 pub fn unit(
     state: &AppState,
+    roles: &[String],
     method: &Method,
     url: &str,
     body: Option<&Value>,
     ids: &RequestIds,
 ) -> (GraphResponse, Option<u64>) {
+    if let Some((segments, _)) = parse_url(url) {
+        let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+        if let Some(accepted) = permissions::accepted(method, &segs)
+            && let Err(refused) = permissions::check(roles, accepted, ids)
+        {
+            bump(&state.stats.forbidden);
+            return (refused, None);
+        }
+    }
     let write = is_write(method);
     if write && let Err(secs) = state.throttle.try_take() {
         bump(&state.stats.quota_throttled);
@@ -180,7 +214,7 @@ pub fn unit(
         UnitFault::None => dispatch(state, method, url, body, ids),
         UnitFault::Throttle => {
             bump(&state.stats.injected_throttled);
-            (throttled(state.faults.config.retry_after_secs, ids), None)
+            (throttled(state.faults.retry_after_secs(), ids), None)
         }
         UnitFault::ErrorBefore => {
             bump(&state.stats.injected_errors);

@@ -8,6 +8,7 @@ mod examples;
 mod export;
 mod formats;
 mod graph;
+mod graph_fidelity;
 mod plan_apply;
 mod planner_props;
 mod saved_plans;

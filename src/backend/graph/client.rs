@@ -259,6 +259,12 @@ impl GraphClient {
         }
     }
 
+    /// The application permissions the current access token grants (`None`: not a JWT).
+    pub(crate) async fn granted_roles(&self) -> Result<Option<Vec<String>>, String> {
+        let token = self.tokens.token().await?;
+        Ok(super::permissions::granted_roles(&token))
+    }
+
     /// A GET, retried on transient failures (reads are always safe to repeat).
     pub(crate) async fn get(&self, url: &str) -> Result<Value, CallError> {
         let mut delays = self.retry.delays();

@@ -16,6 +16,7 @@ mod auth;
 mod client;
 mod diagnose;
 mod pacer;
+pub mod permissions;
 mod pstn;
 mod read;
 mod write;
@@ -304,10 +305,13 @@ impl Backend for GraphBackend {
     }
 
     fn read(&mut self) -> Result<Snapshot, BackendError> {
+        self.require(&[&permissions::READ_USERS, &permissions::READ_ORGANIZATION])?;
         self.read_tenant()
     }
 
     fn apply(&mut self, plan: &Plan, _ctx: &ApplyContext) -> Result<ApplyReport, BackendError> {
+        // Before anything is read or written: a missing permission changes nothing.
+        self.require(&permissions::needs_of(plan))?;
         let live = self.read_tenant()?;
         // Credits cannot be written here (the ledger checks its own staleness), so only the
         // licenses the plan touches are compared.

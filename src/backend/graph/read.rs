@@ -24,10 +24,9 @@ fn read_error(what: &str, e: CallError) -> BackendError {
     BackendError::Read {
         what: format!("Microsoft Graph ({what})"),
         message: match &e {
-            CallError::Status { status: 403, .. } => format!(
-                "{e}. The application needs the Organization.Read.All, User.ReadWrite.All and \
-                 LicenseAssignment.ReadWrite.All application permissions, with admin consent"
-            ),
+            CallError::Status { status: 403, .. } => {
+                format!("{e}. Permissions: {}", super::permissions::HINT)
+            }
             _ => e.to_string(),
         },
     }

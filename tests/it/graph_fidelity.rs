@@ -1,0 +1,469 @@
+//! Microsoft Graph as Microsoft documents it, through the emulator on 127.0.0.1:0: Graph's
+//! exact refusals for licensing, well-formed `$batch`es, OData annotations in bodies,
+//! tokens carrying `roles` with Graph's 403 without them, live fault settings, and the
+//! client naming a missing permission before it sends anything that needs it.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use commcred::emulator::Emulator;
+use serde_json::{Value, json};
+
+use crate::emulator::{
+    MCOEV, MCOMEETADV, MCOPSTN1, MCOPSTN2, TENANT_DOMAIN, read_tenant, rules_tenant, start, token,
+    write_tenant,
+};
+
+const ALICE: &str = "/users/00000000-0000-4000-8000-000000000001";
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Client {
+    async fn new(emulator: &Emulator) -> Client {
+        let http = reqwest::Client::new();
+        let base = emulator.base_url();
+        let token = token(&http, &base).await;
+        Client { http, base, token }
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            request = request.json(&b);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+fn assign(add: &[&str], remove: &[&str]) -> Value {
+    json!({
+        "addLicenses": add.iter().map(|s| json!({"skuId": s, "disabledPlans": []})).collect::<Vec<_>>(),
+        "removeLicenses": remove,
+    })
+}
+
+/// (status, code, message) of a Graph error answer, checking its shape.
+fn refusal(status: u16, body: &Value) -> (u16, String, String) {
+    let e = &body["error"];
+    assert!(e["innerError"]["request-id"].is_string(), "{body}");
+    (
+        status,
+        e["code"].as_str().unwrap().to_string(),
+        e["message"].as_str().unwrap().to_string(),
+    )
+}
+
+fn plan_id(part: &str) -> String {
+    crate::emulator::service_plan_id(part)
+}
+
+#[tokio::test]
+async fn licensing_refusals_are_graphs_own_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenant = write_tenant(dir.path(), &rules_tenant());
+    let before = std::fs::read_to_string(&tenant).unwrap();
+    let emu = start(&tenant, |_| {});
+    let graph = Client::new(&emu).await;
+    let post = |user: &str, body: Value| {
+        let path = format!("/v1.0{user}/assignLicense");
+        let graph = &graph;
+        async move {
+            let (s, b) = graph.send(reqwest::Method::POST, &path, Some(body)).await;
+            refusal(s, &b)
+        }
+    };
+    let bad = |m: &str| (400, "Request_BadRequest".to_string(), m.to_string());
+    assert_eq!(
+        post("/users/bob@contoso.com", assign(&[MCOMEETADV], &[])).await,
+        bad("License assignment cannot be done for user with invalid usage location.")
+    );
+    assert_eq!(
+        post("/users/dave@contoso.com", assign(&[MCOEV, MCOPSTN1], &[])).await,
+        bad(&format!(
+            "Subscription with SKU {MCOPSTN1} does not have any available licenses."
+        ))
+    );
+    let unknown = "11111111-2222-4333-8444-555555555555";
+    assert_eq!(
+        post(ALICE, assign(&[unknown], &[])).await,
+        bad(&format!(
+            "License {unknown} does not correspond to a valid company License."
+        ))
+    );
+    assert_eq!(
+        post(ALICE, assign(&[], &[MCOMEETADV])).await,
+        bad("User does not have a corresponding license.")
+    );
+    assert_eq!(
+        post("/users/dave@contoso.com", assign(&[], &[MCOMEETADV])).await,
+        bad(
+            "User license is inherited from a group membership and it cannot be removed directly from the user."
+        )
+    );
+    assert_eq!(
+        post(ALICE, assign(&[MCOPSTN2], &[])).await,
+        bad(&format!(
+            "License assignment failed because service plans {},{} are mutually exclusive.",
+            plan_id("MCOPSTN1"),
+            plan_id("MCOPSTN2")
+        ))
+    );
+    assert_eq!(
+        post(ALICE, assign(&[], &[MCOEV])).await,
+        bad(&format!(
+            "License assignment failed because service plan {} depends on the service plan(s) {}",
+            plan_id("MCOPSTN1"),
+            plan_id("MCOEV")
+        ))
+    );
+    assert_eq!(
+        post(ALICE, json!({"removeLicenses": []})).await,
+        bad(
+            "One or more parameters of the operation 'assignLicense' are missing from the request payload. The missing parameters are: addLicenses."
+        )
+    );
+    assert_eq!(
+        post("/users/nobody@contoso.com", assign(&[MCOEV], &[])).await,
+        (
+            404,
+            "Request_ResourceNotFound".to_string(),
+            "Resource 'nobody@contoso.com' does not exist or one of its queried reference-property objects are not present.".to_string()
+        )
+    );
+    emu.shutdown().unwrap();
+    assert_eq!(std::fs::read_to_string(&tenant).unwrap(), before);
+}
+
+#[tokio::test]
+async fn batches_are_fully_parallel_or_one_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenant = write_tenant(dir.path(), &rules_tenant());
+    let emu = start(&tenant, |_| {});
+    let graph = Client::new(&emu).await;
+    let patch = |id: &str, user: &str, depends: Option<&str>| {
+        let mut r = json!({"id": id, "method": "PATCH", "url": format!("/users/{user}"),
+            "headers": {"Content-Type": "application/json"}, "body": {"usageLocation": "US"}});
+        if let Some(d) = depends {
+            r["dependsOn"] = json!([d]);
+        }
+        r
+    };
+    // A chain beside an independent item: the whole batch is refused, nothing runs.
+    let mixed = json!({"requests": [
+        patch("1", "bob@contoso.com", None),
+        patch("2", "bob@contoso.com", Some("1")),
+        patch("3", "dave@contoso.com", None),
+    ]});
+    let (s, body) = graph
+        .send(reqwest::Method::POST, "/v1.0/$batch", Some(mixed))
+        .await;
+    assert_eq!(
+        refusal(s, &body),
+        (
+            400,
+            "BadRequest".to_string(),
+            "Batch should be either fully sequential or fully parallel".to_string()
+        )
+    );
+    assert_eq!(emu.stats().writes, 0);
+    // One chain, and fully parallel: both run.
+    for batch in [
+        json!({"requests": [patch("1", "bob@contoso.com", None), patch("2", "dave@contoso.com", Some("1"))]}),
+        json!({"requests": [patch("1", "bob@contoso.com", None), patch("2", "dave@contoso.com", None)]}),
+    ] {
+        let (s, body) = graph
+            .send(reqwest::Method::POST, "/v1.0/$batch", Some(batch))
+            .await;
+        assert_eq!(s, 200, "{body}");
+        for r in body["responses"].as_array().unwrap() {
+            assert_eq!(r["status"], 204, "{body}");
+        }
+    }
+    assert_eq!(emu.stats().writes, 4);
+}
+
+#[tokio::test]
+async fn odata_annotations_are_accepted_and_answers_carry_their_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenant = write_tenant(dir.path(), &rules_tenant());
+    let emu = start(&tenant, |_| {});
+    let graph = Client::new(&emu).await;
+    let body = json!({"@odata.type": "#microsoft.graph.user", "usageLocation": "FR"});
+    let (s, b) = graph
+        .send(
+            reqwest::Method::PATCH,
+            "/v1.0/users/bob@contoso.com",
+            Some(body),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let wrong = json!({"@odata.type": "#microsoft.graph.group", "usageLocation": "DE"});
+    let (s, b) = graph
+        .send(
+            reqwest::Method::PATCH,
+            "/v1.0/users/bob@contoso.com",
+            Some(wrong),
+        )
+        .await;
+    assert_eq!(refusal(s, &b).1, "BadRequest");
+    let annotated = json!({
+        "addLicenses": [{"@odata.type": "microsoft.graph.assignedLicense", "skuId": MCOMEETADV, "disabledPlans": []}],
+        "removeLicenses": []
+    });
+    let (s, b) = graph
+        .send(
+            reqwest::Method::POST,
+            "/v1.0/users/bob@contoso.com/assignLicense",
+            Some(annotated),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let base = emu.base_url();
+    assert_eq!(
+        b["@odata.context"],
+        format!("{base}/v1.0/$metadata#users/$entity")
+    );
+    for (path, context) in [
+        ("/v1.0/organization", "organization"),
+        ("/v1.0/subscribedSkus", "subscribedSkus"),
+        ("/v1.0/users?$select=id", "users(id)"),
+        ("/v1.0/users/bob@contoso.com", "users/$entity"),
+    ] {
+        let (s, b) = graph.send(reqwest::Method::GET, path, None).await;
+        assert_eq!(s, 200, "{path}: {b}");
+        assert_eq!(
+            b["@odata.context"],
+            format!("{base}/v1.0/$metadata#{context}"),
+            "{path}"
+        );
+    }
+    emu.shutdown().unwrap();
+    let saved = read_tenant(&tenant);
+    assert_eq!(saved.users[1].usage_location.as_deref(), Some("FR"));
+    assert_eq!(saved.users[1].assigned_licenses.len(), 1);
+}
+
+#[tokio::test]
+async fn tokens_carry_roles_and_graph_answers_403_without_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenant = write_tenant(dir.path(), &rules_tenant());
+    let emu = start(&tenant, |c| {
+        c.roles = Some(vec!["User.Read.All".into(), "Organization.Read.All".into()]);
+    });
+    let graph = Client::new(&emu).await;
+    let payload = graph.token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!(
+        claims["roles"],
+        json!(["User.Read.All", "Organization.Read.All"])
+    );
+    assert_eq!(claims["aud"], "https://graph.microsoft.com");
+    assert_eq!(claims["tid"], "7f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f");
+
+    let (s, _) = graph.send(reqwest::Method::GET, "/v1.0/users", None).await;
+    assert_eq!(s, 200);
+    let denied = (
+        403,
+        "Authorization_RequestDenied".to_string(),
+        "Insufficient privileges to complete the operation.".to_string(),
+    );
+    let (s, b) = graph
+        .send(
+            reqwest::Method::POST,
+            &format!("/v1.0{ALICE}/assignLicense"),
+            Some(assign(&[MCOMEETADV], &[])),
+        )
+        .await;
+    assert_eq!(refusal(s, &b), denied);
+    let (s, b) = graph
+        .send(
+            reqwest::Method::GET,
+            "/v1.0/communications/callRecords/getPstnCalls(fromDateTime=2026-01-01,toDateTime=2026-01-02)",
+            None,
+        )
+        .await;
+    assert_eq!(refusal(s, &b), denied);
+    // Inside a batch, per item.
+    let batch = json!({"requests": [{"id": "1", "method": "PATCH", "url": "/users/bob@contoso.com",
+        "headers": {"Content-Type": "application/json"}, "body": {"usageLocation": "US"}}]});
+    let (_, b) = graph
+        .send(reqwest::Method::POST, "/v1.0/$batch", Some(batch))
+        .await;
+    assert_eq!(b["responses"][0]["status"], 403);
+    let stats = emu.stats();
+    assert_eq!((stats.forbidden, stats.writes), (3, 0));
+}
+
+#[tokio::test]
+async fn faults_change_while_the_emulator_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenant = write_tenant(dir.path(), &rules_tenant());
+    let emu = start(&tenant, |_| {});
+    let graph = Client::new(&emu).await;
+    let http = reqwest::Client::new();
+    let faults = format!("{}/_emulator/faults", emu.base_url());
+    let get: Value = http
+        .get(&faults)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        get,
+        json!({"throttleRate": 0.0, "errorRate": 0.0, "dropRate": 0.0, "retryAfter": 1})
+    );
+    // A burst: every unit is throttled with the new Retry-After.
+    let r = http
+        .post(&faults)
+        .body(r#"{"throttleRate": 1.0, "retryAfter": 7}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let now: Value = r.json().await.unwrap();
+    assert_eq!(
+        now,
+        json!({"throttleRate": 1.0, "errorRate": 0.0, "dropRate": 0.0, "retryAfter": 7})
+    );
+    let patch = || {
+        graph
+            .http
+            .patch(format!("{}/v1.0/users/bob@contoso.com", graph.base))
+            .bearer_auth(&graph.token)
+            .json(&json!({"usageLocation": "US"}))
+            .send()
+    };
+    let r = patch().await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "7");
+    // Bad settings change nothing.
+    for bad in [
+        r#"{"errorRate": 2}"#,
+        r#"{"retryAfter": -1}"#,
+        r#"{"speed": 1}"#,
+        "{",
+    ] {
+        let r = http.post(&faults).body(bad).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+        let body: Value = r.json().await.unwrap();
+        assert!(body["error"].is_string(), "{body}");
+    }
+    // The burst ends.
+    let r = http
+        .post(&faults)
+        .body(r#"{"throttleRate": 0}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(patch().await.unwrap().status(), 204);
+    let get: Value = http
+        .get(&faults)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(get["retryAfter"], 7);
+    assert_eq!(emu.stats().injected_throttled, 1);
+    let _ = TENANT_DOMAIN;
+}
+
+#[test]
+fn apply_without_the_license_permission_exits_1_naming_it_and_changes_nothing() {
+    let dir = crate::common::example("quickstart");
+    // Without credits: this test is about licenses.
+    let yaml_path = dir.path().join("commcred.yaml");
+    let yaml = std::fs::read_to_string(&yaml_path).unwrap();
+    let (start, end) = (
+        yaml.find("communicationsCredits:").unwrap(),
+        yaml.find("profiles:").unwrap(),
+    );
+    std::fs::write(&yaml_path, format!("{}{}", &yaml[..start], &yaml[end..])).unwrap();
+    let tenant = dir.path().join("tenant.json");
+    let before = std::fs::read_to_string(&tenant).unwrap();
+    let emulator = crate::emulator::spawn_binary(
+        &[
+            "--tenant",
+            tenant.to_str().unwrap(),
+            "--roles",
+            "User.Read.All,Organization.Read.All",
+        ],
+        &[],
+    );
+    let run = |args: &[&str]| {
+        let mut cmd = crate::common::commcred(dir.path());
+        cmd.env("COMMCRED_BACKEND", format!("graph:{}", emulator.url))
+            .env("AZURE_TENANT_ID", TENANT_DOMAIN)
+            .env("AZURE_CLIENT_ID", "commcred-cli")
+            .env("AZURE_CLIENT_SECRET", "secret")
+            .env_remove("AZURE_AUTHORITY_HOST");
+        cmd.args(args).output().unwrap()
+    };
+    // Reading is allowed: the plan shows the license changes.
+    let plan = run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(2), "{plan:?}");
+    let apply = run(&["apply", "--auto-approve"]);
+    let stderr = String::from_utf8_lossy(&apply.stderr);
+    assert_eq!(apply.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("commcred::graph::missing_permissions"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("LicenseAssignment.ReadWrite.All (to assign and remove licenses)"),
+        "{stderr}"
+    );
+    // Nothing reached the tenant.
+    drop(emulator);
+    assert_eq!(std::fs::read_to_string(&tenant).unwrap(), before);
+}
+
+#[test]
+fn reading_pstn_usage_without_call_records_permission_names_it_before_asking() {
+    use commcred::backend::graph::{Credentials, GraphBackend, GraphOptions, Secret};
+    let dir = tempfile::tempdir().unwrap();
+    let tenant = write_tenant(dir.path(), &rules_tenant());
+    let emu = start(&tenant, |c| {
+        c.roles = Some(vec![
+            "User.Read.All".into(),
+            "Organization.Read.All".into(),
+            "LicenseAssignment.ReadWrite.All".into(),
+        ]);
+    });
+    let credentials = Credentials {
+        tenant: TENANT_DOMAIN.into(),
+        client_id: "commcred-tests".into(),
+        client_secret: Secret::new("secret"),
+    };
+    let mut options = GraphOptions::new(Some(&emu.base_url()), credentials);
+    options.progress = false;
+    let mut backend = GraphBackend::new(options).unwrap();
+    let err = commcred::credits::pstn::fetch_pstn_calls(
+        &mut backend,
+        "2026-01-01T00:00:00Z".parse().unwrap(),
+        "2026-02-01T00:00:00Z".parse().unwrap(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("CallRecords.Read.All (to read the PSTN call log"),
+        "{err}"
+    );
+    let stats = emu.stats();
+    // Only the token was asked for: no getPstnCalls request left the client.
+    assert_eq!(stats.http_requests, stats.token_requests);
+    assert_eq!(stats.forbidden, 0);
+}
