@@ -106,21 +106,27 @@ pub async fn token(http: &reqwest::Client, base: &str) -> String {
     r["access_token"].as_str().unwrap().to_string()
 }
 
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
+/// A Graph client for tests: a token from the emulator, paths relative to `/v1.0`.
+pub struct Api {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
 }
 
 impl Api {
-    async fn new(emulator: &Emulator) -> Api {
+    pub async fn new(emulator: &Emulator) -> Api {
         let http = reqwest::Client::new();
         let base = emulator.base_url();
         let token = token(&http, &base).await;
         Api { http, base, token }
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut r = self
             .http
             .request(method, format!("{}/v1.0{path}", self.base))

@@ -5,44 +5,14 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use commcred::emulator::Emulator;
 use serde_json::{Value, json};
 
 use crate::emulator::{
-    MCOEV, MCOMEETADV, MCOPSTN1, MCOPSTN2, TENANT_DOMAIN, read_tenant, rules_tenant, start, token,
+    Api, MCOEV, MCOMEETADV, MCOPSTN1, MCOPSTN2, TENANT_DOMAIN, read_tenant, rules_tenant, start,
     write_tenant,
 };
 
 const ALICE: &str = "/users/00000000-0000-4000-8000-000000000001";
-
-struct Client {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Client {
-    async fn new(emulator: &Emulator) -> Client {
-        let http = reqwest::Client::new();
-        let base = emulator.base_url();
-        let token = token(&http, &base).await;
-        Client { http, base, token }
-    }
-
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            request = request.json(&b);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-}
 
 fn assign(add: &[&str], remove: &[&str]) -> Value {
     json!({
@@ -72,9 +42,9 @@ async fn licensing_refusals_are_graphs_own_words() {
     let tenant = write_tenant(dir.path(), &rules_tenant());
     let before = std::fs::read_to_string(&tenant).unwrap();
     let emu = start(&tenant, |_| {});
-    let graph = Client::new(&emu).await;
+    let graph = Api::new(&emu).await;
     let post = |user: &str, body: Value| {
-        let path = format!("/v1.0{user}/assignLicense");
+        let path = format!("{user}/assignLicense");
         let graph = &graph;
         async move {
             let (s, b) = graph.send(reqwest::Method::POST, &path, Some(body)).await;
@@ -148,7 +118,7 @@ async fn batches_are_fully_parallel_or_one_chain() {
     let dir = tempfile::tempdir().unwrap();
     let tenant = write_tenant(dir.path(), &rules_tenant());
     let emu = start(&tenant, |_| {});
-    let graph = Client::new(&emu).await;
+    let graph = Api::new(&emu).await;
     let patch = |id: &str, user: &str, depends: Option<&str>| {
         let mut r = json!({"id": id, "method": "PATCH", "url": format!("/users/{user}"),
             "headers": {"Content-Type": "application/json"}, "body": {"usageLocation": "US"}});
@@ -164,7 +134,7 @@ async fn batches_are_fully_parallel_or_one_chain() {
         patch("3", "dave@contoso.com", None),
     ]});
     let (s, body) = graph
-        .send(reqwest::Method::POST, "/v1.0/$batch", Some(mixed))
+        .send(reqwest::Method::POST, "/$batch", Some(mixed))
         .await;
     assert_eq!(
         refusal(s, &body),
@@ -181,7 +151,7 @@ async fn batches_are_fully_parallel_or_one_chain() {
         json!({"requests": [patch("1", "bob@contoso.com", None), patch("2", "dave@contoso.com", None)]}),
     ] {
         let (s, body) = graph
-            .send(reqwest::Method::POST, "/v1.0/$batch", Some(batch))
+            .send(reqwest::Method::POST, "/$batch", Some(batch))
             .await;
         assert_eq!(s, 200, "{body}");
         for r in body["responses"].as_array().unwrap() {
@@ -196,21 +166,17 @@ async fn odata_annotations_are_accepted_and_answers_carry_their_context() {
     let dir = tempfile::tempdir().unwrap();
     let tenant = write_tenant(dir.path(), &rules_tenant());
     let emu = start(&tenant, |_| {});
-    let graph = Client::new(&emu).await;
+    let graph = Api::new(&emu).await;
     let body = json!({"@odata.type": "#microsoft.graph.user", "usageLocation": "FR"});
     let (s, b) = graph
-        .send(
-            reqwest::Method::PATCH,
-            "/v1.0/users/bob@contoso.com",
-            Some(body),
-        )
+        .send(reqwest::Method::PATCH, "/users/bob@contoso.com", Some(body))
         .await;
     assert_eq!(s, 204, "{b}");
     let wrong = json!({"@odata.type": "#microsoft.graph.group", "usageLocation": "DE"});
     let (s, b) = graph
         .send(
             reqwest::Method::PATCH,
-            "/v1.0/users/bob@contoso.com",
+            "/users/bob@contoso.com",
             Some(wrong),
         )
         .await;
@@ -222,7 +188,7 @@ async fn odata_annotations_are_accepted_and_answers_carry_their_context() {
     let (s, b) = graph
         .send(
             reqwest::Method::POST,
-            "/v1.0/users/bob@contoso.com/assignLicense",
+            "/users/bob@contoso.com/assignLicense",
             Some(annotated),
         )
         .await;
@@ -233,10 +199,10 @@ async fn odata_annotations_are_accepted_and_answers_carry_their_context() {
         format!("{base}/v1.0/$metadata#users/$entity")
     );
     for (path, context) in [
-        ("/v1.0/organization", "organization"),
-        ("/v1.0/subscribedSkus", "subscribedSkus"),
-        ("/v1.0/users?$select=id", "users(id)"),
-        ("/v1.0/users/bob@contoso.com", "users/$entity"),
+        ("/organization", "organization"),
+        ("/subscribedSkus", "subscribedSkus"),
+        ("/users?$select=id", "users(id)"),
+        ("/users/bob@contoso.com", "users/$entity"),
     ] {
         let (s, b) = graph.send(reqwest::Method::GET, path, None).await;
         assert_eq!(s, 200, "{path}: {b}");
@@ -259,7 +225,7 @@ async fn tokens_carry_roles_and_graph_answers_403_without_them() {
     let emu = start(&tenant, |c| {
         c.roles = Some(vec!["User.Read.All".into(), "Organization.Read.All".into()]);
     });
-    let graph = Client::new(&emu).await;
+    let graph = Api::new(&emu).await;
     let payload = graph.token.split('.').nth(1).unwrap();
     let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
     assert_eq!(
@@ -269,7 +235,7 @@ async fn tokens_carry_roles_and_graph_answers_403_without_them() {
     assert_eq!(claims["aud"], "https://graph.microsoft.com");
     assert_eq!(claims["tid"], "7f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f");
 
-    let (s, _) = graph.send(reqwest::Method::GET, "/v1.0/users", None).await;
+    let (s, _) = graph.send(reqwest::Method::GET, "/users", None).await;
     assert_eq!(s, 200);
     let denied = (
         403,
@@ -279,7 +245,7 @@ async fn tokens_carry_roles_and_graph_answers_403_without_them() {
     let (s, b) = graph
         .send(
             reqwest::Method::POST,
-            &format!("/v1.0{ALICE}/assignLicense"),
+            &format!("{ALICE}/assignLicense"),
             Some(assign(&[MCOMEETADV], &[])),
         )
         .await;
@@ -287,7 +253,7 @@ async fn tokens_carry_roles_and_graph_answers_403_without_them() {
     let (s, b) = graph
         .send(
             reqwest::Method::GET,
-            "/v1.0/communications/callRecords/getPstnCalls(fromDateTime=2026-01-01,toDateTime=2026-01-02)",
+            "/communications/callRecords/getPstnCalls(fromDateTime=2026-01-01,toDateTime=2026-01-02)",
             None,
         )
         .await;
@@ -296,7 +262,7 @@ async fn tokens_carry_roles_and_graph_answers_403_without_them() {
     let batch = json!({"requests": [{"id": "1", "method": "PATCH", "url": "/users/bob@contoso.com",
         "headers": {"Content-Type": "application/json"}, "body": {"usageLocation": "US"}}]});
     let (_, b) = graph
-        .send(reqwest::Method::POST, "/v1.0/$batch", Some(batch))
+        .send(reqwest::Method::POST, "/$batch", Some(batch))
         .await;
     assert_eq!(b["responses"][0]["status"], 403);
     let stats = emu.stats();
@@ -308,7 +274,7 @@ async fn faults_change_while_the_emulator_runs() {
     let dir = tempfile::tempdir().unwrap();
     let tenant = write_tenant(dir.path(), &rules_tenant());
     let emu = start(&tenant, |_| {});
-    let graph = Client::new(&emu).await;
+    let graph = Api::new(&emu).await;
     let http = reqwest::Client::new();
     let faults = format!("{}/_emulator/faults", emu.base_url());
     let get: Value = http
