@@ -21,7 +21,7 @@ fn main() {
     let snapshot = commcred::testkit::tenant(users, 42);
     std::fs::write(
         dir.path().join("tenant.json"),
-        commcred::backend::file::snapshot_to_string(&snapshot),
+        commcred::tenant::snapshot_to_string(&snapshot),
     )
     .unwrap();
     drop(snapshot);

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use commcred::backend::graph::{Credentials, GraphBackend, GraphOptions, Secret};
 use commcred::backend::{ApplyContext, Backend};
+use commcred::base::licenses::{Friendly, LicenseName};
 use commcred::config::{DesiredState, DesiredUser, Origin};
 use commcred::emulator::{self, EmulatorConfig, StatsSnapshot, WriteQuota};
-use commcred::licenses::{Friendly, LicenseName};
 use serde_json::json;
 
 const DOMAIN: &str = "contoso.onmicrosoft.com";
@@ -112,7 +112,6 @@ fn commcred_run(dir: &Path, users: usize, quota: WriteQuota) -> Run {
     let mut options = GraphOptions::new(Some(&emulator.base_url()), credentials);
     options.quota_writes = quota.limit;
     options.quota_window = quota.window;
-    options.progress = false;
     let mut graph = GraphBackend::new(options).unwrap();
     let origin = Origin {
         file: std::path::Path::new("commcred.yaml").into(),
@@ -140,9 +139,8 @@ fn commcred_run(dir: &Path, users: usize, quota: WriteQuota) -> Run {
     let plan = commcred::plan::plan(&desired, &live, Utc::now()).expect("the plan is valid");
     let before = graph.requests_sent();
     let started = Instant::now();
-    let report = graph
-        .apply(&plan, &ApplyContext { now: Utc::now() })
-        .unwrap();
+    let report =
+        commcred::apply::apply(&mut graph, &plan, &ApplyContext { now: Utc::now() }).unwrap();
     let elapsed = started.elapsed();
     let stats = emulator.stats();
     let note = format!(

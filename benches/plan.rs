@@ -25,7 +25,7 @@ fn main() {
     let (yaml, csv) = commcred::testkit::config_yaml(users, users / 2, 42);
     std::fs::write(
         dir.path().join("tenant.json"),
-        commcred::backend::file::snapshot_to_string(&snapshot),
+        commcred::tenant::snapshot_to_string(&snapshot),
     )
     .unwrap();
     std::fs::write(dir.path().join("commcred.yaml"), yaml).unwrap();

@@ -6,13 +6,12 @@
 
 pub mod apply;
 pub mod backend;
-pub mod codes;
+pub mod base;
 pub mod config;
 pub mod credits;
 pub mod emulator;
 pub mod export;
-pub mod licenses;
-pub mod money;
 pub mod plan;
 pub mod tenant;
 pub mod testkit;
+pub mod workflow;

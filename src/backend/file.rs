@@ -1,25 +1,42 @@
-//! The file backend: a tenant snapshot on disk (SPEC §4). Reads parse the file; applies
-//! take an exclusive lock, re-read, check staleness, apply in memory with Graph's rules and
-//! replace the file atomically (temp file in the same folder, fsync, rename), so a crash or a
+//! The file backend: a tenant snapshot on disk (SPEC §4). Reads parse the file; a change
+//! takes the file's lock (bounded wait), re-reads, applies in memory with Graph's rules
+//! (`engine.rs`) and replaces the file atomically (`base::fsio`), so a crash or a
 //! concurrent commcred never leaves a torn or half-applied snapshot.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+pub mod engine;
+
+use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::apply::{apply_to_snapshot, stale_objects};
-use crate::plan::Plan;
-use crate::tenant::Snapshot;
+use crate::base::fsio::{self, DEFAULT_LOCK_WAIT, FileLock};
+use crate::plan::Operation;
+use crate::tenant::{Snapshot, snapshot_to_string};
 
-use super::{ApplyContext, ApplyReport, Backend, BackendError};
+use super::{ApplyContext, ApplyReport, Backend, BackendError, Progress};
+use engine::apply_to_snapshot;
 
 pub struct FileBackend {
     path: PathBuf,
+    lock_wait: Duration,
+    /// Between `begin` and `commit`/`abort`: the lock and the snapshot being changed.
+    open: Option<(FileLock, Snapshot)>,
 }
 
 impl FileBackend {
     pub fn new(path: impl Into<PathBuf>) -> FileBackend {
-        FileBackend { path: path.into() }
+        FileBackend {
+            path: path.into(),
+            lock_wait: DEFAULT_LOCK_WAIT,
+            open: None,
+        }
+    }
+
+    /// How long `begin` waits for another holder of the file's lock.
+    pub fn with_lock_wait(mut self, wait: Duration) -> FileBackend {
+        self.lock_wait = wait;
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -40,60 +57,6 @@ pub fn read_snapshot(path: &Path) -> Result<Snapshot, BackendError> {
     })
 }
 
-/// Serializes a snapshot the way commcred always writes it (pretty JSON, final newline).
-pub fn snapshot_to_string(snapshot: &Snapshot) -> String {
-    let mut text = serde_json::to_string_pretty(snapshot).expect("snapshots always serialize");
-    text.push('\n');
-    text
-}
-
-/// Replaces `path` atomically: write a temp file beside it, fsync, rename over, fsync dir.
-pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), BackendError> {
-    let write_err = |e: std::io::Error| BackendError::Write {
-        what: path.display().to_string(),
-        message: e.to_string(),
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(write_err)?;
-    tmp.write_all(contents).map_err(write_err)?;
-    tmp.as_file().sync_all().map_err(write_err)?;
-    tmp.persist(path).map_err(|e| write_err(e.error))?;
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-/// An exclusive advisory lock held for the whole read-check-apply-write cycle. It lives on
-/// a sidecar file because the snapshot itself is replaced by rename.
-pub struct SnapshotLock {
-    _file: File,
-}
-
-impl SnapshotLock {
-    pub fn acquire(snapshot_path: &Path) -> Result<SnapshotLock, BackendError> {
-        let mut lock_path = snapshot_path.as_os_str().to_owned();
-        lock_path.push(".lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| BackendError::Write {
-                what: PathBuf::from(&lock_path).display().to_string(),
-                message: e.to_string(),
-            })?;
-        file.lock().map_err(|e| BackendError::Write {
-            what: PathBuf::from(&lock_path).display().to_string(),
-            message: format!("cannot take the lock: {e}"),
-        })?;
-        Ok(SnapshotLock { _file: file })
-    }
-}
-
 impl Backend for FileBackend {
     fn describe(&self) -> String {
         format!("file:{}", self.path.display())
@@ -103,25 +66,51 @@ impl Backend for FileBackend {
         read_snapshot(&self.path)
     }
 
-    fn apply(&mut self, plan: &Plan, ctx: &ApplyContext) -> Result<ApplyReport, BackendError> {
-        let _lock = SnapshotLock::acquire(&self.path)?;
-        let mut snapshot = read_snapshot(&self.path)?;
-        let stale = stale_objects(plan, &snapshot);
-        if !stale.is_empty() {
-            return Err(BackendError::Stale(stale));
+    fn begin(&mut self) -> Result<Snapshot, BackendError> {
+        self.open = None;
+        let lock = FileLock::acquire(&self.path, &fsio::purpose("apply"), self.lock_wait)?;
+        let snapshot = read_snapshot(&self.path)?;
+        self.open = Some((lock, snapshot.clone()));
+        Ok(snapshot)
+    }
+
+    fn execute(
+        &mut self,
+        ops: Vec<Operation>,
+        ctx: &ApplyContext,
+        progress: Arc<dyn Progress>,
+    ) -> Result<ApplyReport, BackendError> {
+        let (_, snapshot) = self
+            .open
+            .as_mut()
+            .ok_or_else(|| BackendError::Other("execute before begin".into()))?;
+        let report = apply_to_snapshot(snapshot, &ops, ctx.now);
+        progress.advance(ops.len() as u64);
+        if report.is_success() {
+            return Ok(report);
         }
-        let report = apply_to_snapshot(&mut snapshot, &plan.operations(), ctx.now);
-        if !report.is_success() {
-            // All or nothing: the in-memory copy is dropped and the file stays as it was.
-            let mut nothing = ApplyReport {
-                failed: report.failed,
-                ..ApplyReport::default()
-            };
-            nothing.not_attempted = report.applied;
-            nothing.not_attempted.extend(report.not_attempted);
-            return Ok(nothing);
-        }
-        write_atomically(&self.path, snapshot_to_string(&snapshot).as_bytes())?;
-        Ok(report)
+        // All or nothing: the in-memory copy is dropped on abort and the file stays as it
+        // was, so what went through is reported as not applied.
+        let mut nothing = ApplyReport {
+            failed: report.failed,
+            ..ApplyReport::default()
+        };
+        nothing.not_attempted = report.applied;
+        nothing.not_attempted.extend(report.not_attempted);
+        Ok(nothing)
+    }
+
+    fn commit(&mut self) -> Result<(), BackendError> {
+        let (lock, snapshot) = self
+            .open
+            .take()
+            .ok_or_else(|| BackendError::Other("commit before begin".into()))?;
+        fsio::write_atomically(&self.path, snapshot_to_string(&snapshot).as_bytes())?;
+        drop(lock);
+        Ok(())
+    }
+
+    fn abort(&mut self) {
+        self.open = None;
     }
 }

@@ -1,12 +1,18 @@
 //! Where the live tenant lives: the [`Backend`] trait and its implementations.
 
-use crate::plan::{Operation, Plan};
+use std::sync::Arc;
+
+use crate::base::fsio::FsError;
+use crate::plan::Operation;
 use crate::tenant::Snapshot;
 
 pub mod file;
 pub mod graph;
+pub mod ledger;
 
-/// A live tenant that can be read into the shared model and changed by a plan.
+/// A live tenant that can be read into the shared model and changed step by step. The
+/// apply layer (`crate::apply`) drives it: [`Backend::begin`], a staleness check against the
+/// state it returns, [`Backend::execute`], then [`Backend::commit`] or [`Backend::abort`].
 pub trait Backend {
     /// A short human name, e.g. `file:examples/quickstart/tenant.json`.
     fn describe(&self) -> String;
@@ -14,17 +20,53 @@ pub trait Backend {
     /// Reads the live state. Credits come from wherever the backend keeps them.
     fn read(&mut self) -> Result<Snapshot, BackendError>;
 
-    /// Applies `plan`. Before changing anything the backend re-reads the live state and
-    /// refuses with [`BackendError::Stale`] when any object the plan touches differs from
-    /// what the plan observed.
-    fn apply(&mut self, plan: &Plan, ctx: &ApplyContext) -> Result<ApplyReport, BackendError>;
+    /// Starts a change: takes whatever keeps other writers out until [`Backend::commit`] or
+    /// [`Backend::abort`] (the file backend's lock) and returns the live state as of now.
+    fn begin(&mut self) -> Result<Snapshot, BackendError>;
+
+    /// The instructions for a person when this backend cannot make `op` itself (credits on
+    /// Microsoft Graph, which has no credits API); `None` when it can.
+    fn manual_step(&self, _op: &Operation) -> Option<String> {
+        None
+    }
+
+    /// Executes `ops` (those it can make), telling `progress` as each one settles.
+    fn execute(
+        &mut self,
+        ops: Vec<Operation>,
+        ctx: &ApplyContext,
+        progress: Arc<dyn Progress>,
+    ) -> Result<ApplyReport, BackendError>;
+
+    /// Makes what [`Backend::execute`] did durable and lets go of what `begin` took.
+    fn commit(&mut self) -> Result<(), BackendError>;
+
+    /// Lets go of what `begin` took; a backend that can (the file) keeps nothing.
+    fn abort(&mut self);
 
     /// Where the PSTN call log (Graph `getPstnCalls`) can be read, for backends that have
-    /// one; the credits forecast uses it (`crate::credits::pstn`).
-    fn pstn_calls(&mut self) -> Option<&mut dyn crate::credits::pstn::GraphGet> {
+    /// one; the credits forecast uses it (`graph::pstn`).
+    fn pstn_calls(&mut self) -> Option<&mut dyn graph::pstn::GraphGet> {
         None
     }
 }
+
+/// Told how far an apply has come. The CLI draws a progress bar with it; the library has
+/// no terminal code. Defined here because backends report to it, and re-exported by
+/// `crate::apply`, whose driver hands it to them.
+pub trait Progress: Send + Sync {
+    /// `total` steps are about to run.
+    fn start(&self, _total: u64) {}
+    /// `n` more steps have settled (applied, failed or given up).
+    fn advance(&self, _n: u64) {}
+    /// The run is over.
+    fn finish(&self) {}
+}
+
+/// No progress display.
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
 
 /// What an apply may need beyond the plan.
 pub struct ApplyContext {
@@ -74,6 +116,27 @@ pub enum BackendError {
         )
     )]
     MissingPermissions(String),
+    /// Another process holds the data's lock for longer than commcred waits.
+    #[error("{0}")]
+    #[diagnostic(
+        code(commcred::backend::locked),
+        help(
+            "nothing was changed; wait for it to finish (or stop it), or pass --lock-timeout 60s to wait longer"
+        )
+    )]
+    Locked(FsError),
+}
+
+impl From<FsError> for BackendError {
+    fn from(e: FsError) -> BackendError {
+        match e {
+            FsError::Busy { .. } => BackendError::Locked(e),
+            other => BackendError::Write {
+                what: other.path().display().to_string(),
+                message: other.cause(),
+            },
+        }
+    }
 }
 
 /// What happened to each operation of an apply.
@@ -94,10 +157,15 @@ impl ApplyReport {
     }
 }
 
-/// Opens the backend a spec names.
-pub fn open(spec: &crate::config::BackendSpec) -> Result<Box<dyn Backend>, BackendError> {
+/// Opens the backend a spec names; a file backend waits at most `lock_wait` for its lock.
+pub fn open(
+    spec: &crate::config::BackendSpec,
+    lock_wait: std::time::Duration,
+) -> Result<Box<dyn Backend>, BackendError> {
     match spec {
-        crate::config::BackendSpec::File(path) => Ok(Box::new(file::FileBackend::new(path))),
+        crate::config::BackendSpec::File(path) => Ok(Box::new(
+            file::FileBackend::new(path).with_lock_wait(lock_wait),
+        )),
         crate::config::BackendSpec::Graph(url) => {
             Ok(Box::new(graph::GraphBackend::from_env(url.as_deref())?))
         }

@@ -4,7 +4,12 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use commcred::backend::{ApplyContext, ApplyReport, Backend};
+use std::sync::Arc;
+use std::time::Duration;
+
+use commcred::apply::{ApplyContext, ApplyReport, NoProgress, Progress};
+use commcred::backend::Backend;
+use commcred::config::BackendSpec;
 use commcred::plan::budget::{self, MaxSpend};
 use commcred::plan::file::{SavedPlan, looks_like_plan};
 use commcred::plan::{Plan, render::human};
@@ -13,8 +18,10 @@ use miette::{Result, miette};
 use super::context::{GlobalArgs, backend_override, config_path, now, open_spec};
 use super::manual::{self, ManualArgs};
 use super::output::{Output, stdin_is_terminal};
-use super::plan::{Planned, make_plan};
+use super::plan::make_plan;
+use super::progress::Bar;
 use super::show::describe;
+use commcred::workflow::plan::Planned;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
@@ -50,6 +57,7 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     let Planned {
         plan,
         mut backend,
+        backend_spec,
         credits,
         ..
     } = make_plan(Some(path), global, out)?;
@@ -62,7 +70,16 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     }
     confirm(args.auto_approve)?;
     let ledger = Some(credits.ledger_path.as_path());
-    apply_and_report(&plan, backend.as_mut(), ledger, &args.manual, out)
+    let progress = progress_for(&backend_spec);
+    apply_and_report(
+        &plan,
+        backend.as_mut(),
+        progress,
+        ledger,
+        &args.manual,
+        global.lock_wait(),
+        out,
+    )
 }
 
 /// Applies, reports, and guides the credits steps a backend leaves to a person (Microsoft
@@ -70,15 +87,18 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
 fn apply_and_report(
     plan: &Plan,
     backend: &mut dyn Backend,
+    progress: Arc<dyn Progress>,
     ledger: Option<&Path>,
     manual_args: &ManualArgs,
+    lock_wait: Duration,
     out: &Output,
 ) -> Result<ExitCode> {
-    let mut report = backend.apply(plan, &ApplyContext { now: now()? })?;
+    let ctx = ApplyContext { now: now()? };
+    let mut report = commcred::apply::apply_with(backend, plan, &ctx, progress)?;
     let guided = manual::take_credits_steps(&mut report);
     out.result(&render_report(plan, &report));
     if guided && report.is_success() {
-        manual::guide(plan, ledger, manual_args, out)?;
+        manual::guide(plan, ledger, manual_args, lock_wait, out)?;
     }
     if report.is_success() {
         Ok(ExitCode::SUCCESS)
@@ -200,7 +220,7 @@ fn apply_saved(
         budget::check(&saved.plan, limit)?;
     }
     let spec = backend_override(global)?.unwrap_or_else(|| saved.backend.clone());
-    let mut backend = open_spec(&spec)?;
+    let mut backend = open_spec(global, &spec)?;
     out.info(&format!("Applying to {}...", backend.describe()));
     // The ledger the plan was made against (recorded in the plan, relative to where it was
     // made, like the backend's path).
@@ -210,5 +230,22 @@ fn apply_saved(
         .as_ref()
         .and_then(|c| c.ledger.as_deref())
         .map(Path::new);
-    apply_and_report(&saved.plan, backend.as_mut(), ledger, manual_args, out)
+    let progress = progress_for(&spec);
+    apply_and_report(
+        &saved.plan,
+        backend.as_mut(),
+        progress,
+        ledger,
+        manual_args,
+        global.lock_wait(),
+        out,
+    )
+}
+
+/// A progress bar where applying takes time (Microsoft Graph); none for a file.
+fn progress_for(spec: &BackendSpec) -> Arc<dyn Progress> {
+    match spec {
+        BackendSpec::Graph(_) => Arc::new(Bar::new("applying to Microsoft Graph")),
+        BackendSpec::File(_) => Arc::new(NoProgress),
+    }
 }

@@ -2,9 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
 use chrono::{DateTime, NaiveDate, Utc};
-use commcred::backend::{self, Backend};
+use commcred::backend::Backend;
+use commcred::base::fsio::DEFAULT_LOCK_WAIT;
 use commcred::config::{BackendSpec, DesiredState};
+use commcred::workflow::Session;
 use miette::{Result, miette};
 
 /// Global options shared by every command.
@@ -14,26 +18,50 @@ pub struct GlobalArgs {
     /// emulator). Overrides the YAML's `backend`.
     #[arg(long, global = true, env = "COMMCRED_BACKEND", value_name = "SPEC")]
     pub backend: Option<String>,
+    /// How long to wait for a tenant snapshot or ledger that another commcred (an apply,
+    /// an emulator) is using before giving up, e.g. `30s`, `2m`, `500ms` (default 5s).
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_timeout: Option<Duration>,
+}
+
+impl GlobalArgs {
+    /// `--lock-timeout`, or the default.
+    pub fn lock_wait(&self) -> Duration {
+        self.lock_timeout.unwrap_or(DEFAULT_LOCK_WAIT)
+    }
+}
+
+/// What the workflows need from the command line and the environment.
+pub fn session(global: &GlobalArgs) -> Result<Session> {
+    Ok(Session {
+        backend_override: backend_override(global)?,
+        now: now()?,
+        lock_wait: global.lock_wait(),
+    })
+}
+
+/// `30s`, `2m`, `500ms`, `1h`, or a number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 30s, 2m or 500ms"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => number,
+        "ms" => number / 1000.0,
+        "m" => number * 60.0,
+        "h" => number * 3600.0,
+        other => return Err(format!("unknown unit `{other}`: use ms, s, m or h")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("`{text}`: {e}"))
 }
 
 pub fn load_config(path: &Path) -> Result<DesiredState> {
     Ok(commcred::config::load(path)?)
-}
-
-/// The backend: `--backend`, else the YAML's `backend`, else `tenant.json` beside the YAML.
-pub fn open_backend(global: &GlobalArgs, desired: &DesiredState) -> Result<Box<dyn Backend>> {
-    open_spec(&backend_spec(global, desired)?)
-}
-
-/// Which backend [`open_backend`] opens (a saved plan records it).
-pub fn backend_spec(global: &GlobalArgs, desired: &DesiredState) -> Result<BackendSpec> {
-    Ok(match backend_override(global)? {
-        Some(spec) => spec,
-        None => desired.backend.clone().unwrap_or_else(|| {
-            let dir = desired.config_path.parent().unwrap_or(Path::new("."));
-            BackendSpec::File(dir.join("tenant.json"))
-        }),
-    })
 }
 
 /// `--backend` / `COMMCRED_BACKEND`, when given.
@@ -53,8 +81,8 @@ pub fn backend_override(global: &GlobalArgs) -> Result<Option<BackendSpec>> {
         .transpose()
 }
 
-pub fn open_spec(spec: &BackendSpec) -> Result<Box<dyn Backend>> {
-    Ok(backend::open(spec)?)
+pub fn open_spec(global: &GlobalArgs, spec: &BackendSpec) -> Result<Box<dyn Backend>> {
+    Ok(commcred::backend::open(spec, global.lock_wait())?)
 }
 
 /// Now, or `COMMCRED_NOW` (RFC 3339, or YYYY-MM-DD meaning midnight UTC).

@@ -5,7 +5,8 @@ use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use commcred::backend::{self, file::write_atomically};
+use commcred::backend;
+use commcred::base::fsio::write_atomically;
 use commcred::config::BackendSpec;
 use commcred::config::schema::{Backend, BackendMap, GraphTarget, SCHEMA_URL};
 use commcred::export::{ExportOptions, export};
@@ -50,7 +51,7 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
         None => absolute(Path::new(""))?,
     };
 
-    let mut backend = backend::open(&spec)?;
+    let mut backend = backend::open(&spec, global.lock_wait())?;
     out.info(&format!(
         "Reading the live tenant from {}...",
         backend.describe()

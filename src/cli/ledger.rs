@@ -7,14 +7,17 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 use clap::ValueEnum;
+use std::time::Duration;
+
+use commcred::backend::ledger as store;
+use commcred::base::money::{Amount, Money};
 use commcred::credits::CreditsError;
-use commcred::credits::ledger::{self, How, Ledger, LedgerAccount, LedgerFund, Observation, Stamp};
-use commcred::money::{Amount, Money};
+use commcred::credits::ledger::{How, Ledger, LedgerAccount, LedgerFund, Observation, Stamp};
 use commcred::tenant::credits::{expires_at, usable_balance};
 use commcred::tenant::{BillingAccountType, Fund};
 use miette::Result;
 
-use super::context::{actor, now};
+use super::context::{GlobalArgs, actor, now};
 use super::output::Output;
 use super::usage::LedgerLocation;
 
@@ -81,9 +84,9 @@ pub struct ShowArgs {
     pub ledger: LedgerLocation,
 }
 
-pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
+pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     match args.command {
-        LedgerCommand::Record(args) => record(args, out),
+        LedgerCommand::Record(args) => record(args, global.lock_wait(), out),
         LedgerCommand::Show(args) => show(args, out),
     }
 }
@@ -107,7 +110,7 @@ fn parse_fund(
         None => (text, None),
     };
     let amount = Amount::parse(amount).map_err(|e| bad(format!("--fund {text}: {e}"), help))?;
-    let decimals = commcred::codes::currency_minor_units(currency).unwrap_or(2);
+    let decimals = commcred::base::codes::currency_minor_units(currency).unwrap_or(2);
     if amount.0.is_sign_negative() || amount.scale() > decimals {
         return Err(bad(
             format!(
@@ -143,7 +146,7 @@ fn parse_fund(
     Ok((amount, at))
 }
 
-fn record(args: RecordArgs, out: &Output) -> Result<ExitCode> {
+fn record(args: RecordArgs, lock_wait: Duration, out: &Output) -> Result<ExitCode> {
     let (path, config) = args.ledger.resolve()?;
     let now = now()?;
     if args.fund.is_empty() && args.billing_account.is_none() {
@@ -157,7 +160,7 @@ fn record(args: RecordArgs, out: &Output) -> Result<ExitCode> {
         .as_ref()
         .and_then(|d| d.credits.as_ref())
         .map(|c| c.currency.clone());
-    let existing = ledger::load(&path)?;
+    let existing = store::load(&path)?;
     let currency = args
         .currency
         .clone()
@@ -175,7 +178,7 @@ fn record(args: RecordArgs, out: &Output) -> Result<ExitCode> {
                 "give --currency, e.g. --currency USD",
             )
         })?;
-    if commcred::codes::currency_minor_units(&currency).is_none() {
+    if commcred::base::codes::currency_minor_units(&currency).is_none() {
         return Err(bad(
             format!("`{currency}` is not an ISO 4217 currency"),
             "e.g. --currency USD",
@@ -242,7 +245,7 @@ fn record(args: RecordArgs, out: &Output) -> Result<ExitCode> {
         d.trim_end_matches("; ").to_string()
     };
     let summary = description.clone();
-    ledger::update(&path, |ledger| {
+    store::update(&path, lock_wait, |ledger| {
         let ledger = ledger.get_or_insert_with(|| Ledger::new(tenant));
         match ledger.communications_credits.as_mut() {
             None => {
@@ -301,7 +304,7 @@ fn show(args: ShowArgs, out: &Output) -> Result<ExitCode> {
     let (path, _) = args.ledger.resolve()?;
     let now = now()?;
     let ledger =
-        ledger::load(&path)?.ok_or_else(|| CreditsError::LedgerMissing { path: path.clone() })?;
+        store::load(&path)?.ok_or_else(|| CreditsError::LedgerMissing { path: path.clone() })?;
     let mut text = format!(
         "Credits ledger {}{}\n",
         path.display(),

@@ -5,8 +5,11 @@
 use std::io::BufRead;
 use std::path::Path;
 
-use commcred::backend::ApplyReport;
-use commcred::credits::ledger::{self, How, Stamp};
+use std::time::Duration;
+
+use commcred::apply::ApplyReport;
+use commcred::backend::ledger as store;
+use commcred::credits::ledger::{How, Stamp};
 use commcred::credits::steps::{self, ManualStep};
 use commcred::plan::{Operation, Plan};
 use miette::{Result, miette};
@@ -49,6 +52,7 @@ pub fn guide(
     plan: &Plan,
     ledger_path: Option<&Path>,
     args: &ManualArgs,
+    lock_wait: Duration,
     out: &Output,
 ) -> Result<()> {
     let Some(change) = plan.credits.as_ref() else {
@@ -66,7 +70,7 @@ pub fn guide(
         return Ok(());
     };
     let path = &path.to_path_buf();
-    let known = ledger::load(path)?;
+    let known = store::load(path)?;
     let mut pending: Vec<(usize, &ManualStep)> = Vec::new();
     for (n, step) in all.iter().enumerate() {
         match known
@@ -111,7 +115,7 @@ pub fn guide(
         plan: None,
         step: None,
     };
-    let recorded = ledger::update(path, |ledger| {
+    let recorded = store::update(path, lock_wait, |ledger| {
         let ledger = ledger
             .as_mut()
             .ok_or_else(|| commcred::credits::CreditsError::LedgerMissing { path: path.clone() })?;

@@ -14,6 +14,7 @@ mod man;
 mod manual;
 mod output;
 mod plan;
+mod progress;
 mod recommend;
 mod schema;
 mod show;
@@ -96,9 +97,9 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args, &out),
         Command::Plan(args) => plan::run(args, &cli.global, &out),
         Command::Apply(args) => apply::run(args, &cli.global, &out),
-        Command::Usage(args) => usage::run(args, &out),
+        Command::Usage(args) => usage::run(args, &cli.global, &out),
         Command::Recommend(args) => recommend::run(args, &cli.global, &out),
-        Command::Ledger(args) => ledger::run(args, &out),
+        Command::Ledger(args) => ledger::run(args, &cli.global, &out),
         Command::Emulator(args) => emulator::run(args, &out),
         Command::Show(args) => show::run(args, &out),
         Command::Export(args) => export::run(args, &cli.global, &out),

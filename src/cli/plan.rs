@@ -1,20 +1,16 @@
 //! `commcred plan`: show what apply would change, and optionally save it (`--out`) so that
 //! exactly this plan can be applied later.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use commcred::backend::Backend;
-use commcred::backend::file::write_atomically;
-use commcred::config::{BackendSpec, DesiredState};
-use commcred::credits::live::{CreditsContext, CreditsSource};
+use commcred::base::fsio::write_atomically;
 use commcred::plan::Plan;
-use commcred::plan::file::SavedPlan;
 use commcred::plan::render::human;
-use commcred::tenant::Snapshot;
+use commcred::workflow::{self, plan::Planned, plan::saved_plan};
 use miette::{Result, miette};
 
-use super::context::{GlobalArgs, backend_spec, config_path, load_config, now, open_backend};
+use super::context::{GlobalArgs, config_path, session};
 use super::output::Output;
 use super::show::{Format, render};
 
@@ -37,68 +33,14 @@ pub struct Args {
     pub format: Format,
 }
 
-/// A plan with what it was made from.
-pub struct Planned {
-    pub plan: Plan,
-    pub backend: Box<dyn Backend>,
-    pub backend_spec: BackendSpec,
-    pub config_path: PathBuf,
-    /// Where the credits state came from (the ledger on Microsoft Graph).
-    pub credits: CreditsContext,
-}
-
-/// Loads the config, reads the live tenant (and, for credits, the ledger and the usage) and
-/// plans. Shared by `plan` and `apply`.
+/// [`commcred::workflow::plan::make_plan`] with the CLI's options, telling the user what
+/// is being read.
 pub fn make_plan(config: Option<PathBuf>, global: &GlobalArgs, out: &Output) -> Result<Planned> {
-    let config_path = config_path(config);
-    let desired = load_config(&config_path)?;
-    let backend_spec = backend_spec(global, &desired)?;
-    let (mut backend, mut live) = read_live(global, &desired, out)?;
-    let now = now()?;
-    let credits = prepare_credits(&desired, &backend_spec, backend.as_mut(), &mut live, now)?;
-    let mut plan = commcred::plan::plan(&desired, &live, now)?;
-    commcred::credits::live::annotate(&mut plan, &credits);
-    Ok(Planned {
-        plan,
-        backend,
-        backend_spec,
-        config_path,
-        credits,
-    })
-}
-
-/// Opens the backend and reads the live tenant.
-pub fn read_live(
-    global: &GlobalArgs,
-    desired: &DesiredState,
-    out: &Output,
-) -> Result<(Box<dyn Backend>, Snapshot)> {
-    let mut backend = open_backend(global, desired)?;
-    out.info(&format!(
-        "Reading the live tenant from {}...",
-        backend.describe()
-    ));
-    let live = backend.read()?;
-    Ok((backend, live))
-}
-
-/// Brings the usage and, on Microsoft Graph (which has no credits API), the credits
-/// account from the ledger into `live`.
-pub fn prepare_credits(
-    desired: &DesiredState,
-    spec: &BackendSpec,
-    backend: &mut dyn Backend,
-    live: &mut Snapshot,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<CreditsContext> {
-    let source = match spec {
-        BackendSpec::Graph(_) => CreditsSource::Ledger {
-            pstn: backend.pstn_calls(),
-        },
-        BackendSpec::File(_) => CreditsSource::Snapshot,
-    };
-    Ok(commcred::credits::live::prepare(
-        desired, live, source, now,
+    let session = session(global)?;
+    Ok(workflow::plan::make_plan(
+        &config_path(config),
+        &session,
+        &|note| out.info(note),
     )?)
 }
 
@@ -126,30 +68,6 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
         ));
     }
     Ok(exit_for(&saved.plan, args.detailed_exitcode))
-}
-
-/// What `--out` saves. Paths under the working directory are recorded relative to it, so a
-/// plan made at the root of a checkout applies from the root of another checkout (CI).
-/// Takes the plan by value: a 100,000-user plan is not copied.
-fn saved_plan(planned: Planned) -> SavedPlan {
-    let backend = match &planned.backend_spec {
-        BackendSpec::File(path) => BackendSpec::File(relative_to_cwd(path)),
-        other => other.clone(),
-    };
-    SavedPlan {
-        plan: planned.plan,
-        backend,
-        config_path: relative_to_cwd(&planned.config_path).display().to_string(),
-        commcred_version: env!("CARGO_PKG_VERSION").to_string(),
-    }
-}
-
-fn relative_to_cwd(path: &Path) -> PathBuf {
-    std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| path.to_path_buf())
 }
 
 /// 0, or 2 for a plan with changes under `--detailed-exitcode`.

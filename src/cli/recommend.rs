@@ -8,9 +8,10 @@ use commcred::credits::recommend::{recommend, render_yaml};
 use commcred::credits::usage::{merge_rows, read_usage_csv};
 use miette::Result;
 
-use super::context::{GlobalArgs, config_path, load_config, now};
+use commcred::workflow;
+
+use super::context::{GlobalArgs, config_path, load_config, session};
 use super::output::Output;
-use super::plan::read_live;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -28,12 +29,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
-    let now = now()?;
+    let session = session(global)?;
+    let now = session.now;
     let (rows, first, source) = if args.usage.is_empty() {
         let desired = load_config(&config_path(args.config))?;
-        let (mut backend, live) = read_live(global, &desired, out)?;
-        let rows =
-            commcred::credits::live::calls_for_advice(&desired, &live, backend.pstn_calls(), now)?;
+        let (mut backend, live) =
+            workflow::plan::read_live(&session, &desired, &|note| out.info(note))?;
+        let rows = workflow::credits::calls_for_advice(&desired, &live, backend.pstn_calls(), now)?;
         (
             rows,
             None,

@@ -6,14 +6,16 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use std::time::Duration;
+
+use commcred::base::money::Money;
 use commcred::config::DesiredState;
 use commcred::credits::ledger::{self, Ledger, UsageImport};
 use commcred::credits::usage::read_usage_csv;
-use commcred::money::Money;
 use miette::Result;
 use rust_decimal::Decimal;
 
-use super::context::{actor, load_config, now};
+use super::context::{GlobalArgs, actor, load_config, now};
 use super::output::Output;
 
 #[derive(Debug, clap::Args)]
@@ -74,13 +76,13 @@ impl LedgerLocation {
     }
 }
 
-pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
+pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     match args.command {
-        UsageCommand::Import(args) => import(args, out),
+        UsageCommand::Import(args) => import(args, global.lock_wait(), out),
     }
 }
 
-fn import(args: ImportArgs, out: &Output) -> Result<ExitCode> {
+fn import(args: ImportArgs, lock_wait: Duration, out: &Output) -> Result<ExitCode> {
     let (path, config) = args.ledger.resolve()?;
     let file = read_usage_csv(&args.file)?;
     let mut spend: BTreeMap<String, Decimal> = BTreeMap::new();
@@ -101,7 +103,7 @@ fn import(args: ImportArgs, out: &Output) -> Result<ExitCode> {
         to: file.last,
     };
     let tenant = config.as_ref().map(|d| d.tenant.clone());
-    let added = ledger::update(&path, |ledger| {
+    let added = commcred::backend::ledger::update(&path, lock_wait, |ledger| {
         let ledger = ledger.get_or_insert_with(|| Ledger::new(tenant));
         let added = ledger.add_calls(charged);
         ledger.usage_imports.push(UsageImport { added, ..record });

@@ -1,8 +1,8 @@
 //! Checks of single values (UPNs, domains, country and currency codes, license names) and
 //! "did you mean" suggestions. Pure functions: the walker decides where to report.
 
-use crate::codes::{currency_minor_units, is_country};
-use crate::licenses::{Friendly, LicenseName};
+use crate::base::codes::{currency_minor_units, is_country};
+use crate::base::licenses::{Friendly, LicenseName};
 
 /// The closest candidate to `input`, when it is close enough to be a likely typo.
 pub fn closest<'c>(input: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {

@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use super::checks::did_you_mean;
 use super::diagnostics::{Code, Problem, SourceFile};
 use super::node::{Node, Value};
-use crate::money::Amount;
+use crate::base::money::Amount;
 
 /// The walk's context: the YAML file and the problems found so far.
 pub struct Cx<'f> {

@@ -11,7 +11,7 @@ use super::diagnostics::{Code, ConfigError, Problem, SourceFile};
 use super::model::DesiredState;
 use super::parse::parse_yaml;
 use super::validate::walk;
-use crate::licenses::LicenseName;
+use crate::base::licenses::LicenseName;
 
 /// A loaded config with what the summary of `commcred validate` needs beyond the state.
 #[derive(Debug, Clone, PartialEq)]

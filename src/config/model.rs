@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
-use crate::licenses::LicenseName;
+use crate::base::licenses::LicenseName;
 use crate::tenant::PaymentMethod;
 
 /// Where something was written: file, 1-based line and column.

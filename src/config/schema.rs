@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::codes::{currency_minor_units, is_country};
-use crate::licenses::{Friendly, PAYG_PREFIX};
+use crate::base::codes::{currency_minor_units, is_country};
+use crate::base::licenses::{Friendly, PAYG_PREFIX};
 
 /// The only `apiVersion` this schema describes.
 pub const API_VERSION: &str = "commcred/v1";

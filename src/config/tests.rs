@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
 use super::*;
-use crate::licenses::{Friendly, LicenseName};
+use crate::base::licenses::{Friendly, LicenseName};
 use crate::tenant::PaymentMethod;
 
 const HEAD: &str = "apiVersion: commcred/v1\ntenant: contoso.onmicrosoft.com\n";

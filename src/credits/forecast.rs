@@ -19,7 +19,7 @@ use chrono::{DateTime, Duration, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
-use crate::money::{Amount, Money};
+use crate::base::money::{Amount, Money};
 use crate::tenant::credits::{expires_at, is_usable};
 use crate::tenant::{BillingAccountType, CreditsAccount, Fund};
 

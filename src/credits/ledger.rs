@@ -18,8 +18,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::backend::file::{SnapshotLock, write_atomically};
-use crate::money::Amount;
+use crate::base::money::Amount;
 use crate::plan::{CreditsChange, ObservedCredits};
 use crate::tenant::credits::{consume_fifo_where, usable_balance};
 use crate::tenant::{AutoRechargeState, BillingAccountType, CreditsAccount, Fund, PaymentState};
@@ -472,65 +471,4 @@ impl LedgerAccount {
         }
         (!what.is_empty()).then(|| what.join(", "))
     }
-}
-
-/// Reads the ledger; `Ok(None)` when the file does not exist.
-pub fn load(path: &Path) -> Result<Option<Ledger>, CreditsError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(CreditsError::ledger_unreadable(path, e.to_string())),
-    };
-    let ledger: Ledger =
-        serde_json::from_str(&text).map_err(|e| CreditsError::LedgerUnreadable {
-            what: format!("{}:{}:{}", path.display(), e.line(), e.column()),
-            message: e.to_string(),
-        })?;
-    if ledger.format_version > FORMAT_VERSION {
-        return Err(CreditsError::ledger_unreadable(
-            path,
-            format!(
-                "it has format version {}, this commcred reads up to {FORMAT_VERSION}; upgrade commcred",
-                ledger.format_version
-            ),
-        ));
-    }
-    Ok(Some(ledger))
-}
-
-pub fn to_string(ledger: &Ledger) -> String {
-    let mut text = serde_json::to_string_pretty(ledger).expect("ledgers always serialize");
-    text.push('\n');
-    text
-}
-
-/// Reads, changes and rewrites the ledger under an exclusive lock (the file backend's
-/// sidecar lock), replacing the file atomically. `change` gets `None` for a new ledger;
-/// the file is written only when it returns `Ok` and the ledger exists afterwards.
-pub fn update<R>(
-    path: &Path,
-    change: impl FnOnce(&mut Option<Ledger>) -> Result<R, CreditsError>,
-) -> Result<R, CreditsError> {
-    let unwritable = |message: String| CreditsError::LedgerUnwritable {
-        path: path.to_path_buf(),
-        message,
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        && !dir.exists()
-    {
-        return Err(unwritable(format!(
-            "the folder {} does not exist",
-            dir.display()
-        )));
-    }
-    let _lock = SnapshotLock::acquire(path).map_err(|e| unwritable(e.to_string()))?;
-    let mut ledger = load(path)?;
-    let before = ledger.clone();
-    let result = change(&mut ledger)?;
-    if let Some(l) = &ledger
-        && ledger != before
-    {
-        write_atomically(path, to_string(l).as_bytes()).map_err(|e| unwritable(e.to_string()))?;
-    }
-    Ok(result)
 }

@@ -23,8 +23,8 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::codes::currency_minor_units;
-use crate::money::Money;
+use crate::base::codes::currency_minor_units;
+use crate::base::money::Money;
 
 use super::usage::CallRow;
 use super::{start_of_day, twelve_months_before, whole_days};

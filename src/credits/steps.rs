@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::money::Amount;
+use crate::base::money::Amount;
 use crate::plan::{AutoRechargeTarget, CreditsChange, PaymentTarget, Plan};
 use crate::tenant::{BillingAccountType, PaymentMethod};
 

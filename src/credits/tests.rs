@@ -11,8 +11,8 @@ use crate::tenant::{PaymentMethod, Snapshot};
 
 use super::CreditsError;
 use super::ledger::{How, Ledger, Stamp};
-use super::live::{CreditsSource, annotate, prepare};
 use super::steps::{StepKind, plan_id, render, steps_for};
+use crate::workflow::credits::{CreditsSource, annotate, prepare};
 
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
@@ -157,14 +157,15 @@ fn the_plan_diffs_the_yaml_against_the_ledger_and_converges_once_confirmed() {
     // Confirm everything; the ledger takes the purchase and the settings.
     let id = plan_id(&plan);
     let all: Vec<_> = steps.iter().collect();
-    let recorded = super::ledger::update(&path, |l| {
-        l.as_mut()
-            .unwrap()
-            .record_steps(&path, &id, c, &all, &stamp(How::ConfirmManual, now))
-    })
-    .unwrap();
+    let recorded =
+        crate::backend::ledger::update(&path, crate::base::fsio::DEFAULT_LOCK_WAIT, |l| {
+            l.as_mut()
+                .unwrap()
+                .record_steps(&path, &id, c, &all, &stamp(How::ConfirmManual, now))
+        })
+        .unwrap();
     assert_eq!(recorded.recorded.len(), 3);
-    let ledger = super::ledger::load(&path).unwrap().unwrap();
+    let ledger = crate::backend::ledger::load(&path).unwrap().unwrap();
     let account = ledger.communications_credits.as_ref().unwrap();
     assert_eq!(account.funds.len(), 2);
     assert_eq!(account.funds[1].fund.amount.0, d("400.00"));
@@ -180,7 +181,7 @@ fn the_plan_diffs_the_yaml_against_the_ledger_and_converges_once_confirmed() {
 
     // Recording the same plan again records nothing: the purchase is keyed by plan + step.
     let before = std::fs::read_to_string(&path).unwrap();
-    let twice = super::ledger::update(&path, |l| {
+    let twice = crate::backend::ledger::update(&path, crate::base::fsio::DEFAULT_LOCK_WAIT, |l| {
         l.as_mut()
             .unwrap()
             .record_steps(&path, &id, c, &all, &stamp(How::Terminal, now))
@@ -204,7 +205,7 @@ fn a_partial_confirmation_leaves_the_rest_in_the_next_plan_and_stale_plans_are_r
     let id = plan_id(&plan);
 
     // Only the payment step was done.
-    super::ledger::update(&path, |l| {
+    crate::backend::ledger::update(&path, crate::base::fsio::DEFAULT_LOCK_WAIT, |l| {
         l.as_mut()
             .unwrap()
             .record_steps(&path, &id, c, &[&steps[0]], &stamp(How::Terminal, now))
@@ -219,7 +220,7 @@ fn a_partial_confirmation_leaves_the_rest_in_the_next_plan_and_stale_plans_are_r
 
     // The first plan saw no payment settings; the ledger has them now: the remaining
     // steps of that old plan are refused rather than recorded against a changed account.
-    let err = super::ledger::update(&path, |l| {
+    let err = crate::backend::ledger::update(&path, crate::base::fsio::DEFAULT_LOCK_WAIT, |l| {
         l.as_mut()
             .unwrap()
             .record_steps(&path, &id, c, &[&steps[1]], &stamp(How::Terminal, now))
@@ -292,11 +293,11 @@ fn an_mca_account_gets_the_one_step_that_works_and_an_explanation_for_the_rest()
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger.json");
     write_ledger(&path);
-    let mut ledger = super::ledger::load(&path).unwrap().unwrap();
+    let mut ledger = crate::backend::ledger::load(&path).unwrap().unwrap();
     let account = ledger.communications_credits.as_mut().unwrap();
     account.billing_account_type = crate::tenant::BillingAccountType::Mca;
     account.auto_recharge.state.enabled = true;
-    std::fs::write(&path, super::ledger::to_string(&ledger)).unwrap();
+    std::fs::write(&path, crate::backend::ledger::to_string(&ledger)).unwrap();
     let now = at("2026-11-25T12:00:00Z");
 
     // Funding an MCA account: a plan error saying why and what to do instead.

@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use crate::money::Amount;
+use crate::base::money::Amount;
 
 use super::error::{CreditsError, CsvProblem, MAX_CSV_PROBLEMS, UsageFileErrors};
 
@@ -423,7 +423,7 @@ impl CsvParser<'_> {
         let costs = charge.flatten().is_some_and(|a| a.0 != Decimal::ZERO)
             || fee.flatten().is_some_and(|a| a.0 != Decimal::ZERO);
         match (&currency, get("Currency")) {
-            (Some(c), Some((i, _))) if crate::codes::currency_minor_units(c).is_none() => {
+            (Some(c), Some((i, _))) if crate::base::codes::currency_minor_units(c).is_none() => {
                 self.field_problem(
                     record,
                     Some(i),

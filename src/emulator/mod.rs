@@ -47,7 +47,6 @@ pub use resources::{DEFAULT_PAGE, MAX_PAGE};
 pub use state::StatsSnapshot;
 pub use throttle::WriteQuota;
 
-use crate::backend::BackendError;
 use crate::tenant::Snapshot;
 
 #[derive(Debug, Clone)]
@@ -88,7 +87,7 @@ pub enum EmulatorError {
     #[error("cannot listen on {addr}: {message}")]
     Listen { addr: SocketAddr, message: String },
     #[error(transparent)]
-    Tenant(#[from] BackendError),
+    Tenant(#[from] store::StoreError),
     #[error("the emulator stopped with an error: {0}")]
     Server(String),
 }

@@ -5,7 +5,7 @@
 
 use axum::http::StatusCode;
 
-use crate::licenses::Capability;
+use crate::base::licenses::Capability;
 use crate::tenant::{RuleError, RuleKind, Snapshot, TenantIndex};
 
 use super::error::{GraphResponse, RequestIds};

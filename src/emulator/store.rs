@@ -1,5 +1,5 @@
 //! The emulator's tenant: the shared snapshot model in memory, persisted to the snapshot
-//! file with the file backend's atomic writes, under the file backend's lock for the whole
+//! file with `base::fsio`'s atomic writes, under the file's lock for the whole
 //! life of the emulator (so a file-backend commcred cannot write the same file meanwhile).
 //!
 //! A write is acknowledged only once it is on disk, like Graph acknowledges only committed
@@ -9,12 +9,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
-use crate::backend::BackendError;
-use crate::backend::file::{read_snapshot, snapshot_to_string, write_atomically};
-use crate::tenant::{Snapshot, TenantIndex};
+use crate::base::fsio::{self, FileLock, FsError, write_atomically};
+use crate::tenant::{Snapshot, TenantIndex, snapshot_to_string};
 
 pub struct Store {
     path: PathBuf,
@@ -23,7 +23,7 @@ pub struct Store {
     durable: watch::Sender<Durable>,
     /// Serializes flushes, so an older state never overwrites a newer one on disk.
     flushing: Mutex<()>,
-    _lock: std::fs::File,
+    _lock: FileLock,
 }
 
 struct Inner {
@@ -39,36 +39,53 @@ struct Durable {
     error: Option<String>,
 }
 
-/// The file backend's lock (the same `.lock` sidecar, so the two exclude each other), but
-/// taken without waiting: an emulator that silently hung on a busy file would look dead.
-fn try_lock(snapshot: &Path) -> Result<std::fs::File, BackendError> {
-    let mut lock_path = snapshot.as_os_str().to_owned();
-    lock_path.push(".lock");
-    let lock_path = PathBuf::from(lock_path);
-    let err = |message: String| BackendError::Write {
-        what: lock_path.display().to_string(),
-        message,
-    };
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| err(e.to_string()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(err(format!(
-            "{} is in use by another emulator or commcred apply; stop it first",
-            snapshot.display()
-        ))),
-        Err(std::fs::TryLockError::Error(e)) => Err(err(format!("cannot take the lock: {e}"))),
-    }
+/// Why the tenant file cannot be served or saved.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot read {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}:{line}:{column}: not a valid tenant snapshot: {source}", .path.display())]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        source: serde_json::Error,
+    },
+    #[error(transparent)]
+    File(#[from] FsError),
+}
+
+/// The lock every commcred writer of the file takes (so the emulator and a file-backend
+/// apply exclude each other), but taken without waiting: an emulator that silently hung on
+/// a busy file would look dead.
+fn try_lock(snapshot: &Path) -> Result<FileLock, StoreError> {
+    Ok(FileLock::acquire(
+        snapshot,
+        &fsio::purpose("emulator"),
+        Duration::ZERO,
+    )?)
+}
+
+fn read_tenant(path: &Path) -> Result<Snapshot, StoreError> {
+    let text = std::fs::read_to_string(path).map_err(|source| StoreError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| StoreError::Parse {
+        path: path.to_path_buf(),
+        line: source.line(),
+        column: source.column(),
+        source,
+    })
 }
 
 impl Store {
-    pub fn open(path: &Path) -> Result<Store, BackendError> {
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
         let lock = try_lock(path)?;
-        let snapshot = read_snapshot(path)?;
+        let snapshot = read_tenant(path)?;
         let index = TenantIndex::build(&snapshot);
         Ok(Store {
             path: path.to_path_buf(),
@@ -136,7 +153,7 @@ impl Store {
     }
 
     /// Writes the current state if it is newer than the file. Safe to call at any time.
-    pub fn flush(&self) -> Result<(), BackendError> {
+    pub fn flush(&self) -> Result<(), FsError> {
         let _one_at_a_time = self.flushing.lock().expect("flush lock");
         let (snapshot, version) = {
             let inner = self.inner.lock().expect("store lock");

@@ -8,9 +8,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::codes::currency_minor_units;
+use crate::base::codes::currency_minor_units;
+use crate::base::money::{Amount, Money};
 use crate::config::schema::{self, AutoRecharge, Credits, Currency, Payment};
-use crate::money::{Amount, Money};
 use crate::tenant::credits::usable_balance;
 use crate::tenant::{BillingAccountType, CreditsAccount, PaymentMethod};
 

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use crate::licenses::{Capability, Friendly, LicenseName, PAYG_PREFIX};
+use crate::base::licenses::{Capability, Friendly, LicenseName, PAYG_PREFIX};
 use crate::tenant::Snapshot;
 
 /// What export does with a SKU held directly by a user.

@@ -6,9 +6,9 @@
 //! capabilities), and a user with no direct managed SKU is not listed at all (with
 //! `prune: false`, unlisted users are untouched).
 
-use crate::codes::is_country;
+use crate::base::codes::is_country;
+use crate::base::licenses::Capabilities;
 use crate::config::upn_problem;
-use crate::licenses::Capabilities;
 use crate::tenant::rules::{check_license_rules, credits_unusable_with, holdings};
 use crate::tenant::{Snapshot, TenantIndex, User};
 

@@ -9,8 +9,8 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-use crate::codes::currency_minor_units;
-use crate::money::{Amount, Money};
+use crate::base::codes::currency_minor_units;
+use crate::base::money::{Amount, Money};
 
 use super::Plan;
 

@@ -4,12 +4,12 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use crate::apply::observe_credits;
+use crate::base::licenses::Capability;
+use crate::base::money::{Amount, Money};
 use crate::config::{DesiredCredits, DesiredPayment};
 use crate::credits::forecast::{AutoRechargeAfter, ForecastInput, forecast, recent_callers};
 use crate::credits::usage::{CallRow, rows_from_json};
-use crate::licenses::Capability;
-use crate::money::{Amount, Money};
+use crate::plan::observe::observe_credits;
 use crate::tenant::rules::holdings;
 use crate::tenant::{
     BillingAccountType, CreditsAccount, Snapshot, TenantIndex, credits::usable_balance,

@@ -4,6 +4,7 @@ pub mod budget;
 pub mod credits;
 pub mod file;
 pub mod model;
+pub mod observe;
 pub mod planner;
 pub mod problems;
 pub mod render;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::money::{Amount, Money};
+use crate::base::money::{Amount, Money};
 use crate::tenant::{BillingAccountType, PaymentMethod};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -240,6 +240,14 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// A change to the Communications Credits account (not to a user).
+    pub fn is_credits(&self) -> bool {
+        !matches!(
+            self,
+            Operation::SetUsageLocation { .. } | Operation::AssignLicenses { .. }
+        )
+    }
+
     /// One line saying what the operation does, for reports.
     pub fn describe(&self) -> String {
         match self {

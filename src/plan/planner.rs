@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::apply::observe_holdings;
+use super::observe::observe_holdings;
 use crate::config::{DesiredState, DesiredUser};
 use crate::tenant::rules::{
     Holding, check_license_rules, credits_unusable_with, holdings, holdings_after,

@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use crate::base::licenses::{Friendly, LicenseName, PAYG_PREFIX};
 use crate::config::DesiredState;
-use crate::licenses::{Friendly, LicenseName, PAYG_PREFIX};
 use crate::tenant::Snapshot;
 
 use super::model::SkuRef;

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
+use crate::base::licenses::{Friendly, LicenseName};
 use crate::config::{DesiredAutoRecharge, DesiredCredits, DesiredState, DesiredUser, Origin};
-use crate::licenses::{Friendly, LicenseName};
 use crate::tenant::{Snapshot, SubscribedSku, User};
 
 use super::render::{Style, human};
@@ -238,7 +238,7 @@ fn a_disabled_service_plan_does_not_satisfy() {
 /// two users trading calling plans need one spare seat to start the chain.
 #[test]
 fn calling_plan_trades_need_a_spare_seat_to_be_ordered() {
-    use crate::apply::apply_to_snapshot;
+    use crate::backend::file::engine::apply_to_snapshot;
     let mut live = quickstart();
     let p2 = "d3b4fe1f-9992-4930-8acb-ca6ec609365e";
     // erin holds MCOPSTN2 instead of MCOPSTN1; both calling-plan SKUs are full.

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Months, Utc};
 use rust_decimal::Decimal;
 
-use crate::money::Amount;
+use crate::base::money::Amount;
 
 use super::snapshot::{CreditsAccount, Fund};
 

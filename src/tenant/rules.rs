@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::codes::is_country;
-use crate::licenses::{Capabilities, Capability};
+use crate::base::codes::is_country;
+use crate::base::licenses::{Capabilities, Capability};
 
 use super::snapshot::{AssignedLicense, LicenseAssignmentState, Snapshot, SubscribedSku, User};
 

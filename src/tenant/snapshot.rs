@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::money::Amount;
+use crate::base::money::Amount;
 
 type Extra = Map<String, Value>;
 
@@ -225,4 +225,11 @@ pub struct PaymentState {
     pub purchase_order: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+/// Serializes a snapshot the way commcred always writes it (pretty JSON, final newline).
+pub fn snapshot_to_string(snapshot: &Snapshot) -> String {
+    let mut text = serde_json::to_string_pretty(snapshot).expect("snapshots always serialize");
+    text.push('\n');
+    text
 }

@@ -467,8 +467,8 @@ mod graph {
     use std::path::Path;
 
     use chrono::{DateTime, Duration, Utc};
+    use commcred::backend::graph::pstn::{GraphGet, fetch_pstn_calls, function_path};
     use commcred::backend::graph::{Credentials, GraphBackend, GraphOptions, Secret};
-    use commcred::credits::pstn::{GraphGet, fetch_pstn_calls, function_path};
     use predicates::prelude::*;
     use rust_decimal::Decimal;
     use serde_json::{Value, json};
@@ -494,8 +494,7 @@ mod graph {
             client_id: "commcred-tests".into(),
             client_secret: Secret::new("secret"),
         };
-        let mut options = GraphOptions::new(Some(base_url), credentials);
-        options.progress = false;
+        let options = GraphOptions::new(Some(base_url), credentials);
         GraphBackend::new(options).unwrap()
     }
 

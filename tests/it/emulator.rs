@@ -22,7 +22,7 @@ pub const MCOPSTN2: &str = "d3b4fe1f-9992-4930-8acb-ca6ec609365e";
 /// Writes `snapshot` as the tenant file in `dir`.
 pub fn write_tenant(dir: &Path, snapshot: &Snapshot) -> PathBuf {
     let path = dir.join("tenant.json");
-    std::fs::write(&path, commcred::backend::file::snapshot_to_string(snapshot)).unwrap();
+    std::fs::write(&path, commcred::tenant::snapshot_to_string(snapshot)).unwrap();
     path
 }
 

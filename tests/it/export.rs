@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use commcred::backend::file::snapshot_to_string;
+use commcred::tenant::snapshot_to_string;
 use commcred::tenant::{Snapshot, TenantIndex, rules::holdings};
 use predicates::prelude::*;
 
@@ -340,9 +340,9 @@ mod props {
         let account = live.communications_credits.as_mut().unwrap();
         account.auto_recharge.enabled = enabled;
         account.auto_recharge.trigger_below =
-            AMOUNTS[trigger].map(|a| commcred::money::Amount::parse(a).unwrap());
+            AMOUNTS[trigger].map(|a| commcred::base::money::Amount::parse(a).unwrap());
         account.auto_recharge.recharge_amount =
-            AMOUNTS[recharge].map(|a| commcred::money::Amount::parse(a).unwrap());
+            AMOUNTS[recharge].map(|a| commcred::base::money::Amount::parse(a).unwrap());
         account.billing_account_type = [
             commcred::tenant::BillingAccountType::Mosa,
             commcred::tenant::BillingAccountType::Mca,

@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use commcred::apply::{ApplyContext, ApplyReport, apply};
 use commcred::backend::file::FileBackend;
 use commcred::backend::graph::{Credentials, GraphBackend, GraphOptions, RetryPolicy, Secret};
-use commcred::backend::{ApplyContext, ApplyReport, Backend, BackendError};
+use commcred::backend::{Backend, BackendError};
+use commcred::base::licenses::{Friendly, LicenseName};
 use commcred::config::{DesiredState, DesiredUser, Origin};
 use commcred::emulator::Emulator;
-use commcred::licenses::{Friendly, LicenseName};
 use commcred::plan::{
     AutoRechargeTarget, CreditsChange, ObservedCredits, Operation, Plan, SkuRef, UserChange, plan,
 };
@@ -48,7 +49,6 @@ fn backend(emulator: &Emulator, tweak: impl FnOnce(&mut GraphOptions)) -> GraphB
         min_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(300),
     };
-    options.progress = false;
     tweak(&mut options);
     GraphBackend::new(options).unwrap()
 }
@@ -132,7 +132,7 @@ fn apply_both(
     let file_path = write_tenant(file_dir.path(), tenant);
     let mut file = FileBackend::new(&file_path);
     let file_plan = plan(desired, &file.read().unwrap(), now()).unwrap();
-    let file_report = file.apply(&file_plan, &ctx()).unwrap();
+    let file_report = apply(&mut file, &file_plan, &ctx()).unwrap();
     assert_applied_all(&file_report, &file_plan);
 
     let emu_dir = tempfile::tempdir().unwrap();
@@ -146,7 +146,7 @@ fn apply_both(
         file_plan.operations(),
         "the same tenant read through Graph plans the same changes"
     );
-    let report = graph.apply(&graph_plan, &ctx()).unwrap();
+    let report = apply(&mut graph, &graph_plan, &ctx()).unwrap();
     assert_applied_all(&report, &graph_plan);
     // Acknowledged writes are already on disk, before the emulator stops.
     let on_disk = read_tenant(&emu_path);
@@ -324,7 +324,7 @@ fn hand_plan(live: &Snapshot, user: usize, add: Vec<SkuRef>, remove: Vec<SkuRef>
         users: vec![UserChange {
             user_id: u.id.clone(),
             upn: u.user_principal_name.clone(),
-            observed: commcred::apply::observe_user(u, live, &index),
+            observed: commcred::plan::observe::observe_user(u, live, &index),
             usage_location: None,
             add,
             remove,
@@ -352,7 +352,7 @@ fn graph_400_becomes_a_diagnostic_naming_the_user() {
         ],
         vec![],
     );
-    let report = graph.apply(&plan, &ctx()).unwrap();
+    let report = apply(&mut graph, &plan, &ctx()).unwrap();
     assert!(report.applied.is_empty());
     assert_eq!(report.failed.len(), 1);
     let why = &report.failed[0].1;
@@ -387,12 +387,11 @@ fn graph_refuses_a_stale_plan_naming_the_user() {
         vec![],
     );
     assert!(
-        backend(&emulator, |_| {})
-            .apply(&other, &ctx())
+        apply(&mut backend(&emulator, |_| {}), &other, &ctx())
             .unwrap()
             .is_success()
     );
-    match graph.apply(&plan, &ctx()) {
+    match apply(&mut graph, &plan, &ctx()) {
         Err(BackendError::Stale(objects)) => assert_eq!(objects, ["user alice@contoso.com"]),
         other => panic!("expected a stale plan, got {other:?}"),
     }
@@ -411,7 +410,7 @@ fn graph_returns_credits_changes_as_manual_steps() {
         from: None,
         to: "IT".into(),
     });
-    let amount = |s: &str| commcred::money::Amount::parse(s).unwrap();
+    let amount = |s: &str| commcred::base::money::Amount::parse(s).unwrap();
     plan.credits = Some(CreditsChange {
         currency: "USD".into(),
         billing_account_type: BillingAccountType::Mosa,
@@ -438,7 +437,7 @@ fn graph_returns_credits_changes_as_manual_steps() {
         ledger: None,
         forecast: None,
     });
-    let report = graph.apply(&plan, &ctx()).unwrap();
+    let report = apply(&mut graph, &plan, &ctx()).unwrap();
     assert!(report.is_success(), "{report:?}");
     assert_eq!(report.applied.len(), 1);
     assert_eq!(report.manual.len(), 2);
@@ -493,7 +492,7 @@ fn graph_secret_appears_in_no_output_and_no_file() {
     let mut graph = backend(&emulator, |o| texts.push(format!("{o:?}")));
     let live = graph.read().unwrap();
     let plan = plan(&desired(30, all_users), &live, now()).unwrap();
-    let report = graph.apply(&plan, &ctx()).unwrap();
+    let report = apply(&mut graph, &plan, &ctx()).unwrap();
     assert!(report.is_success());
     texts.push(format!("{report:?}"));
     texts.push(format!("{plan:?}"));

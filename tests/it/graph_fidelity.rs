@@ -414,10 +414,9 @@ fn reading_pstn_usage_without_call_records_permission_names_it_before_asking() {
         client_id: "commcred-tests".into(),
         client_secret: Secret::new("secret"),
     };
-    let mut options = GraphOptions::new(Some(&emu.base_url()), credentials);
-    options.progress = false;
+    let options = GraphOptions::new(Some(&emu.base_url()), credentials);
     let mut backend = GraphBackend::new(options).unwrap();
-    let err = commcred::credits::pstn::fetch_pstn_calls(
+    let err = commcred::backend::graph::pstn::fetch_pstn_calls(
         &mut backend,
         "2026-01-01T00:00:00Z".parse().unwrap(),
         "2026-02-01T00:00:00Z".parse().unwrap(),
@@ -432,4 +431,35 @@ fn reading_pstn_usage_without_call_records_permission_names_it_before_asking() {
     // Only the token was asked for: no getPstnCalls request left the client.
     assert_eq!(stats.http_requests, stats.token_requests);
     assert_eq!(stats.forbidden, 0);
+}
+
+#[tokio::test]
+async fn get_pstn_calls_answers_with_or_without_its_namespace() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut snapshot = rules_tenant();
+    snapshot.extra.insert(
+        "pstnCalls".into(),
+        json!([{"id": "c1", "startDateTime": "2026-01-10T09:00:00Z", "charge": "0.10",
+                "currency": "USD", "userPrincipalName": "alice@contoso.com"}]),
+    );
+    let tenant = write_tenant(dir.path(), &snapshot);
+    let emu = start(&tenant, |_| {});
+    let graph = Api::new(&emu).await;
+    for function in ["getPstnCalls", "microsoft.graph.callRecords.getPstnCalls"] {
+        let path = format!(
+            "/communications/callRecords/{function}(fromDateTime=2026-01-01T00:00:00Z,toDateTime=2026-02-01T00:00:00Z)"
+        );
+        let (s, body) = graph.send(reqwest::Method::GET, &path, None).await;
+        assert_eq!(s, 200, "{function}: {body}");
+        assert_eq!(body["value"][0]["id"], "c1", "{function}");
+        assert!(body["@odata.context"].is_string(), "{body}");
+    }
+    let (s, body) = graph
+        .send(
+            reqwest::Method::GET,
+            "/communications/callRecords/microsoft.graph.getPstnCalls(fromDateTime=2026-01-01,toDateTime=2026-01-02)",
+            None,
+        )
+        .await;
+    assert_eq!(refusal(s, &body).0, 400);
 }

@@ -9,6 +9,7 @@ mod export;
 mod formats;
 mod graph;
 mod graph_fidelity;
+mod layers;
 mod plan_apply;
 mod planner_props;
 mod saved_plans;

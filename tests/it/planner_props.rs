@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use commcred::apply::apply_to_snapshot;
+use commcred::backend::file::engine::apply_to_snapshot;
+use commcred::base::licenses::{Friendly, LicenseName};
 use commcred::config::{DesiredAutoRecharge, DesiredCredits, DesiredState, DesiredUser, Origin};
-use commcred::licenses::{Friendly, LicenseName};
 use commcred::plan::plan;
 use commcred::tenant::{Snapshot, TenantIndex, credits::usable_balance, rules::holdings};
 use proptest::prelude::*;

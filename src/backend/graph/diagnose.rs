@@ -77,7 +77,7 @@ pub(crate) fn manual_credits(op: &Operation) -> String {
     let what = match op {
         Operation::AddFunds(m) => format!("add funds of {m} {WHERE}"),
         Operation::SetAutoRecharge(t) if t.enabled => {
-            let amount = |a: &Option<crate::money::Amount>| {
+            let amount = |a: &Option<crate::base::money::Amount>| {
                 a.map_or_else(|| "(unset)".to_string(), |a| a.0.to_string())
             };
             format!(

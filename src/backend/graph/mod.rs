@@ -6,9 +6,10 @@
 //! - Reads: organization, subscribed SKUs and every user (paged at 999, `$select`ed), into
 //!   the shared [`Snapshot`] model. Credits: Graph has none, so they are `None` here; the
 //!   credits ledger (`crate::credits::live`) fills them in before planning.
-//! - Applies: re-reads and refuses stale plans like the file backend, then writes through
-//!   `$batch` (see `write.rs`), paced under the write quota (`pacer.rs`), with retries that
-//!   never apply a change twice. Credits changes are returned as manual steps.
+//! - Changes (driven by `crate::apply`): `begin` re-reads the tenant for the staleness
+//!   check, `execute` writes through `$batch` (see `write.rs`), paced under the write quota
+//!   (`pacer.rs`), with retries that never apply a change twice. Credits changes are manual
+//!   steps ([`Backend::manual_step`]).
 //!
 //! The [`Backend`] trait is synchronous; the backend owns a small Tokio runtime.
 
@@ -17,18 +18,15 @@ mod client;
 mod diagnose;
 mod pacer;
 pub mod permissions;
-mod pstn;
+pub mod pstn;
 mod read;
 mod write;
 
 use std::future::Future;
-use std::io::IsTerminal;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 pub use auth::{
     Credentials, DEFAULT_AUTHORITY, ENV_AUTHORITY, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_TENANT,
@@ -36,11 +34,10 @@ pub use auth::{
 };
 pub use client::RetryPolicy;
 
-use crate::apply::stale_objects;
-use crate::plan::{Operation, Plan};
+use crate::plan::Operation;
 use crate::tenant::Snapshot;
 
-use super::{ApplyContext, ApplyReport, Backend, BackendError};
+use super::{ApplyContext, ApplyReport, Backend, BackendError, Progress};
 
 /// Microsoft Graph's public endpoint.
 pub const DEFAULT_GRAPH_URL: &str = "https://graph.microsoft.com";
@@ -62,8 +59,6 @@ pub struct GraphOptions {
     pub retry: RetryPolicy,
     /// Per HTTP request.
     pub request_timeout: Duration,
-    /// Show a progress bar on stderr when it is a terminal.
-    pub progress: bool,
 }
 
 impl GraphOptions {
@@ -90,7 +85,6 @@ impl GraphOptions {
             concurrency: 4,
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(100),
-            progress: true,
         }
     }
 
@@ -167,8 +161,9 @@ pub struct GraphBackend {
     client: Arc<client::GraphClient>,
     pacer: Arc<pacer::Pacer>,
     concurrency: usize,
-    progress: bool,
     requests: Arc<AtomicU64>,
+    /// The tenant as `begin` read it, for `execute` (it resolves SKUs on read-back).
+    live: Option<Snapshot>,
     /// Always `Some` until dropped (taken out so dropping never blocks, see `Drop`).
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -215,8 +210,8 @@ impl GraphBackend {
                 options.quota_window,
             )),
             concurrency: options.concurrency.max(1),
-            progress: options.progress,
             requests,
+            live: None,
             runtime: Some(runtime),
         })
     }
@@ -268,21 +263,6 @@ impl GraphBackend {
             })
         })
     }
-
-    fn progress_bar(&self, len: u64) -> ProgressBar {
-        let target = if self.progress && std::io::stderr().is_terminal() {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        let bar = ProgressBar::with_draw_target(Some(len), target);
-        if let Ok(style) = ProgressStyle::with_template(
-            "applying to Microsoft Graph [{bar:30}] {pos}/{len} changes ({per_sec}, eta {eta})",
-        ) {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar
-    }
 }
 
 impl Drop for GraphBackend {
@@ -300,7 +280,7 @@ impl Backend for GraphBackend {
         self.spec.clone()
     }
 
-    fn pstn_calls(&mut self) -> Option<&mut dyn crate::credits::pstn::GraphGet> {
+    fn pstn_calls(&mut self) -> Option<&mut dyn pstn::GraphGet> {
         Some(self)
     }
 
@@ -309,51 +289,47 @@ impl Backend for GraphBackend {
         self.read_tenant()
     }
 
-    fn apply(&mut self, plan: &Plan, _ctx: &ApplyContext) -> Result<ApplyReport, BackendError> {
-        // Before anything is read or written: a missing permission changes nothing.
-        self.require(&permissions::needs_of(plan))?;
+    fn begin(&mut self) -> Result<Snapshot, BackendError> {
+        self.require(&[&permissions::READ_USERS, &permissions::READ_ORGANIZATION])?;
         let live = self.read_tenant()?;
-        // Credits cannot be written here (the ledger checks its own staleness), so only the
-        // licenses the plan touches are compared.
-        let stale = if plan.credits.is_some() {
-            let mut licenses_only = plan.clone();
-            licenses_only.credits = None;
-            stale_objects(&licenses_only, &live)
-        } else {
-            stale_objects(plan, &live)
-        };
-        if !stale.is_empty() {
-            return Err(BackendError::Stale(stale));
-        }
+        self.live = Some(live.clone());
+        Ok(live)
+    }
 
-        let mut user_ops = Vec::new();
-        let mut report = ApplyReport::default();
-        for op in plan.operations() {
-            match op {
-                Operation::SetUsageLocation { .. } | Operation::AssignLicenses { .. } => {
-                    user_ops.push(op)
-                }
-                credits => {
-                    let why = diagnose::manual_credits(&credits);
-                    report.manual.push((credits, why));
-                }
-            }
+    /// Graph has no credits API: credits changes are steps for a person.
+    fn manual_step(&self, op: &Operation) -> Option<String> {
+        match op {
+            Operation::SetUsageLocation { .. } | Operation::AssignLicenses { .. } => None,
+            credits => Some(diagnose::manual_credits(credits)),
         }
-        if user_ops.is_empty() {
+    }
+
+    fn execute(
+        &mut self,
+        ops: Vec<Operation>,
+        _ctx: &ApplyContext,
+        progress: Arc<dyn Progress>,
+    ) -> Result<ApplyReport, BackendError> {
+        // Before any write: a missing permission changes nothing.
+        self.require(&permissions::needs_of(&ops))?;
+        let live = match self.live.take() {
+            Some(live) => live,
+            None => self.read_tenant()?,
+        };
+        let mut report = ApplyReport::default();
+        if ops.is_empty() {
             return Ok(report);
         }
-        let progress = self.progress_bar(user_ops.len() as u64);
         let engine = Arc::new(write::Engine::new(
             self.client.clone(),
             self.pacer.clone(),
             live,
-            user_ops.clone(),
-            progress.clone(),
+            ops.clone(),
+            progress,
         ));
         let concurrency = self.concurrency;
         let outcomes = self.block_on(engine.run(concurrency));
-        progress.finish_and_clear();
-        for (op, outcome) in user_ops.into_iter().zip(outcomes) {
+        for (op, outcome) in ops.into_iter().zip(outcomes) {
             match outcome {
                 write::Outcome::Applied => report.applied.push(op),
                 write::Outcome::Failed(why) => report.failed.push((op, why)),
@@ -361,6 +337,16 @@ impl Backend for GraphBackend {
             }
         }
         Ok(report)
+    }
+
+    /// Every acknowledged Graph write is already made; there is nothing to hold or flush.
+    fn commit(&mut self) -> Result<(), BackendError> {
+        self.live = None;
+        Ok(())
+    }
+
+    fn abort(&mut self) {
+        self.live = None;
     }
 }
 

@@ -122,11 +122,10 @@ pub fn describe_missing(missing: &[&Need]) -> String {
     )
 }
 
-/// What applying `plan` needs: the reads before it, and each kind of write it contains.
-pub fn needs_of(plan: &crate::plan::Plan) -> Vec<&'static Need> {
+/// What executing `ops` needs: the reads around it, and each kind of write among them.
+pub fn needs_of(ops: &[crate::plan::Operation]) -> Vec<&'static Need> {
     use crate::plan::Operation;
     let mut needs = vec![&READ_USERS, &READ_ORGANIZATION];
-    let ops = plan.operations();
     if ops
         .iter()
         .any(|o| matches!(o, Operation::AssignLicenses { .. }))

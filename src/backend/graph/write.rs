@@ -21,13 +21,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use indicatif::ProgressBar;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::apply::observe_user;
 use crate::plan::Operation;
+use crate::plan::observe::observe_user;
 use crate::tenant::{Snapshot, TenantIndex, User};
+
+use crate::backend::Progress;
 
 use super::client::{BatchAnswer, BatchItem, CallError, GraphClient, RetryPolicy};
 use super::diagnose::refusal;
@@ -89,7 +90,7 @@ pub(crate) struct Engine {
     index: TenantIndex,
     ops: Vec<Operation>,
     sched: Mutex<Sched>,
-    progress: ProgressBar,
+    progress: Arc<dyn Progress>,
 }
 
 enum Job {
@@ -107,7 +108,7 @@ impl Engine {
         pacer: Arc<Pacer>,
         live: Snapshot,
         ops: Vec<Operation>,
-        progress: ProgressBar,
+        progress: Arc<dyn Progress>,
     ) -> Engine {
         let mut units: Vec<Unit> = Vec::new();
         let mut by_user: HashMap<String, usize> = HashMap::new();
@@ -296,7 +297,7 @@ impl Engine {
 
     fn resolve(&self, s: &mut Sched, n: usize, outcome: Outcome) {
         s.outcomes[n] = Some(outcome);
-        self.progress.inc(1);
+        self.progress.advance(1);
     }
 
     async fn send(&self, units: Vec<usize>) {

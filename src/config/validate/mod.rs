@@ -12,7 +12,7 @@ use super::diagnostics::{Code, Problem, SourceFile};
 use super::fields::{self, Cx, Fields};
 use super::model::*;
 use super::node::{Node, Value};
-use crate::licenses::LicenseName;
+use crate::base::licenses::LicenseName;
 
 mod credits;
 mod users;

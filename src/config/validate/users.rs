@@ -6,13 +6,13 @@ use std::path::Path;
 use miette::SourceSpan;
 
 use super::{Site, Walker};
+use crate::base::licenses::LicenseName;
 use crate::config::checks;
 use crate::config::csv_source::{self, Cell, CsvRow};
 use crate::config::diagnostics::{Code, Problem, SourceFile};
 use crate::config::fields::{self, Fields};
 use crate::config::model::*;
 use crate::config::node::{Node, Value};
-use crate::licenses::LicenseName;
 
 const USER_KEYS: &[&str] = &["upn", "usageLocation", "profile", "licenses"];
 const CSV_ENTRY_KEYS: &[&str] = &["csv", "profile", "usageLocation", "licenses"];

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
+use crate::base::licenses::{Friendly, LicenseName};
 use crate::config::{
     BackendSpec, DesiredAutoRecharge, DesiredCredits, DesiredPayment, DesiredState, DesiredUser,
     Origin,
 };
-use crate::licenses::{Friendly, LicenseName};
 use crate::plan::render::json::json_schema;
 use crate::plan::{Plan, plan};
 use crate::tenant::{PaymentMethod, Snapshot};
@@ -324,7 +324,8 @@ fn the_committed_schema_is_current_and_validates_plans() {
 /// is stale for exactly the objects it touched once it has been applied.
 #[test]
 fn saved_plans_round_trip_and_go_stale_exactly_where_they_touched() {
-    use crate::apply::{apply_to_snapshot, stale_objects};
+    use crate::backend::file::engine::apply_to_snapshot;
+    use crate::plan::observe::stale_objects;
     use crate::testkit;
     let now = "2026-11-25T00:00:00Z".parse().unwrap();
     for seed in 0..6 {

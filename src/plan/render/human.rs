@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::money::Money;
+use crate::base::money::Money;
 
 use super::Style;
 use crate::plan::{CreditsChange, Plan, PlanSummary, UserChange};

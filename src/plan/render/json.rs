@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::money::Amount;
+use crate::base::money::Amount;
 use crate::plan::{
     AutoRechargeTarget, CreditsChange, ObservedCredits, ObservedUser, PaymentTarget, Plan,
     SettingChange, SkuRef, UsageLocationChange, UserChange,

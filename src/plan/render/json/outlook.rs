@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::base::money::Amount;
 use crate::credits::forecast::{CreditsWarning, ExpiringFund, Forecast, SpendRate};
-use crate::money::Amount;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -12,12 +12,13 @@ use crate::config::DesiredState;
 use crate::plan::Plan;
 use crate::tenant::Snapshot;
 
-use super::error::CreditsError;
-use super::forecast::CreditsWarning;
-use super::ledger::{self, Ledger, Replay};
-use super::pstn::{GraphGet, fetch_pstn_calls};
-use super::usage::{CallRow, merge_rows, rows_from_json};
-use super::{RECENT_DAYS, twelve_months_before};
+use crate::backend::graph::pstn::{GraphGet, fetch_pstn_calls};
+use crate::backend::ledger::load;
+use crate::credits::CreditsError;
+use crate::credits::forecast::CreditsWarning;
+use crate::credits::ledger::{self, Ledger, Replay};
+use crate::credits::usage::{CallRow, merge_rows, rows_from_json};
+use crate::credits::{RECENT_DAYS, twelve_months_before};
 
 /// Where the credits state of a plan came from.
 pub enum CreditsSource<'a> {
@@ -46,7 +47,7 @@ pub fn prepare(
     now: DateTime<Utc>,
 ) -> Result<CreditsContext, CreditsError> {
     let ledger_path = ledger::ledger_path(desired);
-    let ledger = ledger::load(&ledger_path)?;
+    let ledger = load(&ledger_path)?;
     if let Some(l) = &ledger {
         l.check_tenant(&ledger_path, &live.tenant.domain)?;
     }
@@ -112,7 +113,7 @@ pub fn annotate(plan: &mut Plan, context: &CreditsContext) {
         return;
     };
     let money = |d: rust_decimal::Decimal| {
-        crate::money::Money::new(d, replay.account.currency.clone()).to_string()
+        crate::base::money::Money::new(d, replay.account.currency.clone()).to_string()
     };
     if replay.uncovered > rust_decimal::Decimal::ZERO {
         let since = replay
@@ -141,7 +142,7 @@ pub fn annotate(plan: &mut Plan, context: &CreditsContext) {
     for (currency, amount) in &replay.other_currencies {
         forecast.notes.push(format!(
             "{} of calls in {currency} cannot be paid from this {} account and are left out",
-            crate::money::Money::new(*amount, currency.clone()),
+            crate::base::money::Money::new(*amount, currency.clone()),
             replay.account.currency
         ));
     }
@@ -157,7 +158,7 @@ pub fn calls_for_advice(
 ) -> Result<Vec<CallRow>, CreditsError> {
     let (mut rows, _) = rows_from_json(live.extra.get("pstnCalls"));
     let path = ledger::ledger_path(desired);
-    if let Some(l) = ledger::load(&path)? {
+    if let Some(l) = load(&path)? {
         l.check_tenant(&path, &live.tenant.domain)?;
         merge_rows(&mut rows, l.pstn_calls);
     }

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::codes::currency_minor_units;
+use crate::base::codes::currency_minor_units;
 
 /// A non-validated exact amount as it appears in snapshot files (`"120.50"`).
 ///

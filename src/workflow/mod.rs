@@ -1,0 +1,98 @@
+//! What a command does, without the terminal: load the YAML, open the backend, read the
+//! live tenant and the credits ledger, plan, save. The CLI calls these; so can a test or a
+//! library user.
+
+pub mod credits;
+pub mod plan;
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use miette::Diagnostic;
+
+use crate::backend::{self, Backend, BackendError};
+use crate::config::{BackendSpec, ConfigError, DesiredState};
+use crate::credits::CreditsError;
+use crate::plan::PlanErrors;
+
+/// What every workflow needs from its caller: the clock and the backend choice.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// `--backend` / `COMMCRED_BACKEND`, overriding the YAML's `backend`.
+    pub backend_override: Option<BackendSpec>,
+    pub now: DateTime<Utc>,
+    /// How long to wait for a file that another process holds (`--lock-timeout`).
+    pub lock_wait: Duration,
+}
+
+/// Why a workflow stopped; each wraps the diagnostic of the layer that found the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error(transparent)]
+    Plan(#[from] PlanErrors),
+    #[error(transparent)]
+    Credits(#[from] CreditsError),
+}
+
+impl WorkflowError {
+    fn inner(&self) -> &dyn Diagnostic {
+        match self {
+            WorkflowError::Config(e) => e,
+            WorkflowError::Backend(e) => e,
+            WorkflowError::Plan(e) => e,
+            WorkflowError::Credits(e) => e,
+        }
+    }
+}
+
+/// Transparent: the wrapped error's code, help, labels and related problems.
+impl Diagnostic for WorkflowError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.inner().code()
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        self.inner().severity()
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.inner().help()
+    }
+    fn url<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.inner().url()
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.inner().source_code()
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        self.inner().labels()
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        self.inner().related()
+    }
+    fn diagnostic_source(&self) -> Option<&dyn Diagnostic> {
+        self.inner().diagnostic_source()
+    }
+}
+
+impl Session {
+    /// The backend: the override, else the YAML's `backend`, else `tenant.json` beside
+    /// the YAML.
+    pub fn backend_spec(&self, desired: &DesiredState) -> BackendSpec {
+        match &self.backend_override {
+            Some(spec) => spec.clone(),
+            None => desired.backend.clone().unwrap_or_else(|| {
+                let dir = desired.config_path.parent().unwrap_or(Path::new("."));
+                BackendSpec::File(dir.join("tenant.json"))
+            }),
+        }
+    }
+
+    /// Opens the backend `spec` names, with this session's lock wait.
+    pub fn open(&self, spec: &BackendSpec) -> Result<Box<dyn Backend>, BackendError> {
+        backend::open(spec, self.lock_wait)
+    }
+}
