@@ -17,7 +17,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::error::{GraphResponse, RequestIds};
-use super::routes::unit;
+use super::routes::{Call, is_eventual, unit};
 use super::state::{AppState, bump};
 
 pub const MAX_BATCH: usize = 20;
@@ -28,6 +28,8 @@ struct Item {
     url: String,
     body: Option<Value>,
     has_content_type: bool,
+    /// `ConsistencyLevel: eventual` in the item's own headers.
+    eventual: bool,
     depends_on: Vec<String>,
 }
 
@@ -72,10 +74,15 @@ fn parse(body: &[u8], ids: &RequestIds) -> Result<Vec<Item>, GraphResponse> {
             .ok_or_else(|| invalid(format!("Batch request '{id}' has no valid 'method'."), ids))?;
         let url = text("url")
             .ok_or_else(|| invalid(format!("Batch request '{id}' has no 'url'."), ids))?;
-        let has_content_type = r
-            .get("headers")
-            .and_then(Value::as_object)
-            .is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("content-type")));
+        let headers = r.get("headers").and_then(Value::as_object);
+        let has_content_type =
+            headers.is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("content-type")));
+        let eventual = headers.is_some_and(|h| {
+            is_eventual(
+                h.iter()
+                    .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))),
+            )
+        });
         let depends_on: Vec<String> = match r.get("dependsOn") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(a)) => a
@@ -111,6 +118,7 @@ fn parse(body: &[u8], ids: &RequestIds) -> Result<Vec<Item>, GraphResponse> {
             url,
             body: r.get("body").filter(|b| !b.is_null()).cloned(),
             has_content_type,
+            eventual,
             depends_on,
         });
     }
@@ -139,7 +147,7 @@ fn relative_url(url: &str) -> String {
 
 pub fn handle(
     state: &AppState,
-    roles: &[String],
+    roles: &std::sync::Arc<Vec<String>>,
     body: &[u8],
     ids: &RequestIds,
 ) -> (GraphResponse, Option<u64>) {
@@ -175,9 +183,13 @@ pub fn handle(
         } else if url == "/$batch" || url.starts_with("/$batch?") {
             invalid("A batch cannot contain another batch.", &item_ids)
         } else {
+            let call = Call {
+                roles: roles.clone(),
+                eventual: item.eventual,
+            };
             let (r, v) = unit(
                 state,
-                roles,
+                &call,
                 &item.method,
                 &url,
                 item.body.as_ref(),

@@ -30,6 +30,7 @@ mod routes;
 mod state;
 mod store;
 mod throttle;
+mod users_list;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;

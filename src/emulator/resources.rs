@@ -145,7 +145,10 @@ pub fn user_json(user: &User) -> Map<String, Value> {
 }
 
 /// Parses `$select` into Graph's spelling of each property (case-insensitive, as Graph).
-fn parse_select(select: Option<&str>, ids: &RequestIds) -> Result<Vec<String>, GraphResponse> {
+pub(super) fn parse_select(
+    select: Option<&str>,
+    ids: &RequestIds,
+) -> Result<Vec<String>, GraphResponse> {
     let Some(select) = select else {
         return Ok(DEFAULT_USER_PROPERTIES
             .iter()
@@ -173,7 +176,7 @@ fn parse_select(select: Option<&str>, ids: &RequestIds) -> Result<Vec<String>, G
     Ok(out)
 }
 
-fn project(user: &User, select: &[String]) -> Value {
+pub(super) fn project(user: &User, select: &[String]) -> Value {
     let full = user_json(user);
     let mut out = Map::new();
     for name in select {
@@ -273,106 +276,11 @@ pub fn subscribed_skus(state: &AppState) -> GraphResponse {
 /// The query options of a request, with Graph's names (`$top`, ...).
 pub type Query = Vec<(String, String)>;
 
-fn query_value<'a>(query: &'a Query, name: &str) -> Option<&'a str> {
+pub(super) fn query_value<'a>(query: &'a Query, name: &str) -> Option<&'a str> {
     query
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
-}
-
-/// `$skiptoken`s are opaque to clients; here they carry the offset of the next page.
-fn encode_skiptoken(offset: usize) -> String {
-    format!("X{}", hex::encode(format!("users:{offset}")))
-}
-
-fn decode_skiptoken(token: &str) -> Option<usize> {
-    let bytes = hex::decode(token.strip_prefix('X')?).ok()?;
-    String::from_utf8(bytes)
-        .ok()?
-        .strip_prefix("users:")?
-        .parse()
-        .ok()
-}
-
-pub fn list_users(state: &AppState, query: &Query, ids: &RequestIds) -> GraphResponse {
-    for (k, _) in query {
-        let k = k.to_ascii_lowercase();
-        if k.starts_with('$') && !matches!(k.as_str(), "$select" | "$top" | "$skiptoken") {
-            return GraphResponse::bad_request(
-                "Request_UnsupportedQuery",
-                format!("The emulator does not support the query option '{k}' on users."),
-                ids,
-            );
-        }
-    }
-    let select_text = query_value(query, "$select");
-    let select = match parse_select(select_text, ids) {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
-    let top = match query_value(query, "$top") {
-        None => DEFAULT_PAGE,
-        Some(t) => match t.parse::<usize>() {
-            Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
-            _ => {
-                return GraphResponse::bad_request(
-                    "Request_UnsupportedQuery",
-                    format!(
-                        "Invalid page size specified: '{t}'. Must be between 1 and 999 inclusive."
-                    ),
-                    ids,
-                );
-            }
-        },
-    };
-    let offset = match query_value(query, "$skiptoken") {
-        None => 0,
-        Some(t) => match decode_skiptoken(t) {
-            Some(o) => o,
-            None => {
-                return GraphResponse::bad_request(
-                    "Request_UnsupportedQuery",
-                    "The specified page token value has expired or is invalid.",
-                    ids,
-                );
-            }
-        },
-    };
-    let (page, total) = state.store.read(|s, _| {
-        let page: Vec<Value> = s
-            .users
-            .iter()
-            .skip(offset)
-            .take(top)
-            .map(|u| project(u, &select))
-            .collect();
-        (page, s.users.len())
-    });
-    let context = match select_text {
-        Some(_) => format!(
-            "{}/v1.0/$metadata#users({})",
-            state.base_url,
-            select.join(",")
-        ),
-        None => format!("{}/v1.0/$metadata#users", state.base_url),
-    };
-    let mut body = Map::new();
-    body.insert("@odata.context".into(), Value::String(context));
-    if offset + top < total {
-        let mut next = reqwest::Url::parse(&format!("{}/v1.0/users", state.base_url))
-            .expect("the emulator's own URL parses");
-        {
-            let mut q = next.query_pairs_mut();
-            if let Some(s) = select_text {
-                q.append_pair("$select", s);
-            }
-            q.append_pair("$top", &top.to_string());
-            q.append_pair("$skiptoken", &encode_skiptoken(offset + top));
-        }
-        body.insert("@odata.nextLink".into(), Value::String(next.to_string()));
-    }
-    body.insert("value".into(), Value::Array(page));
-    GraphResponse::json(StatusCode::OK, Value::Object(body))
 }
 
 pub fn get_user(state: &AppState, key: &str, query: &Query, ids: &RequestIds) -> GraphResponse {
@@ -677,13 +585,6 @@ pub fn assign_license(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn skiptokens_round_trip_and_reject_garbage() {
-        assert_eq!(decode_skiptoken(&encode_skiptoken(999)), Some(999));
-        assert_eq!(decode_skiptoken("nonsense"), None);
-        assert_eq!(decode_skiptoken("Xzz"), None);
-    }
 
     #[test]
     fn select_is_case_insensitive_and_strict() {

@@ -21,6 +21,7 @@ use super::net::ConnHandle;
 use super::permissions;
 use super::resources::{self, Query};
 use super::state::{AppState, bump};
+use super::users_list;
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -138,7 +139,17 @@ async fn graph(
         }
     } else {
         match parse_body(&body, &ids) {
-            Ok(json) => unit(&state, &roles, &method, &url, json.as_ref(), &ids),
+            Ok(json) => {
+                let call = Call {
+                    roles,
+                    eventual: is_eventual(
+                        headers
+                            .iter()
+                            .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))),
+                    ),
+                };
+                unit(&state, &call, &method, &url, json.as_ref(), &ids)
+            }
             Err(e) => (e, None),
         }
     };
@@ -185,12 +196,26 @@ fn is_write(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// What a unit brings besides its method, URL and body: the token's `roles`, and whether it
+/// asked for eventual consistency (`ConsistencyLevel: eventual`, Graph's advanced queries).
+pub struct Call {
+    pub roles: std::sync::Arc<Vec<String>>,
+    pub eventual: bool,
+}
+
+/// `ConsistencyLevel: eventual` among `headers` (names and value in any case).
+pub fn is_eventual<'a>(mut headers: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
+    headers.any(|(k, v)| {
+        k.eq_ignore_ascii_case("ConsistencyLevel") && v.trim().eq_ignore_ascii_case("eventual")
+    })
+}
+
 /// One unit of work: a top-level request or a `$batch` item. Returns the answer and, for a
 /// change, the store version to wait on before the answer may leave. The token's `roles`
 /// are checked first: a refused call is not run and takes no write quota.
 pub fn unit(
     state: &AppState,
-    roles: &[String],
+    call: &Call,
     method: &Method,
     url: &str,
     body: Option<&Value>,
@@ -199,7 +224,7 @@ pub fn unit(
     if let Some((segments, _)) = parse_url(url) {
         let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
         if let Some(accepted) = permissions::accepted(method, &segs)
-            && let Err(refused) = permissions::check(roles, accepted, ids)
+            && let Err(refused) = permissions::check(&call.roles, accepted, ids)
         {
             bump(&state.stats.forbidden);
             return (refused, None);
@@ -211,7 +236,7 @@ pub fn unit(
         return (throttled(secs, ids), None);
     }
     match state.faults.draw_unit() {
-        UnitFault::None => dispatch(state, method, url, body, ids),
+        UnitFault::None => dispatch(state, method, url, body, call.eventual, ids),
         UnitFault::Throttle => {
             bump(&state.stats.injected_throttled);
             (throttled(state.faults.retry_after_secs(), ids), None)
@@ -228,7 +253,7 @@ pub fn unit(
         }
         UnitFault::ErrorAfter => {
             bump(&state.stats.injected_errors);
-            let (_, version) = dispatch(state, method, url, body, ids);
+            let (_, version) = dispatch(state, method, url, body, call.eventual, ids);
             let r = GraphResponse::error(
                 StatusCode::GATEWAY_TIMEOUT,
                 "UnknownError",
@@ -293,6 +318,7 @@ fn dispatch(
     method: &Method,
     url: &str,
     body: Option<&Value>,
+    eventual: bool,
     ids: &RequestIds,
 ) -> (GraphResponse, Option<u64>) {
     let Some((segments, query)) = parse_url(url) else {
@@ -306,7 +332,8 @@ fn dispatch(
     match (method.clone(), segs.as_slice()) {
         (Method::GET, ["organization"]) => read(resources::organization(state)),
         (Method::GET, ["subscribedSkus"]) => read(resources::subscribed_skus(state)),
-        (Method::GET, ["users"]) => read(resources::list_users(state, &query, ids)),
+        (Method::GET, ["users"]) => read(users_list::list_users(state, &query, eventual, ids)),
+        (Method::GET, ["users", "$count"]) => read(users_list::count_users(state, eventual, ids)),
         (Method::GET, ["users", id]) => read(resources::get_user(state, id, &query, ids)),
         (Method::GET, ["communications", "callRecords", f]) => {
             read(super::pstn::get_pstn_calls(state, f, &query, ids))

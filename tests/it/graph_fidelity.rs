@@ -463,3 +463,151 @@ async fn get_pstn_calls_answers_with_or_without_its_namespace() {
         .await;
     assert_eq!(refusal(s, &body).0, 400);
 }
+
+/// A tenant of `n` users whose names start with many different characters.
+fn varied_tenant(n: usize, extra_upns: &[&str]) -> commcred::tenant::Snapshot {
+    const NAMES: [&str; 12] = [
+        "anna", "ben", "chloe", "dev", "emma", "jack", "li", "maria", "noah", "omar", "sam",
+        "9lives",
+    ];
+    let mut snapshot = commcred::testkit::tenant(n, 7);
+    for (i, u) in snapshot.users.iter_mut().enumerate() {
+        u.user_principal_name = format!("{}.{i}@contoso.com", NAMES[i % NAMES.len()]);
+    }
+    for (k, upn) in extra_upns.iter().enumerate() {
+        let mut user = snapshot.users[0].clone();
+        user.id = format!("00000000-0000-4000-9000-{k:012}");
+        user.user_principal_name = upn.to_string();
+        snapshot.users.push(user);
+    }
+    snapshot
+}
+
+#[tokio::test]
+async fn users_answer_count_and_startswith_filter_under_graphs_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenant = write_tenant(dir.path(), &varied_tenant(30, &["O'Brien@contoso.com"]));
+    let emu = start(&tenant, |_| {});
+    let graph = Api::new(&emu).await;
+    let get = |path: &str, eventual: bool| {
+        let mut r = graph
+            .http
+            .get(format!("{}/v1.0{path}", graph.base))
+            .bearer_auth(&graph.token);
+        if eventual {
+            r = r.header("ConsistencyLevel", "eventual");
+        }
+        async move {
+            let response = r.send().await.unwrap();
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap();
+            (status, text)
+        }
+    };
+    // /users/$count: only with ConsistencyLevel: eventual ("Advanced query capabilities").
+    let (s, text) = get("/users/$count", false).await;
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        refusal(s, &body),
+        (
+            400,
+            "Request_BadRequest".into(),
+            "$count is not currently supported.".into()
+        )
+    );
+    assert_eq!(get("/users/$count", true).await, (200, "31".to_string()));
+    // $count=true: ignored without the header, the total of the filter's matches with it.
+    let filter = "$filter=startswith(userPrincipalName,'ANNA')&$top=2&$count=true";
+    let (_, text) = get(&format!("/users?{filter}"), false).await;
+    let page: Value = serde_json::from_str(&text).unwrap();
+    assert!(page.get("@odata.count").is_none(), "{page}");
+    let (s, text) = get(&format!("/users?{filter}&$select=userPrincipalName"), true).await;
+    assert_eq!(s, 200, "{text}");
+    let mut page: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(page["@odata.count"], 3);
+    let mut seen = Vec::new();
+    loop {
+        for u in page["value"].as_array().unwrap() {
+            seen.push(u["userPrincipalName"].as_str().unwrap().to_string());
+        }
+        let Some(next) = page["@odata.nextLink"].as_str() else {
+            break;
+        };
+        let path = next.split("/v1.0").nth(1).unwrap().to_string();
+        page = serde_json::from_str(&get(&path, true).await.1).unwrap();
+    }
+    assert_eq!(
+        seen,
+        [
+            "anna.0@contoso.com",
+            "anna.12@contoso.com",
+            "anna.24@contoso.com"
+        ]
+    );
+    // A quote in the literal is doubled, as OData writes it.
+    let (_, text) = get("/users?$filter=startswith(userPrincipalName,'o''b')", false).await;
+    let page: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(page["value"][0]["userPrincipalName"], "O'Brien@contoso.com");
+    // What the emulator does not implement, and Graph's $top limit, are refused.
+    for path in [
+        "/users?$filter=startswith(displayName,'a')",
+        "/users?$filter=accountEnabled eq true",
+        "/users?$top=1000",
+        "/users?$orderby=displayName",
+    ] {
+        let (s, text) = get(path, true).await;
+        assert_eq!(s, 400, "{path}: {text}");
+    }
+}
+
+fn graph_backend(emu: &commcred::emulator::Emulator) -> commcred::backend::graph::GraphBackend {
+    use commcred::backend::graph::{Credentials, GraphBackend, GraphOptions, Secret};
+    let credentials = Credentials {
+        tenant: TENANT_DOMAIN.into(),
+        client_id: "commcred-tests".into(),
+        client_secret: Secret::new("secret"),
+    };
+    GraphBackend::new(GraphOptions::new(Some(&emu.base_url()), credentials)).unwrap()
+}
+
+#[test]
+fn large_tenants_are_read_in_parallel_segments_proven_complete_by_count() {
+    use commcred::backend::Backend;
+    use commcred::backend::graph::UsersRead;
+    let ids = |s: &commcred::tenant::Snapshot| {
+        let mut v: Vec<String> = s.users.iter().map(|u| u.id.clone()).collect();
+        v.sort();
+        v
+    };
+    // Every first character is a segment: read in parallel, and complete.
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = varied_tenant(2_500, &["O'Brien@contoso.com", "_svc@contoso.com"]);
+    let tenant = write_tenant(dir.path(), &snapshot);
+    let emu = start(&tenant, |_| {});
+    let mut backend = graph_backend(&emu);
+    let read = backend.read().unwrap();
+    assert_eq!(backend.last_users_read(), Some(UsersRead::Parallel));
+    assert_eq!(ids(&read), ids(&snapshot));
+    assert_eq!(read.users.len(), 2_502);
+    drop(emu);
+
+    // A name starting with a character no segment covers: the sums do not match Graph's
+    // count, so every user is read again page after page, and none is missing.
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = varied_tenant(2_500, &["+odd@contoso.com"]);
+    let tenant = write_tenant(dir.path(), &snapshot);
+    let emu = start(&tenant, |_| {});
+    let mut backend = graph_backend(&emu);
+    let read = backend.read().unwrap();
+    assert_eq!(backend.last_users_read(), Some(UsersRead::FellBack));
+    assert_eq!(ids(&read), ids(&snapshot));
+    drop(emu);
+
+    // A small tenant: page after page, no count needed.
+    let dir = tempfile::tempdir().unwrap();
+    let tenant = write_tenant(dir.path(), &varied_tenant(50, &[]));
+    let emu = start(&tenant, |_| {});
+    let mut backend = graph_backend(&emu);
+    backend.read().unwrap();
+    assert_eq!(backend.last_users_read(), Some(UsersRead::Sequential));
+}

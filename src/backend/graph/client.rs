@@ -206,6 +206,17 @@ impl GraphClient {
         url: &str,
         body: Option<&Value>,
     ) -> Result<Value, CallError> {
+        self.call_with(method, url, body, &[]).await
+    }
+
+    /// [`GraphClient::call`] with extra request headers (e.g. `ConsistencyLevel`).
+    pub(crate) async fn call_with(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Value, CallError> {
         let url = self.absolute(url);
         let mut refreshed = false;
         loop {
@@ -215,6 +226,9 @@ impl GraphClient {
                 .request(method.clone(), &url)
                 .bearer_auth(&token)
                 .header("client-request-id", new_request_id());
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
             if let Some(b) = body {
                 request = request.json(b);
             }
@@ -267,11 +281,20 @@ impl GraphClient {
 
     /// A GET, retried on transient failures (reads are always safe to repeat).
     pub(crate) async fn get(&self, url: &str) -> Result<Value, CallError> {
+        self.get_with(url, &[]).await
+    }
+
+    /// [`GraphClient::get`] with extra request headers.
+    pub(crate) async fn get_with(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Value, CallError> {
         let mut delays = self.retry.delays();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.call(Method::GET, url, None).await {
+            match self.call_with(Method::GET, url, None, headers).await {
                 Ok(v) => return Ok(v),
                 Err(e) if e.is_transient() && attempt < self.retry.max_attempts => {
                     let backoff = delays.next().unwrap_or(self.retry.max_delay);
@@ -285,10 +308,24 @@ impl GraphClient {
 
     /// Every item of a collection, following `@odata.nextLink`.
     pub(crate) async fn get_all(&self, url: &str) -> Result<Vec<Value>, CallError> {
+        Ok(self.get_all_with(url, &[]).await?.0)
+    }
+
+    /// [`GraphClient::get_all`] with extra request headers; also the first page's
+    /// `@odata.count` (the size of the whole collection, when asked for with `$count=true`).
+    pub(crate) async fn get_all_with(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<(Vec<Value>, Option<u64>), CallError> {
         let mut items = Vec::new();
+        let mut count = None;
         let mut next = Some(url.to_string());
         while let Some(url) = next {
-            let mut page = self.get(&url).await?;
+            let mut page = self.get_with(&url, headers).await?;
+            if count.is_none() {
+                count = page.get("@odata.count").and_then(Value::as_u64);
+            }
             if let Some(Value::Array(values)) = page.get_mut("value").map(Value::take) {
                 items.extend(values);
             }
@@ -297,7 +334,7 @@ impl GraphClient {
                 .and_then(Value::as_str)
                 .map(str::to_string);
         }
-        Ok(items)
+        Ok((items, count))
     }
 
     /// One `$batch` call, not retried: the caller decides item by item.

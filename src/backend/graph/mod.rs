@@ -20,6 +20,7 @@ mod pacer;
 pub mod permissions;
 pub mod pstn;
 mod read;
+mod read_users;
 mod write;
 
 use std::future::Future;
@@ -33,6 +34,7 @@ pub use auth::{
     GRAPH_SCOPE, Secret,
 };
 pub use client::RetryPolicy;
+pub use read_users::UsersRead;
 
 use crate::plan::Operation;
 use crate::tenant::Snapshot;
@@ -59,6 +61,9 @@ pub struct GraphOptions {
     pub retry: RetryPolicy,
     /// Per HTTP request.
     pub request_timeout: Duration,
+    /// Read a large tenant's users in parallel segments (`read_users.rs`); `false` reads
+    /// them page after page (for comparison in the read benchmark).
+    pub parallel_reads: bool,
 }
 
 impl GraphOptions {
@@ -85,6 +90,7 @@ impl GraphOptions {
             concurrency: 4,
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(100),
+            parallel_reads: true,
         }
     }
 
@@ -164,6 +170,9 @@ pub struct GraphBackend {
     requests: Arc<AtomicU64>,
     /// The tenant as `begin` read it, for `execute` (it resolves SKUs on read-back).
     live: Option<Snapshot>,
+    parallel_reads: bool,
+    /// How the last read fetched the users.
+    users_read: std::sync::Mutex<Option<UsersRead>>,
     /// Always `Some` until dropped (taken out so dropping never blocks, see `Drop`).
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -212,6 +221,8 @@ impl GraphBackend {
             concurrency: options.concurrency.max(1),
             requests,
             live: None,
+            parallel_reads: options.parallel_reads,
+            users_read: std::sync::Mutex::new(None),
             runtime: Some(runtime),
         })
     }
@@ -219,6 +230,12 @@ impl GraphBackend {
     /// `graph` or `graph:BASE_URL`, configured from the environment.
     pub fn from_env(graph_url: Option<&str>) -> Result<GraphBackend, BackendError> {
         GraphBackend::new(GraphOptions::from_env(graph_url)?)
+    }
+
+    /// How the last read fetched the users: in parallel segments, page after page, or page
+    /// after page after the segments did not add up.
+    pub fn last_users_read(&self) -> Option<UsersRead> {
+        *self.users_read.lock().expect("users_read lock")
     }
 
     /// HTTP requests sent so far (token requests included).
@@ -253,7 +270,8 @@ impl GraphBackend {
         self.block_on(async move {
             let tenant = read::organization(client).await?;
             let subscribed_skus = read::subscribed_skus(client).await?;
-            let users = read::users(client).await?;
+            let (users, how) = read::users(self.client.clone(), self.parallel_reads).await?;
+            *self.users_read.lock().expect("users_read lock") = Some(how);
             Ok(Snapshot {
                 tenant,
                 subscribed_skus,
