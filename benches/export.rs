@@ -5,6 +5,10 @@
 //! step's time and the peak resident memory. Run: `cargo bench --bench export` (`-- USERS`
 //! for another size).
 
+#[allow(dead_code)]
+#[path = "../src/testkit.rs"]
+mod testkit;
+
 use std::time::Instant;
 
 use commcred::backend::{Backend, file::FileBackend};
@@ -18,7 +22,7 @@ fn main() {
         .unwrap_or(100_000);
     let dir = tempfile::tempdir().expect("temp dir");
     let started = Instant::now();
-    let snapshot = commcred::testkit::tenant(users, 42);
+    let snapshot = testkit::tenant(users, 42);
     std::fs::write(
         dir.path().join("tenant.json"),
         commcred::tenant::snapshot_to_string(&snapshot),

@@ -4,6 +4,10 @@
 //! `tenant` (the live-state model and Microsoft's rules), `plan` (desired x live -> plan),
 //! `apply` and `backend` (executing plans), and `emulator` (a local Microsoft Graph).
 
+// Lets code shared with the integration tests (`testkit.rs`) name the library the same
+// way from inside and outside it.
+extern crate self as commcred;
+
 pub mod apply;
 pub mod backend;
 pub mod base;
@@ -13,5 +17,6 @@ pub mod emulator;
 pub mod export;
 pub mod plan;
 pub mod tenant;
+#[cfg(test)]
 pub mod testkit;
 pub mod workflow;

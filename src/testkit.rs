@@ -1,11 +1,14 @@
 //! Synthetic tenants and configs of any size, for property tests, benchmarks and trials.
-//! Deterministic for a given seed. Not used by the commands themselves.
+//! Deterministic for a given seed. Not used by the commands themselves, so not part of the
+//! library: unit tests get it through `#[cfg(test)] mod testkit` in lib.rs, the
+//! integration tests (`tests/it/main.rs`) and benches through `#[path]`. It therefore
+//! names the library `commcred::` (lib.rs has `extern crate self as commcred`).
 
 use std::fmt::Write as _;
 
 use serde_json::json;
 
-use crate::tenant::Snapshot;
+use commcred::tenant::Snapshot;
 
 /// A SKU of the synthetic catalogue: id, part number, service plans.
 const CATALOGUE: &[(&str, &str, &[&str])] = &[

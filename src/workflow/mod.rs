@@ -3,6 +3,7 @@
 //! library user.
 
 pub mod credits;
+pub mod ledger;
 pub mod plan;
 
 use std::path::Path;

@@ -261,7 +261,7 @@ async fn emulator_requires_a_token_it_issued() {
 #[tokio::test]
 async fn emulator_pages_users_with_select_and_top() {
     let dir = tempfile::tempdir().unwrap();
-    let tenant = write_tenant(dir.path(), &commcred::testkit::tenant(2_100, 3));
+    let tenant = write_tenant(dir.path(), &crate::testkit::tenant(2_100, 3));
     let emu = start(&tenant, |_| {});
     let api = Api::new(&emu).await;
 

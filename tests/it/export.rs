@@ -75,7 +75,7 @@ fn export_after_apply_reproduces_the_applied_state() {
 #[test]
 fn a_10000_user_tenant_round_trips_inline_and_through_csv() {
     let dir = tempfile::tempdir().unwrap();
-    let live = commcred::testkit::tenant(10_000, 7);
+    let live = crate::testkit::tenant(10_000, 7);
     std::fs::write(dir.path().join("tenant.json"), snapshot_to_string(&live)).unwrap();
 
     export(dir.path(), "inline.yaml", &[]);
@@ -313,7 +313,7 @@ mod props {
     }
 
     fn build(users: usize, seed: u64, s: &Scramble) -> Snapshot {
-        let mut live = commcred::testkit::tenant(users, seed);
+        let mut live = crate::testkit::tenant(users, seed);
         for &(u, sku, by_group) in &s.0 {
             let sku_id = live.subscribed_skus[sku].sku_id.clone();
             let user = &mut live.users[u];

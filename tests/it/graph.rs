@@ -166,7 +166,7 @@ fn changes_in(plan: &Plan) -> u64 {
 
 #[test]
 fn graph_apply_ends_in_the_same_tenant_as_the_file_backend() {
-    let tenant = commcred::testkit::tenant(120, 42);
+    let tenant = crate::testkit::tenant(120, 42);
     let (file, graph, plan, stats, _) =
         apply_both(&tenant, &desired(120, all_users), |_| {}, |_| {});
     assert_eq!(license_state(&graph), license_state(&file));
@@ -191,7 +191,7 @@ fn graph_apply_ends_in_the_same_tenant_as_the_file_backend() {
 #[test]
 fn graph_reads_more_than_999_users_in_pages() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write_tenant(dir.path(), &commcred::testkit::tenant(2_100, 9));
+    let path = write_tenant(dir.path(), &crate::testkit::tenant(2_100, 9));
     let emulator = start(&path, |_| {});
     // Page after page (the parallel read is tested in graph_fidelity).
     let mut graph = backend(&emulator, |o| o.parallel_reads = false);
@@ -224,7 +224,7 @@ fn graph_reads_more_than_999_users_in_pages() {
 
 #[test]
 fn graph_paces_writes_under_a_small_quota_and_applies_each_once() {
-    let tenant = commcred::testkit::tenant(90, 7);
+    let tenant = crate::testkit::tenant(90, 7);
     let start_time = Instant::now();
     let (file, graph, plan, stats, _) = apply_both(
         &tenant,
@@ -261,7 +261,7 @@ fn graph_paces_writes_under_a_small_quota_and_applies_each_once() {
 
 #[test]
 fn graph_recovers_from_429s_when_the_quota_is_smaller_than_it_thinks() {
-    let tenant = commcred::testkit::tenant(60, 8);
+    let tenant = crate::testkit::tenant(60, 8);
     let (file, graph, plan, stats, _) = apply_both(
         &tenant,
         &desired(60, all_users),
@@ -280,7 +280,7 @@ fn graph_recovers_from_429s_when_the_quota_is_smaller_than_it_thinks() {
 
 #[test]
 fn graph_loses_and_repeats_nothing_under_5xx_and_dropped_connections() {
-    let tenant = commcred::testkit::tenant(150, 5);
+    let tenant = crate::testkit::tenant(150, 5);
     let (file, graph, plan, stats, _) = apply_both(
         &tenant,
         &desired(150, all_users),
@@ -481,7 +481,7 @@ fn files_under(dir: &Path) -> Vec<(PathBuf, String)> {
 #[test]
 fn graph_secret_appears_in_no_output_and_no_file() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write_tenant(dir.path(), &commcred::testkit::tenant(30, 1));
+    let path = write_tenant(dir.path(), &crate::testkit::tenant(30, 1));
     // The emulator checks the secret, so a wrong one fails the way Entra ID does.
     let emulator = start(&path, |c| {
         c.client = Some(commcred::emulator::ExpectedClient {

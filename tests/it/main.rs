@@ -15,3 +15,8 @@ mod planner_props;
 mod saved_plans;
 mod schema;
 mod validate;
+
+/// Synthetic tenants and configs (not part of the library, see its header).
+#[allow(dead_code)]
+#[path = "../../src/testkit.rs"]
+mod testkit;

@@ -73,7 +73,7 @@ fn cases() -> impl Strategy<Value = Case> {
 }
 
 fn build(case: &Case) -> (Snapshot, DesiredState) {
-    let mut live = commcred::testkit::tenant(case.users, case.seed);
+    let mut live = crate::testkit::tenant(case.users, case.seed);
     for (sku, extra) in live.subscribed_skus.iter_mut().zip(&case.seats) {
         // Seats from "none spare" to plenty, so shortfalls happen.
         sku.prepaid_units.enabled = sku.consumed_units + extra - 5;
