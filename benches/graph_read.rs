@@ -15,6 +15,10 @@ use commcred::backend::Backend;
 use commcred::backend::graph::{Credentials, GraphBackend, GraphOptions, Secret, UsersRead};
 use commcred::emulator::{self, EmulatorConfig};
 
+#[allow(dead_code)]
+#[path = "../src/testkit.rs"]
+mod testkit;
+
 const DOMAIN: &str = "contoso.onmicrosoft.com";
 /// Common first names; their first letters follow how often names start with each letter.
 const NAMES: &[&str] = &[
@@ -114,7 +118,7 @@ fn main() {
     }
     let users = arg("--users", 100_000) as usize;
     let latency = Duration::from_millis(arg("--latency-ms", 200));
-    let mut snapshot = commcred::testkit::tenant(users, 11);
+    let mut snapshot = testkit::tenant(users, 11);
     for (n, u) in snapshot.users.iter_mut().enumerate() {
         let name = NAMES[(n * 7919 + n / 13) % NAMES.len()];
         u.user_principal_name = format!("{name}.{n}@contoso.com");

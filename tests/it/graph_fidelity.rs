@@ -470,7 +470,7 @@ fn varied_tenant(n: usize, extra_upns: &[&str]) -> commcred::tenant::Snapshot {
         "anna", "ben", "chloe", "dev", "emma", "jack", "li", "maria", "noah", "omar", "sam",
         "9lives",
     ];
-    let mut snapshot = commcred::testkit::tenant(n, 7);
+    let mut snapshot = crate::testkit::tenant(n, 7);
     for (i, u) in snapshot.users.iter_mut().enumerate() {
         u.user_principal_name = format!("{}.{i}@contoso.com", NAMES[i % NAMES.len()]);
     }
