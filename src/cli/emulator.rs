@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = 150.0)]
     pub write_window: f64,
     /// Delay before every response, e.g. `200ms` or `0.2s`: models the link to Graph.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "latency_ms")]
+    #[arg(long, value_name = "DURATION", value_parser = super::context::parse_duration, conflicts_with = "latency_ms")]
     pub latency: Option<Duration>,
     /// The same as --latency, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 0)]
@@ -69,29 +69,6 @@ pub struct Args {
     /// `User.Read.All,Organization.Read.All`; every known one by default, none with "".
     #[arg(long, value_name = "LIST")]
     pub roles: Option<String>,
-}
-
-/// `200ms`, `1.5s`, `2m`; a bare number is seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let (number, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => t.split_at(i),
-        None => (t, "s"),
-    };
-    let value: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration such as 200ms, 1.5s or 2m"))?;
-    let secs = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        _ => return Err(format!("`{text}`: the unit must be ms, s or m")),
-    };
-    if !(secs.is_finite() && secs >= 0.0) {
-        return Err(format!("`{text}` must be zero or more"));
-    }
-    Ok(Duration::from_secs_f64(secs))
 }
 
 pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
@@ -170,19 +147,4 @@ pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
         .map_err(|e| miette!(code = "commcred::emulator::stop", "{e}"))?;
     out.info("Emulator stopped; the tenant file is up to date.");
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_take_a_unit() {
-        assert_eq!(parse_duration("200ms"), Ok(Duration::from_millis(200)));
-        assert_eq!(parse_duration("0.2s"), Ok(Duration::from_millis(200)));
-        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert!(parse_duration("fast").is_err() && parse_duration("-1s").is_err());
-        assert!(parse_duration("3h").is_err());
-    }
 }

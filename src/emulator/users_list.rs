@@ -39,7 +39,7 @@ fn decode_skiptoken(token: &str) -> Option<usize> {
 }
 
 /// The one filter the emulator knows: `startswith(userPrincipalName,'prefix')`, with OData's
-/// `''` for a quote inside the literal. Returns the prefix in lower case.
+/// `''` for a quote inside the literal.
 fn parse_filter(filter: &str) -> Option<String> {
     let f = filter.trim();
     let open = f.find('(')?;
@@ -55,11 +55,15 @@ fn parse_filter(filter: &str) -> Option<String> {
     if inner.replace("''", "").contains('\'') {
         return None;
     }
-    Some(inner.replace("''", "'").to_lowercase())
+    Some(inner.replace("''", "'").to_ascii_lowercase())
 }
 
+/// Case-insensitive `startswith` (ASCII case folding: user names are ASCII in Entra ID).
 fn matches(user: &User, prefix: Option<&str>) -> bool {
-    prefix.is_none_or(|p| user.user_principal_name.to_lowercase().starts_with(p))
+    prefix.is_none_or(|p| {
+        let name = user.user_principal_name.as_bytes();
+        name.len() >= p.len() && name[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+    })
 }
 
 fn unsupported(message: impl Into<String>, ids: &RequestIds) -> GraphResponse {

@@ -603,6 +603,18 @@ fn large_tenants_are_read_in_parallel_segments_proven_complete_by_count() {
     assert_eq!(ids(&read), ids(&snapshot));
     drop(emu);
 
+    // One first character for everyone: the segment is split by the next characters
+    // (`u` -> `us` -> `use` -> `user`), each part proven by its own count.
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = crate::testkit::tenant(2_100, 5);
+    let tenant = write_tenant(dir.path(), &snapshot);
+    let emu = start(&tenant, |_| {});
+    let mut backend = graph_backend(&emu);
+    let read = backend.read().unwrap();
+    assert_eq!(backend.last_users_read(), Some(UsersRead::Parallel));
+    assert_eq!(ids(&read), ids(&snapshot));
+    drop(emu);
+
     // A small tenant: page after page, no count needed.
     let dir = tempfile::tempdir().unwrap();
     let tenant = write_tenant(dir.path(), &varied_tenant(50, &[]));
@@ -610,4 +622,50 @@ fn large_tenants_are_read_in_parallel_segments_proven_complete_by_count() {
     let mut backend = graph_backend(&emu);
     backend.read().unwrap();
     assert_eq!(backend.last_users_read(), Some(UsersRead::Sequential));
+}
+
+#[tokio::test]
+async fn the_emulator_binary_takes_latency_and_roles_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenant = write_tenant(dir.path(), &rules_tenant());
+    let emulator = crate::emulator::spawn_binary(
+        &[
+            "--tenant",
+            tenant.to_str().unwrap(),
+            "--latency",
+            "300ms",
+            "--roles",
+            "",
+        ],
+        &[],
+    );
+    let http = reqwest::Client::new();
+    let token = crate::emulator::token(&http, &emulator.url).await;
+    let started = std::time::Instant::now();
+    let r = http
+        .get(format!("{}/v1.0/users", emulator.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    // No permission granted: Graph's 403, after the link's delay.
+    assert_eq!(r.status(), 403);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!(claims["roles"], json!([]));
+    drop(emulator);
+    // An unknown permission name is refused at start.
+    let out = crate::common::commcred(dir.path())
+        .args([
+            "emulator",
+            "--tenant",
+            tenant.to_str().unwrap(),
+            "--roles",
+            "User.Read.Al",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("commcred::emulator::bad_flag"));
 }

@@ -244,10 +244,13 @@ impl GraphClient {
                 .bytes()
                 .await
                 .map_err(|e| CallError::Transport(describe_transport(&e)))?;
+            // Graph has sent a UTF-8 BOM before a body (microsoft-graph-docs issue #679), and
+            // OData warns clients of one before text/plain `/$count` answers.
+            let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
             let value: Value = if bytes.is_empty() {
                 Value::Null
             } else {
-                match serde_json::from_slice(&bytes) {
+                match serde_json::from_slice(bytes) {
                     Ok(v) => v,
                     Err(e) if status.is_success() => {
                         return Err(CallError::Transport(format!("unreadable answer: {e}")));
@@ -308,24 +311,10 @@ impl GraphClient {
 
     /// Every item of a collection, following `@odata.nextLink`.
     pub(crate) async fn get_all(&self, url: &str) -> Result<Vec<Value>, CallError> {
-        Ok(self.get_all_with(url, &[]).await?.0)
-    }
-
-    /// [`GraphClient::get_all`] with extra request headers; also the first page's
-    /// `@odata.count` (the size of the whole collection, when asked for with `$count=true`).
-    pub(crate) async fn get_all_with(
-        &self,
-        url: &str,
-        headers: &[(&str, &str)],
-    ) -> Result<(Vec<Value>, Option<u64>), CallError> {
         let mut items = Vec::new();
-        let mut count = None;
         let mut next = Some(url.to_string());
         while let Some(url) = next {
-            let mut page = self.get_with(&url, headers).await?;
-            if count.is_none() {
-                count = page.get("@odata.count").and_then(Value::as_u64);
-            }
+            let mut page = self.get(&url).await?;
             if let Some(Value::Array(values)) = page.get_mut("value").map(Value::take) {
                 items.extend(values);
             }
@@ -334,7 +323,7 @@ impl GraphClient {
                 .and_then(Value::as_str)
                 .map(str::to_string);
         }
-        Ok((items, count))
+        Ok(items)
     }
 
     /// One `$batch` call, not retried: the caller decides item by item.
