@@ -7,8 +7,10 @@
 //! on that property by default ("Advanced query capabilities on Microsoft Entra ID
 //! objects", filter table) — and the segments are read side by side.
 //!
-//! A segment of more than two pages is split by the next character of the name (`ma`,
-//! `mb`, …, `m.`, `m@`), down to four characters, so that no segment holds the read up.
+//! A segment of more than two pages is split by the next characters of the names its first
+//! page shows (`m` into `ma`, `mi`, …), down to four characters, so that no segment holds
+//! the read up; if the parts do not add up to the segment's count (a rarer next character
+//! missed by the sample), the segment is paged to its end instead.
 //!
 //! The proof, with Graph's advanced query parameters (`ConsistencyLevel: eventual` and
 //! `$count`): `GET /users/$count` gives the number of users; each segment's first page
@@ -40,8 +42,6 @@ const MAX_PREFIX: usize = 4;
 /// What a `userPrincipalName` can start with in Entra ID: letters (matched without regard
 /// to case), digits, and `' - _ ! # ^ ~` (a period cannot lead).
 const FIRST_CHARACTERS: &str = "abcdefghijklmnopqrstuvwxyz0123456789'-_!#^~";
-/// What can follow within a name: the same, a period, or the `@` that ends the name.
-const NEXT_CHARACTERS: &str = "abcdefghijklmnopqrstuvwxyz0123456789'-_!#^~.@";
 const EVENTUAL: [(&str, &str); 1] = [("ConsistencyLevel", "eventual")];
 
 /// How the users were read, for the log and the benchmark.
@@ -67,6 +67,24 @@ async fn count(client: &GraphClient) -> Result<Option<u64>, CallError> {
             Ok(None)
         }
     }
+}
+
+/// The characters that follow the first `at` characters of the names on `page`, in lower
+/// case, each once, in the order first seen.
+fn next_characters(page: &Value, at: usize) -> Vec<char> {
+    let mut seen = Vec::new();
+    for user in page["value"].as_array().into_iter().flatten() {
+        let next = user["userPrincipalName"]
+            .as_str()
+            .and_then(|upn| upn.chars().nth(at))
+            .map(|c| c.to_ascii_lowercase());
+        if let Some(c) = next
+            && !seen.contains(&c)
+        {
+            seen.push(c);
+        }
+    }
+    seen
 }
 
 /// The URL of one segment, relative to the version root.
@@ -147,8 +165,8 @@ async fn read_prefixes(
 }
 
 /// The users whose name starts with `prefix`, proven by the segment's `@odata.count`; a
-/// segment of more than two pages is split by the next character instead, its parts
-/// proven each and together. Boxed: it calls itself.
+/// segment of more than two pages is split by the next character first, its parts proven
+/// each and together. Boxed: it calls itself.
 fn read_segment(
     client: Arc<GraphClient>,
     permits: Arc<Semaphore>,
@@ -163,9 +181,15 @@ fn read_segment(
             return Ok(None);
         };
         if count > SPLIT_ABOVE && prefix.chars().count() < MAX_PREFIX {
-            let parts = NEXT_CHARACTERS.chars().map(|c| format!("{prefix}{c}"));
-            let users = read_prefixes(client, permits, parts).await?;
-            return Ok(users.filter(|u| u.len() as u64 == count));
+            // Split by the next characters the first page shows; if a rarer one was not in
+            // the sample, the parts fall short of the count and the segment is paged instead.
+            let parts = next_characters(&page, prefix.chars().count())
+                .into_iter()
+                .map(|c| format!("{prefix}{c}"));
+            let users = read_prefixes(client.clone(), permits.clone(), parts).await?;
+            if let Some(users) = users.filter(|u| u.len() as u64 == count) {
+                return Ok(Some(users));
+            }
         }
         let mut users = Vec::new();
         loop {
@@ -185,6 +209,16 @@ fn read_segment(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sample_names_the_next_characters_once_each() {
+        let page = serde_json::json!({"value": [
+            {"userPrincipalName": "Mary@x"}, {"userPrincipalName": "mike@x"},
+            {"userPrincipalName": "MARK@x"}, {"userPrincipalName": "m@x"}
+        ]});
+        assert_eq!(next_characters(&page, 1), ['a', 'i', '@']);
+        assert_eq!(next_characters(&page, 2), ['r', 'k', 'x']);
+    }
 
     #[test]
     fn segment_urls_escape_quotes_and_ask_for_a_count() {
