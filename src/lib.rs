@@ -13,6 +13,7 @@ pub mod backend;
 pub mod base;
 pub mod config;
 pub mod credits;
+pub mod drift;
 pub mod emulator;
 pub mod export;
 pub mod plan;

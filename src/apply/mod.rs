@@ -2,11 +2,15 @@
 //! its lock and reading the live state), the plan is checked for staleness against that
 //! state, the steps the backend can make run (the rest are left to a person with
 //! instructions), and the change is committed only when every step went through.
+//! `budget`: the spending limit (`--max-spend`) checked before anything changes.
+
+pub mod budget;
 
 use std::sync::Arc;
 
 pub use crate::backend::{ApplyContext, ApplyReport, NoProgress, Progress};
 use crate::backend::{Backend, BackendError};
+use crate::plan::applied::already_applied;
 use crate::plan::observe::stale_objects;
 use crate::plan::{Operation, Plan};
 
@@ -33,18 +37,29 @@ pub fn apply_with(
     // Credits a backend leaves to a person are checked against the ledger when the person
     // confirms them, not here: only what the backend itself changes is compared.
     let manual_credits = manual.iter().any(|(op, _)| op.is_credits());
-    let stale = if manual_credits {
-        let mut licenses_only = plan.clone();
-        licenses_only.credits = None;
-        stale_objects(&licenses_only, &live)
+    let licenses_only;
+    let checked = if manual_credits {
+        let mut copy = plan.clone();
+        copy.credits = None;
+        licenses_only = copy;
+        &licenses_only
     } else {
-        stale_objects(plan, &live)
+        plan
     };
-    drop(live);
+    let stale = stale_objects(checked, &live);
     if !stale.is_empty() {
+        // A saved plan applied a second time finds everything it touches changed, into
+        // exactly what it leaves: "already applied", not someone else's change.
+        let done = already_applied(checked, &live);
+        drop(live);
         backend.abort();
-        return Err(BackendError::Stale(stale));
+        return Err(if done {
+            BackendError::AlreadyApplied(stale)
+        } else {
+            BackendError::Stale(stale)
+        });
     }
+    drop(live);
     progress.start(steps.len() as u64);
     let executed = backend.execute(steps, ctx, progress.clone());
     progress.finish();

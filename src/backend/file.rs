@@ -21,7 +21,7 @@ pub struct FileBackend {
     path: PathBuf,
     lock_wait: Duration,
     /// Between `begin` and `commit`/`abort`: the lock and the snapshot being changed.
-    open: Option<(FileLock, Snapshot)>,
+    open: Option<(FileLock, Snapshot, String)>,
 }
 
 impl FileBackend {
@@ -46,15 +46,42 @@ impl FileBackend {
 
 /// Reads and parses a snapshot, with the JSON error's line and column on failure.
 pub fn read_snapshot(path: &Path) -> Result<Snapshot, BackendError> {
-    let what = path.display().to_string();
-    let text = fs::read_to_string(path).map_err(|e| BackendError::Read {
-        what: what.clone(),
-        message: e.to_string(),
+    read_snapshot_and_text(path).map(|(snapshot, _)| snapshot)
+}
+
+/// [`read_snapshot`], with the text it was parsed from (whose key order a write keeps).
+fn read_snapshot_and_text(path: &Path) -> Result<(Snapshot, String), BackendError> {
+    let text = fs::read_to_string(path).map_err(|source| BackendError::ReadFile {
+        path: path.to_path_buf(),
+        source,
     })?;
-    serde_json::from_str(&text).map_err(|e| BackendError::Read {
-        what: format!("{what}:{}:{}", e.line(), e.column()),
-        message: format!("not a valid tenant snapshot: {e}"),
-    })
+    let snapshot: Snapshot =
+        serde_json::from_str(&text).map_err(|source| BackendError::Snapshot {
+            path: path.to_path_buf(),
+            line: source.line(),
+            column: source.column(),
+            source,
+        })?;
+    tracing::info!(
+        path = %path.display(),
+        users = snapshot.users.len(),
+        skus = snapshot.subscribed_skus.len(),
+        "read the tenant snapshot"
+    );
+    Ok((snapshot, text))
+}
+
+/// [`snapshot_to_string`] with every object's keys in the order of `original` (the file as
+/// it was read), so that an apply changes only the lines it must.
+pub fn snapshot_to_string_like(snapshot: &Snapshot, original: &str) -> String {
+    let Ok(before) = serde_json::from_str::<serde_json::Value>(original) else {
+        return snapshot_to_string(snapshot);
+    };
+    let after = serde_json::to_value(snapshot).expect("snapshots always serialize");
+    let mut text = serde_json::to_string_pretty(&super::key_order::keep_key_order(&before, after))
+        .expect("JSON values always serialize");
+    text.push('\n');
+    text
 }
 
 impl Backend for FileBackend {
@@ -69,8 +96,9 @@ impl Backend for FileBackend {
     fn begin(&mut self) -> Result<Snapshot, BackendError> {
         self.open = None;
         let lock = FileLock::acquire(&self.path, &fsio::purpose("apply"), self.lock_wait)?;
-        let snapshot = read_snapshot(&self.path)?;
-        self.open = Some((lock, snapshot.clone()));
+        tracing::info!(path = %self.path.display(), "locked the tenant snapshot");
+        let (snapshot, text) = read_snapshot_and_text(&self.path)?;
+        self.open = Some((lock, snapshot.clone(), text));
         Ok(snapshot)
     }
 
@@ -80,10 +108,10 @@ impl Backend for FileBackend {
         ctx: &ApplyContext,
         progress: Arc<dyn Progress>,
     ) -> Result<ApplyReport, BackendError> {
-        let (_, snapshot) = self
+        let (_, snapshot, _) = self
             .open
             .as_mut()
-            .ok_or_else(|| BackendError::Other("execute before begin".into()))?;
+            .ok_or(BackendError::NotBegun("execute"))?;
         let report = apply_to_snapshot(snapshot, &ops, ctx.now);
         progress.advance(ops.len() as u64);
         if report.is_success() {
@@ -101,11 +129,13 @@ impl Backend for FileBackend {
     }
 
     fn commit(&mut self) -> Result<(), BackendError> {
-        let (lock, snapshot) = self
-            .open
-            .take()
-            .ok_or_else(|| BackendError::Other("commit before begin".into()))?;
-        fsio::write_atomically(&self.path, snapshot_to_string(&snapshot).as_bytes())?;
+        let (lock, snapshot, original) =
+            self.open.take().ok_or(BackendError::NotBegun("commit"))?;
+        fsio::write_atomically(
+            &self.path,
+            snapshot_to_string_like(&snapshot, &original).as_bytes(),
+        )?;
+        tracing::info!(path = %self.path.display(), "replaced the tenant snapshot");
         drop(lock);
         Ok(())
     }

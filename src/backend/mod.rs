@@ -1,5 +1,6 @@
 //! Where the live tenant lives: the [`Backend`] trait and its implementations.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::base::fsio::FsError;
@@ -8,6 +9,7 @@ use crate::tenant::Snapshot;
 
 pub mod file;
 pub mod graph;
+mod key_order;
 pub mod ledger;
 
 /// A live tenant that can be read into the shared model and changed step by step. The
@@ -74,29 +76,73 @@ pub struct ApplyContext {
     pub now: chrono::DateTime<chrono::Utc>,
 }
 
+/// Why a backend could not read or change the live tenant. Each variant is one problem
+/// with one diagnostic code (docs/diagnostics.md); the underlying error is its source.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum BackendError {
+    /// The tenant snapshot file could not be read.
+    #[error("cannot read {}: {source}", .path.display())]
+    #[diagnostic(code(commcred::backend::read), help("{READ_HELP}"))]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The tenant snapshot file is not a snapshot.
+    #[error("cannot read {}:{line}:{column}: not a valid tenant snapshot: {source}", .path.display())]
+    #[diagnostic(code(commcred::backend::read), help("{READ_HELP}"))]
+    Snapshot {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        source: serde_json::Error,
+    },
+    /// Microsoft Graph answered a read with an error or with something that does not parse.
     #[error("cannot read {what}: {message}")]
-    #[diagnostic(
-        code(commcred::backend::read),
-        help("check the path given by --backend or the YAML's `backend`")
-    )]
+    #[diagnostic(code(commcred::backend::read), help("{READ_HELP}"))]
     Read { what: String, message: String },
-    #[error("cannot write {what}: {message}")]
+    /// Writing the tenant file failed; the file is as it was.
+    #[error(transparent)]
     #[diagnostic(
         code(commcred::backend::write),
         help("nothing was changed; check permissions and free space, then apply again")
     )]
-    Write { what: String, message: String },
+    Write(FsError),
+    /// Another process holds the data's lock for longer than commcred waits.
+    #[error(transparent)]
+    #[diagnostic(
+        code(commcred::backend::locked),
+        help(
+            "nothing was changed; wait for it to finish (or stop it), or pass --lock-timeout 60s to wait longer"
+        )
+    )]
+    Locked(FsError),
     #[error("the plan is stale: {} changed since it was planned; nothing was changed", .0.join(", "))]
     #[diagnostic(
         code(commcred::apply::stale),
         help("run `commcred plan` again, review the new plan, and apply that")
     )]
     Stale(Vec<String>),
+    /// A saved plan applied a second time: what it touches is already as it leaves it.
+    #[error("this plan was already applied: {}; nothing was changed", already(.0))]
+    #[diagnostic(
+        code(commcred::apply::already_applied),
+        help(
+            "nothing to do; to look for newer changes, run `commcred plan --detailed-exitcode` (exit 0: none)"
+        )
+    )]
+    AlreadyApplied(Vec<String>),
+    /// A setting the backend cannot work with (missing credentials, a bad URL or quota).
     #[error("{0}")]
     #[diagnostic(code(commcred::backend::error))]
-    Other(String),
+    Settings(String),
+    /// The HTTP client or its runtime could not be set up.
+    #[error("cannot set up HTTP: {0}")]
+    #[diagnostic(code(commcred::backend::error))]
+    Http(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// `execute` or `commit` without `begin`: a bug in the caller.
+    #[error("the backend was asked to {0} before `begin`")]
+    #[diagnostic(code(commcred::backend::error))]
+    NotBegun(&'static str),
     /// The live tenant refused commcred's credentials (Microsoft Graph).
     #[error("{0}")]
     #[diagnostic(
@@ -116,25 +162,15 @@ pub enum BackendError {
         )
     )]
     MissingPermissions(String),
-    /// Another process holds the data's lock for longer than commcred waits.
-    #[error("{0}")]
-    #[diagnostic(
-        code(commcred::backend::locked),
-        help(
-            "nothing was changed; wait for it to finish (or stop it), or pass --lock-timeout 60s to wait longer"
-        )
-    )]
-    Locked(FsError),
 }
+
+const READ_HELP: &str = "check the path given by --backend or the YAML's `backend`";
 
 impl From<FsError> for BackendError {
     fn from(e: FsError) -> BackendError {
         match e {
             FsError::Busy { .. } => BackendError::Locked(e),
-            other => BackendError::Write {
-                what: other.path().display().to_string(),
-                message: other.cause(),
-            },
+            other => BackendError::Write(other),
         }
     }
 }
@@ -170,4 +206,17 @@ pub fn open(
             Ok(Box::new(graph::GraphBackend::from_env(url.as_deref())?))
         }
     }
+}
+
+/// "the 10 objects it changes (user a, user b, user c, …) are already as it leaves them".
+fn already(objects: &[String]) -> String {
+    let shown: Vec<&str> = objects.iter().take(3).map(String::as_str).collect();
+    format!(
+        "the {} object{} it changes ({}{}) {} already as it leaves them",
+        objects.len(),
+        if objects.len() == 1 { "" } else { "s" },
+        shown.join(", "),
+        if objects.len() > 3 { ", …" } else { "" },
+        if objects.len() == 1 { "is" } else { "are" },
+    )
 }

@@ -206,8 +206,11 @@ impl FileLock {
         let started = Instant::now();
         let mut pause = Duration::from_millis(10);
         loop {
-            if let Some(lock) = FileLock::try_once(&path, purpose)? {
-                return Ok(lock);
+            match FileLock::try_once(&path, purpose)? {
+                Attempt::Locked(lock) => return Ok(lock),
+                // The holder let go while we opened the sidecar: try again at once.
+                Attempt::Vanished => continue,
+                Attempt::Busy => {}
             }
             let waited = started.elapsed();
             if waited >= wait {
@@ -222,8 +225,8 @@ impl FileLock {
         }
     }
 
-    /// One attempt: `None` when someone else holds the lock.
-    fn try_once(path: &Path, purpose: &str) -> Result<Option<FileLock>, FsError> {
+    /// One attempt to take the lock on the sidecar `path`.
+    fn try_once(path: &Path, purpose: &str) -> Result<Attempt, FsError> {
         let lock_err = |source| FsError::Lock {
             path: path.to_path_buf(),
             source,
@@ -237,20 +240,20 @@ impl FileLock {
             .map_err(lock_err)?;
         match file.try_lock() {
             Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(fs::TryLockError::WouldBlock) => return Ok(Attempt::Busy),
             Err(fs::TryLockError::Error(e)) => return Err(lock_err(e)),
         }
         // The previous holder may have removed the sidecar between our open and our lock:
         // then we hold a lock on a file nobody else will ever open. Try again on the path.
         if !same_file(&file, path) {
-            return Ok(None);
+            return Ok(Attempt::Vanished);
         }
         let mut lock = FileLock {
             file,
             path: path.to_path_buf(),
         };
         lock.write_purpose(purpose).map_err(lock_err)?;
-        Ok(Some(lock))
+        Ok(Attempt::Locked(lock))
     }
 
     fn write_purpose(&mut self, purpose: &str) -> io::Result<()> {
@@ -258,6 +261,13 @@ impl FileLock {
         (&self.file).write_all(purpose.as_bytes())?;
         self.file.flush()
     }
+}
+
+enum Attempt {
+    Locked(FileLock),
+    Busy,
+    /// The sidecar we locked was removed by its previous holder.
+    Vanished,
 }
 
 impl Drop for FileLock {
@@ -367,6 +377,33 @@ mod tests {
         let again = FileLock::acquire(&data, "third", Duration::ZERO).unwrap();
         drop(again);
         assert!(leftovers(dir.path()).is_empty());
+    }
+
+    /// Read-modify-write under the lock from many threads: no update is lost although
+    /// each holder removes the sidecar on release (and a waiter may have opened it).
+    #[test]
+    fn the_lock_excludes_while_sidecars_come_and_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("counter");
+        fs::write(&data, "0").unwrap();
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let data = data.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..25 {
+                        let _lock =
+                            FileLock::acquire(&data, "counter", Duration::from_secs(60)).unwrap();
+                        let n: u32 = fs::read_to_string(&data).unwrap().parse().unwrap();
+                        write_atomically(&data, (n + 1).to_string().as_bytes()).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(fs::read_to_string(&data).unwrap(), "200");
+        assert_eq!(leftovers(dir.path()), ["counter"]);
     }
 
     #[test]

@@ -4,8 +4,14 @@
 //! - `codes`: ISO country and currency codes
 //! - `licenses`: the license catalog (capabilities, SKUs, service plans)
 //! - `fsio`: safe file I/O (atomic replace keeping mode, fsync, bounded advisory lock)
+//! - `notice`: a problem or warning with its code and help (planner, export)
+//! - `text`: message helpers ("a, b and 3 more")
+//! - `source_window`: diagnostic snippets cut to a window on long lines
 
 pub mod codes;
 pub mod fsio;
 pub mod licenses;
 pub mod money;
+pub mod notice;
+pub mod source_window;
+pub mod text;

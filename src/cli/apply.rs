@@ -1,16 +1,15 @@
 //! `commcred apply`: plan, confirm, apply, report; or apply a saved plan exactly.
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use commcred::apply::budget::{self, MaxSpend};
 use commcred::apply::{ApplyContext, ApplyReport, NoProgress, Progress};
 use commcred::backend::Backend;
 use commcred::config::BackendSpec;
-use commcred::plan::budget::{self, MaxSpend};
 use commcred::plan::file::{SavedPlan, looks_like_plan};
 use commcred::plan::{Plan, render::human};
 use miette::{Result, miette};
@@ -20,6 +19,7 @@ use super::manual::{self, ManualArgs};
 use super::output::{Output, stdin_is_terminal};
 use super::plan::make_plan;
 use super::progress::Bar;
+use super::prompt;
 use super::show::describe;
 use commcred::workflow::plan::Planned;
 
@@ -38,7 +38,9 @@ pub struct Args {
     pub auto_approve: bool,
     /// Refuse, changing nothing, when the plan buys more Communications Credits than
     /// AMOUNT: `500` or `500.00 USD` (the plan's currency).
-    #[arg(long, value_name = "AMOUNT")]
+    /// (`-5` is taken as a value, so that it gets a clear error rather than "unexpected
+    /// argument".)
+    #[arg(long, value_name = "AMOUNT", allow_hyphen_values = true)]
     pub max_spend: Option<String>,
     #[command(flatten)]
     pub manual: ManualArgs,
@@ -68,6 +70,7 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     if let Some(limit) = &limit {
         budget::check(&plan, limit)?;
     }
+    out.check_stdout()?;
     confirm(args.auto_approve)?;
     let ledger = Some(credits.ledger_path.as_path());
     let progress = progress_for(&backend_spec);
@@ -125,19 +128,15 @@ pub fn confirm(auto_approve: bool) -> Result<()> {
             "refusing to apply: there is no terminal to ask for confirmation"
         ));
     }
-    eprint!(
-        "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
-    );
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| miette!("cannot read the answer: {e}"))?;
-    if answer.trim() == "yes" {
+    let answer = prompt::ask(
+        "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ",
+    )?;
+    if answer.as_deref() == Some("yes") {
         Ok(())
     } else {
         Err(miette!(
             code = "commcred::apply::cancelled",
+            help = "to apply, run the command again and answer yes (or add --auto-approve)",
             "apply cancelled; nothing was changed"
         ))
     }
@@ -180,14 +179,17 @@ pub fn render_report(plan: &Plan, report: &ApplyReport) -> String {
             s.add_funds = None;
         }
         text.push_str(&format!(
-            "Apply complete! {} applied: {} assigned, {} removed, {} settings changed{}.\n",
-            report.applied.len(),
+            "Apply complete! Licenses: {} assigned, {} removed. Settings: {} changed.{} \
+             ({} write operation{}.)\n\
+             To check that the tenant now matches: commcred plan --detailed-exitcode (exit 0: no changes)\n",
             s.assign,
             s.remove,
             s.settings,
             s.add_funds
-                .map(|m| format!(", {m} added"))
-                .unwrap_or_default()
+                .map(|m| format!(" Credits: {m} added."))
+                .unwrap_or_default(),
+            report.applied.len(),
+            if report.applied.len() == 1 { "" } else { "s" },
         ));
     }
     text
@@ -219,6 +221,7 @@ fn apply_saved(
     if let Some(limit) = limit {
         budget::check(&saved.plan, limit)?;
     }
+    out.check_stdout()?;
     let spec = backend_override(global)?.unwrap_or_else(|| saved.backend.clone());
     let mut backend = open_spec(global, &spec)?;
     out.info(&format!("Applying to {}...", backend.describe()));

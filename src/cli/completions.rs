@@ -8,8 +8,10 @@ use clap_complete::Shell;
 use miette::Result;
 
 use super::Cli;
+use super::output::Output;
 
 #[derive(Debug, clap::Args)]
+#[command(help_template = super::POSITIONALS_ONLY)]
 #[command(after_help = "\
 Examples:
   commcred completions bash > ~/.local/share/bash-completion/completions/commcred
@@ -22,8 +24,10 @@ pub struct Args {
     pub shell: Shell,
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
+pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
     let mut cmd = Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "commcred", &mut std::io::stdout());
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "commcred", &mut script);
+    out.result(&String::from_utf8_lossy(&script));
     Ok(ExitCode::SUCCESS)
 }

@@ -114,12 +114,29 @@ pub fn config_path(arg: Option<PathBuf>) -> PathBuf {
     arg.unwrap_or_else(|| PathBuf::from("commcred.yaml"))
 }
 
-/// Who confirms manual steps or imports usage: `--confirmed-by`, else the login name.
-pub fn actor(given: Option<&str>) -> String {
+/// Who confirms manual steps or records the ledger: `--confirmed-by` (or
+/// `COMMCRED_CONFIRMED_BY`), else the login name (`USER`, `LOGNAME`, `USERNAME`). `None`
+/// when none is known: the ledger is an audit trail, and "unknown" tells nobody anything.
+pub fn actor(given: Option<&str>) -> Option<String> {
     given
         .map(str::to_string)
-        .or_else(|| std::env::var("USER").ok())
-        .or_else(|| std::env::var("USERNAME").ok())
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| "unknown".to_string())
+        .into_iter()
+        .chain(
+            ["USER", "LOGNAME", "USERNAME"]
+                .iter()
+                .filter_map(|v| std::env::var(v).ok()),
+        )
+        .map(|s| s.trim().to_string())
+        .find(|s| !s.is_empty())
+}
+
+/// [`actor`], or an error that says which flag to add.
+pub fn require_actor(given: Option<&str>) -> Result<String> {
+    actor(given).ok_or_else(|| {
+        miette!(
+            code = "commcred::cli::who_unknown",
+            help = "add --confirmed-by NAME (or set COMMCRED_CONFIRMED_BY=NAME); the credits ledger records who did what",
+            "commcred does not know who you are: USER, LOGNAME and USERNAME are not set"
+        )
+    })
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use commcred::backend;
 use commcred::base::fsio::write_atomically;
 use commcred::config::BackendSpec;
-use commcred::config::schema::{Backend, BackendMap, GraphTarget, SCHEMA_URL};
+use commcred::config::schema::{Backend, BackendMap, GraphTarget, SCHEMA_BESIDE};
 use commcred::export::{ExportOptions, export};
 use miette::{Result, miette};
 
@@ -38,8 +38,10 @@ pub struct Args {
     /// Take the backend from this commcred.yaml when --backend is not given.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The JSON Schema the YAML's `yaml-language-server` modeline points editors to.
-    #[arg(long, value_name = "URL|PATH", default_value = SCHEMA_URL)]
+    /// The JSON Schema the YAML's `yaml-language-server` modeline points editors to: a path
+    /// relative to the YAML, or a URL. The default expects the file `commcred schema` writes,
+    /// saved beside the YAML.
+    #[arg(long, value_name = "URL|PATH", default_value = SCHEMA_BESIDE)]
     pub schema: String,
 }
 
@@ -102,6 +104,17 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
             String::new()
         }
     ));
+    if args.schema == SCHEMA_BESIDE {
+        out.info(&format!(
+            "For completion in editors, save the schema beside it: commcred schema > {}",
+            args.out
+                .as_deref()
+                .and_then(Path::parent)
+                .filter(|d| !d.as_os_str().is_empty())
+                .map(|d| d.join(SCHEMA_BESIDE).display().to_string())
+                .unwrap_or_else(|| SCHEMA_BESIDE.to_string())
+        ));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

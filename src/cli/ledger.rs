@@ -9,7 +9,7 @@ use commcred::tenant::BillingAccountType;
 use commcred::workflow::ledger::{self, Reading};
 use miette::Result;
 
-use super::context::{GlobalArgs, actor, now};
+use super::context::{GlobalArgs, now, require_actor};
 use super::output::Output;
 use super::usage::LedgerLocation;
 
@@ -65,8 +65,9 @@ pub struct RecordArgs {
     #[arg(long, value_name = "AMOUNT[@DATE]")]
     pub fund: Vec<String>,
     /// Who read the balance, as recorded in the ledger (default: the login name).
-    #[arg(long, env = "COMMCRED_CONFIRMED_BY", value_name = "NAME")]
-    pub by: Option<String>,
+    /// Same flag as `apply --confirmed-by`; `--by` is its old spelling.
+    #[arg(long, alias = "by", env = "COMMCRED_CONFIRMED_BY", value_name = "NAME")]
+    pub confirmed_by: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -85,7 +86,7 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
                 billing_account: args.billing_account.map(billing),
                 currency: args.currency,
                 fund: args.fund,
-                by: actor(args.by.as_deref()),
+                by: require_actor(args.confirmed_by.as_deref())?,
             };
             ledger::record(&path, config.as_ref(), reading, now, global.lock_wait())?
         }

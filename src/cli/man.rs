@@ -9,8 +9,23 @@ use clap::CommandFactory;
 use miette::{IntoDiagnostic, Result, miette};
 
 use super::Cli;
+use super::output::Output;
+
+/// `man --help` without the global options (they change nothing here); its one option
+/// written out, since a template cannot list some options and not others.
+const MAN_HELP: &str = "\
+{about-with-newline}
+{usage-heading} {usage}
+
+Arguments:
+{positionals}
+
+Options:
+      --out-dir <DIR>  Write commcred.1 and one commcred-COMMAND.1 page per command into DIR
+  -h, --help           Print help{after-help}";
 
 #[derive(Debug, clap::Args)]
+#[command(help_template = MAN_HELP)]
 #[command(after_help = "\
 Examples:
   commcred man | man -l -
@@ -25,7 +40,7 @@ pub struct Args {
     pub out_dir: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
+pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
     if let Some(dir) = &args.out_dir {
         let cmd = command();
         let pages = std::iter::once(cmd.clone()).chain(cmd.get_subcommands().cloned());
@@ -42,7 +57,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let roff = page(args.command.as_deref())?;
-    std::io::Write::write_all(&mut std::io::stdout().lock(), &roff).into_diagnostic()?;
+    out.result(&String::from_utf8_lossy(&roff));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -126,10 +141,14 @@ mod tests {
     #[test]
     fn out_dir_writes_one_page_per_command() {
         let dir = tempfile::tempdir().unwrap();
-        run(Args {
-            command: None,
-            out_dir: Some(dir.path().to_path_buf()),
-        })
+        let out = Output::new(super::super::output::ColorChoice::Never, true);
+        run(
+            Args {
+                command: None,
+                out_dir: Some(dir.path().to_path_buf()),
+            },
+            &out,
+        )
         .unwrap();
         assert!(dir.path().join("commcred.1").exists());
         assert!(dir.path().join("commcred-export.1").exists());

@@ -2,20 +2,20 @@
 //! them, ask for each on a terminal (or take `--confirm-manual` in a pipeline), and record
 //! the confirmed ones in the credits ledger.
 
-use std::io::BufRead;
 use std::path::Path;
 
 use std::time::Duration;
 
 use commcred::apply::ApplyReport;
 use commcred::backend::ledger as store;
-use commcred::credits::ledger::{How, Stamp};
-use commcred::credits::steps::{self, ManualStep};
+use commcred::backend::ledger::{How, Recorded, Stamp};
+use commcred::plan::steps::{self, ManualStep};
 use commcred::plan::{Operation, Plan};
-use miette::{Result, miette};
+use miette::Result;
 
 use super::context::{actor, now};
 use super::output::{Output, stdin_is_terminal};
+use super::prompt;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ManualArgs {
@@ -62,7 +62,7 @@ pub fn guide(
     if all.is_empty() {
         return Ok(());
     }
-    let plan_id = steps::plan_id(plan);
+    let plan_id = commcred::plan::file::plan_id(plan);
     out.result(&format!("\n{}", steps::render(change, &all)));
 
     let Some(path) = ledger_path else {
@@ -70,22 +70,7 @@ pub fn guide(
         return Ok(());
     };
     let path = &path.to_path_buf();
-    let known = store::load(path)?;
-    let mut pending: Vec<(usize, &ManualStep)> = Vec::new();
-    for (n, step) in all.iter().enumerate() {
-        match known
-            .as_ref()
-            .and_then(|l| l.is_confirmed(&step.key(&plan_id)))
-        {
-            Some(c) => out.result(&format!(
-                "Step {} was already recorded on {} by {}: not recorded again.\n",
-                n + 1,
-                c.stamp.at.format("%Y-%m-%d %H:%M UTC"),
-                c.stamp.by
-            )),
-            None => pending.push((n, step)),
-        }
-    }
+    let pending = pending_steps(path, &all, &plan_id, out)?;
     if pending.is_empty() {
         return Ok(());
     }
@@ -108,8 +93,15 @@ pub fn guide(
         out.result("Nothing recorded; the next plan shows the same steps.\n");
         return Ok(());
     }
+    let Some(by) = actor(args.confirmed_by.as_deref()) else {
+        out.result(&format!(
+            "Not recorded: commcred does not know who confirmed the steps (USER is not set). Run apply again with --confirm-manual --confirmed-by NAME to record them in {}.\n",
+            path.display()
+        ));
+        return Ok(());
+    };
     let stamp = Stamp {
-        by: actor(args.confirmed_by.as_deref()),
+        by,
         at: now()?,
         how,
         plan: None,
@@ -121,6 +113,46 @@ pub fn guide(
             .ok_or_else(|| commcred::credits::CreditsError::LedgerMissing { path: path.clone() })?;
         ledger.record_steps(path, &plan_id, change, &confirmed, &stamp)
     })?;
+    report_recorded(&recorded, path, &stamp, out);
+    let skipped = pending.len() - confirmed.len();
+    if skipped > 0 {
+        out.result(&format!(
+            "{skipped} step{} not confirmed: the next plan shows {} again.\n",
+            if skipped == 1 { "" } else { "s" },
+            if skipped == 1 { "it" } else { "them" }
+        ));
+    }
+    Ok(())
+}
+
+/// The steps not yet recorded for this plan; says which ones already were.
+fn pending_steps<'a>(
+    path: &Path,
+    all: &'a [ManualStep],
+    plan_id: &str,
+    out: &Output,
+) -> Result<Vec<(usize, &'a ManualStep)>> {
+    let known = store::load(path)?;
+    let mut pending = Vec::new();
+    for (n, step) in all.iter().enumerate() {
+        match known
+            .as_ref()
+            .and_then(|l| l.is_confirmed(&step.key(plan_id)))
+        {
+            Some(c) => out.result(&format!(
+                "Step {} was already recorded on {} by {}: not recorded again.\n",
+                n + 1,
+                c.stamp.at.format("%Y-%m-%d %H:%M UTC"),
+                c.stamp.by
+            )),
+            None => pending.push((n, step)),
+        }
+    }
+    Ok(pending)
+}
+
+/// What the ledger took, and what it already had.
+fn report_recorded(recorded: &Recorded, path: &Path, stamp: &Stamp, out: &Output) {
     for title in &recorded.recorded {
         out.result(&format!(
             "Recorded in {}: {title} (confirmed by {}).\n",
@@ -135,41 +167,26 @@ pub fn guide(
             when.by
         ));
     }
-    let skipped = pending.len() - confirmed.len();
-    if skipped > 0 {
-        out.result(&format!(
-            "{skipped} step{} not confirmed: the next plan shows {} again.\n",
-            if skipped == 1 { "" } else { "s" },
-            if skipped == 1 { "it" } else { "them" }
-        ));
-    }
-    Ok(())
 }
 
 /// Asks `done` or `skip` for each step, in order, on the terminal.
 fn ask_each<'a>(pending: &[(usize, &'a ManualStep)], total: usize) -> Result<Vec<&'a ManualStep>> {
     let mut confirmed = Vec::new();
-    let stdin = std::io::stdin();
     for (n, step) in pending {
         loop {
-            eprint!(
+            let answer = prompt::ask(&format!(
                 "Step {} of {total} ({}): type 'done' once it is done in the admin center, or 'skip': ",
                 n + 1,
                 step.title
-            );
-            let mut answer = String::new();
-            let read = stdin
-                .lock()
-                .read_line(&mut answer)
-                .map_err(|e| miette!("cannot read the answer: {e}"))?;
-            match answer.trim() {
-                "done" => {
+            ))?;
+            match answer.as_deref() {
+                Some("done") => {
                     confirmed.push(*step);
                     break;
                 }
-                "skip" => break,
-                _ if read == 0 => return Ok(confirmed),
-                _ => eprintln!("  Please type done or skip."),
+                Some("skip") => break,
+                None => return Ok(confirmed),
+                Some(_) => eprintln!("  Please type done or skip."),
             }
         }
     }

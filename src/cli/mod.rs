@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod apply;
 mod completions;
 mod context;
+mod drift;
 mod emulator;
 mod export;
 mod ledger;
@@ -15,6 +16,7 @@ mod manual;
 mod output;
 mod plan;
 mod progress;
+mod prompt;
 mod recommend;
 mod schema;
 mod show;
@@ -22,6 +24,27 @@ mod usage;
 mod validate;
 
 use context::GlobalArgs;
+
+/// `--help` of commands that read no tenant and print no plan (`schema`): the global
+/// options (`--backend`, `--color`, `-q`, `-v`…) change nothing there, so their help leaves
+/// them out (they are still accepted).
+const OWN_HELP_ONLY: &str = "\
+{about-with-newline}
+{usage-heading} {usage}
+
+Options:
+  -h, --help  Print help{after-help}";
+
+/// [`OWN_HELP_ONLY`] for a command whose only arguments are positional (`completions`).
+const POSITIONALS_ONLY: &str = "\
+{about-with-newline}
+{usage-heading} {usage}
+
+Arguments:
+{positionals}
+
+Options:
+  -h, --help  Print help{after-help}";
 use output::{ColorChoice, Output};
 
 #[derive(Debug, Parser)]
@@ -64,6 +87,9 @@ enum Command {
     Ledger(ledger::Args),
     /// Serve a tenant snapshot as a local Microsoft Graph, for tests and trials.
     Emulator(emulator::Args),
+    /// How the live tenant differs from the YAML, as a unified diff (exit 2 when it does):
+    /// the daily report of what was changed in the portal since the last apply.
+    Drift(drift::Args),
     /// Print a plan saved by `plan --out` (human, json, markdown or powershell).
     Show(show::Args),
     /// Write a commcred.yaml that reproduces the live tenant's calling licenses.
@@ -101,14 +127,15 @@ pub fn main() -> ExitCode {
         Command::Recommend(args) => recommend::run(args, &cli.global, &out),
         Command::Ledger(args) => ledger::run(args, &cli.global, &out),
         Command::Emulator(args) => emulator::run(args, &out),
+        Command::Drift(args) => drift::run(args, &cli.global, &out),
         Command::Show(args) => show::run(args, &out),
         Command::Export(args) => export::run(args, &cli.global, &out),
         Command::Schema(args) => schema::run(args, &out),
-        Command::Completions(args) => completions::run(args),
-        Command::Man(args) => man::run(args),
+        Command::Completions(args) => completions::run(args, &out),
+        Command::Man(args) => man::run(args, &out),
     };
     match result {
-        Ok(code) => code,
+        Ok(code) => out.finish(code),
         Err(report) => {
             eprintln!("{report:?}");
             ExitCode::FAILURE

@@ -1,7 +1,9 @@
 //! The one place that decides how output looks: colour (terminal, `NO_COLOR`, `--color`),
 //! verbosity, and how errors are rendered. Commands print through it.
 
-use std::io::{IsTerminal, Write};
+use std::cell::RefCell;
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
 
 use clap::ValueEnum;
 use commcred::plan::render::Style;
@@ -18,6 +20,9 @@ pub enum ColorChoice {
 pub struct Output {
     pub style: Style,
     pub quiet: bool,
+    /// The first error writing stdout (a full disk, a closed pipe). Later results are not
+    /// attempted; `main` turns it into the exit status (see [`Output::finish`]).
+    stdout_error: RefCell<Option<io::Error>>,
 }
 
 impl Output {
@@ -33,22 +38,61 @@ impl Output {
         Output {
             style: Style { color },
             quiet,
+            stdout_error: RefCell::new(None),
         }
     }
 
     /// The main result of a command (a plan, a report): always printed.
     pub fn result(&self, text: &str) {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes());
-        let _ = out.flush();
+        self.write_stdout(|out| out.write_all(text.as_bytes()));
     }
 
     /// A large result (the human plan of 100,000 users) written straight to stdout through a
     /// buffer, never held whole in memory.
     pub fn stream(&self, write: impl FnOnce(&mut dyn std::fmt::Write)) {
-        let mut sink = FmtToIo(std::io::BufWriter::new(std::io::stdout().lock()));
-        write(&mut sink);
-        let _ = sink.0.flush();
+        self.write_stdout(|out| {
+            let mut sink = FmtToIo {
+                inner: out,
+                error: None,
+            };
+            write(&mut sink);
+            sink.error.map_or(Ok(()), Err)
+        });
+    }
+
+    /// Runs `write` on a buffered stdout and flushes, keeping the first error.
+    fn write_stdout(&self, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) {
+        if self.stdout_error.borrow().is_some() {
+            return;
+        }
+        let mut out = io::BufWriter::new(io::stdout().lock());
+        let result = write(&mut out).and_then(|()| out.flush());
+        if let Err(e) = result {
+            *self.stdout_error.borrow_mut() = Some(e);
+        }
+    }
+
+    /// Fails when stdout could not be written: a command that is about to change something
+    /// (apply) stops rather than act on output nobody saw.
+    pub fn check_stdout(&self) -> miette::Result<()> {
+        match &*self.stdout_error.borrow() {
+            None => Ok(()),
+            Some(e) => Err(stdout_error(e, "nothing was changed")),
+        }
+    }
+
+    /// The exit status once the command is done: a closed pipe (`| head -1`) ends quietly
+    /// with the command's status; any other write error is reported and fails (exit 1), so
+    /// `plan > /dev/full` does not pass for a success.
+    pub fn finish(&self, code: ExitCode) -> ExitCode {
+        match &*self.stdout_error.borrow() {
+            None => code,
+            Some(e) if e.kind() == io::ErrorKind::BrokenPipe => code,
+            Some(e) => {
+                eprintln!("{:?}", stdout_error(e, "the output is incomplete"));
+                ExitCode::FAILURE
+            }
+        }
     }
 
     /// Progress and remarks: on stderr, silenced by `-q`.
@@ -95,11 +139,29 @@ pub fn stdin_is_terminal() -> bool {
     std::io::stdin().is_terminal()
 }
 
-/// Lets `fmt::Write` renderers write to an `io::Write` (stdout).
-struct FmtToIo<W: Write>(W);
+fn stdout_error(e: &io::Error, consequence: &str) -> miette::Report {
+    miette::miette!(
+        code = "commcred::cli::stdout",
+        help = "check the disk or the file stdout is redirected to, then run again",
+        "cannot write to stdout: {e}; {consequence}"
+    )
+}
 
-impl<W: Write> std::fmt::Write for FmtToIo<W> {
+/// Lets `fmt::Write` renderers write to an `io::Write` (stdout), keeping the I/O error
+/// that `fmt::Error` cannot carry.
+struct FmtToIo<'a> {
+    inner: &'a mut dyn Write,
+    error: Option<io::Error>,
+}
+
+impl std::fmt::Write for FmtToIo<'_> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.write_all(s.as_bytes()).map_err(|_| std::fmt::Error)
+        if self.error.is_some() {
+            return Err(std::fmt::Error);
+        }
+        self.inner.write_all(s.as_bytes()).map_err(|e| {
+            self.error = Some(e);
+            std::fmt::Error
+        })
     }
 }

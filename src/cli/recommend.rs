@@ -1,11 +1,13 @@
 //! `commcred recommend`: funding advice (minimumBalance, triggerBelow, rechargeAmount) from
 //! real usage, as a YAML snippet with the reasoning in comments.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use commcred::credits::recommend::{recommend, render_yaml};
-use commcred::credits::usage::{merge_rows, read_usage_csv};
+use chrono::{DateTime, Utc};
+use commcred::config::DesiredState;
+use commcred::credits::recommend::{Recommendation, recommend, render_yaml};
+use commcred::credits::usage::{CallRow, merge_rows, read_usage_csv};
 use miette::Result;
 
 use commcred::workflow;
@@ -31,31 +33,108 @@ pub struct Args {
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     let session = session(global)?;
     let now = session.now;
+    let config = account_config(&args, out)?;
     let (rows, first, source) = if args.usage.is_empty() {
-        let desired = load_config(&config_path(args.config))?;
+        let desired = config.as_ref().expect("loaded when no --usage is given");
         let (mut backend, live) =
-            workflow::plan::read_live(&session, &desired, &|note| out.info(note))?;
-        let rows = workflow::credits::calls_for_advice(&desired, &live, backend.pstn_calls(), now)?;
+            workflow::plan::read_live(&session, desired, &|note| out.info(note))?;
+        let rows = workflow::credits::calls_for_advice(desired, &live, backend.pstn_calls(), now)?;
         (
             rows,
             None,
             format!("the usage known for {}", desired.tenant),
         )
     } else {
-        let mut rows = Vec::new();
-        let mut first = None;
-        for path in &args.usage {
-            let file = read_usage_csv(path)?;
-            first = match (first, file.first) {
-                (Some(a), Some(b)) => Some(std::cmp::min(a, b)),
-                (a, b) => a.or(b),
-            };
-            merge_rows(&mut rows, file.rows);
-        }
-        let names: Vec<String> = args.usage.iter().map(|p| p.display().to_string()).collect();
-        (rows, first, names.join(", "))
+        usage_files(&args.usage)?
     };
-    let recs = recommend(&rows, first, now);
-    out.result(&render_yaml(&recs, &source));
+    if rows.is_empty() && args.usage.is_empty() {
+        out.result(&format!(
+            "# commcred recommend: no PSTN usage found ({source}), so there is no advice yet.\n\
+             # Export \"PSTN and SMS usage\" from the Teams admin center (Analytics & reports >\n\
+             # Usage reports > Export to Excel), then run:\n\
+             #   commcred recommend --usage FILE.csv\n\
+             # or keep it for every plan: commcred usage import FILE.csv\n"
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut recs = recommend(&rows, first, now);
+    let currency = config
+        .as_ref()
+        .and_then(|d| d.credits.as_ref())
+        .map(|c| c.currency.to_ascii_uppercase());
+    let mut text = keep_account_currency(&mut recs, currency.as_deref());
+    text.push_str(&render_yaml(&recs, &source));
+    out.result(&text);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The config, when there is one: it names the account's currency.
+fn account_config(args: &Args, out: &Output) -> Result<Option<DesiredState>> {
+    Ok(match (&args.config, args.usage.is_empty()) {
+        (Some(path), _) => Some(load_config(path)?),
+        (None, true) => Some(load_config(&config_path(None))?),
+        // Only a hint here (the usage files are what was asked about): a config that does
+        // not load is skipped, and said so.
+        (None, false) if Path::new("commcred.yaml").exists() => {
+            let loaded = load_config(Path::new("commcred.yaml")).ok();
+            if loaded.is_none() {
+                out.info(
+                    "./commcred.yaml does not load (run `commcred validate`), so its currency is not known: advice for every currency in the usage",
+                );
+            }
+            loaded
+        }
+        (None, false) => None,
+    })
+}
+
+/// The rows of every `--usage` export, merged; the earliest day any file covers; and the
+/// files' names for the advice's header.
+fn usage_files(paths: &[PathBuf]) -> Result<(Vec<CallRow>, Option<DateTime<Utc>>, String)> {
+    let mut rows = Vec::new();
+    let mut first = None;
+    for path in paths {
+        let file = read_usage_csv(path)?;
+        first = match (first, file.first) {
+            (Some(a), Some(b)) => Some(std::cmp::min(a, b)),
+            (a, b) => a.or(b),
+        };
+        merge_rows(&mut rows, file.rows);
+    }
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    Ok((rows, first, names.join(", ")))
+}
+
+/// Keeps only the advice in the account's currency (an account has one), and returns the
+/// comment lines that say what was left out, or that the currency is unknown.
+fn keep_account_currency(recs: &mut Vec<Recommendation>, currency: Option<&str>) -> String {
+    let mut text = String::new();
+    if let Some(currency) = currency {
+        let others: Vec<String> = recs
+            .iter()
+            .filter(|r| r.currency != currency)
+            .map(|r| {
+                format!(
+                    "{} ({} call{})",
+                    r.currency,
+                    r.calls,
+                    if r.calls == 1 { "" } else { "s" }
+                )
+            })
+            .collect();
+        if !others.is_empty() {
+            text.push_str(&format!(
+                "# Left out: calls charged in {}. The credits account in commcred.yaml is in {currency},\n\
+                 # and an account has one currency.\n",
+                others.join(", ")
+            ));
+        }
+        recs.retain(|r| r.currency == currency);
+    } else if recs.len() > 1 {
+        text.push_str(
+            "# Several currencies and no commcred.yaml to say which is the account's: give it as\n\
+             # CONFIG (commcred recommend --usage FILE.csv commcred.yaml) to keep only that one.\n",
+        );
+    }
+    text
 }

@@ -8,6 +8,7 @@ use miette::Result;
 use super::output::Output;
 
 #[derive(Debug, clap::Args)]
+#[command(help_template = super::OWN_HELP_ONLY)]
 #[command(after_help = "\
 Example:
   commcred schema > commcred.schema.json

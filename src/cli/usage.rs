@@ -8,14 +8,14 @@ use std::process::ExitCode;
 
 use std::time::Duration;
 
+use commcred::backend::ledger::{self, Ledger, UsageImport};
 use commcred::base::money::Money;
 use commcred::config::DesiredState;
-use commcred::credits::ledger::{self, Ledger, UsageImport};
 use commcred::credits::usage::read_usage_csv;
 use miette::Result;
 use rust_decimal::Decimal;
 
-use super::context::{GlobalArgs, actor, load_config, now};
+use super::context::{GlobalArgs, load_config, now, require_actor};
 use super::output::Output;
 
 #[derive(Debug, clap::Args)]
@@ -41,8 +41,9 @@ pub struct ImportArgs {
     #[command(flatten)]
     pub ledger: LedgerLocation,
     /// Who imports, as recorded in the ledger (default: the login name).
-    #[arg(long, env = "COMMCRED_CONFIRMED_BY", value_name = "NAME")]
-    pub by: Option<String>,
+    /// Same flag as `apply --confirmed-by`; `--by` is its old spelling.
+    #[arg(long, alias = "by", env = "COMMCRED_CONFIRMED_BY", value_name = "NAME")]
+    pub confirmed_by: Option<String>,
 }
 
 /// Where the ledger is: `--ledger`, else the config's `communicationsCredits.ledger`, else
@@ -95,7 +96,7 @@ fn import(args: ImportArgs, lock_wait: Duration, out: &Output) -> Result<ExitCod
     let record = UsageImport {
         file: args.file.display().to_string(),
         at: now()?,
-        by: actor(args.by.as_deref()),
+        by: require_actor(args.confirmed_by.as_deref())?,
         rows: file.rows.len(),
         charged: charged.len(),
         added: 0,

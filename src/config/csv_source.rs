@@ -57,6 +57,34 @@ impl Column {
     }
 }
 
+/// A header that is one field holding `;` or tabs: Excel in a locale with decimal commas
+/// saves "CSV" with `;`, and every column then looks unknown. One problem saying so beats
+/// two that do not.
+fn wrong_delimiter(file: &SourceFile, header: &csv::StringRecord, start: usize) -> Option<Problem> {
+    let only = match header.iter().collect::<Vec<_>>().as_slice() {
+        [only] => *only,
+        _ => return None,
+    };
+    let delimiter = [';', '\t'].into_iter().find(|d| only.contains(*d))?;
+    let shown = if delimiter == ';' { "`;`" } else { "tabs" };
+    let first = only.find(delimiter).unwrap_or(0);
+    Some(
+        Problem::new(
+            Code::CsvWrongDelimiter,
+            format!("the CSV header is separated by {shown}, not commas"),
+        )
+        .at(
+            file,
+            SourceSpan::new((start + first).into(), 1),
+            "separator",
+        )
+        .help(
+            "save the file with commas (Excel: Save As > \"CSV UTF-8 (Comma delimited)\"), e.g. \
+             upn,usageLocation,profile,licenses; `;` separates names inside the licenses column",
+        ),
+    )
+}
+
 /// The CSV text without a leading UTF-8 byte-order mark (Excel writes one), or `None` when
 /// the bytes are not UTF-8.
 pub fn decode(bytes: &[u8]) -> Option<String> {
@@ -66,6 +94,7 @@ pub fn decode(bytes: &[u8]) -> Option<String> {
 
 /// The rows of `file`, and every problem with its header or shape. Values (UPNs, profiles,
 /// license names) are checked by the caller, which knows the profiles.
+// Long: one pass over the CSV records, header then rows; the checks share the row position and the problems list.
 pub fn parse(file: &SourceFile) -> (Vec<CsvRow>, Vec<Problem>) {
     let text = file.text();
     let mut problems = Vec::new();
@@ -93,6 +122,10 @@ pub fn parse(file: &SourceFile) -> (Vec<CsvRow>, Vec<Problem>) {
         }
     };
     let header_start = record_start(text, &header);
+    if let Some(problem) = wrong_delimiter(file, &header, header_start) {
+        problems.push(problem);
+        return (Vec::new(), problems);
+    }
     let header_spans = field_spans(text, header_start);
     let mut columns: Vec<Option<Column>> = Vec::new();
     for (i, name) in header.iter().enumerate() {
@@ -184,7 +217,7 @@ pub fn parse(file: &SourceFile) -> (Vec<CsvRow>, Vec<Problem>) {
                         ),
                     )
                     .at(file, span, "no column for this value")
-                    .help("quote values that contain commas, or add the column to the header"),
+                    .help("put values that contain commas in double quotes (\"a,b\"), or add the column to the header; licenses are separated by `;`"),
                 );
                 break;
             };

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use miette::{
-    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity,
-    SourceCode, SourceSpan,
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, Severity, SourceCode,
+    SourceSpan,
 };
 
 /// The stable diagnostic codes. Scripts and docs rely on them: never rename one.
@@ -45,6 +45,7 @@ pub enum Code {
     InvalidPaymentMethod,
     CsvUnreadable,
     CsvMalformed,
+    CsvWrongDelimiter,
     CsvMissingUpnColumn,
     CsvUnknownColumn,
     CsvDuplicateColumn,
@@ -52,7 +53,7 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Code; 32] = [
+    pub const ALL: [Code; 33] = [
         Code::Invalid,
         Code::Io,
         Code::NotUtf8,
@@ -81,6 +82,7 @@ impl Code {
         Code::InvalidPaymentMethod,
         Code::CsvUnreadable,
         Code::CsvMalformed,
+        Code::CsvWrongDelimiter,
         Code::CsvMissingUpnColumn,
         Code::CsvUnknownColumn,
         Code::CsvDuplicateColumn,
@@ -118,6 +120,7 @@ impl Code {
             Code::InvalidPaymentMethod => "commcred::config::invalid_payment_method",
             Code::CsvUnreadable => "commcred::config::csv_unreadable",
             Code::CsvMalformed => "commcred::config::csv_malformed",
+            Code::CsvWrongDelimiter => "commcred::config::csv_wrong_delimiter",
             Code::CsvMissingUpnColumn => "commcred::config::csv_missing_upn_column",
             Code::CsvUnknownColumn => "commcred::config::csv_unknown_column",
             Code::CsvDuplicateColumn => "commcred::config::csv_duplicate_column",
@@ -140,7 +143,7 @@ pub struct SourceFile(Arc<SourceInner>);
 #[derive(Debug)]
 struct SourceInner {
     path: Arc<Path>,
-    named: NamedSource<String>,
+    named: crate::base::source_window::Windowed<String>,
 }
 
 impl SourceFile {
@@ -149,7 +152,7 @@ impl SourceFile {
         let name = path.display().to_string();
         SourceFile(Arc::new(SourceInner {
             path: Arc::from(path),
-            named: NamedSource::new(name, text),
+            named: crate::base::source_window::Windowed::new(name, text),
         }))
     }
 
@@ -244,6 +247,7 @@ impl Problem {
 
     /// The primary label: the text that is wrong.
     pub fn at(mut self, source: &SourceFile, span: SourceSpan, label: impl Into<String>) -> Self {
+        let span = crate::base::source_window::clamp_label(source.text(), span);
         self.source = Some(source.clone());
         self.labels.insert(
             0,
@@ -254,6 +258,10 @@ impl Problem {
 
     /// A secondary label in the same file.
     pub fn also(mut self, span: SourceSpan, label: impl Into<String>) -> Self {
+        let span = match &self.source {
+            Some(source) => crate::base::source_window::clamp_label(source.text(), span),
+            None => span,
+        };
         self.labels
             .push(LabeledSpan::new_with_span(Some(label.into()), span));
         self

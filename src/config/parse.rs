@@ -138,7 +138,6 @@ fn error_span(file: &SourceFile, error: &Error) -> SourceSpan {
 mod tests {
     use super::*;
     use std::path::Path;
-    use std::time::{Duration, Instant};
 
     fn parse(text: &str) -> Result<Node, Problem> {
         parse_yaml(&SourceFile::new(Path::new("t.yaml"), text.to_string()))
@@ -175,9 +174,7 @@ mod tests {
             let refs = vec![format!("*{prev}"); 9].join(",");
             text.push_str(&format!("{this}: &{this} [{refs}]\n"));
         }
-        let start = Instant::now();
         let p = parse(&text).unwrap_err();
-        assert!(start.elapsed() < Duration::from_secs(1));
         assert_eq!(p.code(), Some(Code::BudgetExceeded));
         assert!(p.line_column().is_some());
     }

@@ -18,9 +18,14 @@ use crate::base::licenses::{Friendly, PAYG_PREFIX};
 /// The only `apiVersion` this schema describes.
 pub const API_VERSION: &str = "commcred/v1";
 
-/// The `$id` of the published schema; `commcred export` points its modeline here by default.
-pub const SCHEMA_URL: &str =
-    "https://raw.githubusercontent.com/commcred/commcred/main/schemas/commcred.schema.json";
+/// The schema's `$id`: a name for this version of the format, not a place to download it
+/// from (commcred has no published home). Editors get the schema from a file: the committed
+/// `schemas/commcred.schema.json`, or `commcred schema > commcred.schema.json`.
+pub const SCHEMA_ID: &str = "urn:commcred:schema:commcred.yaml:v1";
+
+/// Where `commcred export` points its modeline by default: a schema file beside the YAML,
+/// as `commcred schema > commcred.schema.json` writes it.
+pub const SCHEMA_BESIDE: &str = "commcred.schema.json";
 
 /// Where the schema lives in the repository, relative to its root.
 pub const SCHEMA_PATH: &str = "schemas/commcred.schema.json";
@@ -476,7 +481,7 @@ pub fn json_schema() -> Schema {
         .with_transform(EmptyMeansAbsent)
         .into_generator()
         .into_root_schema_for::<Document>();
-    schema.insert("$id".into(), SCHEMA_URL.into());
+    schema.insert("$id".into(), SCHEMA_ID.into());
     schema
 }
 

@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use miette::{LabeledSpan, NamedSource, SourceSpan};
+use miette::{LabeledSpan, SourceSpan};
 
 /// One problem in a usage CSV, pointing at the offending field (file:line:column).
 #[derive(Debug, Clone)]
@@ -19,7 +19,7 @@ pub struct CsvProblem {
     pub label: String,
     pub help: String,
     pub span: SourceSpan,
-    pub source: NamedSource<Arc<str>>,
+    pub source: crate::base::source_window::Windowed<Arc<str>>,
 }
 
 impl fmt::Display for CsvProblem {

@@ -2,21 +2,18 @@
 //! account, where that knowledge comes from, and what it says about next month.
 //!
 //! - `usage`: PSTN calls (Graph `pstnCallLogRow`), read from the Teams admin center export
-//! - `ledger`: the file that holds the account's known state on Microsoft Graph, and its
-//!   replay (funds consumed first in, first out by charged calls)
-//! - `steps`: the admin-center steps a person does for a credits change, and their recording
 //! - `forecast`: balance, money about to expire, and warnings shown with the plan
 //! - `recommend`: funding advice from real usage
 //!
-//! Everything here is pure (the ledger's file is `crate::backend::ledger`, fetching usage
-//! is the Graph backend's, and bringing them together is `crate::workflow::credits`); the
-//! clock is always an argument.
+//! Everything here is pure and below the planner, which uses it: the ledger (the account's
+//! known state on Microsoft Graph, its file and its replay) is `crate::backend::ledger`, the
+//! admin-center steps of a plan are `crate::plan::steps`, fetching usage is the Graph
+//! backend's, and bringing them together is `crate::workflow::credits`. The clock is always
+//! an argument.
 
 pub mod error;
 pub mod forecast;
-pub mod ledger;
 pub mod recommend;
-pub mod steps;
 pub mod usage;
 
 pub use error::CreditsError;

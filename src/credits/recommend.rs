@@ -175,6 +175,7 @@ pub fn render_yaml(recs: &[Recommendation], source: &str) -> String {
     out
 }
 
+// Long: one YAML snippet written line by line in output order, each value with its reasoning comment.
 fn render_one(out: &mut String, r: &Recommendation, source: &str) {
     let c = r.currency.as_str();
     let m = |d: Decimal| Money::new(d, c).to_string();

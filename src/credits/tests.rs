@@ -10,8 +10,9 @@ use crate::config::{DesiredAutoRecharge, DesiredCredits, DesiredPayment, Desired
 use crate::tenant::{PaymentMethod, Snapshot};
 
 use super::CreditsError;
-use super::ledger::{How, Ledger, Stamp};
-use super::steps::{StepKind, plan_id, render, steps_for};
+use crate::backend::ledger::{How, Ledger, Stamp};
+use crate::plan::file::plan_id;
+use crate::plan::steps::{StepKind, render, steps_for};
 use crate::workflow::credits::{CreditsSource, annotate, prepare};
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -106,6 +107,7 @@ fn stamp(how: How, now: DateTime<Utc>) -> Stamp {
 }
 
 #[test]
+// Long: one end-to-end scenario, step by step.
 fn the_plan_diffs_the_yaml_against_the_ledger_and_converges_once_confirmed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger.json");

@@ -11,7 +11,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use miette::NamedSource;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
@@ -238,7 +237,7 @@ pub fn parse_usage_csv(path: &Path, bytes: &[u8]) -> Result<UsageFile, CreditsEr
     let mut parser = CsvParser {
         path,
         text: text.clone(),
-        source: NamedSource::new(path.display().to_string(), text.clone()),
+        source: crate::base::source_window::Windowed::new(path.display().to_string(), text.clone()),
         problems: Vec::new(),
         more: 0,
     };
@@ -257,7 +256,7 @@ pub fn parse_usage_csv(path: &Path, bytes: &[u8]) -> Result<UsageFile, CreditsEr
 struct CsvParser<'a> {
     path: &'a Path,
     text: Arc<str>,
-    source: NamedSource<Arc<str>>,
+    source: crate::base::source_window::Windowed<Arc<str>>,
     problems: Vec<CsvProblem>,
     more: usize,
 }
@@ -295,10 +294,14 @@ impl CsvParser<'_> {
                 return UsageFile::default();
             }
         };
+        if self.wrong_delimiter(&header) {
+            return UsageFile::default();
+        }
         let columns = self.map_header(&header);
         let Some(columns) = columns else {
             return UsageFile::default();
         };
+        let width = header.len();
 
         let mut file = UsageFile::default();
         for record in records {
@@ -310,6 +313,13 @@ impl CsvParser<'_> {
                 }
             };
             if record.iter().all(|f| f.trim().is_empty()) {
+                continue;
+            }
+            // A row wider or narrower than the header has its values under the wrong
+            // columns (an unquoted comma in a name shifts Charge into Currency): say that,
+            // rather than what the shifted values look like.
+            if record.len() != width {
+                self.field_count_problem(&record, width);
                 continue;
             }
             if let Some(row) = self.row(&record, &columns) {
@@ -367,6 +377,7 @@ impl CsvParser<'_> {
         None
     }
 
+    // Long: maps each column of the Teams admin center export to a call row, one column after another.
     fn row(
         &mut self,
         record: &csv::StringRecord,
@@ -560,6 +571,63 @@ impl CsvParser<'_> {
         );
     }
 
+    fn field_count_problem(&mut self, record: &csv::StringRecord, width: usize) {
+        let at = if record.len() > width {
+            self.field_at(record, width)
+        } else {
+            let start = self.field_at(record, 0);
+            FieldAt {
+                offset: start.offset,
+                len: 0,
+            }
+        };
+        self.problem(
+            "commcred::credits::usage_field_count",
+            at,
+            format!(
+                "the row has {} fields but the header has {width}",
+                record.len()
+            ),
+            if record.len() > width {
+                "no column for this value".into()
+            } else {
+                "row".into()
+            },
+            "a value holding a comma must be in double quotes (\"Frank, Jr.\"); export the report \
+             again from the Teams admin center and import the CSV unchanged"
+                .into(),
+        );
+    }
+
+    /// True (with a problem) when the header is one field separated by `;` or tabs: Excel
+    /// in a locale with decimal commas saves "CSV" that way.
+    fn wrong_delimiter(&mut self, header: &csv::StringRecord) -> bool {
+        let Some(only) = header.get(0).filter(|_| header.len() == 1) else {
+            return false;
+        };
+        let Some(delimiter) = [';', '\t'].into_iter().find(|d| only.contains(*d)) else {
+            return false;
+        };
+        let at = self.field_at(header, 0);
+        let first = only.find(delimiter).unwrap_or(0);
+        self.problem(
+            "commcred::credits::usage_wrong_delimiter",
+            FieldAt {
+                offset: at.offset + first,
+                len: 1,
+            },
+            format!(
+                "the header is separated by {}, not commas",
+                if delimiter == ';' { "`;`" } else { "tabs" }
+            ),
+            "separator".into(),
+            "import the CSV as the Teams admin center exports it; if Excel saved it, use Save As > \
+             \"CSV UTF-8 (Comma delimited)\""
+                .into(),
+        );
+        true
+    }
+
     fn csv_error(&mut self, e: &csv::Error) {
         let offset = e
             .position()
@@ -587,6 +655,7 @@ impl CsvParser<'_> {
             return;
         }
         let (line, column) = line_column(&self.text, at.offset);
+        let span = crate::base::source_window::clamp_label(&self.text, (at.offset, at.len).into());
         self.problems.push(CsvProblem {
             code,
             file: self.path.to_path_buf(),
@@ -595,7 +664,7 @@ impl CsvParser<'_> {
             message,
             label,
             help,
-            span: (at.offset, at.len).into(),
+            span,
             source: self.source.clone(),
         });
     }

@@ -158,6 +158,7 @@ fn oauth_error(status: StatusCode, error: &str, aadsts: u32, description: &str) 
 }
 
 /// `POST /{tenant}/oauth2/v2.0/token` with a form body.
+// Long: the token endpoint's checks in order, each answering with its own Entra ID error.
 pub fn token_endpoint(
     tenant_in_path: &str,
     form: &HashMap<String, String>,

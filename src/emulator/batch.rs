@@ -37,6 +37,7 @@ fn invalid(message: impl Into<String>, ids: &RequestIds) -> GraphResponse {
     GraphResponse::bad_request("BadRequest", message, ids)
 }
 
+// Long: validates a `$batch` body field by field, each refusal with Graph's message.
 fn parse(body: &[u8], ids: &RequestIds) -> Result<Vec<Item>, GraphResponse> {
     let payload: Value =
         serde_json::from_slice(body).map_err(|_| invalid("Invalid batch payload format.", ids))?;

@@ -23,6 +23,7 @@ pub struct CreditsExport {
     pub warnings: Vec<ExportWarning>,
 }
 
+// Long: one account field after another, each with the comment or warning export writes for it.
 pub fn export_credits(account: Option<&CreditsAccount>, now: DateTime<Utc>) -> CreditsExport {
     let mut out = CreditsExport {
         section: None,
@@ -150,5 +151,5 @@ fn is_zero(a: &schema::Amount) -> bool {
 }
 
 fn setting_skipped(message: impl Into<String>, help: impl Into<String>) -> ExportWarning {
-    ExportWarning::new("commcred::export::setting_skipped", message, help)
+    ExportWarning::warning("commcred::export::setting_skipped", message, help)
 }

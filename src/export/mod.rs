@@ -14,7 +14,6 @@ pub mod verify;
 pub mod yaml;
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 
 use chrono::{DateTime, Utc};
 
@@ -270,7 +269,7 @@ fn skip_warnings(skipped: &[Skip]) -> Vec<ExportWarning> {
                 "correct the UPN in the tenant (or the snapshot), then export again",
             ),
         };
-        out.push(ExportWarning::new(
+        out.push(ExportWarning::warning(
             "commcred::export::user_skipped",
             format!(
                 "{} user{} left out: {what} (e.g. {}): {}",
@@ -285,44 +284,8 @@ fn skip_warnings(skipped: &[Skip]) -> Vec<ExportWarning> {
     out
 }
 
-/// Something export could not reproduce, as a warning with a stable code and a help line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExportWarning {
-    /// Stable code, `commcred::export::<name>`.
-    pub code: &'static str,
-    pub message: String,
-    pub help: String,
-}
-
-impl ExportWarning {
-    pub fn new(code: &'static str, message: impl Into<String>, help: impl Into<String>) -> Self {
-        ExportWarning {
-            code,
-            message: message.into(),
-            help: help.into(),
-        }
-    }
-}
-
-impl fmt::Display for ExportWarning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for ExportWarning {}
-
-impl miette::Diagnostic for ExportWarning {
-    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.code))
-    }
-    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(&self.help))
-    }
-    fn severity(&self) -> Option<miette::Severity> {
-        Some(miette::Severity::Warning)
-    }
-}
+/// Something export could not reproduce: a warning [`Notice`] (`Notice::warning`).
+pub type ExportWarning = crate::base::notice::Notice;
 
 #[cfg(test)]
 mod tests;

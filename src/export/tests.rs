@@ -149,6 +149,7 @@ fn codes(e: &Export) -> Vec<&'static str> {
 }
 
 #[test]
+// Long: one end-to-end scenario, step by step.
 fn lists_direct_managed_licenses_only_and_plans_as_a_no_op() {
     let live = tenant(
         vec![

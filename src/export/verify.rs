@@ -75,7 +75,7 @@ pub fn check_no_op(
 }
 
 fn not_a_no_op(message: String) -> ExportWarning {
-    ExportWarning::new(
+    ExportWarning::warning(
         "commcred::export::not_a_no_op",
         message,
         "this is a bug in commcred export: review those entries before applying the file, and please report it",

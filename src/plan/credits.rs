@@ -20,6 +20,7 @@ use super::problems::PlanProblem;
 
 /// Plans the credits account. `users` are the planned user changes, so that warnings speak
 /// of the licenses users will hold after the plan.
+// Long: balance, auto-recharge, payment and warnings in SPEC §3's order, sharing the observed account.
 pub fn plan_credits(
     want: &DesiredCredits,
     live: &Snapshot,

@@ -217,6 +217,18 @@ fn version_supported(found: &str) -> bool {
 /// values a plan holds (strings, integers, booleans, null; no floats) serde_json's compact
 /// output with sorted keys is exactly JCS, so other tools can verify a plan, and
 /// re-indenting or reordering the file does not break it while changing any value does.
+/// A plan's identity (the ledger keys confirmations by it): the SHA-256, in hex, of the
+/// plan's canonical document (tenant, time of planning, config digest, every change and
+/// what it observed), without what only says where it was made or is applied (backend,
+/// config path, commcred version). So a plan applied straight from the YAML and the same
+/// plan saved, read back and applied have the same id, and applying it twice records
+/// nothing the second time.
+pub fn plan_id(plan: &Plan) -> String {
+    let doc = document(plan, "", "", "");
+    let value = serde_json::to_value(&doc).expect("plan documents serialize");
+    checksum(&value).trim_start_matches("sha256:").to_string()
+}
+
 pub fn checksum(doc: &Value) -> String {
     let mut body = doc.clone();
     if let Some(obj) = body.as_object_mut() {

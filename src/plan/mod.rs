@@ -1,6 +1,6 @@
 //! Desired x live -> [`Plan`] (pure, deterministic), and its renderers.
 
-pub mod budget;
+pub mod applied;
 pub mod credits;
 pub mod file;
 pub mod model;
@@ -9,6 +9,7 @@ pub mod planner;
 pub mod problems;
 pub mod render;
 pub mod skus;
+pub mod steps;
 
 pub use model::*;
 pub use planner::plan;

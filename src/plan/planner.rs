@@ -19,6 +19,7 @@ use super::skus::{ResolvedSkus, resolve, sku_ref};
 
 /// Plans the changes that make `live` match `desired`. Every problem is collected; any
 /// problem means no plan (and nothing applied).
+// Long: the planner's top-level sequence (resolve SKUs, users, prune, seats, credits, collect problems) kept in one place to read.
 pub fn plan(
     desired: &DesiredState,
     live: &Snapshot,
@@ -191,7 +192,7 @@ impl SeatLedger {
             .map(|&g| live.subscribed_skus[g].sku_part_number.as_str())
             .collect();
         Some(PlanProblem::new(
-            "commcred::plan::seat_shortfall",
+            "commcred::plan::swaps_unorderable",
             format!(
                 "license swaps cannot be ordered: {} each need a free {} seat that only another swap would free (users: {})",
                 if upns.len() == 1 {
@@ -242,6 +243,7 @@ impl SeatLedger {
     }
 }
 
+// Long: one listed user's rules in SPEC §3's order, sharing the user's holdings.
 fn plan_listed_user(
     ctx: &UserContext,
     want: &DesiredUser,

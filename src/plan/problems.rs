@@ -3,41 +3,8 @@
 
 use std::fmt;
 
-/// One reason the plan cannot be carried out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanProblem {
-    /// Stable code, `commcred::plan::<name>`.
-    pub code: &'static str,
-    pub message: String,
-    pub help: String,
-}
-
-impl PlanProblem {
-    pub fn new(code: &'static str, message: impl Into<String>, help: impl Into<String>) -> Self {
-        PlanProblem {
-            code,
-            message: message.into(),
-            help: help.into(),
-        }
-    }
-}
-
-impl fmt::Display for PlanProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for PlanProblem {}
-
-impl miette::Diagnostic for PlanProblem {
-    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.code))
-    }
-    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(&self.help))
-    }
-}
+/// One reason the plan cannot be carried out (an error [`Notice`]).
+pub type PlanProblem = crate::base::notice::Notice;
 
 /// Every problem found while planning. Nothing is applied when there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,15 +34,4 @@ impl miette::Diagnostic for PlanErrors {
     }
 }
 
-/// Lists at most `limit` names, then "and N more".
-pub fn list_some(names: &[String], limit: usize) -> String {
-    if names.len() <= limit {
-        names.join(", ")
-    } else {
-        format!(
-            "{} and {} more",
-            names[..limit].join(", "),
-            names.len() - limit
-        )
-    }
-}
+pub use crate::base::text::list_some;

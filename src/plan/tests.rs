@@ -263,7 +263,7 @@ fn calling_plan_trades_need_a_spare_seat_to_be_ordered() {
         ),
     ]);
     let e = plan(&d, &live, now()).unwrap_err();
-    assert_eq!(codes(&e), ["commcred::plan::seat_shortfall"]);
+    assert_eq!(codes(&e), ["commcred::plan::swaps_unorderable"]);
     assert!(
         e.0[0].message.contains("cannot be ordered"),
         "{}",

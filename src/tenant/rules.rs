@@ -326,6 +326,7 @@ impl Snapshot {
     /// Graph's `assignLicense`: adds and removes together, all or nothing, with Graph's
     /// checks (usage location, seats, user-applicable SKUs, group-inherited removals,
     /// dependent and mutually exclusive plans). Updates `consumedUnits`.
+    // Long: Graph's assignLicense checks in Graph's order, all or nothing, before anything is changed.
     pub fn assign_license(
         &mut self,
         index: &TenantIndex,

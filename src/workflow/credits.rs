@@ -14,9 +14,9 @@ use crate::tenant::Snapshot;
 
 use crate::backend::graph::pstn::{GraphGet, fetch_pstn_calls};
 use crate::backend::ledger::load;
+use crate::backend::ledger::{self, Ledger, Replay};
 use crate::credits::CreditsError;
 use crate::credits::forecast::CreditsWarning;
-use crate::credits::ledger::{self, Ledger, Replay};
 use crate::credits::usage::{CallRow, merge_rows, rows_from_json};
 use crate::credits::{RECENT_DAYS, twelve_months_before};
 

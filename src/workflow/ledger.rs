@@ -9,10 +9,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::backend::ledger as store;
+use crate::backend::ledger::{How, Ledger, LedgerAccount, LedgerFund, Observation, Stamp};
 use crate::base::money::{Amount, Money};
 use crate::config::DesiredState;
 use crate::credits::CreditsError;
-use crate::credits::ledger::{How, Ledger, LedgerAccount, LedgerFund, Observation, Stamp};
 use crate::tenant::credits::{expires_at, usable_balance};
 use crate::tenant::{BillingAccountType, Fund};
 
@@ -98,17 +98,47 @@ pub fn record(
             "give --billing-account and/or one --fund AMOUNT@DATE per purchase still holding money",
         ));
     }
+    let existing = store::load(path)?;
+    let currency = account_currency(&args, existing.as_ref(), config)?;
+    let stamp = Stamp {
+        by: args.by.clone(),
+        at: now,
+        how: How::LedgerRecord,
+        plan: None,
+        step: None,
+    };
+    let funds = read_funds(&args.fund, &currency, now, &stamp)?;
+    let description = describe(&args, &funds, &currency);
+    let summary = format!(
+        "Recorded in {}: {description} (by {}).\n",
+        path.display(),
+        args.by
+    );
+    let tenant = config.map(|d| d.tenant.clone());
+    store::update(path, lock_wait, |ledger| {
+        let ledger = ledger.get_or_insert_with(|| Ledger::new(tenant));
+        apply_reading(ledger, path, &args, &currency, funds)?;
+        ledger.observations.push(Observation { description, stamp });
+        Ok(())
+    })?;
+    Ok(summary)
+}
+
+/// `--currency`, else the ledger's account's, else the YAML's; an ISO 4217 code.
+fn account_currency(
+    args: &Reading,
+    existing: Option<&Ledger>,
+    config: Option<&DesiredState>,
+) -> Result<String, CreditsError> {
     let declared = config
         .and_then(|d| d.credits.as_ref())
         .map(|c| c.currency.clone());
-    let existing = store::load(path)?;
     let currency = args
         .currency
         .clone()
         .map(|c| c.to_ascii_uppercase())
         .or_else(|| {
             existing
-                .as_ref()
                 .and_then(|l| l.communications_credits.as_ref())
                 .map(|a| a.currency.clone())
         })
@@ -125,17 +155,19 @@ pub fn record(
             "e.g. --currency USD",
         ));
     }
-    let by = args.by.clone();
-    let stamp = Stamp {
-        by: by.clone(),
-        at: now,
-        how: How::LedgerRecord,
-        plan: None,
-        step: None,
-    };
+    Ok(currency)
+}
+
+/// The funds of `--fund AMOUNT[@DATE]` (empty ones dropped), as recorded now.
+fn read_funds(
+    texts: &[String],
+    currency: &str,
+    now: DateTime<Utc>,
+    stamp: &Stamp,
+) -> Result<Vec<LedgerFund>, CreditsError> {
     let mut funds = Vec::new();
-    for (n, text) in args.fund.iter().enumerate() {
-        let (amount, bought) = parse_fund(text, &currency, now)?;
+    for (n, text) in texts.iter().enumerate() {
+        let (amount, bought) = parse_fund(text, currency, now)?;
         if amount.0.is_zero() {
             continue;
         }
@@ -151,84 +183,87 @@ pub fn record(
             recorded: stamp.clone(),
         });
     }
-    let money = |a: Amount| Money::new(a.0, currency.clone()).to_string();
-    let total: rust_decimal::Decimal = funds.iter().map(|f| f.fund.remaining.0).sum();
-    let tenant = config.map(|d| d.tenant.clone());
-    let replace_funds = !args.fund.is_empty();
-    let description = {
-        let mut d = String::new();
-        if let Some(b) = args.billing_account {
-            let _ = write!(d, "billing account {}; ", b.as_str());
+    Ok(funds)
+}
+
+/// The reading in words: "billing account MOSA; balance 130.50 USD in 2 funds (…)".
+fn describe(args: &Reading, funds: &[LedgerFund], currency: &str) -> String {
+    let money = |a: Amount| Money::new(a.0, currency.to_string()).to_string();
+    let mut d = String::new();
+    if let Some(b) = args.billing_account {
+        let _ = write!(d, "billing account {}; ", b.as_str());
+    }
+    if !args.fund.is_empty() {
+        let total: rust_decimal::Decimal = funds.iter().map(|f| f.fund.remaining.0).sum();
+        let _ = write!(
+            d,
+            "balance {} in {} fund{}",
+            money(Amount(total)),
+            funds.len(),
+            if funds.len() == 1 { "" } else { "s" }
+        );
+        let parts: Vec<String> = funds
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} bought {}",
+                    money(f.fund.remaining),
+                    f.fund.purchased_at.format("%Y-%m-%d")
+                )
+            })
+            .collect();
+        if !parts.is_empty() {
+            let _ = write!(d, " ({})", parts.join(", "));
         }
-        if replace_funds {
-            let _ = write!(
-                d,
-                "balance {} in {} fund{}",
-                money(Amount(total)),
-                funds.len(),
-                if funds.len() == 1 { "" } else { "s" }
-            );
-            let parts: Vec<String> = funds
-                .iter()
-                .map(|f| {
+    }
+    d.trim_end_matches("; ").to_string()
+}
+
+/// Puts the reading into the ledger's account, creating it (which needs the billing
+/// account type); funds are replaced only when `--fund` was given.
+fn apply_reading(
+    ledger: &mut Ledger,
+    path: &Path,
+    args: &Reading,
+    currency: &str,
+    funds: Vec<LedgerFund>,
+) -> Result<(), CreditsError> {
+    match ledger.communications_credits.as_mut() {
+        None => {
+            let Some(b) = args.billing_account else {
+                return Err(bad(
+                    format!("{} has no credits account yet", path.display()),
+                    "give --billing-account MOSA (or MCA, CSP) as shown in Billing > Billing accounts",
+                ));
+            };
+            ledger.communications_credits = Some(LedgerAccount {
+                billing_account_type: b,
+                currency: currency.to_string(),
+                funds,
+                auto_recharge: Default::default(),
+                payment: Default::default(),
+                extra: Default::default(),
+            });
+        }
+        Some(account) => {
+            if !account.currency.eq_ignore_ascii_case(currency) {
+                return Err(bad(
                     format!(
-                        "{} bought {}",
-                        money(f.fund.remaining),
-                        f.fund.purchased_at.format("%Y-%m-%d")
-                    )
-                })
-                .collect();
-            if !parts.is_empty() {
-                let _ = write!(d, " ({})", parts.join(", "));
+                        "the ledger's account is in {}, not {currency}",
+                        account.currency
+                    ),
+                    "a credits account has one currency; record amounts in it",
+                ));
+            }
+            if let Some(b) = args.billing_account {
+                account.billing_account_type = b;
+            }
+            if !args.fund.is_empty() {
+                account.funds = funds;
             }
         }
-        d.trim_end_matches("; ").to_string()
-    };
-    let summary = description.clone();
-    store::update(path, lock_wait, |ledger| {
-        let ledger = ledger.get_or_insert_with(|| Ledger::new(tenant));
-        match ledger.communications_credits.as_mut() {
-            None => {
-                let Some(b) = args.billing_account else {
-                    return Err(bad(
-                        format!("{} has no credits account yet", path.display()),
-                        "give --billing-account MOSA (or MCA, CSP) as shown in Billing > Billing accounts",
-                    ));
-                };
-                ledger.communications_credits = Some(LedgerAccount {
-                    billing_account_type: b,
-                    currency: currency.clone(),
-                    funds: funds.clone(),
-                    auto_recharge: Default::default(),
-                    payment: Default::default(),
-                    extra: Default::default(),
-                });
-            }
-            Some(account) => {
-                if !account.currency.eq_ignore_ascii_case(&currency) {
-                    return Err(bad(
-                        format!(
-                            "the ledger's account is in {}, not {currency}",
-                            account.currency
-                        ),
-                        "a credits account has one currency; record amounts in it",
-                    ));
-                }
-                if let Some(b) = args.billing_account {
-                    account.billing_account_type = b;
-                }
-                if replace_funds {
-                    account.funds = funds.clone();
-                }
-            }
-        }
-        ledger.observations.push(Observation { description, stamp });
-        Ok(())
-    })?;
-    Ok(format!(
-        "Recorded in {}: {summary} (by {by}).\n",
-        path.display()
-    ))
+    }
+    Ok(())
 }
 
 /// `commcred ledger show`: funds with their expiry, settings, who confirmed what, usage.
@@ -246,57 +281,9 @@ pub fn show(path: &Path, now: DateTime<Utc>) -> Result<String, CreditsError> {
             .unwrap_or_default()
     );
     let day = |t: DateTime<Utc>| t.format("%Y-%m-%d").to_string();
-    let stamp = |s: &Stamp| format!("{} by {}", s.at.format("%Y-%m-%d %H:%M UTC"), s.by);
     match &ledger.communications_credits {
         None => text.push_str("  no account recorded yet: commcred ledger record --billing-account MOSA --fund AMOUNT@DATE\n"),
-        Some(account) => {
-            let replay = account.replay(&ledger.pstn_calls, now);
-            let m = |a: Amount| Money::new(a.0, account.currency.clone()).to_string();
-            let _ = writeln!(text, "  account: {}, {}", account.billing_account_type.as_str(), account.currency);
-            let _ = writeln!(text, "  funds (remaining after replaying the ledger's {} charged calls):", replay.charges);
-            for f in &replay.account.funds {
-                let recorded = account
-                    .funds
-                    .iter()
-                    .find(|l| l.fund.id == f.id)
-                    .map(|l| format!("recorded {}", stamp(&l.recorded)))
-                    .unwrap_or_else(|| "estimated auto-recharge".to_string());
-                let expired = if expires_at(f) <= now { " (expired)" } else { "" };
-                let _ = writeln!(
-                    text,
-                    "    {:<20} bought {}  expires {}{expired}  {} of {}  ({recorded})",
-                    f.id,
-                    day(f.purchased_at),
-                    day(expires_at(f)),
-                    m(f.remaining),
-                    m(f.amount)
-                );
-            }
-            let _ = writeln!(text, "  usable balance: {}", m(Amount(usable_balance(&replay.account, now))));
-            if replay.uncovered > rust_decimal::Decimal::ZERO {
-                let _ = writeln!(text, "  charges not covered by any fund: {} (a purchase is missing)", m(Amount(replay.uncovered)));
-            }
-            let ar = &account.auto_recharge;
-            let _ = writeln!(
-                text,
-                "  auto recharge: {}{}",
-                if ar.state.enabled { "on" } else { "off" },
-                match (ar.state.trigger_below, ar.state.recharge_amount) {
-                    (Some(t), Some(a)) if ar.state.enabled =>
-                        format!(", When balance is below {}, Add this amount {}", m(t), m(a)),
-                    _ => String::new(),
-                } + &ar.confirmed.as_ref().map(|s| format!(" (confirmed {})", stamp(s))).unwrap_or_else(|| " (never confirmed)".into())
-            );
-            let pay = &account.payment;
-            let _ = writeln!(
-                text,
-                "  payment: {}{}{}{}",
-                pay.state.method.map_or("not recorded", |m| m.as_str()),
-                pay.state.agreement_number.as_ref().map(|n| format!(", agreement {n}")).unwrap_or_default(),
-                pay.state.purchase_order.as_ref().map(|n| format!(", purchase order {n}")).unwrap_or_default(),
-                pay.confirmed.as_ref().map(|s| format!(" (confirmed {})", stamp(s))).unwrap_or_default()
-            );
-        }
+        Some(account) => show_account(&mut text, &ledger, account, now),
     }
     let _ = writeln!(text, "  confirmations: {}", ledger.confirmations.len());
     for c in ledger.confirmations.iter().rev().take(5) {
@@ -320,4 +307,115 @@ pub fn show(path: &Path, now: DateTime<Utc>) -> Result<String, CreditsError> {
         }
     );
     Ok(text)
+}
+
+/// The account part of `ledger show`: funds replayed to today, balance, settings.
+fn show_account(text: &mut String, ledger: &Ledger, account: &LedgerAccount, now: DateTime<Utc>) {
+    let day = |t: DateTime<Utc>| t.format("%Y-%m-%d").to_string();
+    let stamp = |s: &Stamp| format!("{} by {}", s.at.format("%Y-%m-%d %H:%M UTC"), s.by);
+    let replay = account.replay(&ledger.pstn_calls, now);
+    let m = |a: Amount| Money::new(a.0, account.currency.clone()).to_string();
+    let _ = writeln!(
+        text,
+        "  account: {}, {}",
+        account.billing_account_type.as_str(),
+        account.currency
+    );
+    let _ = writeln!(
+        text,
+        "  funds (remaining after replaying the ledger's {} charged calls):",
+        replay.charges
+    );
+    // A table: every column as wide as its widest cell, amounts right-aligned.
+    let rows: Vec<[String; 5]> = replay
+        .account
+        .funds
+        .iter()
+        .map(|f| {
+            let recorded = account
+                .funds
+                .iter()
+                .find(|l| l.fund.id == f.id)
+                .map(|l| format!("recorded {}", stamp(&l.recorded)))
+                .unwrap_or_else(|| "estimated auto-recharge".to_string());
+            let expired = if expires_at(f) <= now {
+                " (expired)"
+            } else {
+                ""
+            };
+            [
+                f.id.clone(),
+                format!(
+                    "bought {}  expires {}{expired}",
+                    day(f.purchased_at),
+                    day(expires_at(f))
+                ),
+                m(f.remaining),
+                m(f.amount),
+                recorded,
+            ]
+        })
+        .collect();
+    let width = |c: usize| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0);
+    let (w0, w1, w2, w3) = (width(0), width(1), width(2), width(3));
+    for [id, dates, left, bought, recorded] in &rows {
+        let _ = writeln!(
+            text,
+            "    {id:<w0$}  {dates:<w1$}  {left:>w2$} left of {bought:>w3$}  ({recorded})"
+        );
+    }
+    let _ = writeln!(
+        text,
+        "  usable balance: {}",
+        m(Amount(usable_balance(&replay.account, now)))
+    );
+    if replay.uncovered > rust_decimal::Decimal::ZERO {
+        let _ = writeln!(
+            text,
+            "  charges not covered by any fund: {} (a purchase is missing)",
+            m(Amount(replay.uncovered))
+        );
+    }
+    show_settings(text, account);
+}
+
+/// Auto-recharge and payment as the ledger knows them, with who confirmed them.
+fn show_settings(text: &mut String, account: &LedgerAccount) {
+    let m = |a: Amount| Money::new(a.0, account.currency.clone()).to_string();
+    let stamp = |s: &Stamp| format!("{} by {}", s.at.format("%Y-%m-%d %H:%M UTC"), s.by);
+    let ar = &account.auto_recharge;
+    let _ = writeln!(
+        text,
+        "  auto recharge: {}{}",
+        if ar.state.enabled { "on" } else { "off" },
+        match (ar.state.trigger_below, ar.state.recharge_amount) {
+            (Some(t), Some(a)) if ar.state.enabled =>
+                format!(", When balance is below {}, Add this amount {}", m(t), m(a)),
+            _ => String::new(),
+        } + &ar
+            .confirmed
+            .as_ref()
+            .map(|s| format!(" (confirmed {})", stamp(s)))
+            .unwrap_or_else(|| " (never confirmed)".into())
+    );
+    let pay = &account.payment;
+    let _ = writeln!(
+        text,
+        "  payment: {}{}{}{}",
+        pay.state.method.map_or("not recorded", |m| m.as_str()),
+        pay.state
+            .agreement_number
+            .as_ref()
+            .map(|n| format!(", agreement {n}"))
+            .unwrap_or_default(),
+        pay.state
+            .purchase_order
+            .as_ref()
+            .map(|n| format!(", purchase order {n}"))
+            .unwrap_or_default(),
+        pay.confirmed
+            .as_ref()
+            .map(|s| format!(" (confirmed {})", stamp(s)))
+            .unwrap_or_default()
+    );
 }

@@ -3,6 +3,7 @@
 //! library user.
 
 pub mod credits;
+pub mod drift;
 pub mod ledger;
 pub mod plan;
 

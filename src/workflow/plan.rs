@@ -29,6 +29,15 @@ pub fn make_plan(
     session: &Session,
     note: &dyn Fn(&str),
 ) -> Result<Planned, WorkflowError> {
+    make_plan_with_live(config_path, session, note).map(|(planned, _)| planned)
+}
+
+/// [`make_plan`], keeping the live tenant it read (the drift report names its SKUs).
+pub fn make_plan_with_live(
+    config_path: &Path,
+    session: &Session,
+    note: &dyn Fn(&str),
+) -> Result<(Planned, Snapshot), WorkflowError> {
     let desired = crate::config::load(config_path)?;
     let backend_spec = session.backend_spec(&desired);
     let (mut backend, mut live) = read_live(session, &desired, note)?;
@@ -36,13 +45,22 @@ pub fn make_plan(
     let credits = prepare_credits(&desired, &backend_spec, backend.as_mut(), &mut live, now)?;
     let mut plan = crate::plan::plan(&desired, &live, now)?;
     super::credits::annotate(&mut plan, &credits);
-    Ok(Planned {
+    let summary = plan.summary();
+    tracing::info!(
+        users = summary.users,
+        assign = summary.assign,
+        remove = summary.remove,
+        settings = summary.settings,
+        "planned"
+    );
+    let planned = Planned {
         plan,
         backend,
         backend_spec,
         config_path: config_path.to_path_buf(),
         credits,
-    })
+    };
+    Ok((planned, live))
 }
 
 /// Opens the backend and reads the live tenant.

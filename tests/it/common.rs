@@ -33,13 +33,38 @@ pub fn copy_dir(from: &Path, to: &Path) {
 
 /// The commcred binary, run in `dir`, with a fixed clock and no colour or inherited backend.
 pub fn commcred(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("commcred").unwrap();
+    Command::from_std(binary(dir))
+}
+
+/// [`commcred`] as a std command, for redirected stdout and processes run side by side.
+pub fn binary(dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("commcred"));
     cmd.current_dir(dir)
         .env("COMMCRED_NOW", "2026-11-25T12:00:00Z")
         .env("NO_COLOR", "1")
+        // The ledger records who did what; a machine without USER gets an error instead.
+        .env("USER", "tester")
         .env_remove("COMMCRED_BACKEND")
         .env_remove("AZURE_CLIENT_SECRET");
     cmd
+}
+
+/// Every `.rs` file under `src/`, sorted.
+pub fn rust_sources(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
 }
 
 pub fn read(path: &Path) -> String {

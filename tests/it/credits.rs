@@ -233,7 +233,7 @@ fn ledger_replays_fifo_and_expiry_around_the_twelve_month_boundary() {
         .success()
         .stdout(predicate::str::contains("usable balance: 109.25 USD"))
         .stdout(predicate::str::contains(
-            "expires 2026-11-20  9.25 USD of 40.00 USD",
+            "expires 2026-11-20    9.25 USD left of  40.00 USD",
         ));
     // At the boundary A has expired with 9.25 in it (lost); c5 (1.00) is paid by B:
     // 100.00 - 1.00 = 99.00.
@@ -244,10 +244,10 @@ fn ledger_replays_fifo_and_expiry_around_the_twelve_month_boundary() {
         .success()
         .stdout(predicate::str::contains("usable balance: 99.00 USD"))
         .stdout(predicate::str::contains(
-            "expires 2026-11-20 (expired)  9.25 USD of 40.00 USD",
+            "expires 2026-11-20 (expired)   9.25 USD left of  40.00 USD",
         ))
         .stdout(predicate::str::contains(
-            "expires 2027-02-01  99.00 USD of 100.00 USD",
+            "expires 2027-02-01            99.00 USD left of 100.00 USD",
         ));
 }
 

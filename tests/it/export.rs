@@ -126,7 +126,7 @@ fn writes_to_stdout_without_out_and_reads_the_backend_from_the_config() {
         .success()
         .stderr("");
     let yaml = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
-    assert!(yaml.starts_with("# yaml-language-server: $schema=https://"));
+    assert!(yaml.starts_with("# yaml-language-server: $schema=commcred.schema.json\n"));
     assert!(yaml.contains("backend:\n  file: tenant.json\n"), "{yaml}");
     std::fs::write(dir.path().join("stdout.yaml"), yaml).unwrap();
     assert_no_changes(dir.path(), "stdout.yaml");

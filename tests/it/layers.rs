@@ -3,7 +3,7 @@
 //! naming the file and line. Test code (`tests.rs`, and everything after a file's
 //! `#[cfg(test)]`) may reach up, as tests drive higher layers to check lower ones.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Which top-level modules each layer may import (besides itself). Layers not listed
 /// (apply, workflow, cli) are checked by the "not above" rules below.
@@ -12,12 +12,10 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
     ("tenant", &["base"]),
     ("config", &["base", "tenant"]),
     ("emulator", &["base", "tenant"]),
-    (
-        "plan",
-        &["base", "tenant", "config", "credits"], // credits: see docs/architecture.md
-    ),
-    ("credits", &["base", "tenant", "config", "plan"]),
+    ("credits", &["base", "tenant", "config"]),
+    ("plan", &["base", "tenant", "config", "credits"]),
     ("export", &["base", "tenant", "config", "plan"]),
+    ("drift", &["base", "tenant", "plan"]),
     ("backend", &["base", "tenant", "config", "plan", "credits"]),
     (
         "apply",
@@ -26,7 +24,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
     (
         "workflow",
         &[
-            "base", "tenant", "config", "plan", "credits", "export", "backend", "apply",
+            "base", "tenant", "config", "plan", "credits", "export", "drift", "backend", "apply",
         ],
     ),
 ];
@@ -45,17 +43,6 @@ const TERMINAL: &[&str] = &[
     "colored",
     "anstream",
 ];
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
 
 /// The file's code without its tests.
 fn non_test_code(path: &Path) -> String {
@@ -111,11 +98,8 @@ fn layer_of(src: &Path, path: &Path) -> String {
 }
 
 fn violations(src: &Path) -> Vec<String> {
-    let mut files = Vec::new();
-    rust_files(src, &mut files);
-    files.sort();
     let mut found = Vec::new();
-    for path in &files {
+    for path in &crate::common::rust_sources(src) {
         let layer = layer_of(src, path);
         let code = non_test_code(path);
         let allowed = MAY_IMPORT

@@ -1,20 +1,26 @@
 //! The one integration-test binary (one link step for every test module).
 
+mod code_shape;
 mod common;
 mod credits;
 mod docs;
+mod drift;
 mod emulator;
 mod examples;
 mod export;
+mod first_hour;
 mod formats;
 mod graph;
 mod graph_fidelity;
+mod honest_io;
 mod layers;
 mod plan_apply;
 mod planner_props;
+mod readme;
 mod saved_plans;
 mod schema;
 mod validate;
+mod workflow;
 
 /// Synthetic tenants and configs (not part of the library, see its header).
 #[allow(dead_code)]

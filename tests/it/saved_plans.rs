@@ -176,7 +176,7 @@ fn a_second_apply_of_the_same_plan_is_refused() {
     let after_first = s.tenant_bytes();
     s.apply(&[])
         .code(1)
-        .stderr(predicate::str::contains("commcred::apply::stale"))
+        .stderr(predicate::str::contains("commcred::apply::already_applied"))
         .stderr(predicate::str::contains("user alice@contoso.com"));
     assert_eq!(after_first, s.tenant_bytes());
     let funds = tenant(s.dir.path())["communicationsCredits"]["funds"]

@@ -80,7 +80,7 @@ impl Credentials {
                 client_id: client_id.trim().to_string(),
                 client_secret: Secret(secret),
             }),
-            _ => Err(BackendError::Other(format!(
+            _ => Err(BackendError::Settings(format!(
                 "the graph backend needs an app registration's client credentials: set {} \
                  (the Azure SDK's variables). Permissions: {}",
                 missing.join(", "),

@@ -111,7 +111,7 @@ impl GraphOptions {
         }
         if let Some(q) = get(ENV_WRITE_QUOTA).filter(|q| !q.trim().is_empty()) {
             let (writes, window) = parse_quota(&q).ok_or_else(|| {
-                BackendError::Other(format!(
+                BackendError::Settings(format!(
                     "{ENV_WRITE_QUOTA}={q} is not WRITES/SECONDS, e.g. 3000/150"
                 ))
             })?;
@@ -138,7 +138,7 @@ fn parse_quota(text: &str) -> Option<(u32, Duration)> {
 /// Sending a client secret in clear text is only acceptable to this machine.
 fn check_transport(url: &str, what: &str) -> Result<(), BackendError> {
     let parsed = reqwest::Url::parse(url)
-        .map_err(|e| BackendError::Other(format!("{what} `{url}` is not a URL: {e}")))?;
+        .map_err(|e| BackendError::Settings(format!("{what} `{url}` is not a URL: {e}")))?;
     match parsed.scheme() {
         "https" => Ok(()),
         "http" => {
@@ -151,12 +151,12 @@ fn check_transport(url: &str, what: &str) -> Result<(), BackendError> {
             if loopback {
                 Ok(())
             } else {
-                Err(BackendError::Other(format!(
+                Err(BackendError::Settings(format!(
                     "refusing to send credentials over plain http to {host}: use https, or an emulator on 127.0.0.1"
                 )))
             }
         }
-        other => Err(BackendError::Other(format!(
+        other => Err(BackendError::Settings(format!(
             "{what} `{url}` uses `{other}`; expected https"
         ))),
     }
@@ -186,7 +186,7 @@ impl GraphBackend {
             .connect_timeout(Duration::from_secs(10))
             .timeout(options.request_timeout)
             .build()
-            .map_err(|e| BackendError::Other(format!("cannot set up HTTP: {e}")))?;
+            .map_err(|e| BackendError::Http(Box::new(e)))?;
         let requests = Arc::new(AtomicU64::new(0));
         let tokens = auth::TokenSource::new(
             http.clone(),
@@ -205,7 +205,7 @@ impl GraphBackend {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| BackendError::Other(format!("cannot start the HTTP runtime: {e}")))?;
+            .map_err(|e| BackendError::Http(Box::new(e)))?;
         let spec = if options.graph_url == DEFAULT_GRAPH_URL {
             "graph".to_string()
         } else {

@@ -70,7 +70,7 @@ pub const ALL: [&Need; 5] = [
 ];
 
 /// The hint that 403s and missing credentials show: every permission, by command.
-pub const HINT: &str = "plan and export need User.Read.All and Organization.Read.All; \
+pub const HINT: &str = "plan, drift and export need User.Read.All and Organization.Read.All; \
      reading Communications Credits usage adds CallRecords.Read.All; apply adds \
      LicenseAssignment.ReadWrite.All, and User.ReadWrite.All when the plan sets a \
      usageLocation (application permissions, with admin consent; see docs/graph.md)";

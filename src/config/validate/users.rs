@@ -70,7 +70,10 @@ impl Walker<'_, '_> {
                         .problem(
                             Code::UnknownLicense,
                             item,
-                            format!("unknown license `{name}`"),
+                            format!(
+                                "unknown license `{}`",
+                                crate::base::source_window::shorten(name)
+                            ),
                             "unknown license",
                         )
                         .help(help);
@@ -419,7 +422,10 @@ impl Walker<'_, '_> {
                 Err(help) => self.cx.report(
                     Problem::new(
                         Code::UnknownLicense,
-                        format!("unknown license `{}`", name.text),
+                        format!(
+                            "unknown license `{}`",
+                            crate::base::source_window::shorten(&name.text)
+                        ),
                     )
                     .at(file, name.span, "unknown license")
                     .help(help),

@@ -112,6 +112,27 @@ fn a_saved_plan_reads_back_exactly() {
 }
 
 #[test]
+fn the_plan_id_is_the_canonical_checksum_and_ignores_where_the_plan_goes() {
+    let saved = saved();
+    let id = plan_id(&saved.plan);
+    assert_eq!(id.len(), 64);
+    let back = SavedPlan::parse(&saved.to_json(), "plan.json").unwrap();
+    assert_eq!(plan_id(&back.plan), id, "read back, the same plan");
+    let elsewhere = SavedPlan {
+        backend: BackendSpec::Graph(None),
+        config_path: "ci/commcred.yaml".into(),
+        ..saved.clone()
+    };
+    assert_eq!(plan_id(&elsewhere.plan), id);
+    // The id is the saved-plan checksum of the plan's own document.
+    let doc = serde_json::to_value(document(&saved.plan, "", "", "")).unwrap();
+    assert_eq!(format!("sha256:{id}"), checksum(&doc));
+    let mut other = saved.plan.clone();
+    other.planned_at += chrono::Duration::seconds(1);
+    assert_ne!(plan_id(&other), id);
+}
+
+#[test]
 fn the_document_has_version_actions_and_no_placeholder_checksum() {
     let v: Value = serde_json::from_str(&saved().to_json()).unwrap();
     assert_eq!(v["format_version"], FORMAT_VERSION);

@@ -20,7 +20,7 @@ pub fn write_to(out: &mut dyn Write, plan: &Plan, style: Style) {
     let outlook = plan
         .credits
         .as_ref()
-        .map(|c| crate::credits::forecast::render_outlook(c, style))
+        .map(|c| super::outlook::render_outlook(c, style))
         .unwrap_or_default();
     if !plan.has_changes() {
         let _ = out.write_str(&outlook);
@@ -134,10 +134,10 @@ fn render_credits(out: &mut dyn Write, c: &CreditsChange, style: Style) {
         let _ = writeln!(out, "      {}", style.added(&line));
     }
     if let Some(ledger) = &c.ledger {
-        let steps = crate::credits::steps::steps_for(c);
+        let steps = crate::plan::steps::steps_for(c);
         let notes = [
             format!("state from the credits ledger {ledger}: Microsoft has no API for credits"),
-            crate::credits::steps::plan_note(&steps),
+            crate::plan::steps::plan_note(&steps),
         ];
         for note in notes {
             let _ = writeln!(out, "      {}", style.note(&format!("# {note}")));

@@ -397,6 +397,7 @@ fn user_doc(user: &UserChange) -> UserChangeDoc {
     }
 }
 
+// Long: builds the credits object of the plan document field by field.
 fn credits_doc(c: &CreditsChange) -> CreditsDoc {
     let CreditsChange {
         currency,

@@ -70,11 +70,11 @@ fn money(out: &mut String, plan: &Plan) {
 fn credits_warnings(out: &mut String, plan: &Plan) {
     let Some(c) = &plan.credits else { return };
     if c.ledger.is_some() && c.has_changes() {
-        let steps = crate::credits::steps::steps_for(c);
+        let steps = crate::plan::steps::steps_for(c);
         let _ = writeln!(
             out,
             "**Manual steps:** {}\n",
-            text(&crate::credits::steps::plan_note(&steps))
+            text(&crate::plan::steps::plan_note(&steps))
         );
     }
     let warnings = c.forecast.iter().flat_map(|f| &f.warnings);

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use crate::base::codes::currency_minor_units;
 use crate::base::money::{Amount, Money};
 
-use super::Plan;
+use crate::plan::Plan;
 
 /// A parsed `--max-spend`: `500`, `500.00` or `500.00 USD`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,10 +10,9 @@
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::base::money::Amount;
-use crate::plan::{AutoRechargeTarget, CreditsChange, PaymentTarget, Plan};
+use crate::plan::{AutoRechargeTarget, CreditsChange, PaymentTarget};
 use crate::tenant::{BillingAccountType, PaymentMethod};
 
 pub const ADMIN_CENTER: &str = "https://admin.microsoft.com";
@@ -75,15 +74,8 @@ impl ManualStep {
     }
 }
 
-/// A plan's identity for the ledger: SHA-256 over the plan as serialized (tenant, time of
-/// planning, config digest, every change and what it observed), in hex. A saved plan read
-/// back serializes identically, so applying it twice gives the same id.
-pub fn plan_id(plan: &Plan) -> String {
-    let bytes = serde_json::to_vec(plan).expect("plans always serialize");
-    hex::encode(Sha256::digest(&bytes))
-}
-
 /// The steps that make the account match the plan, in the order to do them.
+// Long: one block per admin-center step, in the order a person does them, each building its own field list.
 pub fn steps_for(change: &CreditsChange) -> Vec<ManualStep> {
     let money = |a: Amount| change.money(a).to_string();
     let opt_money = |a: Option<Amount>| a.map_or_else(|| "(empty)".to_string(), money);

@@ -1,12 +1,12 @@
 //! The credits ledger's file (`commcred.ledger.json`): read, and changed under its lock
-//! with an atomic replace. The ledger itself (model, replay) is `crate::credits::ledger`.
+//! with an atomic replace. The ledger itself (model, replay) is the parent module.
 
 use std::path::Path;
 use std::time::Duration;
 
+use super::{FORMAT_VERSION, Ledger};
 use crate::base::fsio::{self, FileLock};
 use crate::credits::CreditsError;
-use crate::credits::ledger::{FORMAT_VERSION, Ledger};
 
 /// Reads the ledger; `Ok(None)` when the file does not exist.
 pub fn load(path: &Path) -> Result<Option<Ledger>, CreditsError> {

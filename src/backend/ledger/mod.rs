@@ -1,4 +1,4 @@
-//! The credits ledger: what commcred knows of the Communications Credits account when the
+//! The credits ledger (a backend for credits, as Microsoft Graph has none): what commcred knows of the Communications Credits account when the
 //! tenant is on Microsoft Graph, which has no API for it (SPEC §1).
 //!
 //! It is shaped like the snapshot's `communicationsCredits` (so the planner diffs the YAML
@@ -9,6 +9,10 @@
 //!
 //! Only confirmed steps enter the ledger. Each confirmation is keyed by plan id and step, so
 //! applying the same plan twice records nothing the second time.
+
+pub mod store;
+
+pub use store::{load, to_string, update};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,9 +27,9 @@ use crate::plan::{CreditsChange, ObservedCredits};
 use crate::tenant::credits::{consume_fifo_where, usable_balance};
 use crate::tenant::{AutoRechargeState, BillingAccountType, CreditsAccount, Fund, PaymentState};
 
-use super::error::CreditsError;
-use super::steps::{ManualStep, StepAction};
-use super::usage::CallRow;
+use crate::credits::CreditsError;
+use crate::credits::usage::CallRow;
+use crate::plan::steps::{ManualStep, StepAction};
 
 pub const FORMAT_VERSION: u32 = 1;
 /// Where the ledger lives when the YAML does not say: beside `commcred.yaml`.
@@ -203,7 +207,7 @@ impl Ledger {
 
     /// Adds charged calls not already known (by id). Returns how many were new.
     pub fn add_calls(&mut self, rows: impl IntoIterator<Item = CallRow>) -> usize {
-        let added = super::usage::merge_rows(&mut self.pstn_calls, rows);
+        let added = crate::credits::usage::merge_rows(&mut self.pstn_calls, rows);
         self.pstn_calls.sort_by(|a, b| {
             a.start_date_time
                 .cmp(&b.start_date_time)
@@ -338,6 +342,7 @@ impl LedgerAccount {
     /// every charged call (in the account's currency) made since the fund was known, and,
     /// while auto-recharge has been confirmed on, a recharge each time the balance fell
     /// below its trigger (Microsoft does that by itself; the ledger cannot see it happen).
+    // Long: one chronological simulation (funds first in, first out, estimated recharges) whose state lives in its locals.
     pub fn replay(&self, rows: &[CallRow], now: DateTime<Utc>) -> Replay {
         let mut account = CreditsAccount {
             billing_account_type: self.billing_account_type,

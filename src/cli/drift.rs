@@ -1,0 +1,94 @@
+//! `commcred drift`: how the live tenant differs from commcred.yaml, as a unified YAML diff
+//! (or JSON), exit 2 when it differs. Run on a schedule, it is the daily report of what was
+//! changed in the portal since the last apply.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use commcred::workflow;
+use miette::Result;
+
+use super::context::{GlobalArgs, config_path, session};
+use super::output::Output;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// A unified diff: `-` lines are what commcred.yaml says, `+` lines what the tenant has.
+    #[default]
+    Diff,
+    /// One JSON document (`format_version`, `drift`, `users`, `communicationsCredits`, `diff`).
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit status: 0 no drift, 2 drift, 1 error.\n\nExamples:\n  \
+    commcred drift                       # ./commcred.yaml against its tenant\n  \
+    commcred drift --format json > drift.json"
+)]
+pub struct Args {
+    /// The desired state (default: ./commcred.yaml).
+    pub config: Option<PathBuf>,
+    /// How to print the report on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
+    let session = session(global)?;
+    let workflow::drift::DriftReport {
+        drift: report,
+        config_name,
+        live_name,
+    } = workflow::drift::drift(&config_path(args.config), &session, &|note| out.info(note))?;
+    match args.format {
+        Format::Diff => out.result(&colored(
+            &report.unified_diff(&config_name, &live_name),
+            out.style.color,
+        )),
+        Format::Json => out.result(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report.to_json(&config_name, &live_name))
+                .expect("JSON values always serialize")
+        )),
+    }
+    if report.is_empty() {
+        out.info(&format!("No drift: the tenant matches {config_name}."));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let count = |n: usize, what: &str| match n {
+        0 => None,
+        1 => Some(format!("1 {what}")),
+        n => Some(format!("{n} {what}s")),
+    };
+    let parts: Vec<String> = [
+        count(report.users.len(), "user"),
+        count(report.communications_credits.len(), "credits setting"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    out.info(&format!(
+        "Drift: {} differ{} from {config_name}.\n\
+         To put the tenant back as the config says: commcred apply {config_name}\n\
+         To keep the tenant's values instead: change {config_name} (commcred export --out FILE shows the tenant as YAML).",
+        parts.join(" and "),
+        if parts.len() == 1 && parts[0].starts_with("1 ") { "s" } else { "" },
+    ));
+    Ok(ExitCode::from(2))
+}
+
+/// The diff in red and green on a terminal (never with `NO_COLOR` or into a pipe).
+fn colored(diff: &str, color: bool) -> String {
+    if !color {
+        return diff.to_string();
+    }
+    diff.lines()
+        .map(|line| match line.as_bytes().first() {
+            Some(b'-') if !line.starts_with("---") => format!("\x1b[31m{line}\x1b[0m\n"),
+            Some(b'+') if !line.starts_with("+++") => format!("\x1b[32m{line}\x1b[0m\n"),
+            Some(b'@') => format!("\x1b[36m{line}\x1b[0m\n"),
+            _ => format!("{line}\n"),
+        })
+        .collect()
+}
