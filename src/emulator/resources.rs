@@ -329,6 +329,8 @@ impl WriteOutcome {
 
 /// `PATCH /users/{id}`: `usageLocation` through the rules; other known properties are kept
 /// as they are sent; read-only or unknown properties are refused. All or nothing.
+// Long: every field of the body is checked in turn under the store's lock, before anything
+// changes, so that a refused field leaves the user as it was.
 pub fn patch_user(
     state: &AppState,
     key: &str,

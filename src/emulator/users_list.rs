@@ -83,8 +83,9 @@ pub fn count_users(state: &AppState, eventual: bool, ids: &RequestIds) -> GraphR
     GraphResponse::json(StatusCode::OK, Value::from(n)).with_header("Content-Type", "text/plain")
 }
 
-/// `GET /users`. Long, because each query option is checked in Graph's order before any
-/// user is read; the steps are short and in sequence.
+/// `GET /users`.
+// Long: each query option is checked in turn, as Graph does, before any user is read; the
+// steps are short and in sequence, and share the parsed options.
 pub fn list_users(
     state: &AppState,
     query: &Query,
