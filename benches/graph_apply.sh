@@ -7,6 +7,7 @@
 #   benches/graph_apply.sh                 # quota scaled x10 (3,000 writes per 15 s)
 #   benches/graph_apply.sh --scale 1       # Graph's real quota (3,000 per 150 s): ~12 min
 #   benches/graph_apply.sh --users 2000    # a smaller run
+#   benches/graph_apply.sh --mixes         # issue 16's fault mixes beside the SDK script (see docs/graph.md)
 #
 # The SDK baseline needs msgraph-sdk from PyPI; it is installed into a virtualenv under
 # target/ on first use (set COMMCRED_BENCH_PYTHON to use another interpreter instead).

@@ -94,6 +94,14 @@ async def main():
                     continue
                 failed += 1
                 break
+            except httpx.TransportError:
+                # A dropped connection: the SDK does not retry it; a careful script does.
+                if attempt < 4:
+                    retried += 1
+                    await asyncio.sleep(1)
+                    continue
+                failed += 1
+                break
     elapsed = time.monotonic() - start
     print(json.dumps({"elapsed": elapsed, "users": len(upns), "failed": failed, "retried": retried}))
 

@@ -61,6 +61,9 @@ pub trait Progress: Send + Sync {
     fn start(&self, _total: u64) {}
     /// `n` more steps have settled (applied, failed or given up).
     fn advance(&self, _n: u64) {}
+    /// How the run is going beyond the count: the current write rate, or a pause and its
+    /// cause ("paused 3 s: Microsoft Graph answered 429 to a $batch").
+    fn status(&self, _text: &str) {}
     /// The run is over.
     fn finish(&self) {}
 }
@@ -74,6 +77,19 @@ impl Progress for NoProgress {}
 pub struct ApplyContext {
     /// The clock (for `purchasedAt` of new funds).
     pub now: chrono::DateTime<chrono::Utc>,
+    /// When a backend that writes over the network (Graph) stops sending, reads back what
+    /// its last calls did, and reports (`apply --timeout`). `None`: no deadline.
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl ApplyContext {
+    /// An apply at `now` with no deadline.
+    pub fn new(now: chrono::DateTime<chrono::Utc>) -> ApplyContext {
+        ApplyContext {
+            now,
+            deadline: None,
+        }
+    }
 }
 
 /// Why a backend could not read or change the live tenant. Each variant is one problem
@@ -185,11 +201,14 @@ pub struct ApplyReport {
     pub not_attempted: Vec<Operation>,
     /// Operations that need a person (credits on Microsoft Graph), with the instructions.
     pub manual: Vec<(Operation, String)>,
+    /// Why the apply stopped before every operation was tried (a deadline, persistent
+    /// throttling), if it did.
+    pub stopped: Option<String>,
 }
 
 impl ApplyReport {
     pub fn is_success(&self) -> bool {
-        self.failed.is_empty() && self.not_attempted.is_empty()
+        self.failed.is_empty() && self.not_attempted.is_empty() && self.stopped.is_none()
     }
 }
 

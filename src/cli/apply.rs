@@ -2,9 +2,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use commcred::apply::budget::{self, MaxSpend};
 use commcred::apply::{ApplyContext, ApplyReport, NoProgress, Progress};
@@ -14,7 +13,7 @@ use commcred::plan::file::{SavedPlan, looks_like_plan};
 use commcred::plan::{Plan, render::human};
 use miette::{Result, miette};
 
-use super::context::{GlobalArgs, backend_override, config_path, now, open_spec};
+use super::context::{GlobalArgs, backend_override, config_path, now, open_spec, parse_duration};
 use super::manual::{self, ManualArgs};
 use super::output::{Output, stdin_is_terminal};
 use super::plan::make_plan;
@@ -42,11 +41,54 @@ pub struct Args {
     /// argument".)
     #[arg(long, value_name = "AMOUNT", allow_hyphen_values = true)]
     pub max_spend: Option<String>,
+    /// Stop sending after DURATION (`90s`, `20m`, `2h`), read back what the last
+    /// calls did, report applied / failed / not attempted, and exit 1. Default: none on a
+    /// terminal (Ctrl-C stops), 2h without one (CI), so a throttled run never hangs a job;
+    /// `none` for no deadline. Counted from the start of `apply`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub timeout: Option<Timeout>,
     #[command(flatten)]
     pub manual: ManualArgs,
 }
 
+/// The deadline of a non-interactive apply when `--timeout` is not given.
+pub const DEFAULT_NON_INTERACTIVE_TIMEOUT: Duration = Duration::from_secs(2 * 3600);
+
+/// `--timeout`: a duration, or `none`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeout {
+    After(Duration),
+    Never,
+}
+
+/// A duration as `--lock-timeout` takes it (`90s`, `20m`, `2h`), or `none`.
+pub fn parse_timeout(text: &str) -> std::result::Result<Timeout, String> {
+    if text.trim().eq_ignore_ascii_case("none") {
+        return Ok(Timeout::Never);
+    }
+    match parse_duration(text)? {
+        d if d.is_zero() => Err(format!(
+            "`{text}`: a deadline must be longer than zero; use `none` for no deadline"
+        )),
+        d => Ok(Timeout::After(d)),
+    }
+}
+
+/// The instant `apply` stops sending: `--timeout`, else the non-interactive default.
+fn deadline(timeout: Option<Timeout>, started: Instant) -> Option<Instant> {
+    let timeout = timeout.unwrap_or(if stdin_is_terminal() {
+        Timeout::Never
+    } else {
+        Timeout::After(DEFAULT_NON_INTERACTIVE_TIMEOUT)
+    });
+    match timeout {
+        Timeout::After(d) => Some(started + d),
+        Timeout::Never => None,
+    }
+}
+
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
+    let deadline = deadline(args.timeout, Instant::now());
     let limit = args
         .max_spend
         .as_deref()
@@ -54,7 +96,7 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
         .transpose()?;
     let path = config_path(args.config);
     if is_saved_plan(&path) {
-        return apply_saved(&path, limit.as_ref(), &args.manual, global, out);
+        return apply_saved(&path, limit.as_ref(), &args.manual, deadline, global, out);
     }
     let Planned {
         plan,
@@ -73,11 +115,14 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     out.check_stdout()?;
     confirm(args.auto_approve)?;
     let ledger = Some(credits.ledger_path.as_path());
-    let progress = progress_for(&backend_spec);
+    let run = Execution {
+        progress: progress_for(&backend_spec),
+        deadline,
+    };
     apply_and_report(
         &plan,
         backend.as_mut(),
-        progress,
+        run,
         ledger,
         &args.manual,
         global.lock_wait(),
@@ -85,19 +130,28 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     )
 }
 
+/// How an apply runs: what it tells as it goes, and when it must end.
+struct Execution {
+    progress: Arc<dyn Progress>,
+    deadline: Option<Instant>,
+}
+
 /// Applies, reports, and guides the credits steps a backend leaves to a person (Microsoft
 /// has no credits API), recording the confirmed ones in `ledger`.
 fn apply_and_report(
     plan: &Plan,
     backend: &mut dyn Backend,
-    progress: Arc<dyn Progress>,
+    run: Execution,
     ledger: Option<&Path>,
     manual_args: &ManualArgs,
     lock_wait: Duration,
     out: &Output,
 ) -> Result<ExitCode> {
-    let ctx = ApplyContext { now: now()? };
-    let mut report = commcred::apply::apply_with(backend, plan, &ctx, progress)?;
+    let ctx = ApplyContext {
+        now: now()?,
+        deadline: run.deadline,
+    };
+    let mut report = commcred::apply::apply_with(backend, plan, &ctx, run.progress)?;
     let guided = manual::take_credits_steps(&mut report);
     out.result(&render_report(plan, &report));
     if guided && report.is_success() {
@@ -105,6 +159,15 @@ fn apply_and_report(
     }
     if report.is_success() {
         Ok(ExitCode::SUCCESS)
+    } else if let Some(why) = &report.stopped {
+        Err(miette!(
+            code = "commcred::apply::stopped",
+            help = "run `commcred plan` to see what is left, then apply again (with a longer --timeout if the deadline was too short)",
+            "apply stopped early ({why}): {} applied, {} failed, {} not attempted",
+            report.applied.len(),
+            report.failed.len(),
+            report.not_attempted.len()
+        ))
     } else {
         Err(miette!(
             code = "commcred::apply::failed",
@@ -145,6 +208,14 @@ pub fn confirm(auto_approve: bool) -> Result<()> {
 /// What was applied, what failed and why, what was not attempted, what needs a person.
 pub fn render_report(plan: &Plan, report: &ApplyReport) -> String {
     let mut text = String::new();
+    if let Some(why) = &report.stopped {
+        text.push_str(&format!(
+            "Stopped early: {why}. Applied {}, failed {}, not attempted {}.\n",
+            report.applied.len(),
+            report.failed.len(),
+            report.not_attempted.len()
+        ));
+    }
     for (op, why) in &report.manual {
         text.push_str(&format!(
             "Manual step (not applied by commcred): {}\n  {why}\n",
@@ -209,6 +280,7 @@ fn apply_saved(
     path: &Path,
     limit: Option<&MaxSpend>,
     manual_args: &ManualArgs,
+    deadline: Option<Instant>,
     global: &GlobalArgs,
     out: &Output,
 ) -> Result<ExitCode> {
@@ -233,11 +305,14 @@ fn apply_saved(
         .as_ref()
         .and_then(|c| c.ledger.as_deref())
         .map(Path::new);
-    let progress = progress_for(&spec);
+    let run = Execution {
+        progress: progress_for(&spec),
+        deadline,
+    };
     apply_and_report(
         &saved.plan,
         backend.as_mut(),
-        progress,
+        run,
         ledger,
         manual_args,
         global.lock_wait(),
@@ -250,5 +325,23 @@ fn progress_for(spec: &BackendSpec) -> Arc<dyn Progress> {
     match spec {
         BackendSpec::Graph(_) => Arc::new(Bar::new("applying to Microsoft Graph")),
         BackendSpec::File(_) => Arc::new(NoProgress),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_parse_as_documented() {
+        let after = |s| Timeout::After(Duration::from_secs(s));
+        assert_eq!(parse_timeout("90s"), Ok(after(90)));
+        assert_eq!(parse_timeout("20m"), Ok(after(1200)));
+        assert_eq!(parse_timeout("2h"), Ok(after(7200)));
+        assert_eq!(parse_timeout("45"), Ok(after(45)));
+        assert_eq!(parse_timeout("none"), Ok(Timeout::Never));
+        for bad in ["", "5x", "m", "0s"] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
+        }
     }
 }

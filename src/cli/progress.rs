@@ -21,7 +21,7 @@ impl Bar {
         };
         let bar = ProgressBar::with_draw_target(None, target);
         if let Ok(style) = ProgressStyle::with_template(&format!(
-            "{what} [{{bar:30}}] {{pos}}/{{len}} changes ({{per_sec}}, eta {{eta}})"
+            "{what} [{{bar:30}}] {{pos}}/{{len}} changes {{msg}} (eta {{eta}})"
         )) {
             bar.set_style(style.progress_chars("=> "));
         }
@@ -36,6 +36,10 @@ impl Progress for Bar {
 
     fn advance(&self, n: u64) {
         self.bar.inc(n);
+    }
+
+    fn status(&self, text: &str) {
+        self.bar.set_message(format!("· {text}"));
     }
 
     fn finish(&self) {

@@ -26,24 +26,29 @@ use crate::emulator::{
 
 use Friendly::*;
 
-const SECRET: &str = "s3cr3t-Do-Not-Print-7f4a9";
+pub(crate) const SECRET: &str = "s3cr3t-Do-Not-Print-7f4a9";
 
-fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     "2026-11-25T12:00:00Z".parse().unwrap()
 }
 
-fn ctx() -> ApplyContext {
-    ApplyContext { now: now() }
+pub(crate) fn ctx() -> ApplyContext {
+    ApplyContext::new(now())
 }
 
 /// A graph backend for `emulator`, with short retry delays so tests stay quick.
-fn backend(emulator: &Emulator, tweak: impl FnOnce(&mut GraphOptions)) -> GraphBackend {
+pub(crate) fn backend(emulator: &Emulator, tweak: impl FnOnce(&mut GraphOptions)) -> GraphBackend {
+    backend_at(&emulator.base_url(), tweak)
+}
+
+/// [`backend`] for any Graph root (a proxy in front of the emulator).
+pub(crate) fn backend_at(url: &str, tweak: impl FnOnce(&mut GraphOptions)) -> GraphBackend {
     let credentials = Credentials {
         tenant: TENANT_DOMAIN.into(),
         client_id: "commcred-tests".into(),
         client_secret: Secret::new(SECRET),
     };
-    let mut options = GraphOptions::new(Some(&emulator.base_url()), credentials);
+    let mut options = GraphOptions::new(Some(url), credentials);
     options.retry = RetryPolicy {
         max_attempts: 12,
         min_delay: Duration::from_millis(10),
@@ -54,7 +59,10 @@ fn backend(emulator: &Emulator, tweak: impl FnOnce(&mut GraphOptions)) -> GraphB
 }
 
 /// The desired state: user N of the synthetic tenant wants `wants(N)`.
-fn desired(users: usize, wants: impl Fn(usize) -> Option<&'static [Friendly]>) -> DesiredState {
+pub(crate) fn desired(
+    users: usize,
+    wants: impl Fn(usize) -> Option<&'static [Friendly]>,
+) -> DesiredState {
     let origin = Origin {
         file: std::path::Path::new("commcred.yaml").into(),
         line: 1,
@@ -92,19 +100,19 @@ const WANTS: &[&[Friendly]] = &[
     &[],
 ];
 
-fn all_users(n: usize) -> Option<&'static [Friendly]> {
+pub(crate) fn all_users(n: usize) -> Option<&'static [Friendly]> {
     Some(WANTS[n % WANTS.len()])
 }
 
 /// The parts of a tenant an apply changes: users and seat counts.
-fn license_state(s: &Snapshot) -> (Value, Vec<i64>) {
+pub(crate) fn license_state(s: &Snapshot) -> (Value, Vec<i64>) {
     (
         serde_json::to_value(&s.users).unwrap(),
         s.subscribed_skus.iter().map(|k| k.consumed_units).collect(),
     )
 }
 
-fn assert_applied_all(report: &ApplyReport, plan: &Plan) {
+pub(crate) fn assert_applied_all(report: &ApplyReport, plan: &Plan) {
     assert!(
         report.failed.is_empty(),
         "failed: {:#?}",
@@ -305,7 +313,7 @@ fn graph_loses_and_repeats_nothing_under_5xx_and_dropped_connections() {
     assert_eq!(stats.refused_writes, 0, "{stats:?}");
 }
 
-fn sku(id: &str, part: &str, friendly: Option<&str>) -> SkuRef {
+pub(crate) fn sku(id: &str, part: &str, friendly: Option<&str>) -> SkuRef {
     SkuRef {
         sku_id: id.into(),
         part_number: part.into(),
@@ -314,7 +322,12 @@ fn sku(id: &str, part: &str, friendly: Option<&str>) -> SkuRef {
 }
 
 /// A plan the planner would refuse (no seat left), written by hand to see Graph refuse it.
-fn hand_plan(live: &Snapshot, user: usize, add: Vec<SkuRef>, remove: Vec<SkuRef>) -> Plan {
+pub(crate) fn hand_plan(
+    live: &Snapshot,
+    user: usize,
+    add: Vec<SkuRef>,
+    remove: Vec<SkuRef>,
+) -> Plan {
     let index = commcred::tenant::TenantIndex::build(live);
     let u = &live.users[user];
     Plan {
@@ -519,7 +532,7 @@ fn graph_secret_appears_in_no_output_and_no_file() {
 
 /// The quickstart without `communicationsCredits`: Graph cannot read credits, so a config
 /// managing them cannot be planned against Graph without a ledger.
-fn quickstart_without_credits() -> tempfile::TempDir {
+pub(crate) fn quickstart_without_credits() -> tempfile::TempDir {
     let dir = crate::common::example("quickstart");
     let yaml_path = dir.path().join("commcred.yaml");
     let yaml = std::fs::read_to_string(&yaml_path).unwrap();
@@ -529,7 +542,7 @@ fn quickstart_without_credits() -> tempfile::TempDir {
     dir
 }
 
-fn with_graph_env(cmd: &mut assert_cmd::Command, url: &str, secret: &str) {
+pub(crate) fn with_graph_env(cmd: &mut assert_cmd::Command, url: &str, secret: &str) {
     cmd.env("COMMCRED_BACKEND", format!("graph:{url}"))
         .env("AZURE_TENANT_ID", TENANT_DOMAIN)
         .env("AZURE_CLIENT_ID", "commcred-cli")

@@ -12,6 +12,7 @@ mod first_hour;
 mod formats;
 mod graph;
 mod graph_fidelity;
+mod graph_writes;
 mod honest_io;
 mod layers;
 mod plan_apply;

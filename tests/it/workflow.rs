@@ -29,7 +29,7 @@ fn plan_apply_and_converge_through_the_library() {
     assert!(notes.borrow()[0].starts_with("Reading the live tenant from file:"));
     assert!(planned.plan.has_changes());
 
-    let ctx = ApplyContext { now: session().now };
+    let ctx = ApplyContext::new(session().now);
     let report = apply(planned.backend.as_mut(), &planned.plan, &ctx).unwrap();
     assert!(report.is_success(), "{report:?}");
     assert_eq!(report.applied.len(), planned.plan.operations().len());

@@ -325,7 +325,7 @@ impl Backend for GraphBackend {
     fn execute(
         &mut self,
         ops: Vec<Operation>,
-        _ctx: &ApplyContext,
+        ctx: &ApplyContext,
         progress: Arc<dyn Progress>,
     ) -> Result<ApplyReport, BackendError> {
         // Before any write: a missing permission changes nothing.
@@ -344,10 +344,12 @@ impl Backend for GraphBackend {
             live,
             ops.clone(),
             progress,
+            ctx.deadline.map(tokio::time::Instant::from_std),
         ));
         let concurrency = self.concurrency;
-        let outcomes = self.block_on(engine.run(concurrency));
-        for (op, outcome) in ops.into_iter().zip(outcomes) {
+        let result = self.block_on(engine.run(concurrency));
+        report.stopped = result.stopped;
+        for (op, outcome) in ops.into_iter().zip(result.outcomes) {
             match outcome {
                 write::Outcome::Applied => report.applied.push(op),
                 write::Outcome::Failed(why) => report.failed.push((op, why)),
