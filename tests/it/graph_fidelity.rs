@@ -669,3 +669,57 @@ async fn the_emulator_binary_takes_latency_and_roles_flags() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("commcred::emulator::bad_flag"));
 }
+
+#[test]
+fn plan_reading_credits_usage_without_call_records_exits_1_naming_it() {
+    let dir = crate::common::example("quickstart");
+    let yaml = "apiVersion: commcred/v1
+tenant: contoso.onmicrosoft.com
+communicationsCredits:
+  currency: USD
+  minimumBalance: 500.00
+  autoRecharge: {enabled: true, triggerBelow: 100.00, rechargeAmount: 250.00}
+  payment: {method: enterpriseAgreement, agreementNumber: \"62839471\", purchaseOrder: PO-2026-114}
+  ledger: state/credits.json
+";
+    std::fs::write(dir.path().join("commcred.yaml"), yaml).unwrap();
+    std::fs::create_dir(dir.path().join("state")).unwrap();
+    crate::common::commcred(dir.path())
+        .args([
+            "ledger",
+            "record",
+            "--billing-account",
+            "MOSA",
+            "--fund",
+            "120.50@2026-03-15",
+            "--by",
+            "alice",
+        ])
+        .assert()
+        .success();
+    let tenant = dir.path().join("tenant.json");
+    let before = std::fs::read_to_string(&tenant).unwrap();
+    let emu = start(&tenant, |c| {
+        c.roles = Some(vec!["User.Read.All".into(), "Organization.Read.All".into()]);
+    });
+    let out = crate::common::commcred(dir.path())
+        .env("COMMCRED_BACKEND", format!("graph:{}", emu.base_url()))
+        .env("AZURE_TENANT_ID", TENANT_DOMAIN)
+        .env("AZURE_CLIENT_ID", "commcred-cli")
+        .env("AZURE_CLIENT_SECRET", "secret")
+        .env_remove("AZURE_AUTHORITY_HOST")
+        .args(["plan", "--out", "plan.json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("CallRecords.Read.All (to read the PSTN call log"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("plan.json").exists());
+    // No getPstnCalls reached Graph, and nothing changed.
+    assert_eq!(emu.stats().forbidden, 0);
+    drop(emu);
+    assert_eq!(std::fs::read_to_string(&tenant).unwrap(), before);
+}
