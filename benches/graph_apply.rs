@@ -153,7 +153,7 @@ fn set_faults(base_url: &str, body: &str) -> Result<(), String> {
 
 /// Starts the burst (if any) once `started()` says the writes have begun (at most 60 s
 /// later), and clears it after its span, on a thread; returns when it cleared, or why it
-/// could not run. The burst models another application spending the tenant's quota while
+/// could not run. The burst models another application using the tenant's ceiling while
 /// the apply writes; the reads before it are not what it is about.
 fn run_burst(
     base_url: String,

@@ -73,7 +73,7 @@ impl FromStr for MaxSpend {
         if parts.next().is_some() {
             return Err(invalid("expected an amount and at most a currency"));
         }
-        let amount = Amount::parse(amount).map_err(|e| invalid(&e))?;
+        let amount = Amount::parse(amount).map_err(|e| invalid(&e.to_string()))?;
         if amount.0.is_sign_negative() {
             return Err(invalid("it is negative"));
         }

@@ -3,8 +3,10 @@
 //! state, the steps the backend can make run (the rest are left to a person with
 //! instructions), and the change is committed only when every step went through.
 //! `budget`: the spending limit (`--max-spend`) checked before anything changes.
+//! `report`: the report of an apply in words, and the credits steps left to a person.
 
 pub mod budget;
+pub mod report;
 
 use std::sync::Arc;
 

@@ -19,7 +19,7 @@ impl Amount {
     pub const ZERO: Amount = Amount(Decimal::ZERO);
 
     /// Parses plain decimal text (`12`, `12.5`, `-3.25`); rejects exponents and other noise.
-    pub fn parse(text: &str) -> Result<Amount, String> {
+    pub fn parse(text: &str) -> Result<Amount, AmountError> {
         let text = text.trim();
         let digits = text.strip_prefix('-').unwrap_or(text);
         let plain = !digits.is_empty()
@@ -28,11 +28,14 @@ impl Amount {
             && !digits.starts_with('.')
             && !digits.ends_with('.');
         if !plain {
-            return Err(format!("`{text}` is not a decimal number"));
+            return Err(AmountError::NotPlain(text.to_string()));
         }
         Decimal::from_str(text)
             .map(Amount)
-            .map_err(|e| format!("`{text}` is not a decimal number: {e}"))
+            .map_err(|source| AmountError::OutOfRange {
+                text: text.to_string(),
+                source,
+            })
     }
 
     /// Number of decimal places written (`10.50` has 2).
@@ -47,6 +50,20 @@ impl Amount {
         value.rescale(units);
         value.to_string()
     }
+}
+
+/// Why a text is not an [`Amount`].
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AmountError {
+    /// Not plain decimal digits: an exponent, a sign in the wrong place, separators.
+    #[error("`{0}` is not a decimal number")]
+    NotPlain(String),
+    /// Plain digits that do not fit a decimal (too many of them).
+    #[error("`{text}` is not a decimal number: {source}")]
+    OutOfRange {
+        text: String,
+        source: rust_decimal::Error,
+    },
 }
 
 impl fmt::Display for Amount {

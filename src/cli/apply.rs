@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use commcred::apply::budget::{self, MaxSpend};
-use commcred::apply::{ApplyContext, ApplyReport, NoProgress, Progress};
+use commcred::apply::report;
+use commcred::apply::{ApplyContext, NoProgress, Progress};
 use commcred::backend::Backend;
 use commcred::config::BackendSpec;
 use commcred::plan::file::{SavedPlan, looks_like_plan};
@@ -152,8 +153,8 @@ fn apply_and_report(
         deadline: run.deadline,
     };
     let mut report = commcred::apply::apply_with(backend, plan, &ctx, run.progress)?;
-    let guided = manual::take_credits_steps(&mut report);
-    out.result(&render_report(plan, &report));
+    let guided = report::take_credits_steps(&mut report);
+    out.result(&report::render(plan, &report));
     if guided && report.is_success() {
         manual::guide(plan, ledger, manual_args, lock_wait, out)?;
     }
@@ -203,67 +204,6 @@ pub fn confirm(auto_approve: bool) -> Result<()> {
             "apply cancelled; nothing was changed"
         ))
     }
-}
-
-/// What was applied, what failed and why, what was not attempted, what needs a person.
-pub fn render_report(plan: &Plan, report: &ApplyReport) -> String {
-    let mut text = String::new();
-    if let Some(why) = &report.stopped {
-        text.push_str(&format!(
-            "Stopped early: {why}. Applied {}, failed {}, not attempted {}.\n",
-            report.applied.len(),
-            report.failed.len(),
-            report.not_attempted.len()
-        ));
-    }
-    for (op, why) in &report.manual {
-        text.push_str(&format!(
-            "Manual step (not applied by commcred): {}\n  {why}\n",
-            op.describe()
-        ));
-    }
-    for (op, why) in &report.failed {
-        text.push_str(&format!("Failed: {}\n  {why}\n", op.describe()));
-    }
-    if !report.not_attempted.is_empty() {
-        text.push_str(&format!(
-            "Not applied ({}): {}\n",
-            report.not_attempted.len(),
-            report
-                .not_attempted
-                .iter()
-                .take(10)
-                .map(|o| o.describe())
-                .collect::<Vec<_>>()
-                .join("; ")
-        ));
-    }
-    if report.is_success() && !report.applied.is_empty() {
-        let mut s = plan.summary();
-        if let Some(c) = plan
-            .credits
-            .as_ref()
-            .filter(|_| !manual::credits_applied(report))
-        {
-            // Guided credits steps are reported when confirmed, not as applied.
-            s.settings -= c.settings.len();
-            s.add_funds = None;
-        }
-        text.push_str(&format!(
-            "Apply complete! Licenses: {} assigned, {} removed. Settings: {} changed.{} \
-             ({} write operation{}.)\n\
-             To check that the tenant now matches: commcred plan --detailed-exitcode (exit 0: no changes)\n",
-            s.assign,
-            s.remove,
-            s.settings,
-            s.add_funds
-                .map(|m| format!(" Credits: {m} added."))
-                .unwrap_or_default(),
-            report.applied.len(),
-            if report.applied.len() == 1 { "" } else { "s" },
-        ));
-    }
-    text
 }
 
 /// A saved plan rather than a commcred.yaml? Decided by content, so any file name works;

@@ -6,11 +6,11 @@ use std::path::Path;
 
 use std::time::Duration;
 
-use commcred::apply::ApplyReport;
 use commcred::backend::ledger as store;
 use commcred::backend::ledger::{How, Recorded, Stamp};
+use commcred::plan::Plan;
 use commcred::plan::steps::{self, ManualStep};
-use commcred::plan::{Operation, Plan};
+use commcred::workflow::ledger::record_confirmed;
 use miette::Result;
 
 use super::context::{actor, now};
@@ -26,25 +26,6 @@ pub struct ManualArgs {
     /// Who confirms the steps, as recorded in the credits ledger (default: the login name).
     #[arg(long, env = "COMMCRED_CONFIRMED_BY", value_name = "NAME")]
     pub confirmed_by: Option<String>,
-}
-
-fn is_credits(op: &Operation) -> bool {
-    matches!(
-        op,
-        Operation::SetAutoRecharge(_) | Operation::SetPayment(_) | Operation::AddFunds(_)
-    )
-}
-
-/// Removes the credits operations from the report's manual list; true when there were any.
-pub fn take_credits_steps(report: &mut ApplyReport) -> bool {
-    let before = report.manual.len();
-    report.manual.retain(|(op, _)| !is_credits(op));
-    report.manual.len() != before
-}
-
-/// True when the backend applied the credits operations itself (the file backend).
-pub fn credits_applied(report: &ApplyReport) -> bool {
-    report.applied.iter().any(is_credits)
 }
 
 /// Prints the steps, collects confirmations and records them in the ledger.
@@ -107,12 +88,7 @@ pub fn guide(
         plan: None,
         step: None,
     };
-    let recorded = store::update(path, lock_wait, |ledger| {
-        let ledger = ledger
-            .as_mut()
-            .ok_or_else(|| commcred::credits::CreditsError::LedgerMissing { path: path.clone() })?;
-        ledger.record_steps(path, &plan_id, change, &confirmed, &stamp)
-    })?;
+    let recorded = record_confirmed(path, &plan_id, change, &confirmed, &stamp, lock_wait)?;
     report_recorded(&recorded, path, &stamp, out);
     let skipped = pending.len() - confirmed.len();
     if skipped > 0 {

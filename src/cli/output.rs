@@ -103,6 +103,8 @@ impl Output {
     }
 
     /// Installs miette's renderer with the same colour decision, for error reports.
+    /// Without the cause chain: every message already says its cause (`cannot read x: No
+    /// such file`), and the typed source behind it would repeat it on a line of its own.
     pub fn install_error_renderer(&self) {
         let color = self.style.color && std::io::stderr().is_terminal();
         let _ = miette::set_hook(Box::new(move |_| {
@@ -111,6 +113,7 @@ impl Output {
                 .unicode(color)
                 .terminal_links(false)
                 .context_lines(1)
+                .without_cause_chain()
                 .width(100);
             Box::new(opts.build())
         }));

@@ -4,13 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use chrono::{DateTime, Utc};
 use commcred::config::DesiredState;
 use commcred::credits::recommend::{Recommendation, recommend, render_yaml};
-use commcred::credits::usage::{CallRow, merge_rows, read_usage_csv};
+use commcred::workflow::recommend::{self as advice, AdviceUsage};
 use miette::Result;
-
-use commcred::workflow;
 
 use super::context::{GlobalArgs, config_path, load_config, session};
 use super::output::Output;
@@ -34,18 +31,15 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     let session = session(global)?;
     let now = session.now;
     let config = account_config(&args, out)?;
-    let (rows, first, source) = if args.usage.is_empty() {
+    let AdviceUsage {
+        rows,
+        first,
+        source,
+    } = if args.usage.is_empty() {
         let desired = config.as_ref().expect("loaded when no --usage is given");
-        let (mut backend, live) =
-            workflow::plan::read_live(&session, desired, &|note| out.info(note))?;
-        let rows = workflow::credits::calls_for_advice(desired, &live, backend.pstn_calls(), now)?;
-        (
-            rows,
-            None,
-            format!("the usage known for {}", desired.tenant),
-        )
+        advice::from_tenant(&session, desired, &|note| out.info(note))?
     } else {
-        usage_files(&args.usage)?
+        advice::from_files(&args.usage)?
     };
     if rows.is_empty() && args.usage.is_empty() {
         out.result(&format!(
@@ -86,23 +80,6 @@ fn account_config(args: &Args, out: &Output) -> Result<Option<DesiredState>> {
         }
         (None, false) => None,
     })
-}
-
-/// The rows of every `--usage` export, merged; the earliest day any file covers; and the
-/// files' names for the advice's header.
-fn usage_files(paths: &[PathBuf]) -> Result<(Vec<CallRow>, Option<DateTime<Utc>>, String)> {
-    let mut rows = Vec::new();
-    let mut first = None;
-    for path in paths {
-        let file = read_usage_csv(path)?;
-        first = match (first, file.first) {
-            (Some(a), Some(b)) => Some(std::cmp::min(a, b)),
-            (a, b) => a.or(b),
-        };
-        merge_rows(&mut rows, file.rows);
-    }
-    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    Ok((rows, first, names.join(", ")))
 }
 
 /// Keeps only the advice in the account's currency (an account has one), and returns the

@@ -2,20 +2,16 @@
 //! and keep its charged calls in the credits ledger, where plans replay them against the
 //! funds and forecast the spend.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
 use std::time::Duration;
 
-use commcred::backend::ledger::{self, Ledger, UsageImport};
 use commcred::base::money::Money;
 use commcred::config::DesiredState;
-use commcred::credits::usage::read_usage_csv;
+use commcred::workflow::usage::{self, ImportRequest, Imported, locate_ledger};
 use miette::Result;
-use rust_decimal::Decimal;
 
-use super::context::{GlobalArgs, load_config, now, require_actor};
+use super::context::{GlobalArgs, now, require_actor};
 use super::output::Output;
 
 #[derive(Debug, clap::Args)]
@@ -61,19 +57,10 @@ pub struct LedgerLocation {
 impl LedgerLocation {
     /// The ledger path, and the config when one was read.
     pub fn resolve(&self) -> Result<(PathBuf, Option<DesiredState>)> {
-        let config = match &self.config {
-            Some(path) => Some(load_config(path)?),
-            None if Path::new("commcred.yaml").exists() => {
-                Some(load_config(Path::new("commcred.yaml"))?)
-            }
-            None => None,
-        };
-        let path = match (&self.ledger, &config) {
-            (Some(path), _) => path.clone(),
-            (None, Some(desired)) => ledger::ledger_path(desired),
-            (None, None) => PathBuf::from(ledger::DEFAULT_FILE_NAME),
-        };
-        Ok((path, config))
+        Ok(locate_ledger(
+            self.config.as_deref(),
+            self.ledger.as_deref(),
+        )?)
     }
 }
 
@@ -85,54 +72,41 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
 
 fn import(args: ImportArgs, lock_wait: Duration, out: &Output) -> Result<ExitCode> {
     let (path, config) = args.ledger.resolve()?;
-    let file = read_usage_csv(&args.file)?;
-    let mut spend: BTreeMap<String, Decimal> = BTreeMap::new();
-    for row in file.charged() {
-        *spend
-            .entry(row.currency_code().unwrap_or_default())
-            .or_default() += row.debit();
-    }
-    let charged: Vec<_> = file.charged().cloned().collect();
-    let record = UsageImport {
-        file: args.file.display().to_string(),
-        at: now()?,
+    let imported = usage::import(ImportRequest {
+        file: args.file.clone(),
+        ledger: path.clone(),
+        tenant: config.as_ref().map(|d| d.tenant.clone()),
         by: require_actor(args.confirmed_by.as_deref())?,
-        rows: file.rows.len(),
-        charged: charged.len(),
-        added: 0,
-        from: file.first,
-        to: file.last,
-    };
-    let tenant = config.as_ref().map(|d| d.tenant.clone());
-    let added = commcred::backend::ledger::update(&path, lock_wait, |ledger| {
-        let ledger = ledger.get_or_insert_with(|| Ledger::new(tenant));
-        let added = ledger.add_calls(charged);
-        ledger.usage_imports.push(UsageImport { added, ..record });
-        Ok(added)
+        now: now()?,
+        lock_wait,
     })?;
+    out.result(&describe(&args.file, &path, &imported));
+    Ok(ExitCode::SUCCESS)
+}
 
-    let period = match (file.first, file.last) {
+/// "Imported FILE into LEDGER: N calls from … to …; M charged: …; K added, J already in".
+fn describe(file: &Path, ledger: &Path, imported: &Imported) -> String {
+    let period = match (imported.from, imported.to) {
         (Some(a), Some(b)) => format!(" from {} to {}", a.format("%Y-%m-%d"), b.format("%Y-%m-%d")),
         _ => String::new(),
     };
-    let totals = if spend.is_empty() {
+    let totals = if imported.spend.is_empty() {
         "nothing charged".to_string()
     } else {
-        spend
+        imported
+            .spend
             .iter()
             .map(|(c, d)| Money::new(*d, c.clone()).to_string())
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let charged_count = file.charged().count();
-    out.result(&format!(
-        "Imported {} into {}:\n  {} call{}{period}; {charged_count} charged: {totals}\n  {added} charged call{} added, {} already in the ledger\n",
-        args.file.display(),
-        path.display(),
-        file.rows.len(),
-        if file.rows.len() == 1 { "" } else { "s" },
+    let (rows, charged, added) = (imported.rows, imported.charged, imported.added);
+    format!(
+        "Imported {} into {}:\n  {rows} call{}{period}; {charged} charged: {totals}\n  {added} charged call{} added, {} already in the ledger\n",
+        file.display(),
+        ledger.display(),
+        if rows == 1 { "" } else { "s" },
         if added == 1 { "" } else { "s" },
-        charged_count - added
-    ));
-    Ok(ExitCode::SUCCESS)
+        charged - added
+    )
 }

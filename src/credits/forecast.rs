@@ -71,21 +71,95 @@ pub struct SpendRate {
     pub per_day: Amount,
 }
 
+/// A warning under the plan's credits outlook: what it is about (which fixes its code),
+/// what is wrong in words, and what to do. Serialized as `{code, message, help}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreditsWarning {
-    /// Stable, `commcred::credits::<name>`.
-    pub code: String,
+    #[serde(rename = "code")]
+    pub kind: WarningKind,
     pub message: String,
     pub help: String,
 }
 
 impl CreditsWarning {
-    pub fn new(code: &str, message: impl Into<String>, help: impl Into<String>) -> Self {
+    pub fn new(kind: WarningKind, message: impl Into<String>, help: impl Into<String>) -> Self {
         CreditsWarning {
-            code: code.to_string(),
+            kind,
             message: message.into(),
             help: help.into(),
         }
+    }
+
+    /// The stable diagnostic code, `commcred::credits::<name>`.
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+}
+
+/// What a credits warning is about: one kind per problem, each with its own code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WarningKind {
+    /// A MOSA account without auto-recharge after the plan.
+    AutoRechargeOff,
+    /// Auto-recharge off, and the balance runs out within [`RUN_OUT_DAYS`].
+    RunsOut,
+    /// Auto-recharge on, but "When balance is below" covers less than
+    /// [`TRIGGER_COVER_DAYS`] of spend.
+    TriggerTooLow,
+    /// Money that will expire unused within [`EXPIRY_HORIZON_DAYS`].
+    FundsExpiring,
+    /// Users with charged calls who will not hold the credits license.
+    UnlicensedCallers,
+    /// Charges exceed the ledger's funds: a purchase is missing from it (Graph only).
+    LedgerBehind,
+}
+
+impl WarningKind {
+    pub const ALL: [WarningKind; 6] = [
+        WarningKind::AutoRechargeOff,
+        WarningKind::RunsOut,
+        WarningKind::TriggerTooLow,
+        WarningKind::FundsExpiring,
+        WarningKind::UnlicensedCallers,
+        WarningKind::LedgerBehind,
+    ];
+
+    /// The one place the codes of credits warnings are written (docs/diagnostics.md).
+    pub fn code(self) -> &'static str {
+        match self {
+            WarningKind::AutoRechargeOff => "commcred::credits::auto_recharge_off",
+            WarningKind::RunsOut => "commcred::credits::runs_out",
+            WarningKind::TriggerTooLow => "commcred::credits::trigger_too_low",
+            WarningKind::FundsExpiring => "commcred::credits::funds_expiring",
+            WarningKind::UnlicensedCallers => "commcred::credits::unlicensed_callers",
+            WarningKind::LedgerBehind => "commcred::credits::ledger_behind",
+        }
+    }
+
+    /// The kind whose code is `code` (a saved plan's warnings are read back this way).
+    pub fn from_code(code: &str) -> Option<WarningKind> {
+        WarningKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+}
+
+impl std::fmt::Display for WarningKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl Serialize for WarningKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for WarningKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        WarningKind::from_code(&code).ok_or_else(|| {
+            serde::de::Error::custom(format!("`{code}` is not a credits warning code"))
+        })
     }
 }
 
@@ -145,7 +219,7 @@ pub fn forecast(input: &ForecastInput) -> Forecast {
     let mosa = account.billing_account_type == BillingAccountType::Mosa;
     if mosa && !ar.enabled {
         warnings.push(CreditsWarning::new(
-            "commcred::credits::auto_recharge_off",
+            WarningKind::AutoRechargeOff,
             "auto-recharge is off: when the balance reaches zero, every call paid by credits stops, toll-free numbers included",
             "Microsoft recommends auto-recharge: set communicationsCredits.autoRecharge {enabled: true, triggerBelow, rechargeAmount}; `commcred recommend` suggests the amounts",
         ));
@@ -165,7 +239,7 @@ pub fn forecast(input: &ForecastInput) -> Forecast {
                 .filter(|t| *t < now + Duration::days(RUN_OUT_DAYS))
             {
                 warnings.push(CreditsWarning::new(
-                    "commcred::credits::runs_out",
+                    WarningKind::RunsOut,
                     format!(
                         "at the recent rate of spend ({rate_text}) the balance of {} runs out on {}, and no auto-recharge will refill it",
                         money(balance_after),
@@ -179,7 +253,7 @@ pub fn forecast(input: &ForecastInput) -> Forecast {
             if trigger < cover {
                 let days = (trigger / per_day).round_dp_with_strategy(1, RoundingStrategy::ToZero);
                 warnings.push(CreditsWarning::new(
-                    "commcred::credits::runs_out",
+                    WarningKind::TriggerTooLow,
                     format!(
                         "auto-recharge starts below {}, which lasts {days} days at the recent rate of spend ({rate_text}): the balance could run out before the recharge arrives",
                         money(trigger)
@@ -206,7 +280,7 @@ pub fn forecast(input: &ForecastInput) -> Forecast {
             expiring_total
         };
         warnings.push(CreditsWarning::new(
-            "commcred::credits::funds_expiring",
+            WarningKind::FundsExpiring,
             format!(
                 "{} will expire unused within {EXPIRY_HORIZON_DAYS} days{} (first: fund {} on {})",
                 money(amount),
@@ -220,7 +294,7 @@ pub fn forecast(input: &ForecastInput) -> Forecast {
     if !input.unlicensed_callers.is_empty() {
         let n = input.unlicensed_callers.len();
         warnings.push(CreditsWarning::new(
-            "commcred::credits::unlicensed_callers",
+            WarningKind::UnlicensedCallers,
             format!(
                 "{n} user{} whose calls were charged to credits in the last {RECENT_DAYS} days will not hold the Communications Credits license (MCOPSTNC): {}",
                 if n == 1 { "" } else { "s" },
@@ -411,5 +485,82 @@ mod tests {
         assert_eq!(p.funds[0].lost, Decimal::new(3000, 2));
         assert_eq!(p.funds[1].lost, Decimal::ZERO);
         assert_eq!(p.runs_out_at, Some(at("2026-12-21T00:00:00Z")));
+    }
+
+    fn account_with(amount: i64) -> CreditsAccount {
+        let mut account: CreditsAccount = serde_json::from_value(serde_json::json!({
+            "billingAccountType": "MOSA", "currency": "USD"
+        }))
+        .unwrap();
+        add_funds(
+            &mut account,
+            Decimal::new(amount, 2),
+            at("2026-11-01T00:00:00Z"),
+        );
+        account
+    }
+
+    /// 10.00 a day over 10 days of calls.
+    fn spending() -> Vec<CallRow> {
+        (1..=10)
+            .map(|day| {
+                serde_json::from_value(serde_json::json!({
+                    "id": format!("c{day}"),
+                    "startDateTime": format!("2026-11-{day:02}T10:00:00Z"),
+                    "charge": "10.00",
+                    "currency": "USD"
+                }))
+                .unwrap()
+            })
+            .collect()
+    }
+
+    fn kinds(account: &CreditsAccount, auto_recharge: AutoRechargeAfter) -> Vec<WarningKind> {
+        let rows = spending();
+        let input = ForecastInput {
+            account,
+            add_funds: None,
+            auto_recharge,
+            rows: &rows,
+            unreadable_rows: 0,
+            unlicensed_callers: Vec::new(),
+            now: at("2026-11-11T00:00:00Z"),
+        };
+        forecast(&input).warnings.iter().map(|w| w.kind).collect()
+    }
+
+    #[test]
+    fn running_out_and_a_low_trigger_are_two_warnings() {
+        let account = account_with(5000);
+        let off = AutoRechargeAfter {
+            enabled: false,
+            trigger_below: None,
+            recharge_amount: None,
+        };
+        assert!(kinds(&account, off).contains(&WarningKind::RunsOut));
+        let low = AutoRechargeAfter {
+            enabled: true,
+            trigger_below: Some(Decimal::new(2000, 2)),
+            recharge_amount: Some(Decimal::new(10000, 2)),
+        };
+        let on = kinds(&account, low);
+        assert!(on.contains(&WarningKind::TriggerTooLow), "{on:?}");
+        assert!(!on.contains(&WarningKind::RunsOut), "{on:?}");
+    }
+
+    #[test]
+    fn each_warning_kind_has_its_own_code_and_reads_back_from_it() {
+        let codes: std::collections::BTreeSet<_> =
+            WarningKind::ALL.iter().map(|k| k.code()).collect();
+        assert_eq!(codes.len(), WarningKind::ALL.len());
+        for kind in WarningKind::ALL {
+            let warning = CreditsWarning::new(kind, "m", "h");
+            let json = serde_json::to_value(&warning).unwrap();
+            assert_eq!(json["code"], kind.code());
+            let back: CreditsWarning = serde_json::from_value(json).unwrap();
+            assert_eq!(back, warning);
+        }
+        let unknown = serde_json::json!({"code": "nope", "message": "m", "help": "h"});
+        assert!(serde_json::from_value::<CreditsWarning>(unknown).is_err());
     }
 }

@@ -14,6 +14,7 @@ use crate::backend::ledger::{How, Ledger, Stamp};
 use crate::plan::file::plan_id;
 use crate::plan::steps::{StepKind, render, steps_for};
 use crate::workflow::credits::{CreditsSource, annotate, prepare};
+use crate::workflow::ledger::record_confirmed;
 
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
@@ -159,13 +160,9 @@ fn the_plan_diffs_the_yaml_against_the_ledger_and_converges_once_confirmed() {
     // Confirm everything; the ledger takes the purchase and the settings.
     let id = plan_id(&plan);
     let all: Vec<_> = steps.iter().collect();
+    let wait = crate::base::fsio::DEFAULT_LOCK_WAIT;
     let recorded =
-        crate::backend::ledger::update(&path, crate::base::fsio::DEFAULT_LOCK_WAIT, |l| {
-            l.as_mut()
-                .unwrap()
-                .record_steps(&path, &id, c, &all, &stamp(How::ConfirmManual, now))
-        })
-        .unwrap();
+        record_confirmed(&path, &id, c, &all, &stamp(How::ConfirmManual, now), wait).unwrap();
     assert_eq!(recorded.recorded.len(), 3);
     let ledger = crate::backend::ledger::load(&path).unwrap().unwrap();
     let account = ledger.communications_credits.as_ref().unwrap();
@@ -183,12 +180,7 @@ fn the_plan_diffs_the_yaml_against_the_ledger_and_converges_once_confirmed() {
 
     // Recording the same plan again records nothing: the purchase is keyed by plan + step.
     let before = std::fs::read_to_string(&path).unwrap();
-    let twice = crate::backend::ledger::update(&path, crate::base::fsio::DEFAULT_LOCK_WAIT, |l| {
-        l.as_mut()
-            .unwrap()
-            .record_steps(&path, &id, c, &all, &stamp(How::Terminal, now))
-    })
-    .unwrap();
+    let twice = record_confirmed(&path, &id, c, &all, &stamp(How::Terminal, now), wait).unwrap();
     assert!(twice.recorded.is_empty());
     assert_eq!(twice.already.len(), 3);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
@@ -207,12 +199,9 @@ fn a_partial_confirmation_leaves_the_rest_in_the_next_plan_and_stale_plans_are_r
     let id = plan_id(&plan);
 
     // Only the payment step was done.
-    crate::backend::ledger::update(&path, crate::base::fsio::DEFAULT_LOCK_WAIT, |l| {
-        l.as_mut()
-            .unwrap()
-            .record_steps(&path, &id, c, &[&steps[0]], &stamp(How::Terminal, now))
-    })
-    .unwrap();
+    let wait = crate::base::fsio::DEFAULT_LOCK_WAIT;
+    let terminal = stamp(How::Terminal, now);
+    record_confirmed(&path, &id, c, &[&steps[0]], &terminal, wait).unwrap();
     let next = plan_at(&desired, now);
     let kinds: Vec<StepKind> = steps_for(next.credits.as_ref().unwrap())
         .iter()
@@ -222,12 +211,7 @@ fn a_partial_confirmation_leaves_the_rest_in_the_next_plan_and_stale_plans_are_r
 
     // The first plan saw no payment settings; the ledger has them now: the remaining
     // steps of that old plan are refused rather than recorded against a changed account.
-    let err = crate::backend::ledger::update(&path, crate::base::fsio::DEFAULT_LOCK_WAIT, |l| {
-        l.as_mut()
-            .unwrap()
-            .record_steps(&path, &id, c, &[&steps[1]], &stamp(How::Terminal, now))
-    })
-    .unwrap_err();
+    let err = record_confirmed(&path, &id, c, &[&steps[1]], &terminal, wait).unwrap_err();
     assert!(matches!(err, CreditsError::LedgerStale { .. }), "{err}");
     assert!(err.to_string().contains("the payment settings"), "{err}");
 }
@@ -358,6 +342,6 @@ fn an_mca_account_gets_the_one_step_that_works_and_an_explanation_for_the_rest()
         !forecast
             .warnings
             .iter()
-            .any(|w| w.code == "commcred::credits::auto_recharge_off")
+            .any(|w| w.kind == crate::credits::forecast::WarningKind::AutoRechargeOff)
     );
 }

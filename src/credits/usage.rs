@@ -98,7 +98,7 @@ pub fn decimal_from_json(value: &Value) -> Result<Option<Amount>, String> {
     match value {
         Value::Null => Ok(None),
         Value::String(s) if s.trim().is_empty() => Ok(None),
-        Value::String(s) => Amount::parse(s).map(Some),
+        Value::String(s) => Amount::parse(s).map(Some).map_err(|e| e.to_string()),
         Value::Number(n) => {
             let text = n.to_string();
             let digits = text
@@ -112,7 +112,7 @@ pub fn decimal_from_json(value: &Value) -> Result<Option<Amount>, String> {
                     "{text} cannot be read exactly as a JSON number; write it as a string"
                 ));
             }
-            Amount::parse(&text).map(Some)
+            Amount::parse(&text).map(Some).map_err(|e| e.to_string())
         }
         other => Err(format!("{other} is not an amount")),
     }
@@ -209,9 +209,9 @@ impl UsageFile {
 /// Reads a "PSTN and SMS usage" export. Every problem is collected (up to
 /// [`MAX_CSV_PROBLEMS`]) with its file:line:column; any problem means nothing is returned.
 pub fn read_usage_csv(path: &Path) -> Result<UsageFile, CreditsError> {
-    let bytes = std::fs::read(path).map_err(|e| CreditsError::UsageUnreadable {
+    let bytes = std::fs::read(path).map_err(|source| CreditsError::UsageUnreadable {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        source,
     })?;
     parse_usage_csv(path, &bytes)
 }
@@ -225,12 +225,10 @@ pub fn parse_usage_csv(path: &Path, bytes: &[u8]) -> Result<UsageFile, CreditsEr
         Err(e) => {
             let valid = String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned();
             let (line, column) = line_column(&valid, valid.len());
-            return Err(CreditsError::UsageUnreadable {
+            return Err(CreditsError::UsageNotUtf8 {
                 path: path.to_path_buf(),
-                message: format!(
-                    "{}:{line}:{column}: not UTF-8 text; save the CSV as UTF-8",
-                    path.display()
-                ),
+                line,
+                column,
             });
         }
     };

@@ -16,7 +16,7 @@ use crate::backend::graph::pstn::{GraphGet, fetch_pstn_calls};
 use crate::backend::ledger::load;
 use crate::backend::ledger::{self, Ledger, Replay};
 use crate::credits::CreditsError;
-use crate::credits::forecast::CreditsWarning;
+use crate::credits::forecast::{CreditsWarning, WarningKind};
 use crate::credits::usage::{CallRow, merge_rows, rows_from_json};
 use crate::credits::{RECENT_DAYS, twelve_months_before};
 
@@ -121,7 +121,7 @@ pub fn annotate(plan: &mut Plan, context: &CreditsContext) {
             .map(|t| format!(" since {}", t.format("%Y-%m-%d")))
             .unwrap_or_default();
         forecast.warnings.push(CreditsWarning::new(
-            "commcred::credits::ledger_behind",
+            WarningKind::LedgerBehind,
             format!(
                 "{} of charged calls{since} exceed the funds in the ledger: a purchase is missing from it (an auto-recharge, or funds bought outside commcred)",
                 money(replay.uncovered)

@@ -9,61 +9,55 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::backend::ledger as store;
-use crate::backend::ledger::{How, Ledger, LedgerAccount, LedgerFund, Observation, Stamp};
+use crate::backend::ledger::{
+    How, Ledger, LedgerAccount, LedgerFund, Observation, Recorded, Stamp,
+};
 use crate::base::money::{Amount, Money};
 use crate::config::DesiredState;
 use crate::credits::CreditsError;
+use crate::credits::error::{FundProblem, RecordError};
+use crate::plan::CreditsChange;
+use crate::plan::steps::ManualStep;
 use crate::tenant::credits::{expires_at, usable_balance};
 use crate::tenant::{BillingAccountType, Fund};
-
-fn bad(message: impl Into<String>, help: impl Into<String>) -> CreditsError {
-    CreditsError::BadArgument {
-        message: message.into(),
-        help: help.into(),
-    }
-}
 
 /// Parses `AMOUNT[@DATE]` into an amount and a purchase time.
 fn parse_fund(
     text: &str,
     currency: &str,
     now: DateTime<Utc>,
-) -> Result<(Amount, DateTime<Utc>), CreditsError> {
-    let help = "write --fund AMOUNT@YYYY-MM-DD, e.g. --fund 120.50@2026-03-15";
+) -> Result<(Amount, DateTime<Utc>), RecordError> {
+    let bad = |problem| RecordError::BadFund {
+        text: text.to_string(),
+        problem,
+    };
     let (amount, date) = match text.split_once('@') {
         Some((a, d)) => (a, Some(d)),
         None => (text, None),
     };
-    let amount = Amount::parse(amount).map_err(|e| bad(format!("--fund {text}: {e}"), help))?;
+    let amount = Amount::parse(amount).map_err(|e| bad(FundProblem::NotAnAmount(e)))?;
     let decimals = crate::base::codes::currency_minor_units(currency).unwrap_or(2);
     if amount.0.is_sign_negative() || amount.scale() > decimals {
-        return Err(bad(
-            format!(
-                "--fund {text}: not an amount of {currency} (at most {decimals} decimals, not negative)"
-            ),
-            help,
-        ));
+        return Err(bad(FundProblem::NotOfCurrency {
+            currency: currency.to_string(),
+            decimals,
+        }));
     }
     let at = match date {
         None => now,
         Some(d) => {
             let parsed = crate::credits::usage::parse_time(d)
-                .ok_or_else(|| bad(format!("--fund {text}: `{d}` is not a date"), help))?;
+                .ok_or_else(|| bad(FundProblem::NotADate(d.to_string())))?;
             if parsed > now {
-                return Err(bad(
-                    format!("--fund {text}: the purchase date is in the future"),
-                    help,
-                ));
+                return Err(RecordError::FundInFuture {
+                    text: text.to_string(),
+                });
             }
-            let year_ago = crate::credits::twelve_months_before(now);
-            if parsed <= year_ago {
-                return Err(bad(
-                    format!(
-                        "--fund {text}: funds bought on {} expired 12 months later",
-                        parsed.format("%Y-%m-%d")
-                    ),
-                    "record only purchases from the last 12 months: older funds are gone",
-                ));
+            if parsed <= crate::credits::twelve_months_before(now) {
+                return Err(RecordError::FundExpired {
+                    text: text.to_string(),
+                    bought: parsed,
+                });
             }
             parsed
         }
@@ -93,10 +87,7 @@ pub fn record(
     lock_wait: Duration,
 ) -> Result<String, CreditsError> {
     if args.fund.is_empty() && args.billing_account.is_none() {
-        return Err(bad(
-            "nothing to record",
-            "give --billing-account and/or one --fund AMOUNT@DATE per purchase still holding money",
-        ));
+        return Err(RecordError::NothingToRecord.into());
     }
     let existing = store::load(path)?;
     let currency = account_currency(&args, existing.as_ref(), config)?;
@@ -143,17 +134,9 @@ fn account_currency(
                 .map(|a| a.currency.clone())
         })
         .or(declared)
-        .ok_or_else(|| {
-            bad(
-                "the account's currency is not known",
-                "give --currency, e.g. --currency USD",
-            )
-        })?;
+        .ok_or(RecordError::CurrencyUnknown)?;
     if crate::base::codes::currency_minor_units(&currency).is_none() {
-        return Err(bad(
-            format!("`{currency}` is not an ISO 4217 currency"),
-            "e.g. --currency USD",
-        ));
+        return Err(RecordError::BadCurrency(currency).into());
     }
     Ok(currency)
 }
@@ -231,10 +214,7 @@ fn apply_reading(
     match ledger.communications_credits.as_mut() {
         None => {
             let Some(b) = args.billing_account else {
-                return Err(bad(
-                    format!("{} has no credits account yet", path.display()),
-                    "give --billing-account MOSA (or MCA, CSP) as shown in Billing > Billing accounts",
-                ));
+                return Err(RecordError::NoAccount(path.to_path_buf()).into());
             };
             ledger.communications_credits = Some(LedgerAccount {
                 billing_account_type: b,
@@ -247,13 +227,11 @@ fn apply_reading(
         }
         Some(account) => {
             if !account.currency.eq_ignore_ascii_case(currency) {
-                return Err(bad(
-                    format!(
-                        "the ledger's account is in {}, not {currency}",
-                        account.currency
-                    ),
-                    "a credits account has one currency; record amounts in it",
-                ));
+                return Err(RecordError::AccountCurrency {
+                    ledger: account.currency.clone(),
+                    given: currency.to_string(),
+                }
+                .into());
             }
             if let Some(b) = args.billing_account {
                 account.billing_account_type = b;
@@ -264,6 +242,26 @@ fn apply_reading(
         }
     }
     Ok(())
+}
+
+/// Records the credits steps of the plan `plan_id` that a person `confirmed` (done in the
+/// admin center) in the ledger at `path`, under its lock. Steps recorded before are
+/// skipped and returned as such; anything else first checks that the ledger is still what
+/// the plan saw ([`CreditsError::LedgerStale`]).
+pub fn record_confirmed(
+    path: &Path,
+    plan_id: &str,
+    change: &CreditsChange,
+    confirmed: &[&ManualStep],
+    stamp: &Stamp,
+    lock_wait: Duration,
+) -> Result<Recorded, CreditsError> {
+    store::update(path, lock_wait, |ledger| {
+        let ledger = ledger.as_mut().ok_or_else(|| CreditsError::LedgerMissing {
+            path: path.to_path_buf(),
+        })?;
+        ledger.record_steps(path, plan_id, change, confirmed, stamp)
+    })
 }
 
 /// `commcred ledger show`: funds with their expiry, settings, who confirmed what, usage.

@@ -4,8 +4,11 @@
 
 pub mod credits;
 pub mod drift;
+pub mod export;
 pub mod ledger;
 pub mod plan;
+pub mod recommend;
+pub mod usage;
 
 use std::path::Path;
 use std::time::Duration;
@@ -39,6 +42,8 @@ pub enum WorkflowError {
     Plan(#[from] PlanErrors),
     #[error(transparent)]
     Credits(#[from] CreditsError),
+    #[error(transparent)]
+    Export(#[from] export::ExportError),
 }
 
 impl WorkflowError {
@@ -48,6 +53,7 @@ impl WorkflowError {
             WorkflowError::Backend(e) => e,
             WorkflowError::Plan(e) => e,
             WorkflowError::Credits(e) => e,
+            WorkflowError::Export(e) => e,
         }
     }
 }

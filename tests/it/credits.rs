@@ -265,7 +265,9 @@ fn ledger_record_creates_then_reconciles() {
         ])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("commcred::credits::bad_argument"));
+        .stderr(predicate::str::contains(
+            "commcred::credits::currency_unknown",
+        ));
     commcred(dir.path())
         .args([
             "ledger",
@@ -720,4 +722,24 @@ communicationsCredits:
             ));
         emulator.shutdown().unwrap();
     }
+}
+
+#[test]
+fn a_typed_cause_is_said_once() {
+    // The error keeps the I/O error as its source; the message already says it, so the
+    // report does not repeat it as a cause line.
+    let dir = tempfile::tempdir().unwrap();
+    let output = commcred(dir.path())
+        .args(["usage", "import", "nope.csv", "--ledger", "ledger.json"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "commcred::credits::usage_unreadable",
+        ));
+    let stderr = String::from_utf8_lossy(&output.get_output().stderr).to_string();
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
 }

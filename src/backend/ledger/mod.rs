@@ -28,6 +28,7 @@ use crate::tenant::credits::{consume_fifo_where, usable_balance};
 use crate::tenant::{AutoRechargeState, BillingAccountType, CreditsAccount, Fund, PaymentState};
 
 use crate::credits::CreditsError;
+use crate::credits::error::LedgerChanges;
 use crate::credits::usage::CallRow;
 use crate::plan::steps::{ManualStep, StepAction};
 
@@ -252,10 +253,10 @@ impl Ledger {
                 .ok_or_else(|| CreditsError::LedgerMissing {
                     path: path.to_path_buf(),
                 })?;
-        if let Some(what) = account.differs_from(&change.observed) {
+        if let Some(changes) = account.differs_from(&change.observed) {
             return Err(CreditsError::LedgerStale {
                 path: path.to_path_buf(),
-                what,
+                changes,
             });
         }
         for step in fresh {
@@ -449,31 +450,23 @@ impl LedgerAccount {
 
     /// Why the ledger no longer matches what a plan observed, if it does not: a setting
     /// changed, or a fund was recorded since.
-    pub fn differs_from(&self, observed: &ObservedCredits) -> Option<String> {
+    pub fn differs_from(&self, observed: &ObservedCredits) -> Option<LedgerChanges> {
         let ar = &self.auto_recharge.state;
         let pay = &self.payment.state;
-        let mut what = Vec::new();
-        if ar.enabled != observed.auto_recharge_enabled
-            || ar.trigger_below.map(|a| a.0) != observed.trigger_below.map(|a| a.0)
-            || ar.recharge_amount.map(|a| a.0) != observed.recharge_amount.map(|a| a.0)
-        {
-            what.push("the auto-recharge settings".to_string());
-        }
-        if pay.method != observed.payment_method
-            || pay.agreement_number != observed.agreement_number
-            || pay.purchase_order != observed.purchase_order
-        {
-            what.push("the payment settings".to_string());
-        }
-        let new_funds: Vec<&str> = self
-            .funds
-            .iter()
-            .map(|f| f.fund.id.as_str())
-            .filter(|id| !observed.fund_ids.iter().any(|o| o == id))
-            .collect();
-        if !new_funds.is_empty() {
-            what.push(format!("fund {} was recorded", new_funds.join(", ")));
-        }
-        (!what.is_empty()).then(|| what.join(", "))
+        let changes = LedgerChanges {
+            auto_recharge: ar.enabled != observed.auto_recharge_enabled
+                || ar.trigger_below.map(|a| a.0) != observed.trigger_below.map(|a| a.0)
+                || ar.recharge_amount.map(|a| a.0) != observed.recharge_amount.map(|a| a.0),
+            payment: pay.method != observed.payment_method
+                || pay.agreement_number != observed.agreement_number
+                || pay.purchase_order != observed.purchase_order,
+            new_funds: self
+                .funds
+                .iter()
+                .map(|f| f.fund.id.clone())
+                .filter(|id| !observed.fund_ids.iter().any(|o| o == id))
+                .collect(),
+        };
+        (!changes.is_empty()).then_some(changes)
     }
 }

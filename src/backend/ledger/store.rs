@@ -13,21 +13,26 @@ pub fn load(path: &Path) -> Result<Option<Ledger>, CreditsError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(CreditsError::ledger_unreadable(path, e.to_string())),
+        Err(source) => {
+            return Err(CreditsError::LedgerUnreadable {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
     };
     let ledger: Ledger =
-        serde_json::from_str(&text).map_err(|e| CreditsError::LedgerUnreadable {
-            what: format!("{}:{}:{}", path.display(), e.line(), e.column()),
-            message: e.to_string(),
+        serde_json::from_str(&text).map_err(|source| CreditsError::LedgerInvalid {
+            path: path.to_path_buf(),
+            line: source.line(),
+            column: source.column(),
+            source,
         })?;
     if ledger.format_version > FORMAT_VERSION {
-        return Err(CreditsError::ledger_unreadable(
-            path,
-            format!(
-                "it has format version {}, this commcred reads up to {FORMAT_VERSION}; upgrade commcred",
-                ledger.format_version
-            ),
-        ));
+        return Err(CreditsError::LedgerTooNew {
+            path: path.to_path_buf(),
+            found: ledger.format_version,
+            supported: FORMAT_VERSION,
+        });
     }
     Ok(Some(ledger))
 }
@@ -46,27 +51,24 @@ pub fn update<R>(
     lock_wait: Duration,
     change: impl FnOnce(&mut Option<Ledger>) -> Result<R, CreditsError>,
 ) -> Result<R, CreditsError> {
-    let unwritable = |message: String| CreditsError::LedgerUnwritable {
-        path: path.to_path_buf(),
-        message,
-    };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         && !dir.exists()
     {
-        return Err(unwritable(format!(
-            "the folder {} does not exist",
-            dir.display()
-        )));
+        return Err(CreditsError::LedgerNoFolder {
+            path: path.to_path_buf(),
+            folder: dir.to_path_buf(),
+        });
     }
     let _lock = FileLock::acquire(path, &fsio::purpose("ledger update"), lock_wait)
-        .map_err(|e| unwritable(e.cause()))?;
+        .map_err(|e| CreditsError::ledger_write(path, e))?;
     let mut ledger = load(path)?;
     let before = ledger.clone();
     let result = change(&mut ledger)?;
     if let Some(l) = &ledger
         && ledger != before
     {
-        fsio::write_atomically(path, to_string(l).as_bytes()).map_err(|e| unwritable(e.cause()))?;
+        fsio::write_atomically(path, to_string(l).as_bytes())
+            .map_err(|e| CreditsError::ledger_write(path, e))?;
     }
     Ok(result)
 }

@@ -82,7 +82,7 @@ fn credits_warnings(out: &mut String, plan: &Plan) {
         if n == 0 {
             let _ = writeln!(out, "**Communications Credits warnings:**\n");
         }
-        let _ = writeln!(out, "- {} ({})", text(&w.message), code(&w.code));
+        let _ = writeln!(out, "- {} ({})", text(&w.message), code(w.code()));
     }
     if c.forecast.as_ref().is_some_and(|f| !f.warnings.is_empty()) {
         out.push('\n');

@@ -79,7 +79,7 @@ pub fn render_outlook(change: &CreditsChange, style: Style) -> String {
             "{} {} [{}]\n  help: {}",
             style.changed("Warning:"),
             w.message,
-            w.code,
+            w.code(),
             w.help
         );
     }

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::base::money::Amount;
-use crate::credits::forecast::{CreditsWarning, ExpiringFund, Forecast, SpendRate};
+use crate::credits::forecast::{CreditsWarning, ExpiringFund, Forecast, SpendRate, WarningKind};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -54,7 +54,8 @@ pub struct SpendRateDoc {
 #[serde(deny_unknown_fields)]
 pub struct WarningDoc {
     /// Stable, `commcred::credits::<name>` (docs/credits.md).
-    pub code: String,
+    #[schemars(with = "String")]
+    pub code: WarningKind,
     pub message: String,
     pub help: String,
 }
@@ -109,11 +110,11 @@ impl From<&Forecast> for OutlookDoc {
                 .iter()
                 .map(
                     |CreditsWarning {
-                         code,
+                         kind,
                          message,
                          help,
                      }| WarningDoc {
-                        code: code.clone(),
+                        code: *kind,
                         message: message.clone(),
                         help: help.clone(),
                     },
@@ -151,7 +152,7 @@ impl From<&OutlookDoc> for Forecast {
                 .warnings
                 .iter()
                 .map(|w| CreditsWarning {
-                    code: w.code.clone(),
+                    kind: w.code,
                     message: w.message.clone(),
                     help: w.help.clone(),
                 })
