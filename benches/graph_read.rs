@@ -147,7 +147,10 @@ fn main() {
     let (par_secs, par_users, par_requests, how) = read(&url, true);
     println!(
         "{:<44} {:>8.1} {:>8} {:>13}",
-        format!("parallel segments ({how:?})"),
+        format!(
+            "parallel segments ({})",
+            how.map_or_else(|| "?".to_string(), |h| format!("{h:?}"))
+        ),
         par_secs,
         par_users,
         par_requests

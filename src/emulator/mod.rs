@@ -1,9 +1,14 @@
 //! A local Microsoft Graph (v1.0 wire protocol) serving a tenant snapshot (SPEC §4), for
-//! tests and trials: Entra ID's client-credentials token endpoint, `organization`,
-//! `subscribedSkus`, `users` (paged, `$select`), `PATCH` of `usageLocation`, `assignLicense`,
-//! `$batch`, Graph's licensing rules (from [`crate::tenant`], the one model of the tenant),
-//! Graph's write throttling, and injectable faults. Changes are written back to the
-//! snapshot file atomically before they are acknowledged.
+//! tests and trials: Entra ID's client-credentials token endpoint (JWT-shaped tokens whose
+//! `roles` each call is checked against, Graph's 403 without them), `organization`,
+//! `subscribedSkus`, `users` (paged, `$select`, `startswith` `$filter`, `$count` with
+//! `ConsistencyLevel: eventual`), `PATCH` of `usageLocation`, `assignLicense`, `$batch`
+//! (fully parallel or one chain), `getPstnCalls`, Graph's licensing rules (from
+//! [`crate::tenant`], the one model of the tenant) in Graph's own words, Graph's write
+//! throttling, and faults that `POST /_emulator/faults` changes while it runs. Changes are
+//! written back to the snapshot file atomically before they are acknowledged. Written from
+//! Graph's documentation (docs/graph.md names each source); it shares no code with the
+//! Graph backend it tests.
 //!
 //! It is a library so that tests start it in-process on `127.0.0.1:0`:
 //!
