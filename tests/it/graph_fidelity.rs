@@ -570,58 +570,57 @@ fn graph_backend(emu: &commcred::emulator::Emulator) -> commcred::backend::graph
     GraphBackend::new(GraphOptions::new(Some(&emu.base_url()), credentials)).unwrap()
 }
 
+/// Reads `snapshot` through an emulator with the graph backend: the users' ids (sorted) and
+/// how the users were read.
+fn read_through_graph(
+    snapshot: &commcred::tenant::Snapshot,
+) -> (Vec<String>, Option<commcred::backend::graph::UsersRead>) {
+    use commcred::backend::Backend;
+    let dir = tempfile::tempdir().unwrap();
+    let tenant = write_tenant(dir.path(), snapshot);
+    let emu = start(&tenant, |_| {});
+    let mut backend = graph_backend(&emu);
+    let read = backend.read().unwrap();
+    let mut ids: Vec<String> = read.users.iter().map(|u| u.id.clone()).collect();
+    ids.sort();
+    (ids, backend.last_users_read())
+}
+
 #[test]
 fn large_tenants_are_read_in_parallel_segments_proven_complete_by_count() {
-    use commcred::backend::Backend;
-    use commcred::backend::graph::UsersRead;
+    use commcred::backend::graph::UsersRead::*;
     let ids = |s: &commcred::tenant::Snapshot| {
         let mut v: Vec<String> = s.users.iter().map(|u| u.id.clone()).collect();
         v.sort();
         v
     };
     // Every first character is a segment: read in parallel, and complete.
-    let dir = tempfile::tempdir().unwrap();
     let snapshot = varied_tenant(2_500, &["O'Brien@contoso.com", "_svc@contoso.com"]);
-    let tenant = write_tenant(dir.path(), &snapshot);
-    let emu = start(&tenant, |_| {});
-    let mut backend = graph_backend(&emu);
-    let read = backend.read().unwrap();
-    assert_eq!(backend.last_users_read(), Some(UsersRead::Parallel));
-    assert_eq!(ids(&read), ids(&snapshot));
-    assert_eq!(read.users.len(), 2_502);
-    drop(emu);
-
+    assert_eq!(snapshot.users.len(), 2_502);
+    assert_eq!(
+        read_through_graph(&snapshot),
+        (ids(&snapshot), Some(Parallel))
+    );
     // A name starting with a character no segment covers: the sums do not match Graph's
     // count, so every user is read again page after page, and none is missing.
-    let dir = tempfile::tempdir().unwrap();
     let snapshot = varied_tenant(2_500, &["+odd@contoso.com"]);
-    let tenant = write_tenant(dir.path(), &snapshot);
-    let emu = start(&tenant, |_| {});
-    let mut backend = graph_backend(&emu);
-    let read = backend.read().unwrap();
-    assert_eq!(backend.last_users_read(), Some(UsersRead::FellBack));
-    assert_eq!(ids(&read), ids(&snapshot));
-    drop(emu);
-
+    assert_eq!(
+        read_through_graph(&snapshot),
+        (ids(&snapshot), Some(FellBack))
+    );
     // One first character for everyone: the segment is split by the next characters
     // (`u` -> `us` -> `use` -> `user`), each part proven by its own count.
-    let dir = tempfile::tempdir().unwrap();
     let snapshot = crate::testkit::tenant(2_100, 5);
-    let tenant = write_tenant(dir.path(), &snapshot);
-    let emu = start(&tenant, |_| {});
-    let mut backend = graph_backend(&emu);
-    let read = backend.read().unwrap();
-    assert_eq!(backend.last_users_read(), Some(UsersRead::Parallel));
-    assert_eq!(ids(&read), ids(&snapshot));
-    drop(emu);
-
+    assert_eq!(
+        read_through_graph(&snapshot),
+        (ids(&snapshot), Some(Parallel))
+    );
     // A small tenant: page after page, no count needed.
-    let dir = tempfile::tempdir().unwrap();
-    let tenant = write_tenant(dir.path(), &varied_tenant(50, &[]));
-    let emu = start(&tenant, |_| {});
-    let mut backend = graph_backend(&emu);
-    backend.read().unwrap();
-    assert_eq!(backend.last_users_read(), Some(UsersRead::Sequential));
+    let snapshot = varied_tenant(50, &[]);
+    assert_eq!(
+        read_through_graph(&snapshot),
+        (ids(&snapshot), Some(Sequential))
+    );
 }
 
 #[tokio::test]
