@@ -252,6 +252,7 @@ fn desired(users: usize) -> DesiredState {
             })
             .collect(),
         prune: false,
+        groups: Default::default(),
     }
 }
 

@@ -185,3 +185,58 @@ pub fn config_yaml(users: usize, csv_users: usize, seed: u64) -> (String, String
     yaml.push_str("prune: false\n");
     (yaml, csv)
 }
+
+/// The id of [`group_tenant`]'s group, "Sales Phones".
+pub const SALES_GROUP_ID: &str = "5a1e5000-0000-4000-8000-000000000001";
+
+/// A tenant for group-based licensing: `users` users (usage location US), Teams Phone
+/// (`MCOEV`) and a domestic calling plan (`MCOPSTN1`) with `seats` seats each, audio
+/// conferencing with plenty; the first `direct` users hold Teams Phone and the calling plan
+/// directly. One group, "Sales Phones", has every user as a member and no license yet.
+pub fn group_tenant(users: usize, seats: i64, direct: usize) -> Snapshot {
+    let sku = |i: usize, id: &str, part: &str, seats: i64, consumed: usize| {
+        json!({
+            "skuId": id, "skuPartNumber": part, "appliesTo": "User",
+            "capabilityStatus": "Enabled",
+            "prepaidUnits": {"enabled": seats, "warning": 0, "suspended": 0, "lockedOut": 0},
+            "consumedUnits": consumed,
+            "servicePlans": [{"servicePlanId": format!("5e1f0000-0000-4000-8000-{i:012}"),
+                              "servicePlanName": part}]
+        })
+    };
+    let direct = direct.min(users);
+    let skus = vec![
+        sku(0, CATALOGUE[1].0, "MCOEV", seats, direct),
+        sku(1, CATALOGUE[2].0, "MCOPSTN1", seats, direct),
+        sku(2, CATALOGUE[0].0, "MCOMEETADV", users as i64 * 2, 0),
+    ];
+    let mut user_values = Vec::with_capacity(users);
+    let mut members = Vec::with_capacity(users);
+    for n in 0..users {
+        let id = format!("00000000-0000-4000-8000-{n:012}");
+        let held: Vec<_> = if n < direct {
+            vec![CATALOGUE[1].0, CATALOGUE[2].0]
+        } else {
+            vec![]
+        };
+        user_values.push(json!({
+            "id": id,
+            "userPrincipalName": format!("user{n}@contoso.com"),
+            "usageLocation": "US",
+            "assignedLicenses": held.iter().map(|s| json!({"skuId": s, "disabledPlans": []})).collect::<Vec<_>>(),
+            "licenseAssignmentStates": held.iter().map(|s| json!({"skuId": s, "assignedByGroup": null, "state": "Active", "error": "None"})).collect::<Vec<_>>(),
+        }));
+        members.push(id);
+    }
+    let value = json!({
+        "tenant": {"id": "7f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", "domain": "contoso.onmicrosoft.com"},
+        "subscribedSkus": skus,
+        "users": user_values,
+        "groups": [{"id": SALES_GROUP_ID, "displayName": "Sales Phones",
+                    "assignedLicenses": [], "members": members}],
+    });
+    serde_json::from_value(value).expect("the group tenant is a valid snapshot")
+}
+
+/// The SKU ids of [`group_tenant`]: Teams Phone, domestic calling plan, audio conferencing.
+pub const GROUP_TENANT_SKUS: [&str; 3] = [CATALOGUE[1].0, CATALOGUE[2].0, CATALOGUE[0].0];

@@ -167,6 +167,7 @@ mod tests {
                 ledger: None,
                 forecast: None,
             }),
+            groups: vec![],
         }
     }
 

@@ -34,6 +34,8 @@ pub fn apply_with(
     ctx: &ApplyContext,
     progress: Arc<dyn Progress>,
 ) -> Result<ApplyReport, BackendError> {
+    // Groups the plan touches are read even when they carry no license yet.
+    backend.want_groups(plan.groups.iter().map(|g| g.group_id.clone()).collect());
     let live = backend.begin()?;
     let (steps, manual) = split_manual(backend, plan.operations());
     // Credits a backend leaves to a person are checked against the ledger when the person
@@ -72,7 +74,9 @@ pub fn apply_with(
             return Err(e);
         }
     };
-    report.manual = manual;
+    // The backend's own notes (direct copies kept, say) come after the manual steps.
+    let noted = std::mem::replace(&mut report.manual, manual);
+    report.manual.extend(noted);
     if report.is_success() {
         backend.commit()?;
     } else {

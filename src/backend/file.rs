@@ -4,6 +4,7 @@
 //! concurrent commcred never leaves a torn or half-applied snapshot.
 
 pub mod engine;
+pub mod groups;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -28,6 +28,10 @@ pub trait Backend {
 
     /// The instructions for a person when this backend cannot make `op` itself (credits on
     /// Microsoft Graph, which has no credits API); `None` when it can.
+    /// The groups the desired state names (ids or display names), read before `read` so
+    /// that a backend that reads group members lazily reads theirs too.
+    fn want_groups(&mut self, _keys: Vec<String>) {}
+
     fn manual_step(&self, _op: &Operation) -> Option<String> {
         None
     }

@@ -69,6 +69,10 @@ pub struct Args {
     /// `User.Read.All,Organization.Read.All`; every known one by default, none with "".
     #[arg(long, value_name = "LIST")]
     pub roles: Option<String>,
+    /// Milliseconds between `POST /groups/{id}/assignLicense` and Entra ID's processing of
+    /// the members (0: before the answer). Clients see members not yet processed meanwhile.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub group_processing_delay: u64,
 }
 
 pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
@@ -126,6 +130,8 @@ pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
         client,
         token_lifetime: Duration::from_secs(args.token_lifetime),
         roles,
+        group_processing_delay: Duration::from_millis(args.group_processing_delay),
+        observer: None,
     };
     let running = emulator::serve(config).map_err(|e| {
         miette!(

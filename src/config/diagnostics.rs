@@ -50,10 +50,13 @@ pub enum Code {
     CsvUnknownColumn,
     CsvDuplicateColumn,
     CsvMissingUpn,
+    InvalidGroupEntry,
+    DuplicateGroup,
+    InvalidPrefer,
 }
 
 impl Code {
-    pub const ALL: [Code; 33] = [
+    pub const ALL: [Code; 36] = [
         Code::Invalid,
         Code::Io,
         Code::NotUtf8,
@@ -87,6 +90,9 @@ impl Code {
         Code::CsvUnknownColumn,
         Code::CsvDuplicateColumn,
         Code::CsvMissingUpn,
+        Code::InvalidGroupEntry,
+        Code::DuplicateGroup,
+        Code::InvalidPrefer,
     ];
 
     /// The full code, e.g. `commcred::config::unknown_key`.
@@ -125,6 +131,9 @@ impl Code {
             Code::CsvUnknownColumn => "commcred::config::csv_unknown_column",
             Code::CsvDuplicateColumn => "commcred::config::csv_duplicate_column",
             Code::CsvMissingUpn => "commcred::config::csv_missing_upn",
+            Code::InvalidGroupEntry => "commcred::config::invalid_group_entry",
+            Code::DuplicateGroup => "commcred::config::duplicate_group",
+            Code::InvalidPrefer => "commcred::config::invalid_prefer",
         }
     }
 }

@@ -76,6 +76,50 @@ pub struct DesiredState {
     /// Listed users in the order written (YAML, then each CSV's rows in place), no duplicates.
     pub users: Vec<DesiredUser>,
     pub prune: bool,
+    /// `groups:` and `prefer:` (group-based licensing).
+    pub groups: DesiredGroups,
+}
+
+/// The groups whose licenses commcred manages, and whether direct copies give way to them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DesiredGroups {
+    /// In the order written, each group once.
+    pub list: Vec<DesiredGroup>,
+    /// `prefer: groups`: a direct assignment a managed group also gives is removed once the
+    /// group's inherited assignment is active for that user.
+    pub prefer_groups: bool,
+}
+
+/// How a group is named in the YAML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupKey {
+    Id(String),
+    DisplayName(String),
+}
+
+impl std::fmt::Display for GroupKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GroupKey::Id(id) => write!(f, "group {id}"),
+            GroupKey::DisplayName(name) => write!(f, "group \"{name}\""),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredGroup {
+    pub key: GroupKey,
+    /// Each license once, in a stable order.
+    pub licenses: Vec<GroupLicense>,
+    pub origin: Origin,
+}
+
+/// A license on a group, with the service plans switched off (names or ids, resolved
+/// against the tenant's SKU at plan time).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GroupLicense {
+    pub name: LicenseName,
+    pub disabled_plans: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -69,10 +69,101 @@ pub struct Document {
     /// A listed user's managed licenses become exactly its profile's plus its own.
     #[serde(default)]
     pub users: Vec<UserEntry>,
-    /// `true`: remove the managed licenses (directly assigned ones) of every user not listed.
-    /// `false` (default): unlisted users are left alone.
+    /// Groups whose licenses commcred manages (group-based licensing): members inherit them,
+    /// one seat per user and license however many paths assign it. A listed group's managed
+    /// licenses become exactly the ones written; unlisted groups are left alone unless
+    /// `prune: true`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupEntry>,
+    /// `groups`: a direct assignment that a managed group also gives is removed, but only once
+    /// the group's inherited assignment is active for that user. `direct` (default): direct
+    /// assignments the users' entries list are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefer: Option<Prefer>,
+    /// `true`: remove the managed licenses (directly assigned ones) of every user not listed,
+    /// and the managed licenses of every group not listed.
+    /// `false` (default): unlisted users and groups are left alone.
     #[serde(default)]
     pub prune: bool,
+}
+
+/// Whether direct copies give way to group-based licensing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Prefer {
+    /// Drop direct copies once a managed group provides them.
+    Groups,
+    /// Keep direct assignments (the default).
+    Direct,
+}
+
+/// A group, by object `id` or by `displayName` (exactly one; a display name shared by several
+/// groups is an error listing their ids), with the licenses its members inherit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(extend("oneOf" = [{"required": ["id"]}, {"required": ["displayName"]}]))]
+pub struct GroupEntry {
+    /// The group's object id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub id: Option<String>,
+    /// The group's display name (compared without case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub display_name: Option<String>,
+    /// A profile defined under `profiles`, added to `licenses`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub profile: Option<String>,
+    /// The group's licenses: friendly names, part numbers, profile names, or
+    /// `{license: NAME, disabledPlans: [PLAN]}` to switch service plans off.
+    #[serde(default)]
+    pub licenses: Vec<GroupLicense>,
+}
+
+/// A group license: a name (friendly name, part number or profile), or one with plans off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum GroupLicense {
+    Name(License),
+    WithPlans {
+        license: License,
+        #[serde(
+            rename = "disabledPlans",
+            default,
+            skip_serializing_if = "Vec::is_empty"
+        )]
+        disabled_plans: Vec<String>,
+    },
+}
+
+impl JsonSchema for GroupLicense {
+    fn schema_name() -> Cow<'static, str> {
+        "GroupLicense".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let license = generator.subschema_for::<License>();
+        json_schema!({
+            "description": "A license of the group: a friendly name, a SKU part number, a profile name, or a map with `disabledPlans`.",
+            "anyOf": [
+                license,
+                {"type": "string", "description": "A profile defined under `profiles`."},
+                {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["license"],
+                    "properties": {
+                        "license": license,
+                        "disabledPlans": {
+                            "type": "array",
+                            "description": "Service plans switched off in the group's assignment, by name (e.g. MCOEV_VIRTUALUSER) or id.",
+                            "items": {"type": "string", "minLength": 1}
+                        }
+                    }
+                }
+            ]
+        })
+    }
 }
 
 /// `commcred/v1`.
@@ -584,6 +675,8 @@ mod tests {
             "communicationsCredits",
             "profiles",
             "users",
+            "groups",
+            "prefer",
             "prune",
         ] {
             assert!(keys.contains(&key), "{key} missing from {keys:?}");

@@ -61,6 +61,7 @@ fn desired(dir: &std::path::Path) -> DesiredState {
         }),
         users: Vec::new(),
         prune: false,
+        groups: Default::default(),
     }
 }
 

@@ -26,6 +26,7 @@ mod auth;
 mod batch;
 mod error;
 mod faults;
+mod groups;
 mod net;
 mod permissions;
 mod pstn;
@@ -70,6 +71,22 @@ pub struct EmulatorConfig {
     /// The application permissions (`roles`) issued tokens carry; `None` grants every one
     /// the emulator knows ([`KNOWN_ROLES`]).
     pub roles: Option<Vec<String>>,
+    /// How long after `POST /groups/{id}/assignLicense` Entra ID processes the members
+    /// (zero: before the answer).
+    pub group_processing_delay: Duration,
+    /// Called with the tenant after every change, in order (tests check invariants on
+    /// every intermediate state, not only on what reached the file).
+    pub observer: Option<Observer>,
+}
+
+/// A callback on every changed tenant state (see [`EmulatorConfig::observer`]).
+#[derive(Clone)]
+pub struct Observer(pub Arc<dyn Fn(&Snapshot) + Send + Sync>);
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Observer")
+    }
 }
 
 impl EmulatorConfig {
@@ -82,6 +99,8 @@ impl EmulatorConfig {
             client: None,
             token_lifetime: Duration::from_secs(3599),
             roles: None,
+            group_processing_delay: Duration::ZERO,
+            observer: None,
         }
     }
 }
@@ -120,7 +139,9 @@ pub fn serve(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
             "the write quota needs at least one write per non-zero window".into(),
         ));
     }
-    let store = Arc::new(store::Store::open(&config.tenant)?);
+    let mut store = store::Store::open(&config.tenant)?;
+    store.observer = config.observer.clone();
+    let store = Arc::new(store);
     let listen_err = |e: std::io::Error| EmulatorError::Listen {
         addr: config.listen,
         message: e.to_string(),
@@ -142,6 +163,7 @@ pub fn serve(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
         expected_client: config.client.clone(),
         base_url: format!("http://{addr}"),
         stats: state::Stats::default(),
+        group_processing_delay: config.group_processing_delay,
     });
     let (stop, stop_rx) = watch::channel(false);
     let app = routes::router(state.clone());

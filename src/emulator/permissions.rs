@@ -21,6 +21,9 @@ pub const KNOWN_ROLES: &[&str] = &[
     "Directory.Read.All",
     "Directory.ReadWrite.All",
     "CallRecords.Read.All",
+    "GroupMember.Read.All",
+    "Group.Read.All",
+    "Group.ReadWrite.All",
 ];
 
 /// `GET /organization` ("List organization").
@@ -54,6 +57,23 @@ const ASSIGN_LICENSE: &[&str] = &[
     "Directory.ReadWrite.All",
     "User.ReadWrite.All",
 ];
+/// `GET /groups`, `/groups/{id}`, `/groups/{id}/members`, `/transitiveMembers` ("List
+/// groups", "Get group", "List group transitive members").
+const READ_GROUPS: &[&str] = &[
+    "GroupMember.Read.All",
+    "Group.Read.All",
+    "Directory.Read.All",
+    "Group.ReadWrite.All",
+    "Directory.ReadWrite.All",
+];
+/// `POST /groups/{id}/assignLicense` ("group: assignLicense").
+const ASSIGN_GROUP_LICENSE: &[&str] = &[
+    "LicenseAssignment.ReadWrite.All",
+    "Group.ReadWrite.All",
+    "Directory.ReadWrite.All",
+];
+/// `POST /users/{id}/reprocessLicenseAssignment` ("user: reprocessLicenseAssignment").
+const REPROCESS: &[&str] = &["User.ReadWrite.All", "Directory.ReadWrite.All"];
 /// `GET /communications/callRecords/getPstnCalls(...)` ("callRecords: getPstnCalls").
 const PSTN_CALLS: &[&str] = &["CallRecords.Read.All"];
 
@@ -69,6 +89,15 @@ pub fn accepted(method: &Method, segments: &[&str]) -> Option<&'static [&'static
             ASSIGN_LICENSE
         }
         (Method::GET, ["communications", "callRecords", _]) => PSTN_CALLS,
+        (Method::GET, ["groups", ..]) => READ_GROUPS,
+        (Method::POST, ["groups", _, action]) if action.eq_ignore_ascii_case("assignLicense") => {
+            ASSIGN_GROUP_LICENSE
+        }
+        (Method::POST, ["users", _, action])
+            if action.eq_ignore_ascii_case("reprocessLicenseAssignment") =>
+        {
+            REPROCESS
+        }
         _ => return None,
     })
 }

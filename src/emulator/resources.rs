@@ -6,7 +6,7 @@
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use crate::tenant::{Snapshot, TenantIndex, User};
+use crate::tenant::{RuleError, Snapshot, TenantIndex, User};
 
 use super::error::{GraphResponse, RequestIds};
 use super::refusals;
@@ -110,8 +110,20 @@ const READ_ONLY: &[&str] = &[
 pub const DEFAULT_PAGE: usize = 100;
 pub const MAX_PAGE: usize = 999;
 
+pub(super) fn rule_error(e: &RuleError, ids: &RequestIds) -> GraphResponse {
+    let status = match e.graph_code() {
+        "Request_ResourceNotFound" => StatusCode::NOT_FOUND,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    GraphResponse::error(status, e.graph_code(), e.message.clone(), ids)
+}
+
+pub(super) fn not_found(id: &str, ids: &RequestIds) -> GraphResponse {
+    refusals::user_not_found(id, ids)
+}
+
 /// A user is addressed by id or by userPrincipalName, as in Graph.
-fn find_user(snapshot: &Snapshot, index: &TenantIndex, key: &str) -> Option<usize> {
+pub(super) fn find_user(snapshot: &Snapshot, index: &TenantIndex, key: &str) -> Option<usize> {
     index
         .user_by_id(key)
         .or_else(|| index.user_by_upn(key))
@@ -315,7 +327,7 @@ pub struct WriteOutcome {
 }
 
 impl WriteOutcome {
-    fn failed(response: GraphResponse) -> (WriteOutcome, bool) {
+    pub(super) fn failed(response: GraphResponse) -> (WriteOutcome, bool) {
         (
             WriteOutcome {
                 response,

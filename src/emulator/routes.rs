@@ -328,6 +328,15 @@ fn dispatch(
         );
     };
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+    if let Some((response, version, write)) =
+        super::groups::dispatch(state, method, &segs, &query, body, ids)
+    {
+        if let Some(outcome) = &write {
+            bump(&state.stats.writes);
+            record(state, outcome, "groupLicensing");
+        }
+        return (response, version);
+    }
     let read = |r: GraphResponse| (r, None);
     match (method.clone(), segs.as_slice()) {
         (Method::GET, ["organization"]) => read(resources::organization(state)),

@@ -22,6 +22,8 @@ pub struct AppState {
     /// `http://127.0.0.1:PORT`, for `@odata.nextLink` and `@odata.context`.
     pub base_url: String,
     pub stats: Stats,
+    /// See `EmulatorConfig::group_processing_delay`.
+    pub group_processing_delay: std::time::Duration,
 }
 
 #[derive(Default)]

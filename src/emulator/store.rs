@@ -24,6 +24,8 @@ pub struct Store {
     /// Serializes flushes, so an older state never overwrites a newer one on disk.
     flushing: Mutex<()>,
     _lock: FileLock,
+    /// See `EmulatorConfig::observer`.
+    pub observer: Option<super::Observer>,
 }
 
 struct Inner {
@@ -98,6 +100,7 @@ impl Store {
             durable: watch::Sender::new(Durable::default()),
             flushing: Mutex::new(()),
             _lock: lock,
+            observer: None,
         })
     }
 
@@ -119,6 +122,9 @@ impl Store {
         let (result, changed) = f(snapshot, index);
         if !changed {
             return (result, None);
+        }
+        if let Some(observer) = &self.observer {
+            (observer.0)(snapshot);
         }
         inner.version += 1;
         let version = inner.version;

@@ -8,6 +8,7 @@
 //! - `verify`: the promise, checked: planning the export against the tenant changes nothing
 
 pub mod credits;
+pub mod groups;
 pub mod naming;
 pub mod users;
 pub mod verify;
@@ -116,7 +117,9 @@ pub fn export(live: &Snapshot, opts: &ExportOptions) -> Export {
     );
 
     let credits = credits::export_credits(live.communications_credits.as_ref(), opts.now);
+    let (group_entries, group_warnings) = groups::export_groups(live, &index, &names);
     let mut warnings = skip_warnings(&skipped);
+    warnings.extend(group_warnings);
     warnings.extend(credits.warnings);
 
     let document = Document {
@@ -127,6 +130,8 @@ pub fn export(live: &Snapshot, opts: &ExportOptions) -> Export {
         communications_credits: credits.section,
         profiles,
         users: user_entries,
+        groups: group_entries,
+        prefer: None,
         prune: false,
     };
     let comments = Comments {

@@ -59,8 +59,56 @@ pub fn to_yaml(doc: &Document, schema_ref: &str, comments: &Comments) -> String 
             }
         }
     }
+    if !doc.groups.is_empty() {
+        out.push_str("\ngroups:\n");
+        for group in &doc.groups {
+            write_group(&mut out, group);
+        }
+    }
+    if let Some(prefer) = doc.prefer {
+        let word = match prefer {
+            crate::config::schema::Prefer::Groups => "groups",
+            crate::config::schema::Prefer::Direct => "direct",
+        };
+        let _ = writeln!(out, "\nprefer: {word}");
+    }
     let _ = writeln!(out, "\nprune: {}", doc.prune);
     out
+}
+
+fn write_group(out: &mut String, group: &crate::config::schema::GroupEntry) {
+    use crate::config::schema::GroupLicense;
+    match (&group.display_name, &group.id) {
+        (Some(name), _) => {
+            let _ = writeln!(out, "  - displayName: {}", scalar(name));
+        }
+        (None, Some(id)) => {
+            let _ = writeln!(out, "  - id: {}", scalar(id));
+        }
+        (None, None) => return,
+    }
+    if let Some(profile) = &group.profile {
+        let _ = writeln!(out, "    profile: {}", scalar(profile));
+    }
+    let items: Vec<String> = group
+        .licenses
+        .iter()
+        .map(|l| match l {
+            GroupLicense::Name(name) => scalar(&name.0),
+            GroupLicense::WithPlans {
+                license,
+                disabled_plans,
+            } => {
+                let plans: Vec<String> = disabled_plans.iter().map(|p| scalar(p)).collect();
+                format!(
+                    "{{license: {}, disabledPlans: [{}]}}",
+                    scalar(&license.0),
+                    plans.join(", ")
+                )
+            }
+        })
+        .collect();
+    let _ = writeln!(out, "    licenses: [{}]", items.join(", "));
 }
 
 fn comment_lines(out: &mut String, indent: &str, lines: &[String]) {

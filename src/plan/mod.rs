@@ -3,6 +3,7 @@
 pub mod applied;
 pub mod credits;
 pub mod file;
+pub mod groups;
 pub mod model;
 pub mod observe;
 pub mod planner;
@@ -11,6 +12,7 @@ pub mod render;
 pub mod skus;
 pub mod steps;
 
+pub use groups::GroupChange;
 pub use model::*;
 pub use planner::plan;
 pub use problems::{PlanErrors, PlanProblem};

@@ -19,6 +19,9 @@ pub struct Plan {
     /// Users with changes, sorted by UPN (case-insensitive).
     pub users: Vec<UserChange>,
     pub credits: Option<CreditsChange>,
+    /// Managed groups with changes or members in error, sorted by display name.
+    #[serde(default)]
+    pub groups: Vec<super::groups::GroupChange>,
 }
 
 /// A SKU as the plan names it: by id (what Graph needs) and by names (what people read).
@@ -159,6 +162,10 @@ impl Plan {
     pub fn has_changes(&self) -> bool {
         self.users.iter().any(UserChange::has_changes)
             || self
+                .groups
+                .iter()
+                .any(super::groups::GroupChange::has_changes)
+            || self
                 .credits
                 .as_ref()
                 .is_some_and(CreditsChange::has_changes)
@@ -171,6 +178,10 @@ impl Plan {
             s.assign += u.add.len();
             s.remove += u.remove.len();
             s.settings += usize::from(u.usage_location.is_some());
+        }
+        for g in self.groups.iter().filter(|g| g.has_changes()) {
+            s.assign += g.add.len();
+            s.remove += g.remove.len() + g.migrate.iter().map(|m| m.remove.len()).sum::<usize>();
         }
         if let Some(c) = &self.credits {
             s.settings += c.settings.len();
@@ -205,6 +216,7 @@ impl Plan {
         ops.extend(self.users.iter().filter(only_removals).map(license_op));
         ops.extend(self.users.iter().filter(swaps).map(license_op));
         ops.extend(self.users.iter().filter(only_additions).map(license_op));
+        super::groups::group_operations(&self.groups, &mut ops);
         if let Some(c) = &self.credits {
             if let Some(t) = &c.auto_recharge {
                 ops.push(Operation::SetAutoRecharge(t.clone()));
@@ -237,9 +249,41 @@ pub enum Operation {
     SetAutoRecharge(AutoRechargeTarget),
     SetPayment(PaymentTarget),
     AddFunds(Money),
+    /// Graph's `POST /groups/{id}/assignLicense`; members are processed by Entra ID after.
+    AssignGroupLicenses {
+        group_id: String,
+        name: String,
+        add: Vec<super::groups::GroupLicenseRef>,
+        remove: Vec<SkuRef>,
+    },
+    /// Graph's `POST /users/{id}/reprocessLicenseAssignment` (a member in error whose seat
+    /// is now free). Runs once group changes are processed.
+    ReprocessLicenses {
+        user_id: String,
+        upn: String,
+    },
+    /// Removes direct copies of what the group gives, only for SKUs whose inherited
+    /// assignment from `group_id` is active for the user; the others are kept and reported.
+    RemoveRedundantDirect {
+        user_id: String,
+        upn: String,
+        group_id: String,
+        group_name: String,
+        remove: Vec<SkuRef>,
+    },
 }
 
 impl Operation {
+    /// Group licensing operations (run after the users' own changes).
+    pub fn is_group(&self) -> bool {
+        matches!(
+            self,
+            Operation::AssignGroupLicenses { .. }
+                | Operation::ReprocessLicenses { .. }
+                | Operation::RemoveRedundantDirect { .. }
+        )
+    }
+
     /// A change to the Communications Credits account (not to a user).
     pub fn is_credits(&self) -> bool {
         !matches!(
@@ -266,6 +310,32 @@ impl Operation {
             ),
             Operation::SetPayment(p) => format!("credits: payment by {}", p.method.as_str()),
             Operation::AddFunds(m) => format!("credits: add funds {m}"),
+            Operation::AssignGroupLicenses {
+                name, add, remove, ..
+            } => {
+                let mut parts = Vec::new();
+                parts.extend(add.iter().map(|a| format!("+{}", a.sku.part_number)));
+                parts.extend(remove.iter().map(|s| format!("-{}", s.part_number)));
+                format!("group \"{name}\": {}", parts.join(" "))
+            }
+            Operation::ReprocessLicenses { upn, .. } => {
+                format!("{upn}: reprocess group license assignments")
+            }
+            Operation::RemoveRedundantDirect {
+                upn,
+                group_name,
+                remove,
+                ..
+            } => {
+                let parts: Vec<String> = remove
+                    .iter()
+                    .map(|s| format!("-{}", s.part_number))
+                    .collect();
+                format!(
+                    "{upn}: {} (direct copies; group \"{group_name}\" provides them)",
+                    parts.join(" ")
+                )
+            }
         }
     }
 }

@@ -82,6 +82,7 @@ pub fn stale_objects(plan: &Plan, snapshot: &Snapshot) -> Vec<String> {
             }
         }
     }
+    stale.extend(super::groups::stale_groups(plan, snapshot));
     if let Some(c) = plan.credits.as_ref().filter(|c| c.has_changes()) {
         let changed = match &snapshot.communications_credits {
             None => true,

@@ -13,6 +13,7 @@ use crate::tenant::rules::{
 use crate::tenant::{Snapshot, TenantIndex, User};
 
 use super::credits::plan_credits;
+use super::groups::{GroupPlan, plan_groups};
 use super::model::{Plan, UsageLocationChange, UserChange};
 use super::problems::{PlanErrors, PlanProblem, list_some};
 use super::skus::{ResolvedSkus, resolve, sku_ref};
@@ -37,7 +38,15 @@ pub fn plan(
     }
     let index = TenantIndex::build(live);
     let (skus, mut problems) = resolve(desired, live);
+    let mut groups = plan_groups(desired, live, &index, &skus);
+    problems.append(&mut groups.problems);
     let mut seats = SeatLedger::default();
+    for &(sku, user) in &groups.gains {
+        seats.gain(sku, user);
+    }
+    for &sku in &groups.releases {
+        seats.release(sku);
+    }
     let mut users = Vec::with_capacity(desired.users.len());
 
     let mut listed: HashSet<usize> = HashSet::with_capacity(desired.users.len());
@@ -52,6 +61,8 @@ pub fn plan(
             live,
             index: &index,
             skus: &skus,
+            groups: &groups,
+            prefer_groups: desired.groups.prefer_groups,
         };
         match plan_listed_user(&ctx, want, desired, i, &mut seats) {
             Ok(Some(change)) => users.push(change),
@@ -80,12 +91,31 @@ pub fn plan(
                 live,
                 index: &index,
                 skus: &skus,
+                groups: &groups,
+                prefer_groups: desired.groups.prefer_groups,
             };
             if let Some(change) = plan_pruned_user(&ctx, i, &mut seats) {
                 users.push(change);
             }
         }
     }
+    // Members in CountViolation get the seats the rest of the plan leaves free.
+    // A SKU the member holds, or gains directly in this plan, takes no second seat.
+    groups.plan_reprocessing(live, |needed, user| {
+        let held = holdings(&live.users[user], live, &index);
+        let new: Vec<usize> = needed
+            .iter()
+            .copied()
+            .filter(|&sku| !seats.gained.contains(&(sku, user)))
+            .filter(|&sku| !held.iter().any(|h| h.sku == Some(sku)))
+            .collect();
+        if new.iter().all(|&sku| seats.free(live, sku) >= 1) {
+            new.iter().for_each(|&sku| seats.gain(sku, user));
+            true
+        } else {
+            false
+        }
+    });
     let shortfalls = seats.shortfalls(live);
     if shortfalls.is_empty() {
         problems.extend(seats.unorderable_swaps(live));
@@ -107,6 +137,8 @@ pub fn plan(
         return Err(PlanErrors(problems));
     }
     users.sort_by_cached_key(|u| (u.upn.to_lowercase(), u.user_id.clone()));
+    let mut group_changes = groups.changes;
+    group_changes.sort_by_cached_key(|g| (g.display_name.to_lowercase(), g.group_id.clone()));
     Ok(Plan {
         tenant_id: live.tenant.id.clone(),
         tenant_domain: live.tenant.domain.clone(),
@@ -114,6 +146,7 @@ pub fn plan(
         config_digest: desired.digest.clone(),
         users,
         credits,
+        groups: group_changes,
     })
 }
 
@@ -121,6 +154,8 @@ struct UserContext<'a> {
     live: &'a Snapshot,
     index: &'a TenantIndex,
     skus: &'a ResolvedSkus,
+    groups: &'a GroupPlan,
+    prefer_groups: bool,
 }
 
 /// Per-SKU seat arithmetic over the whole plan.
@@ -133,6 +168,9 @@ struct SeatLedger {
     freed_first: BTreeMap<usize, i64>,
     /// Users who gain and lose in one change (a calling-plan swap), in planning order.
     swaps: Vec<Swap>,
+    /// (SKU, user) already counted: a user gaining a SKU directly and through a group
+    /// takes one seat (one seat per user and SKU however many paths assign it).
+    gained: HashSet<(usize, usize)>,
 }
 
 /// One user's atomic license change that both takes and frees seats.
@@ -144,6 +182,9 @@ struct Swap {
 
 impl SeatLedger {
     fn gain(&mut self, sku: usize, user: usize) {
+        if !self.gained.insert((sku, user)) {
+            return;
+        }
         let e = self.delta.entry(sku).or_default();
         e.0 += 1;
         e.1.push(user);
@@ -205,6 +246,11 @@ impl SeatLedger {
             ),
             "free or buy one seat of that license, or apply the swaps in two steps (first move one user off the license)",
         ))
+    }
+
+    /// Seats of `sku` still free after everything counted so far.
+    fn free(&self, live: &Snapshot, sku: usize) -> i64 {
+        live.subscribed_skus[sku].available_seats() - self.delta.get(&sku).map_or(0, |e| e.0)
     }
 
     fn release(&mut self, sku: usize) {
@@ -281,13 +327,30 @@ fn plan_listed_user(
                     "{} is already provided by {by}",
                     sku_ref(live, sku).label()
                 )),
-                None => change.add.push(ctx.skus.sku_ref(sku)),
+                None => match ctx
+                    .groups
+                    .gives
+                    .get(&(i, sku))
+                    .filter(|_| ctx.prefer_groups)
+                {
+                    Some(group) => change.notes.push(format!(
+                        "{} will be inherited from group \"{group}\" (prefer: groups)",
+                        sku_ref(live, sku).label()
+                    )),
+                    None => change.add.push(ctx.skus.sku_ref(sku)),
+                },
             },
         }
     }
     for h in &held {
         let Some(sku) = h.sku else { continue };
-        if h.direct && ctx.skus.managed.contains(&sku) && !wanted.contains(&sku) {
+        if h.direct && ctx.groups.deferred.contains(&(i, sku)) {
+            change.notes.push(format!(
+                "direct {} is removed once group \"{}\" provides it",
+                sku_ref(live, sku).label(),
+                ctx.groups.gives.get(&(i, sku)).map_or("", String::as_str)
+            ));
+        } else if h.direct && ctx.skus.managed.contains(&sku) && !wanted.contains(&sku) {
             change.remove.push(ctx.skus.sku_ref(sku));
         } else if !h.direct && ctx.skus.managed.contains(&sku) && !wanted.contains(&sku) {
             change.notes.push(format!(
@@ -326,7 +389,12 @@ fn plan_listed_user(
         });
     }
 
-    check_after(live, ctx.index, &held, &change, &want.upn)?;
+    let from_groups: Vec<usize> = wanted
+        .iter()
+        .copied()
+        .filter(|&sku| ctx.groups.gives.contains_key(&(i, sku)))
+        .collect();
+    check_after(live, ctx.index, &held, &change, &from_groups, &want.upn)?;
     record_seats(ctx.index, i, &held, &change, seats);
     Ok(keep_if_changed(change))
 }
@@ -340,6 +408,7 @@ fn plan_pruned_user(ctx: &UserContext, i: usize, seats: &mut SeatLedger) -> Opti
         if let Some(sku) = h.sku
             && h.direct
             && ctx.skus.managed.contains(&sku)
+            && !ctx.groups.deferred.contains(&(i, sku))
         {
             change.remove.push(ctx.skus.sku_ref(sku));
         }
@@ -400,10 +469,11 @@ fn check_after(
     index: &TenantIndex,
     held: &[Holding],
     change: &UserChange,
+    from_groups: &[usize],
     upn: &str,
 ) -> Result<(), PlanProblem> {
     let removing: Vec<&str> = change.remove.iter().map(|r| &*r.sku_id).collect();
-    let adding: Vec<usize> = change
+    let mut adding: Vec<usize> = change
         .add
         .iter()
         .map(|a| {
@@ -412,6 +482,13 @@ fn check_after(
                 .expect("planned SKUs come from the tenant")
         })
         .collect();
+    adding.extend(
+        from_groups
+            .iter()
+            .filter(|s| !adding.contains(s))
+            .copied()
+            .collect::<Vec<_>>(),
+    );
     let after = holdings_after(live, index, held, &removing, &adding);
     if let Err(e) = check_license_rules(&after, upn) {
         let code = match e.kind {

@@ -34,6 +34,11 @@ pub fn resolve(desired: &DesiredState, live: &Snapshot) -> (ResolvedSkus, Vec<Pl
             *wanted.entry(name).or_default() += 1;
         }
     }
+    for group in &desired.groups.list {
+        for license in &group.licenses {
+            wanted.entry(&license.name).or_default();
+        }
+    }
     let mut problems = Vec::new();
     let mut by_name = BTreeMap::new();
     for (name, users) in wanted {
@@ -42,7 +47,9 @@ pub fn resolve(desired: &DesiredState, live: &Snapshot) -> (ResolvedSkus, Vec<Pl
                 by_name.insert(name.clone(), i);
             }
             Err(mut p) => {
-                p.message = format!("{} (wanted by {users} user{})", p.message, plural(users));
+                if users > 0 {
+                    p.message = format!("{} (wanted by {users} user{})", p.message, plural(users));
+                }
                 problems.push(p);
             }
         }

@@ -47,6 +47,7 @@ fn desired(users: Vec<DesiredUser>) -> DesiredState {
         credits: None,
         users,
         prune: false,
+        groups: Default::default(),
     }
 }
 

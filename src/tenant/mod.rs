@@ -2,8 +2,10 @@
 //! Communications Credits. Pure: no I/O, no clock.
 
 pub mod credits;
+pub mod groups;
 pub mod rules;
 pub mod snapshot;
 
+pub use groups::{Group, GroupRetry};
 pub use rules::{RuleError, RuleKind, TenantIndex};
 pub use snapshot::*;

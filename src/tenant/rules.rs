@@ -199,9 +199,10 @@ pub fn holdings(user: &User, snapshot: &Snapshot, index: &TenantIndex) -> Vec<Ho
         let (direct, groups) = match &user.license_assignment_states {
             None => (true, Vec::new()),
             Some(states) => {
+                // An assignment in error provides nothing (group-based licensing).
                 let mine: Vec<&LicenseAssignmentState> = states
                     .iter()
-                    .filter(|s| s.sku_id.eq_ignore_ascii_case(&assigned.sku_id))
+                    .filter(|s| s.sku_id.eq_ignore_ascii_case(&assigned.sku_id) && s.is_active())
                     .collect();
                 let groups: Vec<String> = mine
                     .iter()
@@ -426,7 +427,9 @@ impl Snapshot {
                 states.retain(|s| {
                     !(s.sku_id.eq_ignore_ascii_case(sku_id) && s.assigned_by_group.is_none())
                 });
-                states.iter().any(|s| s.sku_id.eq_ignore_ascii_case(sku_id))
+                states
+                    .iter()
+                    .any(|s| s.sku_id.eq_ignore_ascii_case(sku_id) && s.is_active())
             }
             None => false,
         };
@@ -459,7 +462,7 @@ impl Snapshot {
                 sku_id,
                 assigned_by_group: None,
                 state: Some("Active".to_string()),
-                extra: Default::default(),
+                ..Default::default()
             });
         }
         if !already_held {

@@ -20,6 +20,9 @@ pub struct Snapshot {
     pub users: Vec<User>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub communications_credits: Option<CreditsAccount>,
+    /// Groups that carry licenses (group-based licensing), see `tenant::groups`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<super::groups::Group>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -122,7 +125,7 @@ pub struct AssignedLicense {
     pub extra: Extra,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct LicenseAssignmentState {
     pub sku_id: String,
@@ -130,8 +133,42 @@ pub struct LicenseAssignmentState {
     pub assigned_by_group: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+    /// Graph's `error`: `CountViolation`, `MutuallyExclusiveViolation`, ... when `state` is
+    /// `Error`; null or `"None"` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The service plans switched off in this assignment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_plans: Option<Vec<String>>,
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+impl LicenseAssignmentState {
+    /// True when the assignment gives the user its service plans: `Active` (or
+    /// `ActiveWithError`), or no state at all (a hand-written snapshot). An `Error` assignment
+    /// provides nothing ("licenseAssignmentState resource type", Microsoft Graph v1.0).
+    pub fn is_active(&self) -> bool {
+        match self.state.as_deref() {
+            None => true,
+            Some(s) => {
+                s.eq_ignore_ascii_case("Active") || s.eq_ignore_ascii_case("ActiveWithError")
+            }
+        }
+    }
+
+    /// The error kind when the assignment is in error (`None` when it is not).
+    pub fn error_kind(&self) -> Option<&str> {
+        if self.is_active() {
+            return None;
+        }
+        Some(
+            self.error
+                .as_deref()
+                .filter(|e| !e.eq_ignore_ascii_case("None"))
+                .unwrap_or("Other"),
+        )
+    }
 }
 
 /// The tenant's Communications Credits account. Microsoft has no API for it; the file

@@ -74,6 +74,18 @@ pub fn read_live(
         "Reading the live tenant from {}...",
         backend.describe()
     ));
+    backend.want_groups(
+        desired
+            .groups
+            .list
+            .iter()
+            .map(|g| match &g.key {
+                crate::config::GroupKey::Id(s) | crate::config::GroupKey::DisplayName(s) => {
+                    s.clone()
+                }
+            })
+            .collect(),
+    );
     let live = backend.read()?;
     Ok((backend, live))
 }

@@ -330,7 +330,7 @@ mod props {
                     sku_id,
                     assigned_by_group: by_group.then(|| "group-7".to_string()),
                     state: Some("Active".into()),
-                    extra: Default::default(),
+                    ..Default::default()
                 });
         }
         for &(u, loc) in &s.1 {

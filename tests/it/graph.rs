@@ -86,6 +86,7 @@ pub(crate) fn desired(
             })
             .collect(),
         prune: false,
+        groups: Default::default(),
     }
 }
 
@@ -208,8 +209,8 @@ fn graph_reads_more_than_999_users_in_pages() {
     assert_eq!(live.tenant.domain, TENANT_DOMAIN);
     let ids: BTreeSet<&str> = live.users.iter().map(|u| u.id.as_str()).collect();
     assert_eq!(ids.len(), 2_100);
-    // token, organization, subscribedSkus, three pages of users
-    assert_eq!(graph.requests_sent(), 6);
+    // token, organization, subscribedSkus, three pages of users, one page of groups
+    assert_eq!(graph.requests_sent(), 7);
     assert!(
         live.communications_credits.is_none(),
         "Graph has no credits API"
@@ -346,6 +347,7 @@ pub(crate) fn hand_plan(
             pruned: false,
         }],
         credits: None,
+        groups: vec![],
     }
 }
 

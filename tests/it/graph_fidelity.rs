@@ -365,7 +365,7 @@ fn apply_without_the_license_permission_exits_1_naming_it_and_changes_nothing() 
             "--tenant",
             tenant.to_str().unwrap(),
             "--roles",
-            "User.Read.All,Organization.Read.All",
+            "User.Read.All,Organization.Read.All,GroupMember.Read.All",
         ],
         &[],
     );
@@ -699,7 +699,11 @@ communicationsCredits:
     let tenant = dir.path().join("tenant.json");
     let before = std::fs::read_to_string(&tenant).unwrap();
     let emu = start(&tenant, |c| {
-        c.roles = Some(vec!["User.Read.All".into(), "Organization.Read.All".into()]);
+        c.roles = Some(vec![
+            "User.Read.All".into(),
+            "Organization.Read.All".into(),
+            "GroupMember.Read.All".into(),
+        ]);
     });
     let out = crate::common::commcred(dir.path())
         .env("COMMCRED_BACKEND", format!("graph:{}", emu.base_url()))

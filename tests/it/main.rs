@@ -13,6 +13,8 @@ mod formats;
 mod graph;
 mod graph_fidelity;
 mod graph_writes;
+mod groups;
+mod groups_graph;
 mod honest_io;
 mod layers;
 mod plan_apply;

@@ -121,6 +121,7 @@ fn build(case: &Case) -> (Snapshot, DesiredState) {
         }),
         users,
         prune: case.prune,
+        groups: Default::default(),
     };
     (live, desired)
 }

@@ -20,6 +20,21 @@ pub fn apply_to_snapshot(
     let mut report = ApplyReport::default();
     let mut waiting: Vec<(Operation, String)> = Vec::new();
     for (n, op) in ops.iter().enumerate() {
+        match super::groups::apply_group_op(snapshot, &index, op) {
+            Some(Ok(kept)) => {
+                report.applied.push(op.clone());
+                if let Some(note) = kept {
+                    report.manual.push((op.clone(), note));
+                }
+                continue;
+            }
+            Some(Err(message)) => {
+                report.failed.push((op.clone(), message));
+                report.not_attempted.extend(ops[n + 1..].iter().cloned());
+                return report;
+            }
+            None => {}
+        }
         match apply_one(snapshot, &index, op, now) {
             Ok(()) => {
                 report.applied.push(op.clone());
@@ -144,6 +159,7 @@ fn apply_one(
             credits::add_funds(account, money.amount.0, now);
             Ok(())
         }
+        other => Err(format!("{} is a group operation", other.describe()).into()),
     }
 }
 

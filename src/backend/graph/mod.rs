@@ -16,6 +16,7 @@
 mod auth;
 mod client;
 mod diagnose;
+mod groups;
 mod pacer;
 pub mod permissions;
 pub mod pstn;
@@ -45,6 +46,10 @@ use super::{ApplyContext, ApplyReport, Backend, BackendError, Progress};
 pub const DEFAULT_GRAPH_URL: &str = "https://graph.microsoft.com";
 /// Overrides the write quota the client paces itself under, as `WRITES/SECONDS`.
 pub const ENV_WRITE_QUOTA: &str = "COMMCRED_GRAPH_WRITE_QUOTA";
+/// Seconds apply waits for Entra ID to process a group's members (default 1800).
+pub const ENV_GROUP_WAIT: &str = "COMMCRED_GROUP_WAIT";
+
+pub use groups::GroupWait;
 
 #[derive(Debug, Clone)]
 pub struct GraphOptions {
@@ -64,6 +69,9 @@ pub struct GraphOptions {
     /// Read a large tenant's users in parallel segments (`read_users.rs`); `false` reads
     /// them page after page (for comparison in the read benchmark).
     pub parallel_reads: bool,
+    /// How long apply waits for Entra ID to process group members (`COMMCRED_GROUP_WAIT`,
+    /// seconds).
+    pub group_wait: GroupWait,
 }
 
 impl GraphOptions {
@@ -91,6 +99,7 @@ impl GraphOptions {
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(100),
             parallel_reads: true,
+            group_wait: GroupWait::default(),
         }
     }
 
@@ -117,6 +126,19 @@ impl GraphOptions {
             })?;
             options.quota_writes = writes;
             options.quota_window = window;
+        }
+        if let Some(w) = get(ENV_GROUP_WAIT).filter(|w| !w.trim().is_empty()) {
+            let secs: f64 = w
+                .trim()
+                .parse()
+                .ok()
+                .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                .ok_or_else(|| {
+                    BackendError::Settings(format!(
+                        "{ENV_GROUP_WAIT}={w} is not a number of seconds"
+                    ))
+                })?;
+            options.group_wait.deadline = Duration::from_secs_f64(secs);
         }
         Ok(options)
     }
@@ -173,6 +195,9 @@ pub struct GraphBackend {
     parallel_reads: bool,
     /// How the last read fetched the users.
     users_read: std::sync::Mutex<Option<UsersRead>>,
+    /// Groups whose members are read even without licenses (the YAML names them).
+    wanted_groups: Vec<String>,
+    group_wait: groups::GroupWait,
     /// Always `Some` until dropped (taken out so dropping never blocks, see `Drop`).
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -212,6 +237,8 @@ impl GraphBackend {
             format!("graph:{}", options.graph_url)
         };
         Ok(GraphBackend {
+            wanted_groups: Vec::new(),
+            group_wait: options.group_wait.clone(),
             spec,
             client: Arc::new(client),
             pacer: Arc::new(pacer::Pacer::new(
@@ -267,16 +294,19 @@ impl GraphBackend {
 
     fn read_tenant(&self) -> Result<Snapshot, BackendError> {
         let client = &*self.client;
+        let wanted = &self.wanted_groups;
         self.block_on(async move {
             let tenant = read::organization(client).await?;
             let subscribed_skus = read::subscribed_skus(client).await?;
             let (users, how) = read::users(self.client.clone(), self.parallel_reads).await?;
             *self.users_read.lock().expect("users_read lock") = Some(how);
+            let groups = groups::read_groups(client, wanted).await?;
             Ok(Snapshot {
                 tenant,
                 subscribed_skus,
                 users,
                 communications_credits: None,
+                groups,
                 extra: Default::default(),
             })
         })
@@ -303,12 +333,12 @@ impl Backend for GraphBackend {
     }
 
     fn read(&mut self) -> Result<Snapshot, BackendError> {
-        self.require(&[&permissions::READ_USERS, &permissions::READ_ORGANIZATION])?;
+        self.require(&permissions::READS)?;
         self.read_tenant()
     }
 
     fn begin(&mut self) -> Result<Snapshot, BackendError> {
-        self.require(&[&permissions::READ_USERS, &permissions::READ_ORGANIZATION])?;
+        self.require(&permissions::READS)?;
         let live = self.read_tenant()?;
         self.live = Some(live.clone());
         Ok(live)
@@ -318,6 +348,9 @@ impl Backend for GraphBackend {
     fn manual_step(&self, op: &Operation) -> Option<String> {
         match op {
             Operation::SetUsageLocation { .. } | Operation::AssignLicenses { .. } => None,
+            Operation::AssignGroupLicenses { .. }
+            | Operation::ReprocessLicenses { .. }
+            | Operation::RemoveRedundantDirect { .. } => None,
             credits => Some(diagnose::manual_credits(credits)),
         }
     }
@@ -335,6 +368,38 @@ impl Backend for GraphBackend {
             None => self.read_tenant()?,
         };
         let mut report = ApplyReport::default();
+        // Group operations run after the users' own changes (see `groups::run`).
+        let (group_ops, ops): (Vec<Operation>, Vec<Operation>) =
+            ops.into_iter().partition(Operation::is_group);
+        if !group_ops.is_empty() {
+            self.live = Some(live);
+            let client = self.client.clone();
+            let wait = self.group_wait.clone();
+            let progress = progress.clone();
+            let mut group_report = ApplyReport::default();
+            let user_report = if ops.is_empty() {
+                ApplyReport::default()
+            } else {
+                self.execute(ops, ctx, progress.clone())?
+            };
+            if !user_report.is_success() {
+                report = user_report;
+                report.not_attempted.extend(group_ops);
+                return Ok(report);
+            }
+            self.block_on(groups::run(
+                client,
+                group_ops,
+                &wait,
+                progress,
+                &mut group_report,
+            ));
+            report = user_report;
+            report.applied.extend(group_report.applied);
+            report.failed.extend(group_report.failed);
+            report.manual.extend(group_report.manual);
+            return Ok(report);
+        }
         if ops.is_empty() {
             return Ok(report);
         }
@@ -360,6 +425,10 @@ impl Backend for GraphBackend {
     }
 
     /// Every acknowledged Graph write is already made; there is nothing to hold or flush.
+    fn want_groups(&mut self, keys: Vec<String>) {
+        self.wanted_groups.extend(keys);
+    }
+
     fn commit(&mut self) -> Result<(), BackendError> {
         self.live = None;
         Ok(())

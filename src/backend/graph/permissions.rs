@@ -41,6 +41,18 @@ pub const READ_ORGANIZATION: Need = Need {
     ],
     purpose: "read the tenant and its subscriptions",
 };
+/// `GET /groups` and their `transitiveMembers`: "List groups", "List group transitive
+/// members" (every read lists the groups that assign licenses).
+pub const READ_GROUPS: Need = Need {
+    permission: "GroupMember.Read.All",
+    also: &[
+        "Group.Read.All",
+        "Directory.Read.All",
+        "Group.ReadWrite.All",
+        "Directory.ReadWrite.All",
+    ],
+    purpose: "read the groups that assign licenses and their members",
+};
 /// `POST /users/{id}/assignLicense`: "user: assignLicense".
 pub const WRITE_LICENSES: Need = Need {
     permission: "LicenseAssignment.ReadWrite.All",
@@ -60,17 +72,22 @@ pub const READ_PSTN_CALLS: Need = Need {
     purpose: "read the PSTN call log (Communications Credits usage)",
 };
 
+/// What every read of the tenant needs.
+pub const READS: [&Need; 3] = [&READ_USERS, &READ_ORGANIZATION, &READ_GROUPS];
+
 /// Every permission commcred may ask for, as docs/graph.md lists them.
-pub const ALL: [&Need; 5] = [
+pub const ALL: [&Need; 6] = [
     &READ_USERS,
     &READ_ORGANIZATION,
+    &READ_GROUPS,
     &WRITE_LICENSES,
     &WRITE_USAGE_LOCATION,
     &READ_PSTN_CALLS,
 ];
 
 /// The hint that 403s and missing credentials show: every permission, by command.
-pub const HINT: &str = "plan, drift and export need User.Read.All and Organization.Read.All; \
+pub const HINT: &str = "plan, drift and export need User.Read.All, Organization.Read.All and \
+     GroupMember.Read.All; \
      reading Communications Credits usage adds CallRecords.Read.All; apply adds \
      LicenseAssignment.ReadWrite.All, and User.ReadWrite.All when the plan sets a \
      usageLocation (application permissions, with admin consent; see docs/graph.md)";
@@ -125,7 +142,7 @@ pub fn describe_missing(missing: &[&Need]) -> String {
 /// What executing `ops` needs: the reads around it, and each kind of write among them.
 pub fn needs_of(ops: &[crate::plan::Operation]) -> Vec<&'static Need> {
     use crate::plan::Operation;
-    let mut needs = vec![&READ_USERS, &READ_ORGANIZATION];
+    let mut needs = READS.to_vec();
     if ops
         .iter()
         .any(|o| matches!(o, Operation::AssignLicenses { .. }))

@@ -15,6 +15,7 @@ use super::node::{Node, Value};
 use crate::base::licenses::LicenseName;
 
 mod credits;
+mod groups;
 mod users;
 
 pub const API_VERSION: &str = "commcred/v1";
@@ -27,6 +28,8 @@ const ROOT_KEYS: &[&str] = &[
     "communicationsCredits",
     "profiles",
     "users",
+    "groups",
+    "prefer",
     "prune",
 ];
 const BACKEND_KEYS: &[&str] = &["file", "graph"];
@@ -130,6 +133,13 @@ impl Walker<'_, '_> {
         if let Some(node) = fields.get("users") {
             self.users(node);
         }
+        let groups = DesiredGroups {
+            list: fields
+                .get("groups")
+                .map(|node| self.groups(node))
+                .unwrap_or_default(),
+            prefer_groups: fields.get("prefer").is_some_and(|node| self.prefer(node)),
+        };
         let prune = fields
             .get("prune")
             .and_then(|node| fields::boolean(&mut self.cx, node, "prune"))
@@ -144,6 +154,7 @@ impl Walker<'_, '_> {
             credits,
             users: std::mem::take(&mut self.users),
             prune,
+            groups,
         })
     }
 

@@ -225,7 +225,7 @@ impl Walker<'_, '_> {
         }
     }
 
-    fn yaml_profile(&mut self, node: &Node) -> BTreeSet<LicenseName> {
+    pub(super) fn yaml_profile(&mut self, node: &Node) -> BTreeSet<LicenseName> {
         let Some(name) = fields::string(&mut self.cx, node, "profile", "profile: dial-out") else {
             return BTreeSet::new();
         };

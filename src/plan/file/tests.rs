@@ -81,6 +81,7 @@ pub(crate) fn quickstart_plan() -> Plan {
             user("frank@contoso.com", None, &[PhoneSystem]),
         ],
         prune: false,
+        groups: Default::default(),
     };
     plan(&desired, &live, "2026-11-25T00:00:00Z".parse().unwrap()).unwrap()
 }
@@ -226,7 +227,8 @@ fn other_versions_are_refused() {
     for (version, ok) in [
         ("1.0", true),
         ("1.1", true),
-        ("1.2", false),
+        ("1.2", true),
+        ("1.3", false),
         ("2.0", false),
         ("0.9", false),
         ("one", false),

@@ -23,6 +23,7 @@ pub fn write_to(out: &mut dyn Write, plan: &Plan, style: Style) {
         .map(|c| super::outlook::render_outlook(c, style))
         .unwrap_or_default();
     if !plan.has_changes() {
+        render_groups(out, plan, style);
         let _ = out.write_str(&outlook);
         let _ = writeln!(
             out,
@@ -39,6 +40,7 @@ pub fn write_to(out: &mut dyn Write, plan: &Plan, style: Style) {
     for user in plan.users.iter().filter(|u| u.has_changes()) {
         render_user(out, user, style);
     }
+    render_groups(out, plan, style);
     if let Some(c) = plan.credits.as_ref().filter(|c| c.has_changes()) {
         render_credits(out, c, style);
     }
@@ -104,6 +106,27 @@ fn render_user(out: &mut dyn Write, user: &UserChange, style: Style) {
         let _ = writeln!(out, "      {}", style.note(&format!("# {note}")));
     }
     let _ = writeln!(out, "    }}\n");
+}
+
+/// Managed groups: license changes with their seats, members to reprocess, direct copies
+/// that wait for the group, and members in error with what fixes them.
+fn render_groups(out: &mut dyn Write, plan: &Plan, style: Style) {
+    use super::groups::{Mark, group_lines};
+    for g in &plan.groups {
+        for (mark, text) in group_lines(g) {
+            let _ = match mark {
+                Mark::Header => {
+                    let sign = if g.has_changes() { "~" } else { "#" };
+                    writeln!(out, "  {} {text} {{", style.changed(sign))
+                }
+                Mark::Added => writeln!(out, "      {}", style.added(&text)),
+                Mark::Removed => writeln!(out, "      {}", style.removed(&text)),
+                Mark::Changed => writeln!(out, "      {}", style.changed(&text)),
+                Mark::Note | Mark::Error => writeln!(out, "      {}", style.note(&text)),
+            };
+        }
+        let _ = writeln!(out, "    }}\n");
+    }
 }
 
 fn render_credits(out: &mut dyn Write, c: &CreditsChange, style: Style) {

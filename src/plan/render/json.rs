@@ -7,6 +7,7 @@
 //! older builds. Conversion destructures every model struct completely, so a field added to
 //! the model is a compile error here until someone decides how it is saved.
 
+mod groups;
 mod outlook;
 
 use chrono::{DateTime, Utc};
@@ -57,6 +58,10 @@ pub struct PlanDocument {
     pub user_changes: Vec<UserChangeDoc>,
     /// The Communications Credits account, when commcred.yaml manages it.
     pub communications_credits: Option<CreditsDoc>,
+    /// Managed groups whose licenses change, or whose members are in error (format 1.2;
+    /// left out when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_changes: Vec<groups::GroupChangeDoc>,
     /// `sha256:` and the hex SHA-256 of the RFC 8785 canonical form of this document
     /// without its `checksum` member.
     #[schemars(extend("pattern" = "^sha256:[0-9a-f]{64}$"))]
@@ -282,6 +287,7 @@ pub fn document(plan: &Plan, backend: &str, config_path: &str, version: &str) ->
         config_digest,
         users,
         credits,
+        groups,
     } = plan;
     PlanDocument {
         format_version: crate::plan::file::FORMAT_VERSION.to_string(),
@@ -299,6 +305,7 @@ pub fn document(plan: &Plan, backend: &str, config_path: &str, version: &str) ->
         summary: summary(plan),
         user_changes: users.iter().map(user_doc).collect(),
         communications_credits: credits.as_ref().map(credits_doc),
+        group_changes: groups.iter().map(groups::group_doc).collect(),
         checksum: String::new(),
     }
 }
@@ -504,6 +511,11 @@ pub fn plan_from_document(doc: &PlanDocument) -> Result<Plan, String> {
         config_digest: doc.config.digest.clone(),
         users,
         credits,
+        groups: doc
+            .group_changes
+            .iter()
+            .map(groups::group_from_doc)
+            .collect::<Result<Vec<_>, _>>()?,
     })
 }
 

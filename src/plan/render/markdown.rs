@@ -31,6 +31,7 @@ pub fn render(plan: &Plan) -> String {
             "**No changes.** The tenant matches the configuration.\n"
         );
         credits_warnings(&mut out, plan);
+        groups(&mut out, plan);
         footer(&mut out, plan);
         return out;
     }
@@ -39,6 +40,7 @@ pub fn render(plan: &Plan) -> String {
     credits_warnings(&mut out, plan);
     losses(&mut out, plan);
     gains(&mut out, plan);
+    groups(&mut out, plan);
     details(&mut out, plan);
     footer(&mut out, plan);
     out
@@ -168,6 +170,30 @@ fn details(out: &mut String, plan: &Plan) {
     }
     out.push_str(&body);
     let _ = writeln!(out, "```\n\n</details>\n");
+}
+
+/// Managed groups in a `diff` block: changes, seats, members in error with their fix.
+fn groups(out: &mut String, plan: &Plan) {
+    use super::groups::{Mark, group_lines};
+    if plan.groups.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "**Groups ({}):**\n\n```diff", plan.groups.len());
+    for g in &plan.groups {
+        for (mark, text) in group_lines(g) {
+            let text = line(&text);
+            let _ = match mark {
+                Mark::Header if g.has_changes() => writeln!(out, "~ {text}"),
+                Mark::Header => writeln!(out, "# {text}"),
+                Mark::Added | Mark::Removed | Mark::Changed | Mark::Note => {
+                    writeln!(out, "{}   {}", &text[..1], &text[2..])
+                }
+                Mark::Error => writeln!(out, "!   {}", &text[2..]),
+            };
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "```\n");
 }
 
 fn user_block(out: &mut String, u: &UserChange) {

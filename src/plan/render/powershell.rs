@@ -32,6 +32,7 @@ pub fn render(plan: &Plan) -> String {
     connect(&mut out, plan);
     preflight(&mut out, plan);
     changes(&mut out, plan);
+    groups(&mut out, plan);
     if let Some(c) = plan.credits.as_ref().filter(|c| c.has_changes()) {
         manual_credits(&mut out, c);
     }
@@ -191,6 +192,96 @@ fn changes(out: &mut String, plan: &Plan) {
         }
         out.push('\n');
     }
+}
+
+/// Group licenses (`Set-MgGroupLicense`), then, once Entra ID has processed the members,
+/// reprocessing (`Invoke-MgLicenseUser`) and the direct copies the groups now provide, as
+/// commented steps: the person checks each member's inherited assignment is active first.
+fn groups(out: &mut String, plan: &Plan) {
+    let ops: Vec<Operation> = plan
+        .operations()
+        .into_iter()
+        .filter(Operation::is_group)
+        .collect();
+    if ops.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "# Group licenses (Entra ID processes the members in the background)"
+    );
+    for op in &ops {
+        if let Operation::AssignGroupLicenses {
+            group_id,
+            name,
+            add,
+            remove,
+        } = op
+        {
+            let _ = writeln!(out, "# group {}", comment(name));
+            let adds = list(add.iter().map(|a| {
+                format!(
+                    "@{{SkuId={}; DisabledPlans={}}}",
+                    quote(&a.sku.sku_id),
+                    list(a.disabled_plans.iter().map(|p| quote(p)))
+                )
+            }));
+            let removes = list(remove.iter().map(|s| quote(&s.sku_id)));
+            let _ = writeln!(
+                out,
+                "Set-MgGroupLicense -GroupId {} -AddLicenses {adds} -RemoveLicenses {removes}",
+                quote(group_id)
+            );
+        }
+    }
+    let later: Vec<&Operation> = ops
+        .iter()
+        .filter(|o| !matches!(o, Operation::AssignGroupLicenses { .. }))
+        .collect();
+    after_processing(out, &later);
+}
+
+/// The steps that wait for Entra ID: reprocessing, and direct copies left commented.
+fn after_processing(out: &mut String, later: &[&Operation]) {
+    if later.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n# Wait until every member is processed (Entra admin center > the group > Licenses),\n\
+         # then run the steps below. Remove a direct copy only when the member's assignment\n\
+         # from the group is Active: a member in error keeps its direct license."
+    );
+    for op in later {
+        match op {
+            Operation::ReprocessLicenses { user_id, upn } => {
+                let _ = writeln!(out, "# {}: reprocess group licenses", comment(upn));
+                let _ = writeln!(out, "Invoke-MgLicenseUser -UserId {}", quote(user_id));
+            }
+            Operation::RemoveRedundantDirect {
+                user_id,
+                upn,
+                group_name,
+                remove,
+                ..
+            } => {
+                let _ = writeln!(
+                    out,
+                    "# {}: direct copies now given by group {}",
+                    comment(upn),
+                    comment(group_name)
+                );
+                let removes = list(remove.iter().map(|s| quote(&s.sku_id)));
+                let _ = writeln!(
+                    out,
+                    "# Set-MgUserLicense -UserId {} -AddLicenses @() -RemoveLicenses {removes}",
+                    quote(user_id)
+                );
+            }
+            _ => {}
+        }
+    }
+    out.push('\n');
 }
 
 fn manual_credits(out: &mut String, c: &CreditsChange) {

@@ -1,0 +1,150 @@
+//! The group operations of a plan on an in-memory snapshot (the file backend's engine):
+//! Graph's group `assignLicense` followed by Entra ID's processing of the members (done at
+//! once here: a file has no background service), reprocessing of members, and the removal
+//! of direct copies that a group now provides.
+
+use crate::plan::Operation;
+use crate::tenant::{GroupRetry, Snapshot, TenantIndex};
+
+/// Applies a group operation. `None` when `op` is not one; `Ok(Some(note))` when it ran
+/// but kept something on purpose (a direct copy whose group assignment is not active).
+pub fn apply_group_op(
+    snapshot: &mut Snapshot,
+    index: &TenantIndex,
+    op: &Operation,
+) -> Option<Result<Option<String>, String>> {
+    Some(match op {
+        Operation::AssignGroupLicenses {
+            group_id,
+            name,
+            add,
+            remove,
+        } => assign_group(snapshot, index, group_id, name, add, remove),
+        Operation::ReprocessLicenses { user_id, upn } => match index.user_by_id(user_id) {
+            Some(u) => {
+                snapshot.process_group_licenses(index, GroupRetry::User(u));
+                Ok(None)
+            }
+            None => Err(format!("user {upn} no longer exists")),
+        },
+        Operation::RemoveRedundantDirect {
+            user_id,
+            upn,
+            group_id,
+            group_name,
+            remove,
+        } => {
+            let Some(u) = index.user_by_id(user_id) else {
+                return Some(Err(format!("user {upn} no longer exists")));
+            };
+            let ids: Vec<&str> = remove.iter().map(|s| &*s.sku_id).collect();
+            let (ready, kept) = redundant_direct(snapshot, u, group_id, &ids);
+            let result = snapshot
+                .assign_license(index, u, &[], &ready)
+                .map_err(|e| format!("{upn}: {e}"));
+            result.map(|()| kept_note(upn, group_name, &kept))
+        }
+        _ => return None,
+    })
+}
+
+fn assign_group(
+    snapshot: &mut Snapshot,
+    index: &TenantIndex,
+    group_id: &str,
+    name: &str,
+    add: &[crate::plan::groups::GroupLicenseRef],
+    remove: &[crate::plan::SkuRef],
+) -> Result<Option<String>, String> {
+    let Some(g) = snapshot.group_by_id(group_id) else {
+        return Err(format!("group \"{name}\" ({group_id}) no longer exists"));
+    };
+    let add: Vec<crate::tenant::AssignedLicense> = add
+        .iter()
+        .map(|a| crate::tenant::AssignedLicense {
+            sku_id: a.sku.sku_id.to_string(),
+            disabled_plans: a.disabled_plans.clone(),
+            extra: Default::default(),
+        })
+        .collect();
+    let remove: Vec<String> = remove.iter().map(|s| s.sku_id.to_string()).collect();
+    snapshot
+        .set_group_licenses(index, g, &add, &remove)
+        .map_err(|e| format!("group \"{name}\": {e}"))?;
+    snapshot.process_group_licenses(index, GroupRetry::Group(group_id));
+    Ok(None)
+}
+
+/// Splits `skus` into the direct copies that can go (the group's inherited assignment is
+/// active for the user) and the ones kept, with the state that keeps them.
+pub fn redundant_direct(
+    snapshot: &Snapshot,
+    user: usize,
+    group_id: &str,
+    skus: &[&str],
+) -> (Vec<String>, Vec<(String, String)>) {
+    let states = snapshot.users[user]
+        .license_assignment_states
+        .as_deref()
+        .unwrap_or_default();
+    let mut ready = Vec::new();
+    let mut kept = Vec::new();
+    for sku in skus {
+        let inherited = states.iter().find(|s| {
+            s.sku_id.eq_ignore_ascii_case(sku)
+                && s.assigned_by_group
+                    .as_deref()
+                    .is_some_and(|g| g.eq_ignore_ascii_case(group_id))
+        });
+        let direct = states
+            .iter()
+            .any(|s| s.sku_id.eq_ignore_ascii_case(sku) && s.assigned_by_group.is_none());
+        match inherited {
+            Some(s) if s.is_active() && direct => ready.push(sku.to_string()),
+            Some(s) if s.is_active() => {} // already gone
+            Some(s) => kept.push((
+                sku.to_string(),
+                s.error_kind().unwrap_or("Other").to_string(),
+            )),
+            None => kept.push((sku.to_string(), "not processed yet".to_string())),
+        }
+    }
+    (ready, kept)
+}
+
+/// The report line for direct copies kept because the group did not take over.
+pub fn kept_note(upn: &str, group: &str, kept: &[(String, String)]) -> Option<String> {
+    if kept.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = kept
+        .iter()
+        .map(|(sku, why)| format!("{sku} ({why})"))
+        .collect();
+    Some(format!(
+        "{upn} keeps its direct license {}: the inherited assignment from group \"{group}\" is not active; fix the member's error (see `commcred plan`) and apply again",
+        parts.join(", ")
+    ))
+}
+
+/// Groups the plan changes whose licenses differ from what it observed (or that are gone).
+pub fn stale_groups(plan: &crate::plan::Plan, snapshot: &Snapshot) -> Vec<String> {
+    let mut stale = Vec::new();
+    for g in plan.groups.iter().filter(|g| g.has_changes()) {
+        let Some(i) = snapshot.group_by_id(&g.group_id) else {
+            stale.push(format!("group {} (no longer exists)", g.label()));
+            continue;
+        };
+        let mut now: Vec<String> = snapshot.groups[i]
+            .assigned_licenses
+            .iter()
+            .map(|a| a.sku_id.to_ascii_lowercase())
+            .collect();
+        now.sort();
+        let then: Vec<&str> = g.observed_sku_ids.iter().map(|s| &**s).collect();
+        if now != then {
+            stale.push(format!("group {}", g.label()));
+        }
+    }
+    stale
+}
