@@ -172,6 +172,16 @@ pub enum BackendError {
         )
     )]
     Auth(String),
+    /// The access token lacks Graph application permissions the command needs; found
+    /// before anything was sent that needs them.
+    #[error("{0}; nothing was changed")]
+    #[diagnostic(
+        code(commcred::graph::missing_permissions),
+        help(
+            "grant the application these Microsoft Graph application permissions and admin consent (Entra admin center > App registrations > API permissions), then run the command again; docs/graph.md lists what each command needs"
+        )
+    )]
+    MissingPermissions(String),
 }
 
 const READ_HELP: &str = "check the path given by --backend or the YAML's `backend`";

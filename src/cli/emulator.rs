@@ -35,7 +35,10 @@ pub struct Args {
     /// The write quota's window in seconds (Graph: 150).
     #[arg(long, value_name = "SECS", default_value_t = 150.0)]
     pub write_window: f64,
-    /// Added to every request.
+    /// Delay before every response, e.g. `200ms` or `0.2s`: models the link to Graph.
+    #[arg(long, value_name = "DURATION", value_parser = super::context::parse_duration, conflicts_with = "latency_ms")]
+    pub latency: Option<Duration>,
+    /// The same as --latency, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub latency_ms: u64,
     /// Up to this much more, at random.
@@ -62,6 +65,10 @@ pub struct Args {
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 3599)]
     pub token_lifetime: u64,
+    /// Application permissions issued tokens carry (`roles`), comma-separated, e.g.
+    /// `User.Read.All,Organization.Read.All`; every known one by default, none with "".
+    #[arg(long, value_name = "LIST")]
+    pub roles: Option<String>,
     /// Milliseconds between `POST /groups/{id}/assignLicense` and Entra ID's processing of
     /// the members (0: before the answer). Clients see members not yet processed meanwhile.
     #[arg(long, value_name = "MS", default_value_t = 0)]
@@ -92,6 +99,16 @@ pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
             })
         }
     };
+    let roles = match &args.roles {
+        None => None,
+        Some(list) => Some(emulator::parse_roles(list).map_err(|e| {
+            miette!(
+                code = "commcred::emulator::bad_flag",
+                help = "give --roles a comma-separated list of Graph application permissions",
+                "--roles: {e}"
+            )
+        })?),
+    };
     let config = EmulatorConfig {
         tenant: args.tenant.clone(),
         listen: args.listen,
@@ -100,7 +117,9 @@ pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
             window: Duration::from_secs_f64(args.write_window),
         },
         faults: FaultConfig {
-            latency: Duration::from_millis(args.latency_ms),
+            latency: args
+                .latency
+                .unwrap_or(Duration::from_millis(args.latency_ms)),
             latency_jitter: Duration::from_millis(args.latency_jitter_ms),
             error_rate: args.error_rate,
             throttle_rate: args.throttle_rate,
@@ -110,6 +129,7 @@ pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
         },
         client,
         token_lifetime: Duration::from_secs(args.token_lifetime),
+        roles,
         group_processing_delay: Duration::from_millis(args.group_processing_delay),
         observer: None,
     };

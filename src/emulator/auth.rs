@@ -1,16 +1,21 @@
 //! Entra ID's client-credentials flow (`POST /{tenant}/oauth2/v2.0/token`) and Graph's bearer
-//! check. Tokens are opaque random strings the emulator remembers with their expiry; the
-//! OAuth errors use Entra ID's own body (`error`, `error_description` with the AADSTS code),
-//! which differs from Graph's, as on the real services.
+//! check. Tokens are shaped like Entra ID's access tokens — a JWT whose payload carries
+//! `aud`, `tid`, `appid`, `exp` and the application permissions granted in `roles` — with a
+//! random signature: the emulator recognises its own tokens by remembering them (with their
+//! expiry and roles), not by verifying a signature. The OAuth errors use Entra ID's own body
+//! (`error`, `error_description` with the AADSTS code), which differs from Graph's, as on the
+//! real services.
 //!
 //! The client secret is compared and forgotten: never logged, stored or echoed.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 
 use super::error::{GraphResponse, RequestIds, new_guid};
@@ -31,33 +36,69 @@ impl std::fmt::Debug for ExpectedClient {
     }
 }
 
+struct Issued {
+    expiry: Instant,
+    roles: Arc<Vec<String>>,
+}
+
 pub struct Tokens {
     lifetime: Duration,
-    issued: Mutex<HashMap<String, Instant>>,
+    /// The application permissions every issued token carries.
+    roles: Arc<Vec<String>>,
+    issued: Mutex<HashMap<String, Issued>>,
 }
 
 pub enum TokenCheck {
-    Valid,
+    /// A token the emulator issued and that has not expired, with its `roles`.
+    Valid(Arc<Vec<String>>),
     Missing,
     Expired,
     Invalid,
 }
 
 impl Tokens {
-    pub fn new(lifetime: Duration) -> Tokens {
+    pub fn new(lifetime: Duration, roles: Vec<String>) -> Tokens {
         Tokens {
             lifetime,
+            roles: Arc::new(roles),
             issued: Mutex::new(HashMap::new()),
         }
     }
 
-    fn issue(&self) -> String {
-        let bytes: [u8; 32] = rand::random();
-        let token = format!("emu.{}", hex::encode(bytes));
-        let now = Instant::now();
+    /// A JWT-shaped access token for `client_id` in `tenant_id`, remembered until it expires.
+    fn issue(&self, client_id: &str, tenant_id: &str) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let lifetime = self.lifetime.as_secs() as i64;
+        let header = json!({"typ": "JWT", "alg": "RS256", "kid": "commcred-emulator"});
+        let payload = json!({
+            "aud": "https://graph.microsoft.com",
+            "iss": format!("https://sts.windows.net/{tenant_id}/"),
+            "iat": now,
+            "nbf": now,
+            "exp": now + lifetime,
+            "appid": client_id,
+            "idtyp": "app",
+            "tid": tenant_id,
+            "roles": *self.roles,
+            "ver": "1.0",
+        });
+        let signature: [u8; 32] = rand::random();
+        let token = format!(
+            "{}.{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(payload.to_string()),
+            URL_SAFE_NO_PAD.encode(signature)
+        );
+        let at = Instant::now();
         let mut issued = self.issued.lock().expect("token lock");
-        issued.retain(|_, expiry| *expiry > now);
-        issued.insert(token.clone(), now + self.lifetime);
+        issued.retain(|_, t| t.expiry > at);
+        issued.insert(
+            token.clone(),
+            Issued {
+                expiry: at + self.lifetime,
+                roles: self.roles.clone(),
+            },
+        );
         token
     }
 
@@ -76,7 +117,7 @@ impl Tokens {
             return TokenCheck::Missing;
         }
         match self.issued.lock().expect("token lock").get(token) {
-            Some(expiry) if *expiry > Instant::now() => TokenCheck::Valid,
+            Some(t) if t.expiry > Instant::now() => TokenCheck::Valid(t.roles.clone()),
             Some(_) => TokenCheck::Expired,
             None => TokenCheck::Invalid,
         }
@@ -212,7 +253,7 @@ pub fn token_endpoint(
         "token_type": "Bearer",
         "expires_in": lifetime,
         "ext_expires_in": lifetime,
-        "access_token": tokens.issue(),
+        "access_token": tokens.issue(client_id, tenant_id),
     });
     (StatusCode::OK, axum::Json(body)).into_response()
 }

@@ -2,6 +2,11 @@
 //! status, headers (a 429 item carries its own `Retry-After`) and body. `dependsOn` orders
 //! items; an item whose dependency did not succeed is answered 424 without running.
 //!
+//! A batch is either fully parallel (no item has `dependsOn`) or fully sequential (every
+//! item but the first has one); Graph refuses a mix with 400 `BadRequest` "Batch should be
+//! either fully sequential or fully parallel" (Microsoft Q&A "Regarding Batching response
+//! order", answered by Microsoft; the JavaScript SDK refuses to build such a batch).
+//!
 //! Items run one after another in the order given (a dependency must come earlier), which
 //! is one of the orders Graph may choose; responses are listed in request order, and clients
 //! must match them by `id` anyway.
@@ -12,7 +17,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::error::{GraphResponse, RequestIds};
-use super::routes::unit;
+use super::routes::{Call, is_eventual, unit};
 use super::state::{AppState, bump};
 
 pub const MAX_BATCH: usize = 20;
@@ -23,6 +28,8 @@ struct Item {
     url: String,
     body: Option<Value>,
     has_content_type: bool,
+    /// `ConsistencyLevel: eventual` in the item's own headers.
+    eventual: bool,
     depends_on: Vec<String>,
 }
 
@@ -68,10 +75,15 @@ fn parse(body: &[u8], ids: &RequestIds) -> Result<Vec<Item>, GraphResponse> {
             .ok_or_else(|| invalid(format!("Batch request '{id}' has no valid 'method'."), ids))?;
         let url = text("url")
             .ok_or_else(|| invalid(format!("Batch request '{id}' has no 'url'."), ids))?;
-        let has_content_type = r
-            .get("headers")
-            .and_then(Value::as_object)
-            .is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("content-type")));
+        let headers = r.get("headers").and_then(Value::as_object);
+        let has_content_type =
+            headers.is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("content-type")));
+        let eventual = headers.is_some_and(|h| {
+            is_eventual(
+                h.iter()
+                    .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))),
+            )
+        });
         let depends_on: Vec<String> = match r.get("dependsOn") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(a)) => a
@@ -107,8 +119,16 @@ fn parse(body: &[u8], ids: &RequestIds) -> Result<Vec<Item>, GraphResponse> {
             url,
             body: r.get("body").filter(|b| !b.is_null()).cloned(),
             has_content_type,
+            eventual,
             depends_on,
         });
+    }
+    let independent = items.iter().filter(|i| i.depends_on.is_empty()).count();
+    if independent != items.len() && independent != 1 {
+        return Err(invalid(
+            "Batch should be either fully sequential or fully parallel",
+            ids,
+        ));
     }
     Ok(items)
 }
@@ -126,7 +146,12 @@ fn relative_url(url: &str) -> String {
     }
 }
 
-pub fn handle(state: &AppState, body: &[u8], ids: &RequestIds) -> (GraphResponse, Option<u64>) {
+pub fn handle(
+    state: &AppState,
+    roles: &std::sync::Arc<Vec<String>>,
+    body: &[u8],
+    ids: &RequestIds,
+) -> (GraphResponse, Option<u64>) {
     bump(&state.stats.batch_requests);
     let items = match parse(body, ids) {
         Ok(items) => items,
@@ -159,7 +184,18 @@ pub fn handle(state: &AppState, body: &[u8], ids: &RequestIds) -> (GraphResponse
         } else if url == "/$batch" || url.starts_with("/$batch?") {
             invalid("A batch cannot contain another batch.", &item_ids)
         } else {
-            let (r, v) = unit(state, &item.method, &url, item.body.as_ref(), &item_ids);
+            let call = Call {
+                roles: roles.clone(),
+                eventual: item.eventual,
+            };
+            let (r, v) = unit(
+                state,
+                &call,
+                &item.method,
+                &url,
+                item.body.as_ref(),
+                &item_ids,
+            );
             version = version.max(v);
             r
         };
@@ -199,5 +235,39 @@ mod tests {
             {"id": "2", "method": "GET", "url": "/users"}
         ]});
         assert!(parse(&serde_json::to_vec(&forward).unwrap(), &ids).is_err());
+    }
+
+    #[test]
+    fn a_batch_is_fully_parallel_or_one_chain() {
+        let ids = RequestIds::new(None);
+        let batch = |deps: &[Option<&str>]| {
+            let requests: Vec<Value> = deps
+                .iter()
+                .enumerate()
+                .map(|(n, d)| {
+                    let mut r = json!({"id": n.to_string(), "method": "GET", "url": "/users"});
+                    if let Some(d) = d {
+                        r["dependsOn"] = json!([d]);
+                    }
+                    r
+                })
+                .collect();
+            parse(
+                &serde_json::to_vec(&json!({ "requests": requests })).unwrap(),
+                &ids,
+            )
+        };
+        assert!(batch(&[None, None, None]).is_ok());
+        assert!(batch(&[None, Some("0"), Some("1")]).is_ok());
+        // Two chains side by side, or a chain beside an independent item: refused.
+        let mixed = batch(&[None, Some("0"), None, Some("2")]).err().unwrap();
+        assert_eq!(mixed.status, StatusCode::BAD_REQUEST);
+        let error = &mixed.body.unwrap()["error"];
+        assert_eq!(error["code"], "BadRequest");
+        assert_eq!(
+            error["message"],
+            "Batch should be either fully sequential or fully parallel"
+        );
+        assert!(batch(&[None, Some("0"), None]).is_err());
     }
 }

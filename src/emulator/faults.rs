@@ -11,9 +11,15 @@
 //!
 //! The token endpoint is exempt: it is another service (Entra ID), and its failures are not
 //! what these tests are about.
+//!
+//! The rates and `Retry-After` can change while the emulator runs (`POST /_emulator/faults`),
+//! so a test can model a throttling burst that ends.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
@@ -60,6 +66,13 @@ impl FaultConfig {
                 return Err(format!("the {name} must be between 0 and 1, got {rate}"));
             }
         }
+        // Both are drawn from one number per unit.
+        if self.error_rate + self.throttle_rate > 1.0 {
+            return Err(format!(
+                "the error rate and the throttle rate together must not exceed 1, got {} + {}",
+                self.error_rate, self.throttle_rate
+            ));
+        }
         Ok(())
     }
 }
@@ -80,8 +93,72 @@ pub enum UnitFault {
 }
 
 pub struct Faults {
-    pub config: FaultConfig,
+    config: RwLock<FaultConfig>,
     rng: Mutex<SmallRng>,
+}
+
+/// The settings `GET`/`POST /_emulator/faults` show, named as the flags are (camelCase).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveFaults {
+    pub throttle_rate: f64,
+    pub error_rate: f64,
+    pub drop_rate: f64,
+    pub retry_after: u64,
+}
+
+impl LiveFaults {
+    fn of(c: &FaultConfig) -> LiveFaults {
+        LiveFaults {
+            throttle_rate: c.throttle_rate,
+            error_rate: c.error_rate,
+            drop_rate: c.drop_rate,
+            retry_after: c.retry_after_secs,
+        }
+    }
+}
+
+/// Applies a JSON object holding any subset of `throttleRate`, `errorRate`, `dropRate`
+/// (fractions) and `retryAfter` (whole seconds) to `config`. Unknown keys and values out of
+/// range are refused and nothing changes.
+pub fn apply_patch(config: &FaultConfig, body: &[u8]) -> Result<FaultConfig, String> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let Value::Object(fields) = value else {
+        return Err("the body must be a JSON object".into());
+    };
+    let mut next = config.clone();
+    for (key, v) in &fields {
+        let rate = |v: &Value| -> Result<f64, String> {
+            v.as_f64()
+                .filter(|r| (0.0..=1.0).contains(r))
+                .ok_or_else(|| format!("`{key}` must be a number from 0 to 1, got {v}"))
+        };
+        match key.as_str() {
+            "throttleRate" => next.throttle_rate = rate(v)?,
+            "errorRate" => next.error_rate = rate(v)?,
+            "dropRate" => next.drop_rate = rate(v)?,
+            "retryAfter" => {
+                next.retry_after_secs = v.as_u64().filter(|s| *s <= 3600).ok_or_else(|| {
+                    format!("`retryAfter` must be whole seconds from 0 to 3600, got {v}")
+                })?
+            }
+            other => {
+                return Err(format!(
+                    "unknown setting `{other}`; expected throttleRate, errorRate, dropRate or retryAfter"
+                ));
+            }
+        }
+    }
+    next.validate()?;
+    Ok(next)
+}
+
+/// The error body of a refused `/_emulator/faults` request (not Graph: a plain object).
+pub fn patch_error(message: &str) -> Value {
+    let mut m = Map::new();
+    m.insert("error".into(), Value::String(message.to_string()));
+    Value::Object(m)
 }
 
 impl Faults {
@@ -91,13 +168,34 @@ impl Faults {
             None => SmallRng::seed_from_u64(rand::random()),
         };
         Faults {
-            config,
+            config: RwLock::new(config),
             rng: Mutex::new(rng),
         }
     }
 
+    /// The settings now in force.
+    pub fn config(&self) -> FaultConfig {
+        self.config.read().expect("faults lock").clone()
+    }
+
+    pub fn live(&self) -> LiveFaults {
+        LiveFaults::of(&self.config.read().expect("faults lock"))
+    }
+
+    /// Applies `POST /_emulator/faults`: all of the body or nothing.
+    pub fn update(&self, body: &[u8]) -> Result<LiveFaults, String> {
+        let mut config = self.config.write().expect("faults lock");
+        let next = apply_patch(&config, body)?;
+        *config = next;
+        Ok(LiveFaults::of(&config))
+    }
+
+    pub fn retry_after_secs(&self) -> u64 {
+        self.config.read().expect("faults lock").retry_after_secs
+    }
+
     pub fn delay(&self) -> Duration {
-        let c = &self.config;
+        let c = self.config();
         if c.latency_jitter.is_zero() {
             return c.latency;
         }
@@ -106,11 +204,12 @@ impl Faults {
     }
 
     pub fn draw_drop(&self) -> DropFault {
-        if self.config.drop_rate <= 0.0 {
+        let drop_rate = self.config.read().expect("faults lock").drop_rate;
+        if drop_rate <= 0.0 {
             return DropFault::None;
         }
         let mut rng = self.rng.lock().expect("rng lock");
-        if !rng.random_bool(self.config.drop_rate) {
+        if !rng.random_bool(drop_rate) {
             DropFault::None
         } else if rng.random_bool(0.5) {
             DropFault::Before
@@ -120,7 +219,7 @@ impl Faults {
     }
 
     pub fn draw_unit(&self) -> UnitFault {
-        let c = &self.config;
+        let c = self.config();
         if c.error_rate <= 0.0 && c.throttle_rate <= 0.0 {
             return UnitFault::None;
         }
@@ -165,6 +264,36 @@ mod tests {
         let throttles = a.iter().filter(|u| **u == UnitFault::Throttle).count();
         assert!((800..1200).contains(&errors), "{errors}");
         assert!((350..650).contains(&throttles), "{throttles}");
+    }
+
+    #[test]
+    fn live_changes_take_any_subset_and_refuse_bad_values_whole() {
+        let faults = Faults::new(FaultConfig::default());
+        let live = faults
+            .update(br#"{"throttleRate": 0.3, "retryAfter": 2}"#)
+            .unwrap();
+        assert_eq!((live.throttle_rate, live.retry_after), (0.3, 2));
+        assert_eq!(live.error_rate, 0.0);
+        assert_eq!(faults.draw_drop(), DropFault::None);
+        for bad in [
+            &br#"{"errorRate": 1.5}"#[..],
+            br#"{"dropRate": -0.1}"#,
+            br#"{"retryAfter": 1.5}"#,
+            br#"{"shoeSize": 1}"#,
+            br#"[1]"#,
+            br#"{"throttleRate": 0.1, "errorRate": "x"}"#,
+            b"not json",
+        ] {
+            assert!(
+                faults.update(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        // Nothing of a refused body was applied.
+        assert_eq!(faults.live().throttle_rate, 0.3);
+        // The rates together may not exceed 1 either.
+        assert!(faults.update(br#"{"errorRate": 0.8}"#).is_err());
     }
 
     #[test]

@@ -1,9 +1,14 @@
 //! A local Microsoft Graph (v1.0 wire protocol) serving a tenant snapshot (SPEC §4), for
-//! tests and trials: Entra ID's client-credentials token endpoint, `organization`,
-//! `subscribedSkus`, `users` (paged, `$select`), `PATCH` of `usageLocation`, `assignLicense`,
-//! `$batch`, Graph's licensing rules (from [`crate::tenant`], the one model of the tenant),
-//! Graph's write throttling, and injectable faults. Changes are written back to the
-//! snapshot file atomically before they are acknowledged.
+//! tests and trials: Entra ID's client-credentials token endpoint (JWT-shaped tokens whose
+//! `roles` each call is checked against, Graph's 403 without them), `organization`,
+//! `subscribedSkus`, `users` (paged, `$select`, `startswith` `$filter`, `$count` with
+//! `ConsistencyLevel: eventual`), `PATCH` of `usageLocation`, `assignLicense`, `$batch`
+//! (fully parallel or one chain), `getPstnCalls`, Graph's licensing rules (from
+//! [`crate::tenant`], the one model of the tenant) in Graph's own words, Graph's write
+//! throttling, and faults that `POST /_emulator/faults` changes while it runs. Changes are
+//! written back to the snapshot file atomically before they are acknowledged. Written from
+//! Graph's documentation (docs/graph.md names each source); it shares no code with the
+//! Graph backend it tests.
 //!
 //! It is a library so that tests start it in-process on `127.0.0.1:0`:
 //!
@@ -23,12 +28,15 @@ mod error;
 mod faults;
 mod groups;
 mod net;
+mod permissions;
 mod pstn;
+mod refusals;
 mod resources;
 mod routes;
 mod state;
 mod store;
 mod throttle;
+mod users_list;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -40,7 +48,8 @@ use tokio::sync::watch;
 
 pub use auth::ExpectedClient;
 pub use batch::MAX_BATCH;
-pub use faults::FaultConfig;
+pub use faults::{FaultConfig, LiveFaults};
+pub use permissions::{KNOWN_ROLES, parse_roles};
 pub use resources::{DEFAULT_PAGE, MAX_PAGE};
 pub use state::StatsSnapshot;
 pub use throttle::WriteQuota;
@@ -59,6 +68,9 @@ pub struct EmulatorConfig {
     pub client: Option<ExpectedClient>,
     /// `expires_in` of issued tokens.
     pub token_lifetime: Duration,
+    /// The application permissions (`roles`) issued tokens carry; `None` grants every one
+    /// the emulator knows ([`KNOWN_ROLES`]).
+    pub roles: Option<Vec<String>>,
     /// How long after `POST /groups/{id}/assignLicense` Entra ID processes the members
     /// (zero: before the answer).
     pub group_processing_delay: Duration,
@@ -86,6 +98,7 @@ impl EmulatorConfig {
             faults: FaultConfig::default(),
             client: None,
             token_lifetime: Duration::from_secs(3599),
+            roles: None,
             group_processing_delay: Duration::ZERO,
             observer: None,
         }
@@ -140,7 +153,13 @@ pub fn serve(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
         store: store.clone(),
         throttle: throttle::Throttle::new(config.quota),
         faults: faults::Faults::new(config.faults.clone()),
-        tokens: auth::Tokens::new(config.token_lifetime),
+        tokens: auth::Tokens::new(
+            config.token_lifetime,
+            config
+                .roles
+                .clone()
+                .unwrap_or_else(|| KNOWN_ROLES.iter().map(|r| r.to_string()).collect()),
+        ),
         expected_client: config.client.clone(),
         base_url: format!("http://{addr}"),
         stats: state::Stats::default(),

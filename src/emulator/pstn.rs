@@ -58,11 +58,17 @@ pub fn get_pstn_calls(
     GraphResponse::json(axum::http::StatusCode::OK, body)
 }
 
-/// Parses the path segment `getPstnCalls(fromDateTime=…,toDateTime=…)`: both parameters,
+/// Parses the path segment `getPstnCalls(fromDateTime=…,toDateTime=…)` (or
+/// `microsoft.graph.callRecords.getPstnCalls(…)`, the namespace-qualified name): both parameters,
 /// each a DateTimeOffset (RFC 3339) or a date, at most 90 days apart. Errors are Graph's
 /// `BadRequest` messages.
 fn parse_call(segment: &str) -> Result<(DateTime<Utc>, DateTime<Utc>), String> {
-    let arguments = segment
+    // Graph accepts the function bound to callRecords with or without its namespace
+    // (OData: a bound function may be namespace-qualified).
+    let unqualified = segment
+        .strip_prefix("microsoft.graph.callRecords.")
+        .unwrap_or(segment);
+    let arguments = unqualified
         .strip_prefix("getPstnCalls(")
         .and_then(|s| s.strip_suffix(')'))
         .ok_or_else(|| format!("Resource not found for the segment '{segment}'."))?;

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::tenant::{RuleError, Snapshot, TenantIndex, User};
 
 use super::error::{GraphResponse, RequestIds};
+use super::refusals;
 use super::state::AppState;
 
 /// Graph's `user` properties that `$select` accepts (v1.0), in Graph's spelling.
@@ -118,14 +119,7 @@ pub(super) fn rule_error(e: &RuleError, ids: &RequestIds) -> GraphResponse {
 }
 
 pub(super) fn not_found(id: &str, ids: &RequestIds) -> GraphResponse {
-    GraphResponse::error(
-        StatusCode::NOT_FOUND,
-        "Request_ResourceNotFound",
-        format!(
-            "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
-        ),
-        ids,
-    )
+    refusals::user_not_found(id, ids)
 }
 
 /// A user is addressed by id or by userPrincipalName, as in Graph.
@@ -301,101 +295,6 @@ pub(super) fn query_value<'a>(query: &'a Query, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// `$skiptoken`s are opaque to clients; here they carry the offset of the next page.
-fn encode_skiptoken(offset: usize) -> String {
-    format!("X{}", hex::encode(format!("users:{offset}")))
-}
-
-fn decode_skiptoken(token: &str) -> Option<usize> {
-    let bytes = hex::decode(token.strip_prefix('X')?).ok()?;
-    String::from_utf8(bytes)
-        .ok()?
-        .strip_prefix("users:")?
-        .parse()
-        .ok()
-}
-
-pub fn list_users(state: &AppState, query: &Query, ids: &RequestIds) -> GraphResponse {
-    for (k, _) in query {
-        let k = k.to_ascii_lowercase();
-        if k.starts_with('$') && !matches!(k.as_str(), "$select" | "$top" | "$skiptoken") {
-            return GraphResponse::bad_request(
-                "Request_UnsupportedQuery",
-                format!("The emulator does not support the query option '{k}' on users."),
-                ids,
-            );
-        }
-    }
-    let select_text = query_value(query, "$select");
-    let select = match parse_select(select_text, ids) {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
-    let top = match query_value(query, "$top") {
-        None => DEFAULT_PAGE,
-        Some(t) => match t.parse::<usize>() {
-            Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
-            _ => {
-                return GraphResponse::bad_request(
-                    "Request_UnsupportedQuery",
-                    format!(
-                        "Invalid page size specified: '{t}'. Must be between 1 and 999 inclusive."
-                    ),
-                    ids,
-                );
-            }
-        },
-    };
-    let offset = match query_value(query, "$skiptoken") {
-        None => 0,
-        Some(t) => match decode_skiptoken(t) {
-            Some(o) => o,
-            None => {
-                return GraphResponse::bad_request(
-                    "Request_UnsupportedQuery",
-                    "The specified page token value has expired or is invalid.",
-                    ids,
-                );
-            }
-        },
-    };
-    let (page, total) = state.store.read(|s, _| {
-        let page: Vec<Value> = s
-            .users
-            .iter()
-            .skip(offset)
-            .take(top)
-            .map(|u| project(u, &select))
-            .collect();
-        (page, s.users.len())
-    });
-    let context = match select_text {
-        Some(_) => format!(
-            "{}/v1.0/$metadata#users({})",
-            state.base_url,
-            select.join(",")
-        ),
-        None => format!("{}/v1.0/$metadata#users", state.base_url),
-    };
-    let mut body = Map::new();
-    body.insert("@odata.context".into(), Value::String(context));
-    if offset + top < total {
-        let mut next = reqwest::Url::parse(&format!("{}/v1.0/users", state.base_url))
-            .expect("the emulator's own URL parses");
-        {
-            let mut q = next.query_pairs_mut();
-            if let Some(s) = select_text {
-                q.append_pair("$select", s);
-            }
-            q.append_pair("$top", &top.to_string());
-            q.append_pair("$skiptoken", &encode_skiptoken(offset + top));
-        }
-        body.insert("@odata.nextLink".into(), Value::String(next.to_string()));
-    }
-    body.insert("value".into(), Value::Array(page));
-    GraphResponse::json(StatusCode::OK, Value::Object(body))
-}
-
 pub fn get_user(state: &AppState, key: &str, query: &Query, ids: &RequestIds) -> GraphResponse {
     let select = match parse_select(query_value(query, "$select"), ids) {
         Ok(s) => s,
@@ -414,7 +313,7 @@ pub fn get_user(state: &AppState, key: &str, query: &Query, ids: &RequestIds) ->
             body.append(&mut o);
             GraphResponse::json(StatusCode::OK, Value::Object(body))
         }
-        _ => not_found(key, ids),
+        _ => refusals::user_not_found(key, ids),
     }
 }
 
@@ -442,6 +341,8 @@ impl WriteOutcome {
 
 /// `PATCH /users/{id}`: `usageLocation` through the rules; other known properties are kept
 /// as they are sent; read-only or unknown properties are refused. All or nothing.
+// Long: every field of the body is checked in turn under the store's lock, before anything
+// changes, so that a refused field leaves the user as it was.
 pub fn patch_user(
     state: &AppState,
     key: &str,
@@ -461,11 +362,22 @@ pub fn patch_user(
     };
     state.store.write(|s, index| {
         let Some(i) = find_user(s, index, key) else {
-            return WriteOutcome::failed(not_found(key, ids));
+            return WriteOutcome::failed(refusals::user_not_found(key, ids));
         };
         let mut extras = Vec::new();
         let mut location: Option<Option<String>> = None;
         for (name, value) in fields {
+            if name.starts_with("@odata.") {
+                // Graph accepts OData annotations in a body; a type must be the user's own.
+                if name == "@odata.type" && !is_user_type(value) {
+                    return WriteOutcome::failed(GraphResponse::bad_request(
+                        "BadRequest",
+                        format!("A type named '{}' could not be resolved by the model. When a model is available, each type name must resolve to a valid type.", value.as_str().unwrap_or_default().trim_start_matches('#')),
+                        ids,
+                    ));
+                }
+                continue;
+            }
             if name.eq_ignore_ascii_case("usageLocation") {
                 match value {
                     Value::Null => location = Some(None),
@@ -504,9 +416,9 @@ pub fn patch_user(
         }
         let before = s.users[i].clone();
         if let Some(loc) = &location
-            && let Err(e) = s.set_usage_location(i, loc.as_deref())
+            && s.set_usage_location(i, loc.as_deref()).is_err()
         {
-            return WriteOutcome::failed(rule_error(&e, ids));
+            return WriteOutcome::failed(refusals::usage_location(ids));
         }
         for (name, value) in extras {
             s.users[i].extra.insert(name, value);
@@ -520,6 +432,14 @@ pub fn patch_user(
             },
             changed,
         )
+    })
+}
+
+/// `#microsoft.graph.user` (the form Graph documents) or `microsoft.graph.user`.
+fn is_user_type(value: &Value) -> bool {
+    value.as_str().is_some_and(|t| {
+        t.trim_start_matches('#')
+            .eq_ignore_ascii_case("microsoft.graph.user")
     })
 }
 
@@ -608,7 +528,7 @@ pub fn assign_license(
     let base_url = state.base_url.clone();
     state.store.write(|s, index| {
         let Some(i) = find_user(s, index, key) else {
-            return WriteOutcome::failed(not_found(key, ids));
+            return WriteOutcome::failed(refusals::user_not_found(key, ids));
         };
         // Disabled plans must belong to the SKU; checked before anything changes.
         for add in &adds {
@@ -634,7 +554,12 @@ pub fn assign_license(
         let before = s.users[i].clone();
         let add_ids: Vec<String> = adds.iter().map(|a| a.sku_id.clone()).collect();
         if let Err(e) = s.assign_license(index, i, &add_ids, &removes) {
-            return WriteOutcome::failed(rule_error(&e, ids));
+            let request = refusals::LicenseRequest {
+                user: i,
+                add: &add_ids,
+                remove: &removes,
+            };
+            return WriteOutcome::failed(refusals::assign_license(&e, s, index, &request, ids));
         }
         // On Graph, assignLicense with an assigned SKU is also how disabled plans change.
         for add in &adds {
@@ -674,13 +599,6 @@ pub fn assign_license(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn skiptokens_round_trip_and_reject_garbage() {
-        assert_eq!(decode_skiptoken(&encode_skiptoken(999)), Some(999));
-        assert_eq!(decode_skiptoken("nonsense"), None);
-        assert_eq!(decode_skiptoken("Xzz"), None);
-    }
 
     #[test]
     fn select_is_case_insensitive_and_strict() {

@@ -18,14 +18,17 @@ use super::batch;
 use super::error::{GraphResponse, RequestIds};
 use super::faults::{DropFault, UnitFault};
 use super::net::ConnHandle;
+use super::permissions;
 use super::resources::{self, Query};
 use super::state::{AppState, bump};
+use super::users_list;
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(token))
         .route("/v1.0/{*rest}", any(graph))
         .route("/_emulator/stats", get(stats))
+        .route("/_emulator/faults", get(faults).post(set_faults))
         .fallback(fallback)
         .with_state(state)
 }
@@ -59,6 +62,25 @@ async fn token(
 
 async fn stats(State(state): State<Arc<AppState>>) -> Response {
     axum::Json(state.stats.snapshot()).into_response()
+}
+
+async fn faults(State(state): State<Arc<AppState>>) -> Response {
+    axum::Json(state.faults.live()).into_response()
+}
+
+/// `POST /_emulator/faults`: any subset of the rates and `retryAfter`, all or nothing.
+async fn set_faults(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    match state.faults.update(&body) {
+        Ok(live) => {
+            tracing::info!(?live, "emulator faults changed");
+            axum::Json(live).into_response()
+        }
+        Err(message) => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(super::faults::patch_error(&message)),
+        )
+            .into_response(),
+    }
 }
 
 async fn fallback(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
@@ -96,11 +118,13 @@ async fn graph(
         conn.kill();
         return StatusCode::OK.into_response();
     }
-    let check = state.tokens.check(&headers);
-    if !matches!(check, TokenCheck::Valid) {
-        bump(&state.stats.unauthorized);
-        return unauthorized(&check, &ids).into_http(&ids);
-    }
+    let roles = match state.tokens.check(&headers) {
+        TokenCheck::Valid(roles) => roles,
+        check => {
+            bump(&state.stats.unauthorized);
+            return unauthorized(&check, &ids).into_http(&ids);
+        }
+    };
     let url = uri
         .path_and_query()
         .map_or("/", |p| p.as_str())
@@ -109,13 +133,23 @@ async fn graph(
         .to_string();
     let (mut response, version) = if url == "/$batch" || url.starts_with("/$batch?") {
         if method == Method::POST {
-            batch::handle(&state, &body, &ids)
+            batch::handle(&state, &roles, &body, &ids)
         } else {
             (method_not_allowed(&ids), None)
         }
     } else {
         match parse_body(&body, &ids) {
-            Ok(json) => unit(&state, &method, &url, json.as_ref(), &ids),
+            Ok(json) => {
+                let call = Call {
+                    roles,
+                    eventual: is_eventual(
+                        headers
+                            .iter()
+                            .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))),
+                    ),
+                };
+                unit(&state, &call, &method, &url, json.as_ref(), &ids)
+            }
             Err(e) => (e, None),
         }
     };
@@ -162,25 +196,50 @@ fn is_write(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// What a unit brings besides its method, URL and body: the token's `roles`, and whether it
+/// asked for eventual consistency (`ConsistencyLevel: eventual`, Graph's advanced queries).
+pub struct Call {
+    pub roles: std::sync::Arc<Vec<String>>,
+    pub eventual: bool,
+}
+
+/// `ConsistencyLevel: eventual` among `headers` (names and value in any case).
+pub fn is_eventual<'a>(mut headers: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
+    headers.any(|(k, v)| {
+        k.eq_ignore_ascii_case("ConsistencyLevel") && v.trim().eq_ignore_ascii_case("eventual")
+    })
+}
+
 /// One unit of work: a top-level request or a `$batch` item. Returns the answer and, for a
-/// change, the store version to wait on before the answer may leave.
+/// change, the store version to wait on before the answer may leave. The token's `roles`
+/// are checked first: a refused call is not run and takes no write quota.
 pub fn unit(
     state: &AppState,
+    call: &Call,
     method: &Method,
     url: &str,
     body: Option<&Value>,
     ids: &RequestIds,
 ) -> (GraphResponse, Option<u64>) {
+    if let Some((segments, _)) = parse_url(url) {
+        let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+        if let Some(accepted) = permissions::accepted(method, &segs)
+            && let Err(refused) = permissions::check(&call.roles, accepted, ids)
+        {
+            bump(&state.stats.forbidden);
+            return (refused, None);
+        }
+    }
     let write = is_write(method);
     if write && let Err(secs) = state.throttle.try_take() {
         bump(&state.stats.quota_throttled);
         return (throttled(secs, ids), None);
     }
     match state.faults.draw_unit() {
-        UnitFault::None => dispatch(state, method, url, body, ids),
+        UnitFault::None => dispatch(state, method, url, body, call.eventual, ids),
         UnitFault::Throttle => {
             bump(&state.stats.injected_throttled);
-            (throttled(state.faults.config.retry_after_secs, ids), None)
+            (throttled(state.faults.retry_after_secs(), ids), None)
         }
         UnitFault::ErrorBefore => {
             bump(&state.stats.injected_errors);
@@ -194,7 +253,7 @@ pub fn unit(
         }
         UnitFault::ErrorAfter => {
             bump(&state.stats.injected_errors);
-            let (_, version) = dispatch(state, method, url, body, ids);
+            let (_, version) = dispatch(state, method, url, body, call.eventual, ids);
             let r = GraphResponse::error(
                 StatusCode::GATEWAY_TIMEOUT,
                 "UnknownError",
@@ -259,6 +318,7 @@ fn dispatch(
     method: &Method,
     url: &str,
     body: Option<&Value>,
+    eventual: bool,
     ids: &RequestIds,
 ) -> (GraphResponse, Option<u64>) {
     let Some((segments, query)) = parse_url(url) else {
@@ -281,7 +341,8 @@ fn dispatch(
     match (method.clone(), segs.as_slice()) {
         (Method::GET, ["organization"]) => read(resources::organization(state)),
         (Method::GET, ["subscribedSkus"]) => read(resources::subscribed_skus(state)),
-        (Method::GET, ["users"]) => read(resources::list_users(state, &query, ids)),
+        (Method::GET, ["users"]) => read(users_list::list_users(state, &query, eventual, ids)),
+        (Method::GET, ["users", "$count"]) => read(users_list::count_users(state, eventual, ids)),
         (Method::GET, ["users", id]) => read(resources::get_user(state, id, &query, ids)),
         (Method::GET, ["communications", "callRecords", f]) => {
             read(super::pstn::get_pstn_calls(state, f, &query, ids))

@@ -39,6 +39,8 @@ pub struct Stats {
     pub injected_errors: AtomicU64,
     pub dropped_connections: AtomicU64,
     pub unauthorized: AtomicU64,
+    /// Calls refused 403 because the token's `roles` lack the permission.
+    pub forbidden: AtomicU64,
     /// Writes that changed the tenant.
     pub effective_changes: AtomicU64,
     /// Writes accepted that found nothing to change: a client repeating itself.
@@ -63,6 +65,7 @@ pub struct StatsSnapshot {
     pub injected_errors: u64,
     pub dropped_connections: u64,
     pub unauthorized: u64,
+    pub forbidden: u64,
     pub effective_changes: u64,
     pub noop_writes: u64,
     pub refused_writes: u64,
@@ -100,6 +103,7 @@ impl Stats {
             injected_errors: get(&self.injected_errors),
             dropped_connections: get(&self.dropped_connections),
             unauthorized: get(&self.unauthorized),
+            forbidden: get(&self.forbidden),
             effective_changes: get(&self.effective_changes),
             noop_writes: get(&self.noop_writes),
             refused_writes: get(&self.refused_writes),

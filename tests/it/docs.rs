@@ -148,3 +148,57 @@ fn exit_codes_are_documented() {
         assert!(text.contains(needle), "docs/exit-codes.md lacks `{needle}`");
     }
 }
+
+/// Graph permission names (`Xxx.Read.All`, `Xxx.ReadWrite.All`) written in `text`.
+fn permission_names(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.')) {
+        let word = word.trim_matches('.');
+        let parts: Vec<&str> = word.split('.').collect();
+        if parts.len() == 3
+            && parts[2] == "All"
+            && matches!(parts[1], "Read" | "ReadWrite")
+            && parts[0]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_uppercase())
+        {
+            out.insert(word.to_string());
+        }
+    }
+    out
+}
+
+/// The application permissions docs/graph.md lists under "### Permissions" (its table).
+fn documented_permissions() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(root().join("docs/graph.md")).unwrap();
+    let section = text.split("### Permissions").nth(1).unwrap();
+    let table: String = section
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| l.split('|').nth(2).unwrap_or_default().to_string() + "\n")
+        .collect();
+    permission_names(&table)
+}
+
+#[test]
+fn one_permission_list_in_docs_code_hints_and_ci_examples() {
+    let documented = documented_permissions();
+    let in_code: BTreeSet<String> = commcred::backend::graph::permissions::ALL
+        .iter()
+        .map(|n| n.permission.to_string())
+        .collect();
+    assert_eq!(documented, in_code, "docs/graph.md vs permissions.rs");
+    assert!(documented.contains("CallRecords.Read.All"));
+    assert!(documented.contains("LicenseAssignment.ReadWrite.All"));
+    let hint = commcred::backend::graph::permissions::HINT;
+    assert_eq!(permission_names(hint), documented, "the error hint: {hint}");
+    for ci in [
+        "examples/ci/github/commcred.yml",
+        "examples/ci/gitlab/.gitlab-ci.yml",
+    ] {
+        let text = std::fs::read_to_string(root().join(ci)).unwrap();
+        assert_eq!(permission_names(&text), documented, "{ci}");
+    }
+}

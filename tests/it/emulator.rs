@@ -37,6 +37,15 @@ pub fn start(tenant: &Path, tweak: impl FnOnce(&mut EmulatorConfig)) -> Emulator
     emulator::serve(config).unwrap()
 }
 
+/// The service plan id `rules_tenant` gives the one plan of the SKU `part` (distinct per part).
+pub fn service_plan_id(part: &str) -> String {
+    let digits: String = part.bytes().map(|b| format!("{:02}", b % 100)).collect();
+    format!(
+        "5e1f0000-0000-4000-8000-{:0>12}",
+        &digits[digits.len().saturating_sub(12)..]
+    )
+}
+
 /// A small hand-written tenant exercising every rule.
 pub fn rules_tenant() -> Snapshot {
     let sku = |id: &str, part: &str, enabled: i64, consumed: i64, applies: &str| {
@@ -45,7 +54,7 @@ pub fn rules_tenant() -> Snapshot {
             "capabilityStatus": "Enabled",
             "prepaidUnits": {"enabled": enabled, "warning": 0, "suspended": 0, "lockedOut": 0},
             "consumedUnits": consumed,
-            "servicePlans": [{"servicePlanId": format!("5e1f0000-0000-4000-8000-{:012}", part.len()), "servicePlanName": part}],
+            "servicePlans": [{"servicePlanId": service_plan_id(part), "servicePlanName": part}],
             "accountName": "contoso"
         })
     };
@@ -97,21 +106,27 @@ pub async fn token(http: &reqwest::Client, base: &str) -> String {
     r["access_token"].as_str().unwrap().to_string()
 }
 
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
+/// A Graph client for tests: a token from the emulator, paths relative to `/v1.0`.
+pub struct Api {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
 }
 
 impl Api {
-    async fn new(emulator: &Emulator) -> Api {
+    pub async fn new(emulator: &Emulator) -> Api {
         let http = reqwest::Client::new();
         let base = emulator.base_url();
         let token = token(&http, &base).await;
         Api { http, base, token }
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut r = self
             .http
             .request(method, format!("{}/v1.0{path}", self.base))

@@ -82,9 +82,9 @@ impl Credentials {
             }),
             _ => Err(BackendError::Settings(format!(
                 "the graph backend needs an app registration's client credentials: set {} \
-                 (the Azure SDK's variables; the app needs the User.ReadWrite.All and \
-                 LicenseAssignment.ReadWrite.All application permissions)",
-                missing.join(", ")
+                 (the Azure SDK's variables). Permissions: {}",
+                missing.join(", "),
+                super::permissions::HINT
             ))),
         }
     }

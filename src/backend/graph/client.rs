@@ -206,6 +206,17 @@ impl GraphClient {
         url: &str,
         body: Option<&Value>,
     ) -> Result<Value, CallError> {
+        self.call_with(method, url, body, &[]).await
+    }
+
+    /// [`GraphClient::call`] with extra request headers (e.g. `ConsistencyLevel`).
+    pub(crate) async fn call_with(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Value, CallError> {
         let url = self.absolute(url);
         let mut refreshed = false;
         loop {
@@ -215,6 +226,9 @@ impl GraphClient {
                 .request(method.clone(), &url)
                 .bearer_auth(&token)
                 .header("client-request-id", new_request_id());
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
             if let Some(b) = body {
                 request = request.json(b);
             }
@@ -230,10 +244,13 @@ impl GraphClient {
                 .bytes()
                 .await
                 .map_err(|e| CallError::Transport(describe_transport(&e)))?;
+            // Graph has sent a UTF-8 BOM before a body (microsoft-graph-docs issue #679), and
+            // OData warns clients of one before text/plain `/$count` answers.
+            let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
             let value: Value = if bytes.is_empty() {
                 Value::Null
             } else {
-                match serde_json::from_slice(&bytes) {
+                match serde_json::from_slice(bytes) {
                     Ok(v) => v,
                     Err(e) if status.is_success() => {
                         return Err(CallError::Transport(format!("unreadable answer: {e}")));
@@ -259,13 +276,28 @@ impl GraphClient {
         }
     }
 
+    /// The application permissions the current access token grants (`None`: not a JWT).
+    pub(crate) async fn granted_roles(&self) -> Result<Option<Vec<String>>, String> {
+        let token = self.tokens.token().await?;
+        Ok(super::permissions::granted_roles(&token))
+    }
+
     /// A GET, retried on transient failures (reads are always safe to repeat).
     pub(crate) async fn get(&self, url: &str) -> Result<Value, CallError> {
+        self.get_with(url, &[]).await
+    }
+
+    /// [`GraphClient::get`] with extra request headers.
+    pub(crate) async fn get_with(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Value, CallError> {
         let mut delays = self.retry.delays();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.call(Method::GET, url, None).await {
+            match self.call_with(Method::GET, url, None, headers).await {
                 Ok(v) => return Ok(v),
                 Err(e) if e.is_transient() && attempt < self.retry.max_attempts => {
                     let backoff = delays.next().unwrap_or(self.retry.max_delay);

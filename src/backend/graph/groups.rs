@@ -50,9 +50,9 @@ fn read_error(what: &str, e: CallError) -> BackendError {
     BackendError::Read {
         what: format!("Microsoft Graph ({what})"),
         message: match &e {
-            CallError::Status { status: 403, .. } => format!(
-                "{e}. Reading groups needs the Group.Read.All (or GroupMember.Read.All) application permission, with admin consent"
-            ),
+            CallError::Status { status: 403, .. } => {
+                format!("{e}. Permissions: {}", super::permissions::HINT)
+            }
             _ => e.to_string(),
         },
     }

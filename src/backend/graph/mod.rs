@@ -18,8 +18,10 @@ mod client;
 mod diagnose;
 mod groups;
 mod pacer;
+pub mod permissions;
 pub mod pstn;
 mod read;
+mod read_users;
 mod write;
 
 use std::future::Future;
@@ -33,6 +35,7 @@ pub use auth::{
     GRAPH_SCOPE, Secret,
 };
 pub use client::RetryPolicy;
+pub use read_users::UsersRead;
 
 use crate::plan::Operation;
 use crate::tenant::Snapshot;
@@ -63,6 +66,9 @@ pub struct GraphOptions {
     pub retry: RetryPolicy,
     /// Per HTTP request.
     pub request_timeout: Duration,
+    /// Read a large tenant's users in parallel segments (`read_users.rs`); `false` reads
+    /// them page after page (for comparison in the read benchmark).
+    pub parallel_reads: bool,
     /// How long apply waits for Entra ID to process group members (`COMMCRED_GROUP_WAIT`,
     /// seconds).
     pub group_wait: GroupWait,
@@ -92,6 +98,7 @@ impl GraphOptions {
             concurrency: 4,
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(100),
+            parallel_reads: true,
             group_wait: GroupWait::default(),
         }
     }
@@ -185,6 +192,9 @@ pub struct GraphBackend {
     requests: Arc<AtomicU64>,
     /// The tenant as `begin` read it, for `execute` (it resolves SKUs on read-back).
     live: Option<Snapshot>,
+    parallel_reads: bool,
+    /// How the last read fetched the users.
+    users_read: std::sync::Mutex<Option<UsersRead>>,
     /// Groups whose members are read even without licenses (the YAML names them).
     wanted_groups: Vec<String>,
     group_wait: groups::GroupWait,
@@ -238,6 +248,8 @@ impl GraphBackend {
             concurrency: options.concurrency.max(1),
             requests,
             live: None,
+            parallel_reads: options.parallel_reads,
+            users_read: std::sync::Mutex::new(None),
             runtime: Some(runtime),
         })
     }
@@ -245,6 +257,12 @@ impl GraphBackend {
     /// `graph` or `graph:BASE_URL`, configured from the environment.
     pub fn from_env(graph_url: Option<&str>) -> Result<GraphBackend, BackendError> {
         GraphBackend::new(GraphOptions::from_env(graph_url)?)
+    }
+
+    /// How the last read fetched the users: in parallel segments, page after page, or page
+    /// after page after the segments did not add up.
+    pub fn last_users_read(&self) -> Option<UsersRead> {
+        *self.users_read.lock().expect("users_read lock")
     }
 
     /// HTTP requests sent so far (token requests included).
@@ -280,7 +298,8 @@ impl GraphBackend {
         self.block_on(async move {
             let tenant = read::organization(client).await?;
             let subscribed_skus = read::subscribed_skus(client).await?;
-            let users = read::users(client).await?;
+            let (users, how) = read::users(self.client.clone(), self.parallel_reads).await?;
+            *self.users_read.lock().expect("users_read lock") = Some(how);
             let groups = groups::read_groups(client, wanted).await?;
             Ok(Snapshot {
                 tenant,
@@ -314,10 +333,12 @@ impl Backend for GraphBackend {
     }
 
     fn read(&mut self) -> Result<Snapshot, BackendError> {
+        self.require(&permissions::READS)?;
         self.read_tenant()
     }
 
     fn begin(&mut self) -> Result<Snapshot, BackendError> {
+        self.require(&permissions::READS)?;
         let live = self.read_tenant()?;
         self.live = Some(live.clone());
         Ok(live)
@@ -340,6 +361,8 @@ impl Backend for GraphBackend {
         ctx: &ApplyContext,
         progress: Arc<dyn Progress>,
     ) -> Result<ApplyReport, BackendError> {
+        // Before any write: a missing permission changes nothing.
+        self.require(&permissions::needs_of(&ops))?;
         let live = match self.live.take() {
             Some(live) => live,
             None => self.read_tenant()?,

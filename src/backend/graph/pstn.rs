@@ -47,6 +47,8 @@ pub fn function_path(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
 
 impl GraphGet for GraphBackend {
     fn get_json(&mut self, url: &str) -> Result<Value, String> {
+        self.require(&[&super::permissions::READ_PSTN_CALLS])
+            .map_err(|e| e.to_string())?;
         let client = &*self.client;
         self.block_on(async move { client.get(url).await })
             .map_err(|e| e.to_string())

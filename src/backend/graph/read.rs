@@ -2,6 +2,8 @@
 //! initial domain), the subscribed SKUs (ids resolved from the tenant, never hard-coded)
 //! and every user, paged at Graph's maximum of 999, with only the properties commcred uses.
 
+use std::sync::Arc;
+
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -9,6 +11,7 @@ use crate::backend::BackendError;
 use crate::tenant::{SubscribedSku, TenantInfo, User};
 
 use super::client::{CallError, GraphClient};
+use super::read_users::UsersRead;
 
 /// The user properties commcred needs: `licenseAssignmentStates` tells direct assignments
 /// from group-inherited ones, which commcred must never try to remove.
@@ -24,10 +27,9 @@ fn read_error(what: &str, e: CallError) -> BackendError {
     BackendError::Read {
         what: format!("Microsoft Graph ({what})"),
         message: match &e {
-            CallError::Status { status: 403, .. } => format!(
-                "{e}. The application needs the Organization.Read.All, User.ReadWrite.All and \
-                 LicenseAssignment.ReadWrite.All application permissions, with admin consent"
-            ),
+            CallError::Status { status: 403, .. } => {
+                format!("{e}. Permissions: {}", super::permissions::HINT)
+            }
             _ => e.to_string(),
         },
     }
@@ -79,13 +81,16 @@ pub(crate) async fn subscribed_skus(
     parse("subscribedSkus", Value::Array(items))
 }
 
-pub(crate) async fn users(client: &GraphClient) -> Result<Vec<User>, BackendError> {
-    let url = format!("/users?$select={USER_SELECT}&$top={PAGE_SIZE}");
-    let items = client
-        .get_all(&url)
+/// Every user: in parallel segments for a large tenant (see `read_users.rs`).
+pub(crate) async fn users(
+    client: Arc<GraphClient>,
+    parallel: bool,
+) -> Result<(Vec<User>, UsersRead), BackendError> {
+    let (items, how) = super::read_users::all_users(client, parallel)
         .await
         .map_err(|e| read_error("users", e))?;
-    parse("users", Value::Array(items))
+    tracing::debug!(users = items.len(), ?how, "read the users");
+    Ok((parse("users", Value::Array(items))?, how))
 }
 
 /// One user's current state, for checking what a write whose answer was lost did.
