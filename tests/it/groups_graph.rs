@@ -223,3 +223,31 @@ fn members_not_processed_in_time_keep_their_direct_license_and_are_reported() {
         );
     }
 }
+
+#[test]
+fn the_apply_deadline_bounds_the_wait_for_group_processing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_tenant(dir.path(), &group_tenant(10, 10, 5));
+    let want = desired(dir.path(), &format!("{GROUP_YAML}prefer: groups\n"));
+    // Entra ID (the emulator) takes 5 s; the backend would wait 30 minutes for it, but the
+    // apply's own deadline (`apply --timeout`) is 1.5 s away.
+    let emulator = start(&path, |c| c.group_processing_delay = Duration::from_secs(5));
+    let mut b = backend(&emulator);
+    let p = plan(&want, &read(&mut b), now()).unwrap();
+    let mut ctx = ApplyContext::new(now());
+    ctx.deadline = Some(std::time::Instant::now() + Duration::from_millis(1500));
+    let started = std::time::Instant::now();
+    let report = apply(&mut b, &p, &ctx).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the group wait outlived the deadline: {:?}",
+        started.elapsed()
+    );
+    // Nobody was processed in time: every direct copy is kept and said so.
+    assert_eq!(report.manual.len(), 5, "{:?}", report.manual);
+    let s = emulator.snapshot();
+    let index = TenantIndex::build(&s);
+    for u in 0..5 {
+        assert!(can_call(&s, &index, u), "user {u} lost calling");
+    }
+}

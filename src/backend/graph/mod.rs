@@ -373,32 +373,7 @@ impl Backend for GraphBackend {
             ops.into_iter().partition(Operation::is_group);
         if !group_ops.is_empty() {
             self.live = Some(live);
-            let client = self.client.clone();
-            let wait = self.group_wait.clone();
-            let progress = progress.clone();
-            let mut group_report = ApplyReport::default();
-            let user_report = if ops.is_empty() {
-                ApplyReport::default()
-            } else {
-                self.execute(ops, ctx, progress.clone())?
-            };
-            if !user_report.is_success() {
-                report = user_report;
-                report.not_attempted.extend(group_ops);
-                return Ok(report);
-            }
-            self.block_on(groups::run(
-                client,
-                group_ops,
-                &wait,
-                progress,
-                &mut group_report,
-            ));
-            report = user_report;
-            report.applied.extend(group_report.applied);
-            report.failed.extend(group_report.failed);
-            report.manual.extend(group_report.manual);
-            return Ok(report);
+            return self.execute_with_groups(ops, group_ops, ctx, progress);
         }
         if ops.is_empty() {
             return Ok(report);
@@ -436,6 +411,54 @@ impl Backend for GraphBackend {
 
     fn abort(&mut self) {
         self.live = None;
+    }
+}
+
+impl GraphBackend {
+    /// The users' own changes first, then the group operations (see `groups::run`), which
+    /// start only when every user change went through.
+    fn execute_with_groups(
+        &mut self,
+        ops: Vec<Operation>,
+        group_ops: Vec<Operation>,
+        ctx: &ApplyContext,
+        progress: Arc<dyn Progress>,
+    ) -> Result<ApplyReport, BackendError> {
+        let mut report = if ops.is_empty() {
+            ApplyReport::default()
+        } else {
+            self.execute(ops, ctx, progress.clone())?
+        };
+        if !report.is_success() {
+            report.not_attempted.extend(group_ops);
+            return Ok(report);
+        }
+        // `apply --timeout` bounds the group steps too: the wait for Entra ID's
+        // processing ends by the deadline, and none start once it has passed.
+        let mut wait = self.group_wait.clone();
+        if let Some(deadline) = ctx.deadline {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                report.not_attempted.extend(group_ops);
+                report.stopped =
+                    Some("the deadline (--timeout) passed before the group changes".into());
+                return Ok(report);
+            }
+            wait.deadline = wait.deadline.min(left);
+        }
+        let mut group_report = ApplyReport::default();
+        let client = self.client.clone();
+        self.block_on(groups::run(
+            client,
+            group_ops,
+            &wait,
+            progress,
+            &mut group_report,
+        ));
+        report.applied.extend(group_report.applied);
+        report.failed.extend(group_report.failed);
+        report.manual.extend(group_report.manual);
+        Ok(report)
     }
 }
 

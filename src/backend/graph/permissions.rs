@@ -59,6 +59,18 @@ pub const WRITE_LICENSES: Need = Need {
     also: &["User.ReadWrite.All", "Directory.ReadWrite.All"],
     purpose: "assign and remove licenses",
 };
+/// `POST /groups/{id}/assignLicense`: "group: assignLicense".
+pub const WRITE_GROUP_LICENSES: Need = Need {
+    permission: "LicenseAssignment.ReadWrite.All",
+    also: &["Group.ReadWrite.All", "Directory.ReadWrite.All"],
+    purpose: "assign and remove groups' licenses",
+};
+/// `POST /users/{id}/reprocessLicenseAssignment`: "user: reprocessLicenseAssignment".
+pub const REPROCESS_LICENSES: Need = Need {
+    permission: "User.ReadWrite.All",
+    also: &["Directory.ReadWrite.All"],
+    purpose: "reprocess group members' licenses",
+};
 /// `PATCH /users/{id}` with `usageLocation`: "Update user".
 pub const WRITE_USAGE_LOCATION: Need = Need {
     permission: "User.ReadWrite.All",
@@ -76,11 +88,13 @@ pub const READ_PSTN_CALLS: Need = Need {
 pub const READS: [&Need; 3] = [&READ_USERS, &READ_ORGANIZATION, &READ_GROUPS];
 
 /// Every permission commcred may ask for, as docs/graph.md lists them.
-pub const ALL: [&Need; 6] = [
+pub const ALL: [&Need; 8] = [
     &READ_USERS,
     &READ_ORGANIZATION,
     &READ_GROUPS,
     &WRITE_LICENSES,
+    &WRITE_GROUP_LICENSES,
+    &REPROCESS_LICENSES,
     &WRITE_USAGE_LOCATION,
     &READ_PSTN_CALLS,
 ];
@@ -90,7 +104,7 @@ pub const HINT: &str = "plan, drift and export need User.Read.All, Organization.
      GroupMember.Read.All; \
      reading Communications Credits usage adds CallRecords.Read.All; apply adds \
      LicenseAssignment.ReadWrite.All, and User.ReadWrite.All when the plan sets a \
-     usageLocation (application permissions, with admin consent; see docs/graph.md)";
+     usageLocation or reprocesses group members (application permissions, with admin consent; see docs/graph.md)";
 
 /// The application permissions an access token grants (its `roles` claim). `None` when the
 /// token is not a JWT commcred can read: then nothing is checked and Graph has the last word.
@@ -128,13 +142,24 @@ pub fn missing<'a>(granted: &[String], needs: &[&'a Need]) -> Vec<&'a Need> {
 
 /// `the application lacks ... : LicenseAssignment.ReadWrite.All (to assign and remove licenses)`.
 pub fn describe_missing(missing: &[&Need]) -> String {
-    let names: Vec<String> = missing
+    // One entry per permission, with every purpose it is missing for, in first-need order.
+    let mut by_permission: Vec<(&str, Vec<&str>)> = Vec::new();
+    for need in missing {
+        match by_permission
+            .iter_mut()
+            .find(|(p, _)| *p == need.permission)
+        {
+            Some((_, purposes)) => purposes.push(need.purpose),
+            None => by_permission.push((need.permission, vec![need.purpose])),
+        }
+    }
+    let names: Vec<String> = by_permission
         .iter()
-        .map(|n| format!("{} (to {})", n.permission, n.purpose))
+        .map(|(permission, purposes)| format!("{permission} (to {})", purposes.join(", to ")))
         .collect();
     format!(
         "the application's access token lacks the Microsoft Graph application permission{} {}",
-        if missing.len() == 1 { "" } else { "s" },
+        if names.len() == 1 { "" } else { "s" },
         names.join(", ")
     )
 }
@@ -143,16 +168,22 @@ pub fn describe_missing(missing: &[&Need]) -> String {
 pub fn needs_of(ops: &[crate::plan::Operation]) -> Vec<&'static Need> {
     use crate::plan::Operation;
     let mut needs = READS.to_vec();
-    if ops
-        .iter()
-        .any(|o| matches!(o, Operation::AssignLicenses { .. }))
-    {
+    let any = |wanted: fn(&Operation) -> bool| ops.iter().any(wanted);
+    if any(|o| {
+        matches!(
+            o,
+            Operation::AssignLicenses { .. } | Operation::RemoveRedundantDirect { .. }
+        )
+    }) {
         needs.push(&WRITE_LICENSES);
     }
-    if ops
-        .iter()
-        .any(|o| matches!(o, Operation::SetUsageLocation { .. }))
-    {
+    if any(|o| matches!(o, Operation::AssignGroupLicenses { .. })) {
+        needs.push(&WRITE_GROUP_LICENSES);
+    }
+    if any(|o| matches!(o, Operation::ReprocessLicenses { .. })) {
+        needs.push(&REPROCESS_LICENSES);
+    }
+    if any(|o| matches!(o, Operation::SetUsageLocation { .. })) {
         needs.push(&WRITE_USAGE_LOCATION);
     }
     needs
@@ -221,5 +252,51 @@ mod tests {
             ["LicenseAssignment.ReadWrite.All", "CallRecords.Read.All"]
         );
         assert!(describe_missing(&m).contains("CallRecords.Read.All (to read the PSTN call log"));
+    }
+
+    #[test]
+    fn group_writes_need_their_permissions_and_each_is_named_once() {
+        use crate::plan::Operation;
+        let ops = vec![
+            Operation::AssignGroupLicenses {
+                group_id: "g".into(),
+                name: "Sales phones".into(),
+                add: vec![],
+                remove: vec![],
+            },
+            Operation::ReprocessLicenses {
+                user_id: "u".into(),
+                upn: "u@contoso.com".into(),
+            },
+        ];
+        let needs = needs_of(&ops);
+        let granted = vec![
+            "User.Read.All".to_string(),
+            "Organization.Read.All".to_string(),
+            "GroupMember.Read.All".to_string(),
+        ];
+        let m = missing(&granted, &needs);
+        let names: Vec<&str> = m.iter().map(|n| n.permission).collect();
+        assert_eq!(
+            names,
+            ["LicenseAssignment.ReadWrite.All", "User.ReadWrite.All"]
+        );
+        // Group.ReadWrite.All is accepted for a group's licenses as Graph's page says.
+        let mut wider = granted.clone();
+        wider.push("Group.ReadWrite.All".to_string());
+        wider.push("User.ReadWrite.All".to_string());
+        assert!(missing(&wider, &needs).is_empty());
+        // A permission missing for two reasons is named once, with both.
+        let both = missing(&granted, &[&WRITE_LICENSES, &WRITE_GROUP_LICENSES]);
+        let text = describe_missing(&both);
+        assert_eq!(
+            text.matches("LicenseAssignment.ReadWrite.All").count(),
+            1,
+            "{text}"
+        );
+        assert!(
+            text.contains("to assign and remove licenses, to assign and remove groups' licenses"),
+            "{text}"
+        );
     }
 }
