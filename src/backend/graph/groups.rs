@@ -22,6 +22,7 @@ use crate::tenant::groups::redundant_direct;
 use crate::tenant::{Group, LicenseAssignmentState};
 
 use super::client::{CallError, GraphClient};
+use super::read::read_error;
 
 const PAGE: usize = 999;
 
@@ -40,21 +41,6 @@ impl Default for GroupWait {
             first_poll: Duration::from_millis(100),
             max_poll: Duration::from_secs(10),
         }
-    }
-}
-
-fn read_error(what: &str, e: CallError) -> BackendError {
-    if let CallError::Auth(message) = &e {
-        return BackendError::Auth(format!("cannot sign in to Microsoft Graph: {message}"));
-    }
-    BackendError::Read {
-        what: format!("Microsoft Graph ({what})"),
-        message: match &e {
-            CallError::Status { status: 403, .. } => {
-                format!("{e}. Permissions: {}", super::permissions::HINT)
-            }
-            _ => e.to_string(),
-        },
     }
 }
 

@@ -20,7 +20,8 @@ pub(crate) const USER_SELECT: &str =
 
 pub(crate) const PAGE_SIZE: usize = 999;
 
-fn read_error(what: &str, e: CallError) -> BackendError {
+/// A failed read as the user sees it: sign-in problems apart, 403s with the permission list.
+pub(super) fn read_error(what: &str, e: CallError) -> BackendError {
     if let CallError::Auth(message) = &e {
         return BackendError::Auth(format!("cannot sign in to Microsoft Graph: {message}"));
     }
