@@ -13,7 +13,7 @@ mod key_order;
 pub mod ledger;
 
 /// A live tenant that can be read into the shared model and changed step by step. The
-/// apply layer (`crate::apply`) drives it: [`Backend::begin`], a staleness check against the
+/// apply layer (`src/apply`) drives it: [`Backend::begin`], a staleness check against the
 /// state it returns, [`Backend::execute`], then [`Backend::commit`] or [`Backend::abort`].
 pub trait Backend {
     /// A short human name, e.g. `file:examples/quickstart/tenant.json`.
@@ -59,7 +59,7 @@ pub trait Backend {
 
 /// Told how far an apply has come. The CLI draws a progress bar with it; the library has
 /// no terminal code. Defined here because backends report to it, and re-exported by
-/// `crate::apply`, whose driver hands it to them.
+/// the apply layer, whose driver hands it to them.
 pub trait Progress: Send + Sync {
     /// `total` steps are about to run.
     fn start(&self, _total: u64) {}

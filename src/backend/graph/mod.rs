@@ -6,7 +6,7 @@
 //! - Reads: organization, subscribed SKUs and every user (paged at 999, `$select`ed), into
 //!   the shared [`Snapshot`] model. Credits: Graph has none, so they are `None` here; the
 //!   credits ledger (`crate::credits::live`) fills them in before planning.
-//! - Changes (driven by `crate::apply`): `begin` re-reads the tenant for the staleness
+//! - Changes (driven by the apply layer): `begin` re-reads the tenant for the staleness
 //!   check, `execute` writes through `$batch` (see `write.rs`), paced under the write quota
 //!   (`pacer.rs`), with retries that never apply a change twice. Credits changes are manual
 //!   steps ([`Backend::manual_step`]).
