@@ -6,7 +6,7 @@
 use axum::http::StatusCode;
 
 use crate::base::catalog::{Capability, catalog};
-use crate::tenant::{RuleError, RuleKind, Snapshot, TenantIndex};
+use crate::tenant::{RuleError, RuleKind, ServicePlan, Snapshot, TenantIndex};
 
 use super::error::{GraphResponse, RequestIds};
 
@@ -102,25 +102,28 @@ fn plans_after(
         .filter(|id| !request.remove.iter().any(|r| r.eq_ignore_ascii_case(id)))
         .collect();
     skus.extend(request.add.iter().map(String::as_str));
-    let mut out: Vec<String> = Vec::new();
-    for sku in skus.iter().filter_map(|id| index.sku(id)) {
-        for plan in &s.subscribed_skus[sku].service_plans {
-            if catalog()
-                .capability_of(&plan.service_plan_name)
-                .is_some_and(wanted)
-                && !out.contains(&plan.service_plan_id)
-            {
-                out.push(plan.service_plan_id.clone());
-            }
-        }
-    }
-    out
+    let plans = skus
+        .iter()
+        .filter_map(|id| index.sku(id))
+        .flat_map(|sku| &s.subscribed_skus[sku].service_plans);
+    plan_ids_with(plans, wanted)
 }
 
 /// Service plan ids whose capability is `wanted` anywhere in the tenant's subscriptions.
 fn tenant_plans(s: &Snapshot, wanted: fn(Capability) -> bool) -> Vec<String> {
+    plan_ids_with(
+        s.subscribed_skus.iter().flat_map(|k| &k.service_plans),
+        wanted,
+    )
+}
+
+/// The ids of `plans` whose capability is `wanted`, once each, in order.
+fn plan_ids_with<'a>(
+    plans: impl Iterator<Item = &'a ServicePlan>,
+    wanted: fn(Capability) -> bool,
+) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for plan in s.subscribed_skus.iter().flat_map(|k| &k.service_plans) {
+    for plan in plans {
         if catalog()
             .capability_of(&plan.service_plan_name)
             .is_some_and(wanted)
