@@ -62,6 +62,11 @@ pub struct Args {
     /// Accept only this application id, with the secret in COMMCRED_EMULATOR_CLIENT_SECRET.
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
+    /// Register a certificate whose private key may sign client assertions, as uploading it
+    /// to the app registration does: a PEM file (a private key in it is ignored, so the
+    /// Azure SDK's key+certificate file works). Repeat for several.
+    #[arg(long, value_name = "FILE")]
+    pub client_certificate: Vec<PathBuf>,
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 3599)]
     pub token_lifetime: u64,
@@ -128,6 +133,7 @@ pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
             seed: args.seed,
         },
         client,
+        client_certificates: args.client_certificate.clone(),
         token_lifetime: Duration::from_secs(args.token_lifetime),
         roles,
         group_processing_delay: Duration::from_millis(args.group_processing_delay),

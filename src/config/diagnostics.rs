@@ -53,10 +53,11 @@ pub enum Code {
     InvalidGroupEntry,
     DuplicateGroup,
     InvalidPrefer,
+    ProfilesFrom,
 }
 
 impl Code {
-    pub const ALL: [Code; 36] = [
+    pub const ALL: [Code; 37] = [
         Code::Invalid,
         Code::Io,
         Code::NotUtf8,
@@ -93,6 +94,7 @@ impl Code {
         Code::InvalidGroupEntry,
         Code::DuplicateGroup,
         Code::InvalidPrefer,
+        Code::ProfilesFrom,
     ];
 
     /// The full code, e.g. `commcred::config::unknown_key`.
@@ -134,6 +136,7 @@ impl Code {
             Code::InvalidGroupEntry => "commcred::config::invalid_group_entry",
             Code::DuplicateGroup => "commcred::config::duplicate_group",
             Code::InvalidPrefer => "commcred::config::invalid_prefer",
+            Code::ProfilesFrom => "commcred::config::profiles_from",
         }
     }
 }

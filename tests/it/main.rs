@@ -23,6 +23,7 @@ mod planner_props;
 mod readme;
 mod saved_plans;
 mod schema;
+mod signin;
 mod validate;
 mod workflow;
 

@@ -1,7 +1,8 @@
 //! The Microsoft Graph backend (`--backend graph`, or `graph:BASE_URL` for an emulator).
 //!
-//! - Credentials: the Azure SDK's `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
-//!   `AZURE_CLIENT_SECRET`, `AZURE_AUTHORITY_HOST` (default `https://login.microsoftonline.com`;
+//! - Credentials: the Azure SDK's `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, then
+//!   `AZURE_CLIENT_SECRET`, `AZURE_CLIENT_CERTIFICATE_PATH` or `AZURE_FEDERATED_TOKEN_FILE`
+//!   (`auth.rs`), `AZURE_AUTHORITY_HOST` (default `https://login.microsoftonline.com`;
 //!   with `graph:BASE_URL` and no authority host, BASE_URL is the authority too).
 //! - Reads: organization, subscribed SKUs and every user (paged at 999, `$select`ed), into
 //!   the shared [`Snapshot`] model. Credits: Graph has none, so they are `None` here; the
@@ -14,6 +15,8 @@
 //! The [`Backend`] trait is synchronous; the backend owns a small Tokio runtime.
 
 mod auth;
+mod auth_cert;
+mod auth_federated;
 mod client;
 mod diagnose;
 mod groups;
@@ -31,9 +34,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 pub use auth::{
-    Credentials, DEFAULT_AUTHORITY, ENV_AUTHORITY, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_TENANT,
-    GRAPH_SCOPE, Secret,
+    ClientCredential, CredentialEnv, Credentials, DEFAULT_AUTHORITY, ENV_AUTHORITY,
+    ENV_CLIENT_CERTIFICATE_PASSWORD, ENV_CLIENT_CERTIFICATE_PATH, ENV_CLIENT_ID, ENV_CLIENT_SECRET,
+    ENV_FEDERATED_TOKEN_FILE, ENV_TENANT, GRAPH_SCOPE, Secret,
 };
+pub use auth_cert::ClientCertificate;
+pub use auth_federated::FederatedTokenFile;
 pub use client::RetryPolicy;
 pub use read_users::UsersRead;
 
@@ -467,11 +473,7 @@ mod tests {
     use super::*;
 
     fn creds() -> Credentials {
-        Credentials {
-            tenant: "contoso.onmicrosoft.com".into(),
-            client_id: "app".into(),
-            client_secret: Secret::new("s"),
-        }
+        Credentials::with_secret("contoso.onmicrosoft.com", "app", Secret::new("s"))
     }
 
     #[test]

@@ -26,6 +26,7 @@ const ROOT_KEYS: &[&str] = &[
     "backend",
     "defaultUsageLocation",
     "communicationsCredits",
+    "profilesFrom",
     "profiles",
     "users",
     "groups",
@@ -127,6 +128,9 @@ impl Walker<'_, '_> {
             .entry("communicationsCredits")
             .filter(|(_, v)| v.value != Value::Null)
             .and_then(|(k, v)| credits::credits(&mut self.cx, k, v));
+        if let Some(node) = fields.get("profilesFrom") {
+            self.profiles_from(node);
+        }
         if let Some(node) = fields.get("profiles") {
             self.profiles(node);
         }
