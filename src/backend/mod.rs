@@ -232,13 +232,23 @@ pub fn open(
     spec: &crate::config::BackendSpec,
     lock_wait: std::time::Duration,
 ) -> Result<Box<dyn Backend>, BackendError> {
+    open_with(spec, lock_wait, &graph::CredentialEnv::default())
+}
+
+/// [`open`], with Microsoft Graph's credentials read from the environment variables
+/// `names` gives (a workspace tenant's own; the Azure SDK's by default).
+pub fn open_with(
+    spec: &crate::config::BackendSpec,
+    lock_wait: std::time::Duration,
+    names: &graph::CredentialEnv,
+) -> Result<Box<dyn Backend>, BackendError> {
     match spec {
         crate::config::BackendSpec::File(path) => Ok(Box::new(
             file::FileBackend::new(path).with_lock_wait(lock_wait),
         )),
-        crate::config::BackendSpec::Graph(url) => {
-            Ok(Box::new(graph::GraphBackend::from_env(url.as_deref())?))
-        }
+        crate::config::BackendSpec::Graph(url) => Ok(Box::new(graph::GraphBackend::new(
+            graph::GraphOptions::from_names(url.as_deref(), names)?,
+        )?)),
     }
 }
 

@@ -21,12 +21,14 @@ use super::plan::make_plan;
 use super::progress::Bar;
 use super::prompt;
 use super::show::describe;
+use super::workspace::WorkspaceArgs;
 use commcred::workflow::plan::Planned;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
     commcred apply examples/quickstart/commcred.yaml --auto-approve\n  \
-    commcred apply plan.json --max-spend \"500.00 USD\"   # a plan saved by `plan --out`")]
+    commcred apply plan.json --max-spend \"500.00 USD\"   # a plan saved by `plan --out`\n  \
+    commcred apply --workspace workspace.yaml plans/     # each tenant's saved plan")]
 pub struct Args {
     /// The desired state (default: ./commcred.yaml), or a plan saved by
     /// `commcred plan --out` (told apart by content).
@@ -50,6 +52,8 @@ pub struct Args {
     pub timeout: Option<Timeout>,
     #[command(flatten)]
     pub manual: ManualArgs,
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
 }
 
 /// The deadline of a non-interactive apply when `--timeout` is not given.
@@ -90,6 +94,25 @@ fn deadline(timeout: Option<Timeout>, started: Instant) -> Option<Instant> {
 
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     let deadline = deadline(args.timeout, Instant::now());
+    if let Some(path) = &args.workspace.workspace {
+        if args.max_spend.is_some() {
+            return Err(miette!(
+                code = "commcred::cli::bad_flag",
+                help = "apply the tenants one by one with --max-spend, or review the workspace plan's credits column",
+                "--max-spend is per tenant and not taken with --workspace"
+            ));
+        }
+        // With --workspace, the positional argument is the folder of saved plans.
+        return super::workspace::apply(
+            &args.workspace,
+            path,
+            args.config.as_deref(),
+            args.auto_approve,
+            deadline,
+            global,
+            out,
+        );
+    }
     let limit = args
         .max_spend
         .as_deref()

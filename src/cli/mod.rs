@@ -23,6 +23,7 @@ mod schema;
 mod show;
 mod usage;
 mod validate;
+mod workspace;
 
 use context::GlobalArgs;
 

@@ -13,11 +13,14 @@ use miette::{Result, miette};
 use super::context::{GlobalArgs, config_path, session};
 use super::output::Output;
 use super::show::{Format, render};
+use super::workspace::WorkspaceArgs;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
     commcred plan examples/quickstart/commcred.yaml --detailed-exitcode\n  \
-    commcred plan --out plan.json --format markdown > plan.md   # CI: save and comment")]
+    commcred plan --out plan.json --format markdown > plan.md   # CI: save and comment\n  \
+    commcred plan --workspace workspace.yaml --out plans/ --format markdown   # every tenant\n\n\
+    With --workspace: exit 1 if any tenant failed, else 2 if any has changes, else 0.")]
 pub struct Args {
     /// The desired state (default: ./commcred.yaml).
     pub config: Option<PathBuf>,
@@ -25,12 +28,14 @@ pub struct Args {
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Also save the plan to PLAN (JSON), to apply exactly it later with
-    /// `commcred apply PLAN`.
+    /// `commcred apply PLAN`. With --workspace, a folder: each tenant's plan is DIR/NAME.json.
     #[arg(long, value_name = "PLAN")]
     pub out: Option<PathBuf>,
     /// How to print the plan on stdout.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
 }
 
 /// [`commcred::workflow::plan::make_plan`] with the CLI's options, telling the user what
@@ -45,6 +50,19 @@ pub fn make_plan(config: Option<PathBuf>, global: &GlobalArgs, out: &Output) -> 
 }
 
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
+    if let Some(path) = &args.workspace.workspace {
+        if args.config.is_some() {
+            return Err(workspace_and_config());
+        }
+        return super::workspace::plan(
+            &args.workspace,
+            path,
+            args.out.as_deref(),
+            args.format,
+            global,
+            out,
+        );
+    }
     let planned = make_plan(args.config, global, out)?;
     let saved = saved_plan(planned);
     if let Some(path) = &args.out {
@@ -77,4 +95,13 @@ pub fn exit_for(plan: &Plan, detailed: bool) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// A CONFIG beside --workspace: which one was meant is unclear.
+pub fn workspace_and_config() -> miette::Report {
+    miette!(
+        code = "commcred::cli::workspace_and_config",
+        help = "each tenant's config is named in the workspace file; drop the CONFIG argument (or --workspace)",
+        "--workspace runs every tenant of the workspace file; a CONFIG argument is not used with it"
+    )
 }

@@ -18,6 +18,7 @@ mod node;
 mod parse;
 pub mod schema;
 mod validate;
+pub mod workspace;
 
 /// The loader's UPN rule, for commands that must predict what the loader accepts (export).
 pub use checks::upn_problem;

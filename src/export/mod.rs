@@ -128,6 +128,7 @@ pub fn export(live: &Snapshot, opts: &ExportOptions) -> Export {
         backend: opts.backend.clone(),
         default_usage_location: default_location.map(Country),
         communications_credits: credits.section,
+        profiles_from: None,
         profiles,
         users: user_entries,
         groups: group_entries,

@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod plan;
 pub mod recommend;
 pub mod usage;
+pub mod workspace;
 
 use std::path::Path;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use miette::Diagnostic;
 
+use crate::backend::graph::CredentialEnv;
 use crate::backend::{self, Backend, BackendError};
 use crate::config::{BackendSpec, ConfigError, DesiredState};
 use crate::credits::CreditsError;
@@ -29,6 +31,9 @@ pub struct Session {
     pub now: DateTime<Utc>,
     /// How long to wait for a file that another process holds (`--lock-timeout`).
     pub lock_wait: Duration,
+    /// The environment variables Microsoft Graph credentials are read from (a workspace
+    /// tenant's own; the Azure SDK's by default).
+    pub credentials: CredentialEnv,
 }
 
 /// Why a workflow stopped; each wraps the diagnostic of the layer that found the problem.
@@ -101,6 +106,6 @@ impl Session {
 
     /// Opens the backend `spec` names, with this session's lock wait.
     pub fn open(&self, spec: &BackendSpec) -> Result<Box<dyn Backend>, BackendError> {
-        backend::open(spec, self.lock_wait)
+        backend::open_with(spec, self.lock_wait, &self.credentials)
     }
 }

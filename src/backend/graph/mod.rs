@@ -115,11 +115,27 @@ impl GraphOptions {
         GraphOptions::from_lookup(graph_url, |n| std::env::var(n).ok())
     }
 
+    /// [`GraphOptions::from_env`] with credentials from the variables `names` gives.
+    pub fn from_names(
+        graph_url: Option<&str>,
+        names: &CredentialEnv,
+    ) -> Result<GraphOptions, BackendError> {
+        GraphOptions::from_lookup_names(graph_url, names, |n| std::env::var(n).ok())
+    }
+
     pub fn from_lookup(
         graph_url: Option<&str>,
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<GraphOptions, BackendError> {
-        let credentials = Credentials::from_lookup(&get)?;
+        GraphOptions::from_lookup_names(graph_url, &CredentialEnv::default(), get)
+    }
+
+    pub fn from_lookup_names(
+        graph_url: Option<&str>,
+        names: &CredentialEnv,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<GraphOptions, BackendError> {
+        let credentials = Credentials::from_names(names, &get)?;
         let mut options = GraphOptions::new(graph_url, credentials);
         if let Some(host) = get(ENV_AUTHORITY).filter(|h| !h.trim().is_empty()) {
             options.authority = host.trim().trim_end_matches('/').to_string();
