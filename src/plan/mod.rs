@@ -2,12 +2,13 @@
 
 pub mod applied;
 pub mod credits;
-pub mod file;
+pub mod document;
 pub mod groups;
 pub mod model;
 pub mod observe;
 pub mod planner;
 pub mod problems;
+pub mod saved;
 pub mod render;
 pub mod skus;
 pub mod steps;
