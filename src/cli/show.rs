@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use commcred::plan::saved::SavedPlan;
 use commcred::plan::render::{Style, human, markdown, powershell};
+use commcred::plan::saved::SavedPlan;
 use miette::Result;
 
 use super::output::Output;

@@ -8,8 +8,8 @@ pub mod model;
 pub mod observe;
 pub mod planner;
 pub mod problems;
-pub mod saved;
 pub mod render;
+pub mod saved;
 pub mod skus;
 pub mod steps;
 
