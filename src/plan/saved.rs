@@ -17,11 +17,8 @@ use sha2::{Digest, Sha256};
 use crate::config::BackendSpec;
 
 use super::Plan;
+pub use super::document::FORMAT_VERSION;
 use super::document::{PlanDocument, document, plan_from_document};
-
-/// The format this build writes. Readers accept the same major version and a minor version
-/// no newer than theirs (a newer minor may carry fields that change what apply must do).
-pub const FORMAT_VERSION: &str = "1.2";
 
 /// A plan with what `apply PLAN` needs beyond the changes themselves.
 #[derive(Debug, Clone, PartialEq)]
