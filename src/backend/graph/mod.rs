@@ -14,6 +14,7 @@
 //!
 //! The [`Backend`] trait is synchronous; the backend owns a small Tokio runtime.
 
+mod assign;
 mod auth;
 mod auth_cert;
 mod auth_federated;
@@ -25,6 +26,7 @@ pub mod permissions;
 pub mod pstn;
 mod read;
 mod read_users;
+mod schedule;
 mod write;
 
 use std::future::Future;
