@@ -246,7 +246,7 @@ fn check_time(claims: &Value, now: i64) -> Result<(), Response> {
         ));
     };
     let nbf = time("nbf").unwrap_or(i64::MIN);
-    if exp + SKEW_SECS <= now || nbf - SKEW_SECS > now {
+    if exp.saturating_add(SKEW_SECS) <= now || nbf.saturating_sub(SKEW_SECS) > now {
         return Err(invalid_client(
             700024,
             &format!(

@@ -26,6 +26,7 @@ mod schema;
 mod signin;
 mod validate;
 mod workflow;
+mod workspaces;
 
 /// Synthetic tenants and configs (not part of the library, see its header).
 #[allow(dead_code)]

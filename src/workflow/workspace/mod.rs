@@ -22,7 +22,7 @@ use crate::backend::graph::CredentialEnv;
 use crate::base::fsio::{FileLock, write_atomically};
 use crate::config::workspace::{AuthEnv, Workspace, WorkspaceTenant};
 use crate::plan::PlanSummary;
-use crate::plan::file::SavedPlan;
+use crate::plan::saved::SavedPlan;
 
 use super::Session;
 
@@ -61,7 +61,11 @@ impl Failure {
                 .code()
                 .map(|c| c.to_string())
                 .unwrap_or_else(|| "commcred::error".into()),
-            message: e.to_string(),
+            // A config's wrapper ("has 2 problems") leads with its first problem.
+            message: match e.related().and_then(|mut r| r.next()) {
+                Some(first) => format!("{e}: {first}"),
+                None => e.to_string(),
+            },
             detail,
         }
     }
