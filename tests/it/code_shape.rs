@@ -2,7 +2,6 @@
 //! above it says why (a line containing `Long:`), so that a long function is a decision,
 //! not an accident.
 
-
 const LIMIT: usize = 80;
 
 /// `fn name` when `line` starts a function item, with its indentation.
