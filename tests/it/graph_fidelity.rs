@@ -576,7 +576,7 @@ async fn users_answer_count_and_startswith_filter_under_graphs_rules() {
     }
 }
 
-fn graph_backend(emu: &commcred::emulator::Emulator) -> commcred::backend::graph::GraphBackend {
+fn graph_backend(emu: &commcred_emulator::Emulator) -> commcred::backend::graph::GraphBackend {
     use commcred::backend::graph::{Credentials, GraphBackend, GraphOptions, Secret};
     let credentials =
         Credentials::with_secret(TENANT_DOMAIN, "commcred-tests", Secret::new("secret"));

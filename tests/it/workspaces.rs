@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use commcred::emulator::Emulator;
+use commcred_emulator::Emulator;
 use serde_json::Value;
 
 use crate::emulator::{TENANT_DOMAIN, start};
