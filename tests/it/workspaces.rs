@@ -227,12 +227,12 @@ fn workspace_of_20_tenants_plans_applies_and_converges_17_and_isolates_3_failure
         stdout.contains("20 tenant(s): 17 applied, 3 failed"),
         "{stdout}"
     );
-    for i in 0..20 {
+    for (i, before) in before.iter().enumerate() {
         let after = fleet.licenses(i);
         if failed.contains(&name(i)) {
-            assert_eq!(after, before[i], "{} changed", name(i));
+            assert_eq!(&after, before, "{} changed", name(i));
         } else {
-            assert_ne!(after, before[i], "{} did not change", name(i));
+            assert_ne!(&after, before, "{} did not change", name(i));
         }
     }
 

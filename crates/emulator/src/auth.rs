@@ -281,7 +281,7 @@ pub fn token_endpoint(
             clients.certificates,
             chrono::Utc::now().timestamp(),
         ) {
-            return refused;
+            return *refused;
         }
     }
     let lifetime = tokens.lifetime.as_secs();

@@ -107,13 +107,14 @@ fn parse(token: &str) -> Option<Jwt<'_>> {
     })
 }
 
-fn invalid_client(aadsts: u32, description: &str) -> Response {
-    oauth_error(
+/// Boxed: a refusal is rare, and the `Ok` path should not carry a whole response.
+fn invalid_client(aadsts: u32, description: &str) -> Box<Response> {
+    Box::new(oauth_error(
         StatusCode::UNAUTHORIZED,
         "invalid_client",
         aadsts,
         description,
-    )
+    ))
 }
 
 /// Checks a `client_assertion` sent by `client_id` to `token_url`; `Ok` when Entra ID
@@ -125,16 +126,16 @@ pub fn check(
     token_url: &str,
     certificates: &[RegisteredCertificate],
     now: i64,
-) -> Result<(), Response> {
+) -> Result<(), Box<Response>> {
     if assertion_type != Some(JWT_BEARER) {
-        return Err(oauth_error(
+        return Err(Box::new(oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             900144,
             &format!(
                 "The request body must contain the following parameter: 'client_assertion_type' ({JWT_BEARER})."
             ),
-        ));
+        )));
     }
     let Some(jwt) = parse(assertion) else {
         return Err(invalid_client(50027, "JWT token is invalid or malformed."));
@@ -154,7 +155,7 @@ fn check_certificate(
     client_id: &str,
     token_url: &str,
     certificates: &[RegisteredCertificate],
-) -> Result<(), Response> {
+) -> Result<(), Box<Response>> {
     let header_str = |name: &str| jwt.header.get(name).and_then(Value::as_str);
     let (x5t, x5t_s256) = (header_str("x5t"), header_str("x5t#S256"));
     let registered = certificates
@@ -211,7 +212,7 @@ fn check_certificate(
     Ok(())
 }
 
-fn check_federated(jwt: &Jwt<'_>) -> Result<(), Response> {
+fn check_federated(jwt: &Jwt<'_>) -> Result<(), Box<Response>> {
     if !audience_contains(&jwt.claims, |aud| aud == FEDERATION_AUDIENCE) {
         let presented = match jwt.claims.get("aud") {
             Some(Value::String(s)) => s.clone(),
@@ -237,7 +238,7 @@ fn audience_contains(claims: &Value, wanted: impl Fn(&str) -> bool) -> bool {
     }
 }
 
-fn check_time(claims: &Value, now: i64) -> Result<(), Response> {
+fn check_time(claims: &Value, now: i64) -> Result<(), Box<Response>> {
     let time = |name: &str| claims.get(name).and_then(Value::as_i64);
     let Some(exp) = time("exp") else {
         return Err(invalid_client(
