@@ -165,7 +165,6 @@ pub(super) fn oauth_error(
 }
 
 /// `POST /{tenant}/oauth2/v2.0/token` with a form body.
-// Long: the token endpoint's checks in order, each answering with its own Entra ID error.
 /// The application the token endpoint signs in: who may sign in and with what.
 pub struct Clients<'a> {
     /// The one application id (and secret) accepted; `None`: any.
@@ -176,6 +175,7 @@ pub struct Clients<'a> {
     pub base_url: &'a str,
 }
 
+// Long: the token endpoint's checks in order, each answering with its own Entra ID error.
 pub fn token_endpoint(
     tenant_in_path: &str,
     form: &HashMap<String, String>,

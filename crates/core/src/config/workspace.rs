@@ -139,6 +139,7 @@ struct RawAuth {
 /// Reads and checks a workspace file: every tenant named once with a usable name, every
 /// `auth` naming exactly one way to sign in. The tenants' configs are not read here: one
 /// broken config fails that tenant only, when it is planned.
+// Long: each check of the file in order, each with its own line, column and help.
 pub fn load_workspace(path: &Path) -> Result<Workspace, WorkspaceError> {
     let text = std::fs::read_to_string(path).map_err(|source| WorkspaceError::Read {
         path: path.to_path_buf(),

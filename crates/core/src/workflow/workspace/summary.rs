@@ -75,6 +75,7 @@ fn plan_cells(p: &Planned) -> [String; 5] {
 }
 
 /// `plan --workspace`, as text (`markdown`: a pull-request comment).
+// Long: the table in two layouts (text, markdown) sharing the rows and totals.
 pub fn plan_text(workspace: &str, results: &[TenantResult<Planned>], markdown: bool) -> String {
     let (planned, failed, skipped) = counts(results);
     let with_changes = results
