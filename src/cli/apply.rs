@@ -14,7 +14,9 @@ use commcred::plan::file::{SavedPlan, looks_like_plan};
 use commcred::plan::{Plan, render::human};
 use miette::{Result, miette};
 
-use super::context::{GlobalArgs, backend_override, config_path, now, open_spec, parse_duration};
+use super::context::{
+    GlobalArgs, Timeout, backend_override, config_path, deadline, now, open_spec, parse_timeout,
+};
 use super::manual::{self, ManualArgs};
 use super::output::{Output, stdin_is_terminal};
 use super::plan::make_plan;
@@ -52,42 +54,6 @@ pub struct Args {
     pub manual: ManualArgs,
 }
 
-/// The deadline of a non-interactive apply when `--timeout` is not given.
-pub const DEFAULT_NON_INTERACTIVE_TIMEOUT: Duration = Duration::from_secs(2 * 3600);
-
-/// `--timeout`: a duration, or `none`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Timeout {
-    After(Duration),
-    Never,
-}
-
-/// A duration as `--lock-timeout` takes it (`90s`, `20m`, `2h`), or `none`.
-pub fn parse_timeout(text: &str) -> std::result::Result<Timeout, String> {
-    if text.trim().eq_ignore_ascii_case("none") {
-        return Ok(Timeout::Never);
-    }
-    match parse_duration(text)? {
-        d if d.is_zero() => Err(format!(
-            "`{text}`: a deadline must be longer than zero; use `none` for no deadline"
-        )),
-        d => Ok(Timeout::After(d)),
-    }
-}
-
-/// The instant `apply` stops sending: `--timeout`, else the non-interactive default.
-fn deadline(timeout: Option<Timeout>, started: Instant) -> Option<Instant> {
-    let timeout = timeout.unwrap_or(if stdin_is_terminal() {
-        Timeout::Never
-    } else {
-        Timeout::After(DEFAULT_NON_INTERACTIVE_TIMEOUT)
-    });
-    match timeout {
-        Timeout::After(d) => Some(started + d),
-        Timeout::Never => None,
-    }
-}
-
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     let deadline = deadline(args.timeout, Instant::now());
     let limit = args
@@ -105,7 +71,7 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
         backend_spec,
         credits,
         ..
-    } = make_plan(Some(path), global, out)?;
+    } = make_plan(Some(path), global, deadline, true, out)?;
     out.stream(|w| human::write_to(w, &plan, out.style));
     if !plan.has_changes() {
         return Ok(ExitCode::SUCCESS);
@@ -236,6 +202,7 @@ fn apply_saved(
     out.check_stdout()?;
     let spec = backend_override(global)?.unwrap_or_else(|| saved.backend.clone());
     let mut backend = open_spec(global, &spec)?;
+    backend.set_deadline(deadline);
     out.info(&format!("Applying to {}...", backend.describe()));
     // The ledger the plan was made against (recorded in the plan, relative to where it was
     // made, like the backend's path).
@@ -265,23 +232,5 @@ fn progress_for(spec: &BackendSpec) -> Arc<dyn Progress> {
     match spec {
         BackendSpec::Graph(_) => Arc::new(Bar::new("applying to Microsoft Graph")),
         BackendSpec::File(_) => Arc::new(NoProgress),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timeouts_parse_as_documented() {
-        let after = |s| Timeout::After(Duration::from_secs(s));
-        assert_eq!(parse_timeout("90s"), Ok(after(90)));
-        assert_eq!(parse_timeout("20m"), Ok(after(1200)));
-        assert_eq!(parse_timeout("2h"), Ok(after(7200)));
-        assert_eq!(parse_timeout("45"), Ok(after(45)));
-        assert_eq!(parse_timeout("none"), Ok(Timeout::Never));
-        for bad in ["", "5x", "m", "0s"] {
-            assert!(parse_timeout(bad).is_err(), "{bad}");
-        }
     }
 }

@@ -10,7 +10,7 @@ use commcred::plan::render::human;
 use commcred::workflow::{self, plan::Planned, plan::saved_plan};
 use miette::{Result, miette};
 
-use super::context::{GlobalArgs, config_path, session};
+use super::context::{GlobalArgs, Timeout, config_path, deadline, parse_timeout, session_until};
 use super::output::Output;
 use super::show::{Format, render};
 
@@ -31,12 +31,23 @@ pub struct Args {
     /// How to print the plan on stdout.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// Give up after DURATION (`90s`, `20m`, `2h`) when Microsoft Graph keeps throttling
+    /// the reads, exiting 1 with nothing changed. Default: none on a terminal (Ctrl-C
+    /// stops), 2h without one (CI); `none` for no deadline.
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub timeout: Option<Timeout>,
 }
 
 /// [`commcred::workflow::plan::make_plan`] with the CLI's options, telling the user what
-/// is being read.
-pub fn make_plan(config: Option<PathBuf>, global: &GlobalArgs, out: &Output) -> Result<Planned> {
-    let session = session(global)?;
+/// is being read; its reads end by `deadline`, and `applies` says that apply will follow.
+pub fn make_plan(
+    config: Option<PathBuf>,
+    global: &GlobalArgs,
+    deadline: Option<std::time::Instant>,
+    applies: bool,
+    out: &Output,
+) -> Result<Planned> {
+    let session = session_until(global, deadline, applies)?;
     Ok(workflow::plan::make_plan(
         &config_path(config),
         &session,
@@ -45,7 +56,8 @@ pub fn make_plan(config: Option<PathBuf>, global: &GlobalArgs, out: &Output) -> 
 }
 
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
-    let planned = make_plan(args.config, global, out)?;
+    let until = deadline(args.timeout, std::time::Instant::now());
+    let planned = make_plan(args.config, global, until, false, out)?;
     let saved = saved_plan(planned);
     if let Some(path) = &args.out {
         write_atomically(path, saved.to_json().as_bytes()).map_err(|e| {

@@ -49,7 +49,7 @@ use tokio::sync::watch;
 pub use auth::ExpectedClient;
 pub use batch::MAX_BATCH;
 pub use faults::{FaultConfig, LiveFaults};
-pub use permissions::{KNOWN_ROLES, parse_roles};
+pub use permissions::{KNOWN_ROLES, accepted_for, parse_roles};
 pub use resources::{DEFAULT_PAGE, MAX_PAGE};
 pub use state::StatsSnapshot;
 pub use throttle::WriteQuota;

@@ -70,8 +70,15 @@ fn unsupported(message: impl Into<String>, ids: &RequestIds) -> GraphResponse {
     GraphResponse::bad_request("Request_UnsupportedQuery", message, ids)
 }
 
-/// `GET /users/$count`.
-pub fn count_users(state: &AppState, eventual: bool, ids: &RequestIds) -> GraphResponse {
+/// `GET /users/$count`, optionally with `$filter=startswith(userPrincipalName,'…')` of any
+/// length ("Advanced query capabilities on Microsoft Entra ID objects" counts filtered
+/// collections: `GET ~/users/$count?$filter=…` with `ConsistencyLevel: eventual`).
+pub fn count_users(
+    state: &AppState,
+    query: &Query,
+    eventual: bool,
+    ids: &RequestIds,
+) -> GraphResponse {
     if !eventual {
         return GraphResponse::bad_request(
             "Request_BadRequest",
@@ -79,7 +86,26 @@ pub fn count_users(state: &AppState, eventual: bool, ids: &RequestIds) -> GraphR
             ids,
         );
     }
-    let n = state.store.read(|s, _| s.users.len());
+    let filter_text = query_value(query, "$filter");
+    let prefix = match filter_text.map(parse_filter) {
+        None => None,
+        Some(Some(p)) => Some(p),
+        Some(None) => {
+            return unsupported(
+                format!(
+                    "The emulator supports only startswith(userPrincipalName,'…') as $filter on users, not '{}'.",
+                    filter_text.unwrap_or_default()
+                ),
+                ids,
+            );
+        }
+    };
+    let n = state.store.read(|s, _| {
+        s.users
+            .iter()
+            .filter(|u| matches(u, prefix.as_deref()))
+            .count()
+    });
     GraphResponse::json(StatusCode::OK, Value::from(n)).with_header("Content-Type", "text/plain")
 }
 

@@ -29,6 +29,12 @@ pub struct Session {
     pub now: DateTime<Utc>,
     /// How long to wait for a file that another process holds (`--lock-timeout`).
     pub lock_wait: Duration,
+    /// When the command must end (`--timeout`): reads that Microsoft Graph keeps
+    /// throttling stop waiting by then. `None`: no deadline.
+    pub deadline: Option<std::time::Instant>,
+    /// The command applies what it plans: the backend checks, before reading, what the
+    /// changes will need too (Graph permissions).
+    pub applies: bool,
 }
 
 /// Why a workflow stopped; each wraps the diagnostic of the layer that found the problem.
@@ -101,6 +107,28 @@ impl Session {
 
     /// Opens the backend `spec` names, with this session's lock wait.
     pub fn open(&self, spec: &BackendSpec) -> Result<Box<dyn Backend>, BackendError> {
-        backend::open(spec, self.lock_wait)
+        let mut backend = backend::open(spec, self.lock_wait)?;
+        backend.set_deadline(self.deadline);
+        Ok(backend)
+    }
+
+    /// What a command on `desired` will ask of the backend: the PSTN call log when it
+    /// manages credits (or `pstn_calls`, for `recommend`), and the changes an apply can
+    /// make.
+    pub fn intent(&self, desired: &DesiredState, pstn_calls: bool) -> backend::Intent {
+        let changes = if self.applies {
+            backend::Changes {
+                user_licenses: true,
+                usage_locations: desired.default_usage_location.is_some()
+                    || desired.users.iter().any(|u| u.usage_location.is_some()),
+                group_licenses: !desired.groups.list.is_empty(),
+            }
+        } else {
+            backend::Changes::default()
+        };
+        backend::Intent {
+            pstn_calls: pstn_calls || desired.credits.is_some(),
+            changes,
+        }
     }
 }

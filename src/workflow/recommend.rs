@@ -49,7 +49,7 @@ pub fn from_tenant(
     desired: &DesiredState,
     note: &dyn Fn(&str),
 ) -> Result<AdviceUsage, WorkflowError> {
-    let (mut backend, live) = super::plan::read_live(session, desired, note)?;
+    let (mut backend, live) = super::plan::read_live_with(session, desired, true, note)?;
     let rows = super::credits::calls_for_advice(desired, &live, backend.pstn_calls(), session.now)?;
     Ok(AdviceUsage {
         rows,

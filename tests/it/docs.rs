@@ -149,11 +149,12 @@ fn exit_codes_are_documented() {
     }
 }
 
-/// Graph permission names (`Xxx.Read.All`, `Xxx.ReadWrite.All`) written in `text`.
+/// Graph permission names (`Xxx.Read.All`, `Xxx.ReadWrite.All`, `Xxx-Yyy.Read.All`) written
+/// in `text`.
 fn permission_names(text: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.')) {
-        let word = word.trim_matches('.');
+    for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-')) {
+        let word = word.trim_matches(|c| c == '.' || c == '-');
         let parts: Vec<&str> = word.split('.').collect();
         if parts.len() == 3
             && parts[2] == "All"
@@ -169,31 +170,51 @@ fn permission_names(text: &str) -> BTreeSet<String> {
     out
 }
 
-/// The application permissions docs/graph.md lists under "### Permissions" (its table).
-fn documented_permissions() -> BTreeSet<String> {
+/// The rows of docs/graph.md's table under "### Permissions": (least privileged, the
+/// higher privileged ones), in order.
+fn documented_permission_rows() -> Vec<(String, BTreeSet<String>)> {
     let text = std::fs::read_to_string(root().join("docs/graph.md")).unwrap();
     let section = text.split("### Permissions").nth(1).unwrap();
-    let table: String = section
+    section
         .lines()
         .skip_while(|l| !l.starts_with('|'))
         .take_while(|l| l.starts_with('|'))
-        .map(|l| l.split('|').nth(2).unwrap_or_default().to_string() + "\n")
-        .collect();
-    permission_names(&table)
+        .skip(2)
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').collect();
+            let least: Vec<String> = permission_names(cells[1]).into_iter().collect();
+            assert_eq!(least.len(), 1, "one least privileged permission per row: {l}");
+            (least[0].clone(), permission_names(cells[2]))
+        })
+        .collect()
+}
+
+fn documented_permissions() -> BTreeSet<String> {
+    documented_permission_rows()
+        .into_iter()
+        .map(|(least, _)| least)
+        .collect()
 }
 
 #[test]
 fn one_permission_list_in_docs_code_hints_and_ci_examples() {
-    let documented = documented_permissions();
-    let in_code: BTreeSet<String> = commcred::backend::graph::permissions::ALL
+    use commcred::backend::graph::permissions::{ALL, hint};
+    let rows = documented_permission_rows();
+    let in_code: Vec<(String, BTreeSet<String>)> = ALL
         .iter()
-        .map(|n| n.permission.to_string())
+        .map(|n| {
+            (
+                n.permission.to_string(),
+                n.also.iter().map(|a| a.to_string()).collect(),
+            )
+        })
         .collect();
-    assert_eq!(documented, in_code, "docs/graph.md vs permissions.rs");
-    assert!(documented.contains("CallRecords.Read.All"));
+    assert_eq!(rows, in_code, "docs/graph.md's table vs permissions::ALL, row by row");
+    let documented = documented_permissions();
+    assert!(documented.contains("CallRecord-PstnCalls.Read.All"));
     assert!(documented.contains("LicenseAssignment.ReadWrite.All"));
-    let hint = commcred::backend::graph::permissions::HINT;
-    assert_eq!(permission_names(hint), documented, "the error hint: {hint}");
+    let hint = hint();
+    assert_eq!(permission_names(&hint), documented, "the error hint: {hint}");
     for ci in [
         "examples/ci/github/commcred.yml",
         "examples/ci/gitlab/.gitlab-ci.yml",

@@ -11,6 +11,7 @@ mod export;
 mod first_hour;
 mod formats;
 mod graph;
+mod graph_edge;
 mod graph_fidelity;
 mod graph_writes;
 mod groups;

@@ -16,6 +16,8 @@ fn session() -> Session {
         backend_override: None,
         now: "2026-11-25T12:00:00Z".parse().unwrap(),
         lock_wait: DEFAULT_LOCK_WAIT,
+        deadline: None,
+        applies: false,
     }
 }
 

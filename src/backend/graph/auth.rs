@@ -84,7 +84,7 @@ impl Credentials {
                 "the graph backend needs an app registration's client credentials: set {} \
                  (the Azure SDK's variables). Permissions: {}",
                 missing.join(", "),
-                super::permissions::HINT
+                super::permissions::hint()
             ))),
         }
     }

@@ -22,14 +22,26 @@ pub(crate) const PAGE_SIZE: usize = 999;
 
 /// A failed read as the user sees it: sign-in problems apart, 403s with the permission list.
 pub(super) fn read_error(what: &str, e: CallError) -> BackendError {
-    if let CallError::Auth(message) = &e {
-        return BackendError::Auth(format!("cannot sign in to Microsoft Graph: {message}"));
+    match &e {
+        CallError::Auth(message) => {
+            return BackendError::Auth(format!("cannot sign in to Microsoft Graph: {message}"));
+        }
+        CallError::Throttled(t) => {
+            return BackendError::ReadThrottled {
+                what: what.to_string(),
+                too_many: t.too_many,
+                unavailable: t.unavailable,
+                last_retry_after: super::client::describe_wait(t.last_retry_after),
+                waited_secs: t.waited.as_secs(),
+            };
+        }
+        _ => {}
     }
     BackendError::Read {
         what: format!("Microsoft Graph ({what})"),
         message: match &e {
             CallError::Status { status: 403, .. } => {
-                format!("{e}. Permissions: {}", super::permissions::HINT)
+                format!("{e}. Permissions: {}", super::permissions::hint())
             }
             _ => e.to_string(),
         },
