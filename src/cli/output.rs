@@ -114,6 +114,7 @@ impl Output {
                 .terminal_links(false)
                 .context_lines(1)
                 .without_cause_chain()
+                .word_splitter(textwrap::WordSplitter::NoHyphenation)
                 .width(100);
             Box::new(opts.build())
         }));

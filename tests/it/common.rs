@@ -70,3 +70,13 @@ pub fn rust_sources(dir: &Path) -> Vec<PathBuf> {
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
+
+/// A run's standard error with the report renderer's wrapping undone (its `|` gutters and
+/// line breaks), so that a test can look for a sentence wherever the lines broke.
+pub fn flat_stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(|l| l.trim_start().trim_start_matches('|').trim())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -50,13 +50,8 @@ fn run(dir: &Path, url: &str, args: &[&str]) -> Output {
     cmd.args(args).output().unwrap()
 }
 
-/// Standard error with miette's wrapping undone: one line per paragraph of the report.
 fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr)
-        .lines()
-        .map(|l| l.trim_start().trim_start_matches('|').trim())
-        .collect::<Vec<_>>()
-        .join(" ")
+    crate::common::flat_stderr(o)
 }
 
 /// The files a run may change: the tenant and the ledger.

@@ -401,14 +401,14 @@ fn apply_without_the_license_permission_exits_1_naming_it_and_changes_nothing() 
     let plan = run(&["plan", "--detailed-exitcode"]);
     assert_eq!(plan.status.code(), Some(2), "{plan:?}");
     let apply = run(&["apply", "--auto-approve"]);
-    let stderr = String::from_utf8_lossy(&apply.stderr);
+    let stderr = crate::common::flat_stderr(&apply);
     assert_eq!(apply.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("commcred::graph::missing_permissions"),
         "{stderr}"
     );
     assert!(
-        stderr.contains("LicenseAssignment.ReadWrite.All (to assign and remove licenses)"),
+        stderr.contains("LicenseAssignment.ReadWrite.All (to assign and remove licenses;"),
         "{stderr}"
     );
     // Nothing reached the tenant.
@@ -764,7 +764,7 @@ communicationsCredits:
         .args(["plan", "--out", "plan.json"])
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = crate::common::flat_stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("CallRecord-PstnCalls.Read.All (to read the PSTN call log"),

@@ -376,9 +376,42 @@ mod tests {
         let names: Vec<&str> = m.iter().map(|n| n.permission).collect();
         assert_eq!(
             names,
-            ["LicenseAssignment.ReadWrite.All", "CallRecords.Read.All"]
+            ["LicenseAssignment.ReadWrite.All", "CallRecord-PstnCalls.Read.All"]
         );
-        assert!(describe_missing(&m).contains("CallRecords.Read.All (to read the PSTN call log"));
+        let text = describe_missing(&m);
+        assert!(text.contains("CallRecord-PstnCalls.Read.All (to read the PSTN call log"));
+        assert!(text.contains("or a higher one: CallRecords.Read.All"), "{text}");
+        // The higher permission alone does for the call log; the least privileged one too.
+        for p in ["CallRecords.Read.All", "CallRecord-PstnCalls.Read.All"] {
+            assert!(missing(&[p.to_string()], &[&READ_PSTN_CALLS]).is_empty(), "{p}");
+        }
+    }
+
+    #[test]
+    fn with_a_read_missing_the_declared_changes_are_named_in_the_same_message() {
+        let granted = vec!["User.Read.All".to_string(), "User.ReadWrite.All".to_string()];
+        let intent = crate::backend::Intent {
+            pstn_calls: true,
+            changes: crate::backend::Changes {
+                user_licenses: true,
+                usage_locations: true,
+                group_licenses: false,
+            },
+        };
+        let now = read_needs(&intent);
+        let m = missing(&granted, &now);
+        let later = missing_later(&granted, &change_needs(&intent.changes), &now);
+        let text = describe_all_missing(&m, &later);
+        for name in [
+            "Organization.Read.All",
+            "GroupMember.Read.All",
+            "CallRecord-PstnCalls.Read.All",
+            "also needs LicenseAssignment.ReadWrite.All",
+        ] {
+            assert!(text.contains(name), "{name}: {text}");
+        }
+        // User.ReadWrite.All is granted: usage locations need nothing more.
+        assert!(!text.contains("usageLocation"), "{text}");
     }
 
     #[test]
