@@ -342,7 +342,9 @@ fn dispatch(
         (Method::GET, ["organization"]) => read(resources::organization(state)),
         (Method::GET, ["subscribedSkus"]) => read(resources::subscribed_skus(state)),
         (Method::GET, ["users"]) => read(users_list::list_users(state, &query, eventual, ids)),
-        (Method::GET, ["users", "$count"]) => read(users_list::count_users(state, &query, eventual, ids)),
+        (Method::GET, ["users", "$count"]) => {
+            read(users_list::count_users(state, &query, eventual, ids))
+        }
         (Method::GET, ["users", id]) => read(resources::get_user(state, id, &query, ids)),
         (Method::GET, ["communications", "callRecords", f]) => {
             read(super::pstn::get_pstn_calls(state, f, &query, ids))

@@ -183,7 +183,11 @@ fn documented_permission_rows() -> Vec<(String, BTreeSet<String>)> {
         .map(|l| {
             let cells: Vec<&str> = l.split('|').collect();
             let least: Vec<String> = permission_names(cells[1]).into_iter().collect();
-            assert_eq!(least.len(), 1, "one least privileged permission per row: {l}");
+            assert_eq!(
+                least.len(),
+                1,
+                "one least privileged permission per row: {l}"
+            );
             (least[0].clone(), permission_names(cells[2]))
         })
         .collect()
@@ -209,12 +213,19 @@ fn one_permission_list_in_docs_code_hints_and_ci_examples() {
             )
         })
         .collect();
-    assert_eq!(rows, in_code, "docs/graph.md's table vs permissions::ALL, row by row");
+    assert_eq!(
+        rows, in_code,
+        "docs/graph.md's table vs permissions::ALL, row by row"
+    );
     let documented = documented_permissions();
     assert!(documented.contains("CallRecord-PstnCalls.Read.All"));
     assert!(documented.contains("LicenseAssignment.ReadWrite.All"));
     let hint = hint();
-    assert_eq!(permission_names(&hint), documented, "the error hint: {hint}");
+    assert_eq!(
+        permission_names(&hint),
+        documented,
+        "the error hint: {hint}"
+    );
     for ci in [
         "examples/ci/github/commcred.yml",
         "examples/ci/gitlab/.gitlab-ci.yml",

@@ -88,12 +88,18 @@ async fn a_token_missing_two_permissions_hears_of_both_in_one_diagnostic_and_not
             1,
             "{err}"
         );
-        assert!(err.contains("GroupMember.Read.All (to read the groups"), "{err}");
+        assert!(
+            err.contains("GroupMember.Read.All (to read the groups"),
+            "{err}"
+        );
         assert!(
             err.contains("CallRecord-PstnCalls.Read.All (to read the PSTN call log"),
             "{err}"
         );
-        assert!(err.contains("or a higher one: CallRecords.Read.All"), "{err}");
+        assert!(
+            err.contains("or a higher one: CallRecords.Read.All"),
+            "{err}"
+        );
         if command[0] == "apply" {
             // What the apply will need too, so that one round of consent is enough.
             assert!(
@@ -137,13 +143,20 @@ async fn the_least_privileged_pstn_permission_alone_reads_the_call_log() {
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     drop(emu);
     let tenant = std::fs::read_to_string(dir.path().join("tenant.json")).unwrap();
-    assert_ne!(tenant, crate::common::read(&crate::common::root().join("examples/quickstart/tenant.json")));
+    assert_ne!(
+        tenant,
+        crate::common::read(&crate::common::root().join("examples/quickstart/tenant.json"))
+    );
 }
 
 #[tokio::test]
 async fn only_the_higher_privileged_permissions_still_work() {
     let dir = quickstart_with_ledger();
-    let emu = emulator(dir.path(), "Directory.ReadWrite.All,CallRecords.Read.All", &[]);
+    let emu = emulator(
+        dir.path(),
+        "Directory.ReadWrite.All,CallRecords.Read.All",
+        &[],
+    );
     let apply = run(
         dir.path(),
         &emu.url,
@@ -165,15 +178,25 @@ async fn only_the_higher_privileged_permissions_still_work() {
 async fn a_plan_that_needs_writes_the_token_lacks_is_refused_naming_each_before_any_write() {
     let dir = quickstart_with_ledger();
     let before = state(dir.path());
-    let roles = "User.Read.All,Organization.Read.All,GroupMember.Read.All,CallRecord-PstnCalls.Read.All";
+    let roles =
+        "User.Read.All,Organization.Read.All,GroupMember.Read.All,CallRecord-PstnCalls.Read.All";
     let emu = emulator(dir.path(), roles, &[]);
     let out = run(dir.path(), &emu.url, &["apply", "--auto-approve"]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert_eq!(err.matches("commcred::graph::missing_permissions").count(), 1);
-    assert!(err.contains("LicenseAssignment.ReadWrite.All (to assign and remove licenses"), "{err}");
+    assert_eq!(
+        err.matches("commcred::graph::missing_permissions").count(),
+        1
+    );
+    assert!(
+        err.contains("LicenseAssignment.ReadWrite.All (to assign and remove licenses"),
+        "{err}"
+    );
     // The quickstart plan sets a usage location too: both in the same message.
-    assert!(err.contains("User.ReadWrite.All (to set users' usageLocation"), "{err}");
+    assert!(
+        err.contains("User.ReadWrite.All (to set users' usageLocation"),
+        "{err}"
+    );
     let s = stats(&emu.url).await;
     assert_eq!(s["writes"], 0, "{s}");
     drop(emu);
@@ -215,9 +238,18 @@ fn reads_graph_keeps_throttling_end_by_the_timeout_saying_so_and_change_nothing(
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
         // Within the timeout plus one Retry-After (and the process's start).
-        assert!(took < timeout + Duration::from_secs(3), "{args:?} took {took:?}");
-        assert!(took >= timeout - Duration::from_secs(2), "{args:?} gave up early: {took:?}");
-        assert!(err.contains("commcred::graph::read_throttled"), "{args:?}: {err}");
+        assert!(
+            took < timeout + Duration::from_secs(3),
+            "{args:?} took {took:?}"
+        );
+        assert!(
+            took >= timeout - Duration::from_secs(2),
+            "{args:?} gave up early: {took:?}"
+        );
+        assert!(
+            err.contains("commcred::graph::read_throttled"),
+            "{args:?}: {err}"
+        );
         assert!(err.contains("Microsoft Graph throttled the reads"), "{err}");
         assert!(err.contains("429 Too Many Requests"), "{err}");
         assert!(err.contains("the last asking to wait 1 s"), "{err}");

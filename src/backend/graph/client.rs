@@ -115,9 +115,7 @@ impl CallError {
     /// not a fixed number of times.
     pub(crate) fn is_throttling(&self) -> bool {
         match self {
-            CallError::Status {
-                status: 429, ..
-            } => true,
+            CallError::Status { status: 429, .. } => true,
             CallError::Status {
                 status: 503,
                 retry_after,

@@ -221,7 +221,11 @@ pub fn granted_roles(access_token: &str) -> Option<Vec<String>> {
 
 /// The needs none of whose accepted permissions is granted.
 pub fn missing<'a>(granted: &[String], needs: &[&'a Need]) -> Vec<&'a Need> {
-    needs.iter().filter(|n| !n.met_by(granted)).copied().collect()
+    needs
+        .iter()
+        .filter(|n| !n.met_by(granted))
+        .copied()
+        .collect()
 }
 
 /// `X (to a, to b), Y (to c)`: one entry per permission, with every purpose it is missing
@@ -244,7 +248,11 @@ fn list_missing(missing: &[&Need]) -> Vec<String> {
                 [] => String::new(),
                 also => format!("; or a higher one: {}", also.join(", ")),
             };
-            format!("{} (to {}{higher})", need.permission, purposes.join(", to "))
+            format!(
+                "{} (to {}{higher})",
+                need.permission,
+                purposes.join(", to ")
+            )
         })
         .collect()
 }
@@ -376,20 +384,32 @@ mod tests {
         let names: Vec<&str> = m.iter().map(|n| n.permission).collect();
         assert_eq!(
             names,
-            ["LicenseAssignment.ReadWrite.All", "CallRecord-PstnCalls.Read.All"]
+            [
+                "LicenseAssignment.ReadWrite.All",
+                "CallRecord-PstnCalls.Read.All"
+            ]
         );
         let text = describe_missing(&m);
         assert!(text.contains("CallRecord-PstnCalls.Read.All (to read the PSTN call log"));
-        assert!(text.contains("or a higher one: CallRecords.Read.All"), "{text}");
+        assert!(
+            text.contains("or a higher one: CallRecords.Read.All"),
+            "{text}"
+        );
         // The higher permission alone does for the call log; the least privileged one too.
         for p in ["CallRecords.Read.All", "CallRecord-PstnCalls.Read.All"] {
-            assert!(missing(&[p.to_string()], &[&READ_PSTN_CALLS]).is_empty(), "{p}");
+            assert!(
+                missing(&[p.to_string()], &[&READ_PSTN_CALLS]).is_empty(),
+                "{p}"
+            );
         }
     }
 
     #[test]
     fn with_a_read_missing_the_declared_changes_are_named_in_the_same_message() {
-        let granted = vec!["User.Read.All".to_string(), "User.ReadWrite.All".to_string()];
+        let granted = vec![
+            "User.Read.All".to_string(),
+            "User.ReadWrite.All".to_string(),
+        ];
         let intent = crate::backend::Intent {
             pstn_calls: true,
             changes: crate::backend::Changes {

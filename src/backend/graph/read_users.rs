@@ -200,8 +200,8 @@ fn read_segment(
             return Ok(None);
         };
         if count > SPLIT_ABOVE
-            && let Some(users) = split(client.clone(), permits.clone(), &prefix, &page, count)
-                .await?
+            && let Some(users) =
+                split(client.clone(), permits.clone(), &prefix, &page, count).await?
         {
             return Ok(Some(users));
         }
