@@ -125,8 +125,10 @@ const M_NAMES: &[&str] = &[
     "monica", "martin",
 ];
 
-/// The tenant shapes: a name and the user name of user `n`.
-const SHAPES: &[(&str, fn(usize) -> String)] = &[
+/// A tenant shape: its name, and the user name of user `n`.
+type Shape = (&'static str, fn(usize) -> String);
+
+const SHAPES: &[Shape] = &[
     ("spread", |n| {
         format!("{}.{n}", NAMES[(n * 7919 + n / 13) % NAMES.len()])
     }),
