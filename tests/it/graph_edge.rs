@@ -208,7 +208,7 @@ async fn a_plan_that_needs_writes_the_token_lacks_is_refused_naming_each_before_
 fn reads_graph_keeps_throttling_end_by_the_timeout_saying_so_and_change_nothing() {
     let dir = quickstart_with_ledger();
     let before = state(dir.path());
-    let roles = commcred::emulator::KNOWN_ROLES.join(",");
+    let roles = commcred_emulator::KNOWN_ROLES.join(",");
     let emu = emulator(
         dir.path(),
         &roles,
@@ -263,7 +263,7 @@ fn reads_graph_keeps_throttling_end_by_the_timeout_saying_so_and_change_nothing(
 #[test]
 fn with_v_each_wait_on_a_throttled_read_is_logged() {
     let dir = quickstart_with_ledger();
-    let roles = commcred::emulator::KNOWN_ROLES.join(",");
+    let roles = commcred_emulator::KNOWN_ROLES.join(",");
     let emu = emulator(
         dir.path(),
         &roles,
@@ -276,4 +276,35 @@ fn with_v_each_wait_on_a_throttled_read_is_logged() {
         err.matches("waiting 1 s before reading again").count() >= 2,
         "{err}"
     );
+}
+
+/// The emulator's table (written from Graph's pages, sharing no code with the client) and
+/// the client's: for every call of every need, the emulator accepts the need's least
+/// privileged permission and each higher one, and across the need's calls exactly those.
+#[test]
+fn the_emulator_accepts_exactly_the_documented_permissions_per_call() {
+    use std::collections::BTreeSet;
+    for need in commcred::backend::graph::permissions::ALL {
+        let wanted: BTreeSet<&str> = std::iter::once(need.permission)
+            .chain(need.also.iter().copied())
+            .collect();
+        let mut common: Option<BTreeSet<&str>> = None;
+        for (method, path) in need.calls {
+            let path = path.replace("{id}", "00000000-0000-4000-8000-000000000001");
+            let accepted: BTreeSet<&str> = commcred_emulator::accepted_for(method, &path)
+                .unwrap_or_else(|| panic!("the emulator serves {method} {path}"))
+                .iter()
+                .copied()
+                .collect();
+            assert!(
+                wanted.is_subset(&accepted),
+                "{method} {path}: the emulator accepts {accepted:?}, the client counts on {wanted:?}"
+            );
+            common = Some(match common {
+                None => accepted,
+                Some(c) => c.intersection(&accepted).copied().collect(),
+            });
+        }
+        assert_eq!(common.unwrap(), wanted, "{}", need.source);
+    }
 }

@@ -15,7 +15,7 @@ use serde_json::Value;
 /// the permissions of that page's "Permissions" table (least privileged first, then the
 /// higher privileged ones), add it to [`ALL`] and to what needs it ([`Scope::needs`] or
 /// [`needs_of`]), add its row to docs/graph.md ("Permissions"; a test compares them) and
-/// the same table to the emulator (`src/emulator/permissions.rs`; a test compares that too).
+/// the same table to the emulator (`crates/emulator/src/permissions.rs`; a test compares that too).
 #[derive(Debug)]
 pub struct Need {
     /// The least privileged permission: the one commcred asks for.
