@@ -406,10 +406,7 @@ mod tests {
 
     #[test]
     fn with_a_read_missing_the_declared_changes_are_named_in_the_same_message() {
-        let granted = vec![
-            "User.Read.All".to_string(),
-            "User.ReadWrite.All".to_string(),
-        ];
+        let granted = vec!["User.Read.All".to_string()];
         let intent = crate::backend::Intent {
             pstn_calls: true,
             changes: crate::backend::Changes {
@@ -427,11 +424,12 @@ mod tests {
             "GroupMember.Read.All",
             "CallRecord-PstnCalls.Read.All",
             "also needs LicenseAssignment.ReadWrite.All",
+            "User.ReadWrite.All (to set users' usageLocation",
         ] {
             assert!(text.contains(name), "{name}: {text}");
         }
-        // User.ReadWrite.All is granted: usage locations need nothing more.
-        assert!(!text.contains("usageLocation"), "{text}");
+        // Groups are not declared: nothing about them.
+        assert!(!text.contains("groups' licenses"), "{text}");
     }
 
     #[test]
