@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 
 use crate::base::money::Amount;
 use crate::plan::CreditsChange;
+use crate::tenant::BillingAccountType;
 
 use super::Style;
 
@@ -64,9 +65,16 @@ pub fn render_outlook(change: &CreditsChange, style: Style) -> String {
         );
     }
     if let Some(at) = f.runs_out_at {
+        // How calls are paid once the balance is spent depends on the billing account
+        // (docs/credits.md, "Billing account types").
+        let then = match change.billing_account_type {
+            BillingAccountType::Mosa => "",
+            BillingAccountType::Mca => "; then usage is billed on the MCA invoice",
+            BillingAccountType::Csp => "; then usage is partner overage (Azure subscription)",
+        };
         let _ = writeln!(
             out,
-            "  runs out               {} at the recent rate (auto-recharge off)",
+            "  runs out               {} at the recent rate (auto-recharge off){then}",
             at.format("%Y-%m-%d")
         );
     }
