@@ -110,13 +110,21 @@ pub fn window_values(message: &str) -> std::borrow::Cow<'_, str> {
             rest = &inner[close + 1..];
             continue;
         }
+        let space = rest.starts_with(char::is_whitespace);
+        // A run of spaces, or a word up to the next space or backtick.
         let end = rest
             .char_indices()
             .skip(1)
-            .find(|&(_, c)| c == '`' || c.is_whitespace())
+            .find(|&(_, c)| {
+                if space {
+                    !c.is_whitespace()
+                } else {
+                    c == '`' || c.is_whitespace()
+                }
+            })
             .map_or(rest.len(), |(i, _)| i);
         let (word, tail) = rest.split_at(end);
-        if word.starts_with(char::is_whitespace) {
+        if space {
             out.push_str(word);
         } else {
             // A word, or what follows a backtick that is never closed.

@@ -127,8 +127,7 @@ pub fn export(live: &Snapshot, opts: &ExportOptions) -> Export {
         tenant: live.tenant.domain.clone(),
         backend: opts.backend.clone(),
         default_usage_location: default_location.map(Country),
-        // The live credits account says the billing account type; the YAML need not repeat it.
-        billing_account: None,
+        billing_account: None, // the live credits account says it
         communications_credits: credits.section,
         profiles,
         users: user_entries,

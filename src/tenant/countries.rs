@@ -36,8 +36,9 @@ pub fn table() -> &'static [Availability] {
 /// The page for `country` (case-insensitive), when the table has one.
 pub fn availability(country: &str) -> Option<&'static Availability> {
     let table = table();
+    let code = country.to_ascii_uppercase();
     table
-        .binary_search_by(|row| row.country.cmp(&country.to_ascii_uppercase().as_str()))
+        .binary_search_by(|row| row.country.cmp(code.as_str()))
         .ok()
         .map(|i| &table[i])
 }
