@@ -8,7 +8,7 @@
 use std::sync::OnceLock;
 
 /// The checked-in table (header comments name the page and the date read).
-pub const COUNTRIES_CSV: &str = include_str!("../../data/calling-plan-countries.csv");
+pub const COUNTRIES_CSV: &str = include_str!("../../../../data/calling-plan-countries.csv");
 
 /// One "Availability in <country>" page, as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
