@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 
 use super::observe::observe_holdings;
-use crate::base::licenses::Capabilities;
+use crate::base::licenses::{Capabilities, Capability, Friendly};
 use crate::config::{DesiredState, DesiredUser, Origin};
 use crate::tenant::rules::{
     Holding, capabilities_of, check_license_rules, credits_unusable_with, holdings, holdings_after,
@@ -19,7 +19,7 @@ use super::model::{
     CreditsChange, FailedAssignment, Plan, PlanWarning, UsageLocationChange, UserChange,
 };
 use super::problems::{PlanErrors, PlanProblem, list_some};
-use super::skus::{ResolvedSkus, nearest, resolve, sku_ref};
+use super::skus::{ResolvedSkus, nearest, resolve, sku_ref, unsold_for_users};
 
 /// Plans the changes that make `live` match `desired`. Every problem is collected; any
 /// problem means no plan (and nothing applied).
@@ -64,6 +64,8 @@ pub fn plan(
     let mut origins: HashMap<usize, &Origin> = HashMap::with_capacity(desired.users.len());
     let mut warnings = Vec::new();
     let mut missing = Vec::new();
+    // Per friendly name no SKU sells: the users who want it and hold it from nothing else.
+    let mut unsold_missing: BTreeMap<Friendly, Vec<String>> = BTreeMap::new();
     for want in &desired.users {
         let Some(i) = index.user_by_upn(&want.upn) else {
             missing.push(want);
@@ -78,13 +80,26 @@ pub fn plan(
             groups: &groups,
             prefer_groups: desired.groups.prefer_groups,
         };
-        match plan_listed_user(&ctx, want, desired, i, &mut seats, &mut warnings) {
+        match plan_listed_user(
+            &ctx,
+            want,
+            desired,
+            i,
+            &mut seats,
+            &mut warnings,
+            &mut unsold_missing,
+        ) {
             Ok(Some(change)) => users.push(change),
             Ok(None) => {}
             Err(p) => problems.extend(p),
         }
     }
     problems.extend(missing_users(&missing, live));
+    problems.extend(
+        unsold_missing
+            .into_iter()
+            .map(|(name, users)| unsold_for_users(name, &users)),
+    );
     if desired.prune {
         for i in 0..live.users.len() {
             if listed.contains(&i) {
@@ -320,6 +335,7 @@ fn plan_listed_user(
     i: usize,
     seats: &mut SeatLedger,
     warnings: &mut Vec<PlanWarning>,
+    unsold_missing: &mut BTreeMap<Friendly, Vec<String>>,
 ) -> Result<Option<UserChange>, Vec<PlanProblem>> {
     let live = ctx.live;
     let user = &live.users[i];
@@ -359,6 +375,29 @@ fn plan_listed_user(
     // one apply converges: a user losing E5 gets the Audio Conferencing E5 gave.
     let removing: Vec<&str> = change.remove.iter().map(|r| &*r.sku_id).collect();
     let kept = holdings_after(live, ctx.index, &held, &removing, &[]);
+    // Rule `provided-not-bought`: a name no SKU of the tenant sells (Teams Phone only from
+    // E5) needs nothing for a user who already holds it; the others are named in one error.
+    for name in &want.licenses {
+        let Some(&f) = ctx.skus.unsold.get(name) else {
+            continue;
+        };
+        let held_by: Vec<&str> = kept
+            .iter()
+            .filter(|(_, caps)| f.capabilities().iter().any(|c| caps.as_held().has(*c)))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        if held_by.is_empty() {
+            unsold_missing
+                .entry(f)
+                .or_default()
+                .push(format!("{} at {}", want.upn, want.origin));
+        } else if !change.notes.iter().any(|n| n.starts_with(f.name())) {
+            change.notes.push(format!(
+                "{f} is already provided by {} (the tenant sells it in no other SKU)",
+                held_by.join(" + ")
+            ));
+        }
+    }
     for &sku in &wanted {
         let mine = held.iter().find(|h| h.sku == Some(sku));
         match mine {
@@ -442,6 +481,14 @@ fn plan_listed_user(
         return Err(problems);
     }
     warnings.extend(unpaid_capabilities(&after, &want.upn));
+    warnings.extend(teams_missing(
+        ctx.index,
+        &held,
+        &change,
+        &from_groups,
+        &after,
+        &want.upn,
+    ));
     record_seats(ctx.index, i, &held, &change, seats);
     Ok(keep_if_changed(change))
 }
@@ -581,6 +628,62 @@ fn unpaid_capabilities(after: &[(String, Capabilities)], upn: &str) -> Vec<PlanW
             assignment: None,
         })
         .collect()
+}
+
+/// Rule `teams-phone-needs-teams` (a warning): Teams Phone works only for a user who also
+/// has Microsoft Teams ("Teams Phone licensing"; the "(no Teams)" suites carry `MCOEV` and
+/// `MCOMEETADV` but not `TEAMS1`, so they need Teams Enterprise or Teams EEA beside them).
+/// No Microsoft page says Graph refuses such an assignment, so the plan warns. A resource
+/// account's Teams Phone is not judged: resource accounts are not Teams users.
+fn teams_missing(
+    index: &TenantIndex,
+    held: &[Holding],
+    change: &UserChange,
+    from_groups: &[usize],
+    after: &[(String, Capabilities)],
+    upn: &str,
+) -> Option<PlanWarning> {
+    if !capabilities_of(after).has(Capability::TeamsPhone) {
+        return None;
+    }
+    let removed = |h: &Holding| {
+        change
+            .remove
+            .iter()
+            .any(|r| r.sku_id.eq_ignore_ascii_case(&h.sku_id))
+    };
+    // Teams from what the user keeps (an active path that is not a removed direct one) or
+    // from what the plan adds (directly or through a managed group).
+    let kept = held.iter().any(|h| {
+        h.teams
+            && h.paths
+                .iter()
+                .filter(|p| !(removed(h) && p.group.is_none()))
+                .any(|p| p.provides())
+    });
+    let added = change
+        .add
+        .iter()
+        .filter_map(|a| index.sku(&a.sku_id))
+        .chain(from_groups.iter().copied())
+        .any(|i| index.sku_gives_teams(i));
+    if kept || added {
+        return None;
+    }
+    let by: Vec<&str> = after
+        .iter()
+        .filter(|(_, caps)| caps.has(Capability::TeamsPhone))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    Some(PlanWarning {
+        code: "commcred::plan::teams_missing".into(),
+        upn: Some(upn.to_string()),
+        message: format!(
+            "{upn} will hold Teams Phone ({}) but no license with Microsoft Teams (TEAMS1): Teams Phone works only inside Teams, so {upn} cannot make or take calls until a license with Teams (such as Microsoft Teams Enterprise or Teams EEA beside a \"(no Teams)\" suite) is assigned",
+            by.join(" + ")
+        ),
+        assignment: None,
+    })
 }
 
 /// One warning per assignment Microsoft reports in error: it gives the user nothing. An
