@@ -449,7 +449,10 @@ mod tests {
         assert!(is_teams_service_plan("TEAMS1") && is_teams_service_plan("TeamsEss"));
         assert!(!is_teams_service_plan("TEAMS_FREE") && !is_teams_service_plan("MCOEV"));
         assert_eq!(cat.sku("SPE_E5").unwrap().teams_service_plans, ["TEAMS1"]);
-        assert_eq!(cat.sku("M365_G5_GCC").unwrap().teams_service_plans, ["TEAMS_GOV"]);
+        assert_eq!(
+            cat.sku("M365_G5_GCC").unwrap().teams_service_plans,
+            ["TEAMS_GOV"]
+        );
         assert!(cat.sku("MCOEV").unwrap().teams_service_plans.is_empty());
         let no_teams = cat
             .sku("Microsoft_365_E5_EEA_(no_Teams)_without_Audio_Conferencing")

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use super::catalog::{
     CATALOG_JSON, Capability, Catalog, CatalogServicePlan, CatalogSku, CatalogSource,
-    CatalogTeamsPlan, catalog, classify_service_plan, cloud_of, is_teams_service_plan,
-    payg_zone, sold_capability,
+    CatalogTeamsPlan, catalog, classify_service_plan, cloud_of, is_teams_service_plan, payg_zone,
+    sold_capability,
 };
 
 const TITLE: &str = "Product names and service plan identifiers for licensing";

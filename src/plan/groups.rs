@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{DesiredState, GroupKey};
 use crate::base::licenses::Friendly;
+use crate::config::{DesiredState, GroupKey};
 use crate::tenant::capabilities::friendly_of;
 use crate::tenant::groups::{
     COUNT_VIOLATION, DEPENDENCY_VIOLATION, GROUP_DEPENDENCY_MESSAGE, error_fix,
@@ -22,6 +22,7 @@ use crate::tenant::{AssignedLicense, Group, Snapshot, TenantIndex};
 
 use super::model::SkuRef;
 use super::problems::PlanProblem;
+use super::rules::PlanRule;
 use super::skus::ResolvedSkus;
 
 /// One group the plan changes or reports on.
@@ -316,7 +317,7 @@ fn missing_prerequisite(
         None => "a license that gives Teams Phone (MCOEV, or a suite with it such as SPE_E5)"
             .to_string(),
     };
-    Some(PlanProblem::new(
+    Some(PlanRule::GroupPrerequisiteInGroup.problem(
         "commcred::plan::group_prerequisite_missing",
         format!(
             "{}group \"{}\" ({}) would carry {} without Teams Phone in the same group: Entra ID needs an add-on's prerequisite in the group itself, whatever its members hold elsewhere, and Graph refuses it (\"{GROUP_DEPENDENCY_MESSAGE}\")",

@@ -9,6 +9,7 @@ pub mod observe;
 pub mod planner;
 pub mod problems;
 pub mod render;
+pub mod rules;
 pub mod skus;
 pub mod steps;
 

@@ -11,6 +11,7 @@ use crate::tenant::capabilities::friendly_of;
 
 use super::model::SkuRef;
 use super::problems::{PlanProblem, list_some};
+use super::rules::PlanRule;
 
 pub struct ResolvedSkus {
     /// License name -> SKU position in `subscribedSkus`.
@@ -127,7 +128,7 @@ fn resolve_one(name: &LicenseName, live: &Snapshot) -> Result<usize, PlanProblem
             if sku.applies_to_users() {
                 Ok(*one)
             } else {
-                Err(PlanProblem::new(
+                Err(PlanRule::UserSkusOnly.problem(
                     "commcred::plan::sku_not_for_users",
                     format!(
                         "license `{name}` ({}) applies to {}, not to users",
@@ -160,21 +161,34 @@ fn resolve_one(name: &LicenseName, live: &Snapshot) -> Result<usize, PlanProblem
 
 /// The users who want `name`, which no subscribed SKU sells, and do not hold it from
 /// another license (each with where it is written): one error naming them and what to buy.
-pub fn unsold_for_users(name: Friendly, users: &[String]) -> PlanProblem {
-    let mut p = not_subscribed(&LicenseName::Friendly(name), None);
+pub fn unsold_for_users(
+    name: Friendly,
+    wanting: &[(String, &crate::config::Origin)],
+) -> PlanProblem {
+    let users: Vec<String> = wanting
+        .iter()
+        .map(|(upn, origin)| format!("{upn} at {origin}"))
+        .collect();
+    let not_sold = not_subscribed(&LicenseName::Friendly(name), None);
+    let mut p = PlanRule::ProvidedNotBought.problem(not_sold.code, "", "");
     p.message = format!(
-        "{}, and {} user{} who want{} it hold{} it from no other license: {}",
-        p.message,
+        "{}: {}, and {} user{} who want{} it hold{} it from no other license: {}",
+        wanting[0].1,
+        not_sold.message,
         users.len(),
         plural(users.len()),
         if users.len() == 1 { "s" } else { "" },
         if users.len() == 1 { "s" } else { "" },
-        list_some(users, 10)
+        list_some(&users, 10)
     );
     p.help = format!(
         "buy one of {} in the Microsoft 365 admin center, or give {} a license that includes {}",
         list_some(&sellers(name), 8),
-        if users.len() == 1 { "that user" } else { "those users" },
+        if users.len() == 1 {
+            "that user"
+        } else {
+            "those users"
+        },
         name.capabilities()[0].label()
     );
     p

@@ -124,7 +124,9 @@ impl Snapshot {
     /// Graph's `POST /groups/{id}/assignLicense`: changes the group's licenses only (members
     /// are processed afterwards, see [`Snapshot::process_group_licenses`]). Adding a license
     /// the group has updates its disabled plans. Unknown SKUs, user-inapplicable SKUs and
-    /// removing a license the group does not have are refused, all or nothing.
+    /// removing a license the group does not have are refused, all or nothing; so is a
+    /// result whose calling plan lacks Teams Phone in the group ([`group_missing_prerequisite`]).
+    // Long: Graph's checks on the request, then on the group's resulting licenses, before anything is changed.
     pub fn set_group_licenses(
         &mut self,
         index: &TenantIndex,
@@ -405,8 +407,7 @@ impl Snapshot {
             let states = self.users[user].license_assignment_states.as_mut().unwrap();
             changed |= match *pos {
                 Some(p)
-                    if states[p].state == new_state.state
-                        && states[p].error == new_state.error =>
+                    if states[p].state == new_state.state && states[p].error == new_state.error =>
                 {
                     false
                 }
@@ -468,7 +469,10 @@ impl Snapshot {
                 let Some(sku) = index.sku(&l.sku_id) else {
                     return Some("Other");
                 };
-                if dependency_broken && sku_capabilities(&self.subscribed_skus[sku], &l.disabled_plans).calling_plan() {
+                if dependency_broken
+                    && sku_capabilities(&self.subscribed_skus[sku], &l.disabled_plans)
+                        .calling_plan()
+                {
                     return Some(DEPENDENCY_VIOLATION);
                 }
                 // One seat per user and SKU: none more when any active assignment (this
