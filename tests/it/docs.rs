@@ -236,3 +236,71 @@ fn one_permission_list_in_docs_code_hints_and_ci_examples() {
         assert_eq!(permission_names(&text), documented, "{ci}");
     }
 }
+
+/// The rule ids written between `<!-- plan rules -->` and `<!-- end of plan rules -->` in a
+/// document: backticked words of lower-case parts joined by dashes.
+fn rule_ids_in(doc: &str) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(root().join(doc)).unwrap();
+    let mut out = BTreeSet::new();
+    let mut rest = text.as_str();
+    let mut sections = 0;
+    while let Some(begin) = rest.find("<!-- plan rules -->") {
+        let end = rest[begin..]
+            .find("<!-- end of plan rules -->")
+            .unwrap_or_else(|| panic!("{doc}: a plan rules section has no end marker"));
+        let section = &rest[begin..begin + end];
+        for token in section.split('`').skip(1).step_by(2) {
+            let parts: Vec<&str> = token.split('-').collect();
+            if parts.len() >= 2
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+            {
+                out.insert(token.to_string());
+            }
+        }
+        sections += 1;
+        rest = &rest[begin + end..];
+    }
+    assert!(sections > 0, "{doc} has no `<!-- plan rules -->` section");
+    out
+}
+
+/// The planner's sources (before and after the workspace split).
+fn planner_sources() -> String {
+    let dir = ["crates/core/src/plan", "src/plan"]
+        .iter()
+        .map(|d| root().join(d))
+        .find(|d| d.is_dir())
+        .expect("the planner's folder");
+    crate::common::rust_sources(&dir)
+        .iter()
+        .filter(|p| p.file_name().is_some_and(|n| n != "rules.rs"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_rules_in_readme_and_licensing_are_the_ones_the_planner_enforces() {
+    use commcred::plan::rules::PlanRule;
+    let sources = planner_sources();
+    let enforced: BTreeSet<String> = PlanRule::ALL.iter().map(|r| r.id().to_string()).collect();
+    for rule in PlanRule::ALL {
+        // A rule the planner never applies is not enforced: its error, warning or note is
+        // made through the rule (`PlanRule::X.problem(..)`, `.warning(..)`, `.note(..)`).
+        assert!(
+            sources.contains(&format!("PlanRule::{rule:?}.")),
+            "rule `{}` is listed in PlanRule but the planner never applies it",
+            rule.id()
+        );
+    }
+    for doc in ["README.md", "docs/licensing.md"] {
+        let listed = rule_ids_in(doc);
+        let missing: Vec<&String> = enforced.difference(&listed).collect();
+        let extra: Vec<&String> = listed.difference(&enforced).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{doc}: rules the planner enforces but the doc does not list: {missing:?}; listed but not enforced: {extra:?}"
+        );
+    }
+}

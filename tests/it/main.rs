@@ -20,6 +20,7 @@ mod groups_graph;
 mod honest_io;
 mod layers;
 mod licensing;
+mod microsoft_rules;
 mod plan_apply;
 mod planner_props;
 mod readme;

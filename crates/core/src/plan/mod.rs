@@ -11,6 +11,7 @@ pub mod observe;
 pub mod planner;
 pub mod problems;
 pub mod render;
+pub mod rules;
 pub mod saved;
 pub mod skus;
 pub mod steps;

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 
 use super::observe::observe_holdings;
-use crate::base::licenses::Capabilities;
+use crate::base::licenses::{Capabilities, Capability, Friendly};
 use crate::config::{DesiredState, DesiredUser, Origin};
 use crate::tenant::rules::{
     Holding, capabilities_of, check_license_rules, credits_unusable_with, holdings, holdings_after,
@@ -19,7 +19,8 @@ use super::model::{
     CreditsChange, FailedAssignment, Plan, PlanWarning, UsageLocationChange, UserChange,
 };
 use super::problems::{PlanErrors, PlanProblem, list_some};
-use super::skus::{ResolvedSkus, nearest, resolve, sku_ref};
+use super::rules::PlanRule;
+use super::skus::{ResolvedSkus, nearest, resolve, sku_ref, unsold_for_users};
 
 /// Plans the changes that make `live` match `desired`. Every problem is collected; any
 /// problem means no plan (and nothing applied).
@@ -30,7 +31,7 @@ pub fn plan(
     now: DateTime<Utc>,
 ) -> Result<Plan, PlanErrors> {
     if !desired.tenant.eq_ignore_ascii_case(&live.tenant.domain) {
-        return Err(PlanErrors(vec![PlanProblem::new(
+        return Err(PlanErrors(vec![PlanRule::TenantMatches.problem(
             "commcred::plan::tenant_mismatch",
             format!(
                 "{}commcred.yaml is for tenant `{}` but the live tenant is `{}` ({})",
@@ -64,6 +65,8 @@ pub fn plan(
     let mut origins: HashMap<usize, &Origin> = HashMap::with_capacity(desired.users.len());
     let mut warnings = Vec::new();
     let mut missing = Vec::new();
+    // Per friendly name no SKU sells: the users who want it and hold it from nothing else.
+    let mut unsold_missing: BTreeMap<Friendly, Vec<(String, &Origin)>> = BTreeMap::new();
     for want in &desired.users {
         let Some(i) = index.user_by_upn(&want.upn) else {
             missing.push(want);
@@ -78,13 +81,26 @@ pub fn plan(
             groups: &groups,
             prefer_groups: desired.groups.prefer_groups,
         };
-        match plan_listed_user(&ctx, want, desired, i, &mut seats, &mut warnings) {
+        match plan_listed_user(
+            &ctx,
+            want,
+            desired,
+            i,
+            &mut seats,
+            &mut warnings,
+            &mut unsold_missing,
+        ) {
             Ok(Some(change)) => users.push(change),
             Ok(None) => {}
             Err(p) => problems.extend(p),
         }
     }
     problems.extend(missing_users(&missing, live));
+    problems.extend(
+        unsold_missing
+            .into_iter()
+            .map(|(name, users)| unsold_for_users(name, &users)),
+    );
     if desired.prune {
         for i in 0..live.users.len() {
             if listed.contains(&i) {
@@ -267,7 +283,7 @@ impl SeatLedger {
             .filter(|&&g| free[g] < 1)
             .map(|&g| live.subscribed_skus[g].sku_part_number.as_str())
             .collect();
-        Some(PlanProblem::new(
+        Some(PlanRule::SeatsAvailable.problem(
             "commcred::plan::swaps_unorderable",
             format!(
                 "license swaps cannot be ordered: {} each need a free {} seat that only another swap would free (users: {})",
@@ -300,7 +316,7 @@ impl SeatLedger {
             let available = s.available_seats();
             if !users.is_empty() && *needed > available {
                 let upns: Vec<String> = users.iter().map(|&u| user_at(live, origins, u)).collect();
-                out.push(PlanProblem::new(
+                out.push(PlanRule::SeatsAvailable.problem(
                     "commcred::plan::seat_shortfall",
                     format!(
                         "not enough {} seats: the plan needs {needed} more, {available} available, short by {} (users: {})",
@@ -323,13 +339,14 @@ impl SeatLedger {
 
 // Long: one listed user's rules in SPEC §3's order (removals, the state after them, each
 // wanted SKU, usage location, the checks on the result), sharing the user's holdings.
-fn plan_listed_user(
+fn plan_listed_user<'a>(
     ctx: &UserContext,
-    want: &DesiredUser,
+    want: &'a DesiredUser,
     desired: &DesiredState,
     i: usize,
     seats: &mut SeatLedger,
     warnings: &mut Vec<PlanWarning>,
+    unsold_missing: &mut BTreeMap<Friendly, Vec<(String, &'a Origin)>>,
 ) -> Result<Option<UserChange>, Vec<PlanProblem>> {
     let live = ctx.live;
     let user = &live.users[i];
@@ -358,17 +375,41 @@ fn plan_listed_user(
         } else if h.direct && ctx.skus.managed.contains(&sku) && !wanted.contains(&sku) {
             change.remove.push(ctx.skus.sku_ref(sku));
         } else if !h.direct && ctx.skus.managed.contains(&sku) && !wanted.contains(&sku) {
-            change.notes.push(format!(
+            change.notes.push(PlanRule::GroupLicenseKept.note(format!(
                 "keeps {} through group {} (group licenses are never removed by commcred)",
                 sku_ref(live, sku).label(),
                 h.groups.join(", ")
-            ));
+            )));
         }
     }
     // "Already provided" is judged on what the user keeps after the removals (SPEC §3), so
     // one apply converges: a user losing E5 gets the Audio Conferencing E5 gave.
     let removing: Vec<&str> = change.remove.iter().map(|r| &*r.sku_id).collect();
     let kept = holdings_after(live, ctx.index, &held, &removing, &[]);
+    // Rule `provided-not-bought`: a name no SKU of the tenant sells (Teams Phone only from
+    // E5) needs nothing for a user who already holds it; the others are named in one error.
+    for name in &want.licenses {
+        let Some(&f) = ctx.skus.unsold.get(name) else {
+            continue;
+        };
+        let held_by: Vec<&str> = kept
+            .iter()
+            .filter(|(_, caps)| f.capabilities().iter().any(|c| caps.as_held().has(*c)))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        if held_by.is_empty() {
+            // Named in one `PlanRule::ProvidedNotBought` error after every user is planned.
+            unsold_missing
+                .entry(f)
+                .or_default()
+                .push((want.upn.clone(), &want.origin));
+        } else if !change.notes.iter().any(|n| n.starts_with(f.name())) {
+            change.notes.push(format!(
+                "{f} is already provided by {} (the tenant sells it in no other SKU)",
+                held_by.join(" + ")
+            ));
+        }
+    }
     for &sku in &wanted {
         let mine = held.iter().find(|h| h.sku == Some(sku));
         match mine {
@@ -423,7 +464,7 @@ fn plan_listed_user(
         });
     let mut problems = Vec::new();
     if !change.add.is_empty() && target_location.is_none() {
-        problems.push(PlanProblem::new(
+        problems.push(PlanRule::UsageLocationFirst.problem(
             "commcred::plan::usage_location_missing",
             format!(
                 "{}: {} needs a usage location before licenses can be assigned, and has none",
@@ -452,6 +493,14 @@ fn plan_listed_user(
         return Err(problems);
     }
     warnings.extend(unpaid_capabilities(&after, &want.upn));
+    warnings.extend(teams_missing(
+        ctx.index,
+        &held,
+        &change,
+        &from_groups,
+        &after,
+        &want.upn,
+    ));
     record_seats(ctx.index, i, &held, &change, seats);
     Ok(keep_if_changed(change))
 }
@@ -554,14 +603,14 @@ fn check_after(after: &[(String, Capabilities)], want: &DesiredUser) -> Vec<Plan
     let upn = &want.upn;
     let mut out = Vec::new();
     if let Err(e) = check_license_rules(after, upn) {
-        out.push(PlanProblem::new(
+        out.push(PlanRule::CallingPlanNeedsTeamsPhone.problem(
             "commcred::plan::prerequisite_missing",
             format!("{}: {}", want.origin, e.message),
             "add phoneSystem (Teams Phone) to the user's licenses or profile",
         ));
     }
     if credits_unusable_with(after) {
-        out.push(PlanProblem::new(
+        out.push(PlanRule::CreditsNeedAWayToCall.problem(
             "commcred::plan::prerequisite_missing",
             format!(
                 "{}: {upn} would hold communicationsCredits without audio conferencing or Teams Phone with a calling plan, so the credits could never be used",
@@ -581,16 +630,70 @@ fn unpaid_capabilities(after: &[(String, Capabilities)], upn: &str) -> Vec<PlanW
         return Vec::new();
     }
     caps.needing_credits()
-        .map(|c| PlanWarning {
-            code: "commcred::plan::needs_credits".into(),
-            upn: Some(upn.to_string()),
-            message: format!(
+        .map(|c| PlanRule::NeedsCredits.warning(
+            "commcred::plan::needs_credits",
+            Some(upn),
+            format!(
                 "{upn} will hold {} but not communicationsCredits: every such call is paid from Communications Credits, so {upn} cannot make it",
                 c.label()
             ),
-            assignment: None,
-        })
+        ))
         .collect()
+}
+
+/// Rule `teams-phone-needs-teams` (a warning): Teams Phone works only for a user who also
+/// has Microsoft Teams ("Teams Phone licensing"; the "(no Teams)" suites carry `MCOEV` and
+/// `MCOMEETADV` but not `TEAMS1`, so they need Teams Enterprise or Teams EEA beside them).
+/// No Microsoft page says Graph refuses such an assignment, so the plan warns. A resource
+/// account's Teams Phone is not judged: resource accounts are not Teams users.
+fn teams_missing(
+    index: &TenantIndex,
+    held: &[Holding],
+    change: &UserChange,
+    from_groups: &[usize],
+    after: &[(String, Capabilities)],
+    upn: &str,
+) -> Option<PlanWarning> {
+    if !capabilities_of(after).has(Capability::TeamsPhone) {
+        return None;
+    }
+    let removed = |h: &Holding| {
+        change
+            .remove
+            .iter()
+            .any(|r| r.sku_id.eq_ignore_ascii_case(&h.sku_id))
+    };
+    // Teams from what the user keeps (an active path that is not a removed direct one) or
+    // from what the plan adds (directly or through a managed group).
+    let kept = held.iter().any(|h| {
+        h.teams
+            && h.paths
+                .iter()
+                .filter(|p| !(removed(h) && p.group.is_none()))
+                .any(|p| p.provides())
+    });
+    let added = change
+        .add
+        .iter()
+        .filter_map(|a| index.sku(&a.sku_id))
+        .chain(from_groups.iter().copied())
+        .any(|i| index.sku_gives_teams(i));
+    if kept || added {
+        return None;
+    }
+    let by: Vec<&str> = after
+        .iter()
+        .filter(|(_, caps)| caps.has(Capability::TeamsPhone))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    Some(PlanRule::TeamsPhoneNeedsTeams.warning(
+        "commcred::plan::teams_missing",
+        Some(upn),
+        format!(
+            "{upn} will hold Teams Phone ({}) but no license with Microsoft Teams (TEAMS1): Teams Phone works only inside Teams, so {upn} cannot make or take calls until a license with Teams (such as Microsoft Teams Enterprise or Teams EEA beside a \"(no Teams)\" suite) is assigned",
+            by.join(" + ")
+        ),
+    ))
 }
 
 /// One warning per assignment Microsoft reports in error: it gives the user nothing. An
@@ -622,23 +725,24 @@ fn failed_assignments(
                 (Some(id), None) => format!("group {id}"),
                 (None, _) => "a direct assignment".to_string(),
             };
-            out.push(PlanWarning {
-                code: "commcred::plan::assignment_failed".into(),
-                upn: Some(upn.to_string()),
-                message: format!(
+            let mut warning = PlanRule::AssignmentInError.warning(
+                "commcred::plan::assignment_failed",
+                Some(upn),
+                format!(
                     "{upn}: {part_number} from {by} is in state {state}{}: it gives the user nothing until that is fixed",
                     p.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
                 ),
-                assignment: Some(FailedAssignment {
-                    sku_id: h.sku_id.to_ascii_lowercase(),
-                    part_number,
-                    friendly,
-                    group_id: p.group.clone(),
-                    group_name,
-                    state,
-                    error: p.error.clone(),
-                }),
+            );
+            warning.assignment = Some(FailedAssignment {
+                sku_id: h.sku_id.to_ascii_lowercase(),
+                part_number,
+                friendly,
+                group_id: p.group.clone(),
+                group_name,
+                state,
+                error: p.error.clone(),
             });
+            out.push(warning);
         }
     }
     out
@@ -672,7 +776,7 @@ fn missing_users(missing: &[&DesiredUser], live: &Snapshot) -> Vec<PlanProblem> 
                 Some(near) => format!("did you mean `{near}`? commcred assigns licenses but does not create accounts"),
                 None => "commcred assigns licenses but does not create accounts: create the user first, or fix the UPN".to_string(),
             };
-            PlanProblem::new(
+            PlanRule::UserExists.problem(
                 "commcred::plan::user_not_found",
                 format!("{}: user {} does not exist in the tenant", want.origin, want.upn),
                 help,
@@ -708,12 +812,7 @@ fn funding_warnings(
         return Vec::new();
     }
     let warning = |message: String| {
-        vec![PlanWarning {
-            code: "commcred::plan::credits_unfunded".into(),
-            upn: None,
-            message,
-            assignment: None,
-        }]
+        vec![PlanRule::CreditsFunded.warning("commcred::plan::credits_unfunded", None, message)]
     };
     match credits {
         None if desired.credits.is_none() => {

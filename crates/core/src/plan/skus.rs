@@ -4,19 +4,24 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::base::catalog::catalog;
-use crate::base::licenses::LicenseName;
+use crate::base::licenses::{Friendly, LicenseName};
 use crate::config::DesiredState;
 use crate::tenant::Snapshot;
 use crate::tenant::capabilities::friendly_of;
 
 use super::model::SkuRef;
 use super::problems::{PlanProblem, list_some};
+use super::rules::PlanRule;
 
 pub struct ResolvedSkus {
     /// License name -> SKU position in `subscribedSkus`.
     pub by_name: BTreeMap<LicenseName, usize>,
     /// SKU positions commcred may add or remove.
     pub managed: HashSet<usize>,
+    /// Friendly names wanted only by users that no subscribed SKU sells (a suite-only
+    /// tenant: Teams Phone from E5, no `MCOEV`). Judged per user: a user who already holds
+    /// the capability needs nothing; the others are one `sku_not_subscribed` error.
+    pub unsold: BTreeMap<LicenseName, Friendly>,
     /// How the plan names each SKU, by position, built once and shared.
     refs: Vec<SkuRef>,
 }
@@ -37,17 +42,28 @@ pub fn resolve(desired: &DesiredState, live: &Snapshot) -> (ResolvedSkus, Vec<Pl
             wanted.entry(name).or_insert((0, &user.origin)).0 += 1;
         }
     }
+    // A group's license is assigned to the group itself: nothing it "already holds".
+    let mut for_groups: HashSet<&LicenseName> = HashSet::new();
     for group in &desired.groups.list {
         for license in &group.licenses {
             wanted.entry(&license.name).or_insert((0, &group.origin));
+            for_groups.insert(&license.name);
         }
     }
     let mut problems = Vec::new();
     let mut by_name = BTreeMap::new();
+    let mut unsold = BTreeMap::new();
     for (name, (users, origin)) in wanted {
         match resolve_one(name, live) {
             Ok(i) => {
                 by_name.insert(name.clone(), i);
+            }
+            Err(p)
+                if p.code == "commcred::plan::sku_not_subscribed"
+                    && !for_groups.contains(name)
+                    && let LicenseName::Friendly(f) = name =>
+            {
+                unsold.insert(name.clone(), *f);
             }
             Err(mut p) => {
                 p.message = if users > 0 {
@@ -76,6 +92,7 @@ pub fn resolve(desired: &DesiredState, live: &Snapshot) -> (ResolvedSkus, Vec<Pl
         ResolvedSkus {
             by_name,
             managed,
+            unsold,
             refs,
         },
         problems,
@@ -107,13 +124,13 @@ fn resolve_one(name: &LicenseName, live: &Snapshot) -> Result<usize, PlanProblem
             .collect(),
     };
     match found.as_slice() {
-        [] => Err(not_subscribed(name, live)),
+        [] => Err(not_subscribed(name, Some(live))),
         [one] => {
             let sku = &skus[*one];
             if sku.applies_to_users() {
                 Ok(*one)
             } else {
-                Err(PlanProblem::new(
+                Err(PlanRule::UserSkusOnly.problem(
                     "commcred::plan::sku_not_for_users",
                     format!(
                         "license `{name}` ({}) applies to {}, not to users",
@@ -142,6 +159,51 @@ fn resolve_one(name: &LicenseName, live: &Snapshot) -> Result<usize, PlanProblem
             "write the exact skuPartNumber in commcred.yaml instead of the friendly name",
         )),
     }
+}
+
+/// The users who want `name`, which no subscribed SKU sells, and do not hold it from
+/// another license (each with where it is written): one error naming them and what to buy.
+pub fn unsold_for_users(
+    name: Friendly,
+    wanting: &[(String, &crate::config::Origin)],
+) -> PlanProblem {
+    let users: Vec<String> = wanting
+        .iter()
+        .map(|(upn, origin)| format!("{upn} at {origin}"))
+        .collect();
+    let not_sold = not_subscribed(&LicenseName::Friendly(name), None);
+    let mut p = PlanRule::ProvidedNotBought.problem(not_sold.code, "", "");
+    p.message = format!(
+        "{}: {}, and {} user{} who want{} it hold{} it from no other license: {}",
+        wanting[0].1,
+        not_sold.message,
+        users.len(),
+        plural(users.len()),
+        if users.len() == 1 { "s" } else { "" },
+        if users.len() == 1 { "s" } else { "" },
+        list_some(&users, 10)
+    );
+    p.help = format!(
+        "buy one of {} in the Microsoft 365 admin center, or give {} a license that includes {}",
+        list_some(&sellers(name), 8),
+        if users.len() == 1 {
+            "that user"
+        } else {
+            "those users"
+        },
+        name.capabilities()[0].label()
+    );
+    p
+}
+
+/// The SKUs of Microsoft's table that sell a friendly name's capability (what to buy).
+fn sellers(f: Friendly) -> Vec<String> {
+    catalog()
+        .skus
+        .iter()
+        .filter(|s| s.sells.is_some_and(|c| f.capabilities().contains(&c)))
+        .map(|s| s.sku_part_number.clone())
+        .collect()
 }
 
 /// Among several SKUs selling one capability, only those Graph lets be assigned to users
@@ -224,15 +286,10 @@ pub fn tenant_license_warnings(
 
 /// No SKU of the tenant answers to `name`: say what to buy (the SKUs of Microsoft's table
 /// that sell the capability) or, for a part number, the nearest one the tenant has.
-fn not_subscribed(name: &LicenseName, live: &Snapshot) -> PlanProblem {
+fn not_subscribed(name: &LicenseName, live: Option<&Snapshot>) -> PlanProblem {
     match name {
         LicenseName::Friendly(f) => {
-            let sellers: Vec<String> = catalog()
-                .skus
-                .iter()
-                .filter(|s| s.sells.is_some_and(|c| f.capabilities().contains(&c)))
-                .map(|s| s.sku_part_number.clone())
-                .collect();
+            let sellers = sellers(*f);
             PlanProblem::new(
                 "commcred::plan::sku_not_subscribed",
                 format!(
@@ -247,8 +304,8 @@ fn not_subscribed(name: &LicenseName, live: &Snapshot) -> PlanProblem {
         }
         LicenseName::PartNumber(p) => {
             let parts: Vec<&str> = live
-                .subscribed_skus
                 .iter()
+                .flat_map(|l| l.subscribed_skus.iter())
                 .map(|s| s.sku_part_number.as_str())
                 .collect();
             let help = match nearest(p, &parts) {

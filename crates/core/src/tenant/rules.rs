@@ -66,6 +66,8 @@ pub struct TenantIndex {
     sku_capabilities: Vec<Capabilities>,
     /// Lower-case SKU ids by SKU position, shared by every plan entry that names them.
     sku_keys: Vec<Arc<str>>,
+    /// Whether each SKU gives Microsoft Teams with no plan disabled, by SKU position.
+    sku_teams: Vec<bool>,
 }
 
 impl TenantIndex {
@@ -100,7 +102,13 @@ impl TenantIndex {
             .iter()
             .map(|s| Arc::from(s.sku_id.to_ascii_lowercase()))
             .collect();
+        let sku_teams = snapshot
+            .subscribed_skus
+            .iter()
+            .map(|s| sku_has_teams(s, &[]))
+            .collect();
         TenantIndex {
+            sku_teams,
             sku_keys,
             sku_by_id,
             user_by_upn,
@@ -133,6 +141,11 @@ impl TenantIndex {
     pub fn capabilities_of_sku(&self, sku: usize) -> Capabilities {
         self.sku_capabilities[sku]
     }
+
+    /// True when the SKU gives Microsoft Teams (all its plans enabled).
+    pub fn sku_gives_teams(&self, sku: usize) -> bool {
+        self.sku_teams[sku]
+    }
 }
 
 /// A GUID (`8-4-4-4-12` hex digits, any case) as a number; `None` for anything else.
@@ -154,7 +167,7 @@ fn guid_key(id: &str) -> Option<u128> {
     Some(key)
 }
 
-pub use super::capabilities::sku_capabilities;
+pub use super::capabilities::{sku_capabilities, sku_has_teams};
 
 /// How a user holds one SKU.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,6 +187,8 @@ pub struct Holding {
     pub enabled: Capabilities,
     /// Service plan ids switched off in this assignment (`disabledPlans`).
     pub disabled_plans: Vec<String>,
+    /// The enabled plans include Microsoft Teams (whatever the state).
+    pub teams: bool,
 }
 
 impl Holding {
@@ -210,7 +225,13 @@ pub fn holdings(user: &User, snapshot: &Snapshot, index: &TenantIndex) -> Vec<Ho
             None => Capabilities::default(),
         };
         let provides = paths.iter().any(AssignmentPath::provides);
+        let teams = match sku {
+            Some(i) if disabled_plans.is_empty() => index.sku_gives_teams(i),
+            Some(i) => sku_has_teams(&snapshot.subscribed_skus[i], &disabled_plans),
+            None => false,
+        };
         out.push(Holding {
+            teams,
             sku,
             sku_id: sku_id.to_string(),
             direct,
