@@ -3,7 +3,7 @@
 //! The file backend and the emulator both mutate tenants only through these functions.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::base::codes::is_country;
 use crate::base::licenses::Capabilities;
@@ -66,6 +66,10 @@ pub struct TenantIndex {
     sku_capabilities: Vec<Capabilities>,
     /// Lower-case SKU ids by SKU position, shared by every plan entry that names them.
     sku_keys: Vec<Arc<str>>,
+    /// The groups each member belongs to (positions), built on first use: only group
+    /// processing needs it, and the planner never does. Group membership never changes
+    /// while an index is in use (no engine adds or removes members).
+    groups_of_user: OnceLock<HashMap<usize, Vec<usize>>>,
 }
 
 impl TenantIndex {
@@ -107,7 +111,29 @@ impl TenantIndex {
             user_by_guid,
             user_by_other_id,
             sku_capabilities,
+            groups_of_user: OnceLock::new(),
         }
+    }
+
+    /// The positions of the groups `user` is a member of, in `snapshot.groups` order; one
+    /// pass over every membership the first time, a lookup afterwards. `snapshot` must be
+    /// the one the index was built from (or a copy with the same groups and users).
+    pub fn groups_of(&self, snapshot: &Snapshot, user: usize) -> &[usize] {
+        let by_user = self.groups_of_user.get_or_init(|| {
+            let mut by_user: HashMap<usize, Vec<usize>> = HashMap::new();
+            for (g, group) in snapshot.groups.iter().enumerate() {
+                for m in &group.members {
+                    if let Some(u) = self.user_by_id(m) {
+                        let groups = by_user.entry(u).or_default();
+                        if groups.last() != Some(&g) {
+                            groups.push(g);
+                        }
+                    }
+                }
+            }
+            by_user
+        });
+        by_user.get(&user).map_or(&[], Vec::as_slice)
     }
 
     pub fn sku(&self, sku_id: &str) -> Option<usize> {
