@@ -8,7 +8,7 @@
 //! Run: `cargo bench --bench apply` (`-- USERS...` for other sizes).
 
 #[allow(dead_code)]
-#[path = "../src/testkit.rs"]
+#[path = "../crates/core/src/testkit.rs"]
 mod testkit;
 
 use std::path::Path;
@@ -129,9 +129,11 @@ fn measure(dir: &Path) {
         "  apply secs {:>8.3}   (lock, re-read, stale check, execute, write back)",
         secs(apply_time)
     );
+    let mb = |v: Option<u64>| v.map_or("n/a".to_string(), |v| v.to_string());
     println!(
-        "  peak memory during apply {} MB (VmHWM; {resident_before} MB resident before: the plan)",
-        peak.map_or("n/a".into(), |p| p.to_string())
+        "  peak memory during apply {} MB (VmHWM; {} MB resident before: the plan)",
+        mb(peak),
+        mb(resident_before)
     );
     let again = commcred::plan::plan(
         &commcred::config::load(&dir.join("commcred.yaml")).unwrap(),
