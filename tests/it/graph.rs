@@ -616,10 +616,10 @@ fn graph_cli_secret_appears_in_no_output_and_no_file() {
     // A wrong secret is refused the way Entra ID refuses it, without echoing either.
     let wrong = format!("{SECRET}-wrong");
     assert_eq!(run(&["plan"], &wrong), Some(1));
+    let refused = outputs.last().unwrap();
     assert!(
-        outputs.last().unwrap().contains("AADSTS7000215"),
-        "{}",
-        outputs.last().unwrap()
+        refused.contains("commcred::backend::auth") && refused.contains("AADSTS7000215"),
+        "{refused}"
     );
     // And without credentials, the missing variables are named.
     let mut bare = crate::common::commcred(dir.path());
@@ -628,7 +628,11 @@ fn graph_cli_secret_appears_in_no_output_and_no_file() {
         .env_remove("AZURE_CLIENT_ID");
     let out = bare.arg("plan").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("AZURE_CLIENT_SECRET"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("commcred::backend::error") && stderr.contains("AZURE_CLIENT_SECRET"),
+        "{stderr}"
+    );
 
     let _ = emulator.child.kill();
     let _ = emulator.child.wait();

@@ -242,16 +242,8 @@ impl Snapshot {
     /// Reprocessing one user: only the groups it belongs to, errors included. Members
     /// never processed elsewhere wait for their group's next run, as on Entra ID.
     fn process_user(&mut self, index: &TenantIndex, user: usize) -> bool {
-        let user_id = self.users[user].id.clone();
         let mut changed = self.drop_stale_for(index, user);
-        for g in 0..self.groups.len() {
-            if !self.groups[g]
-                .members
-                .iter()
-                .any(|m| m.eq_ignore_ascii_case(&user_id))
-            {
-                continue;
-            }
+        for &g in index.groups_of(self, user) {
             let group_id = self.groups[g].id.clone();
             let licenses = self.groups[g].assigned_licenses.clone();
             changed |= self.process_member(index, user, &group_id, &licenses, true);
@@ -261,11 +253,10 @@ impl Snapshot {
 
     /// [`Snapshot::drop_stale_inherited`] for one user.
     fn drop_stale_for(&mut self, index: &TenantIndex, user: usize) -> bool {
-        let user_id = self.users[user].id.clone();
-        let wanted: Vec<(String, String)> = self
-            .groups
+        let wanted: Vec<(String, String)> = index
+            .groups_of(self, user)
             .iter()
-            .filter(|g| g.members.iter().any(|m| m.eq_ignore_ascii_case(&user_id)))
+            .map(|&g| &self.groups[g])
             .flat_map(|g| {
                 g.assigned_licenses
                     .iter()

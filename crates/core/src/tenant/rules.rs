@@ -3,7 +3,7 @@
 //! The file backend and the emulator both mutate tenants only through these functions.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::base::codes::is_country;
 use crate::base::licenses::Capabilities;
@@ -68,6 +68,10 @@ pub struct TenantIndex {
     sku_keys: Vec<Arc<str>>,
     /// Whether each SKU gives Microsoft Teams with no plan disabled, by SKU position.
     sku_teams: Vec<bool>,
+    /// The groups each member belongs to (positions), built on first use: only group
+    /// processing needs it, and the planner never does. Group membership never changes
+    /// while an index is in use (no engine adds or removes members).
+    groups_of_user: OnceLock<HashMap<usize, Vec<usize>>>,
 }
 
 impl TenantIndex {
@@ -115,7 +119,29 @@ impl TenantIndex {
             user_by_guid,
             user_by_other_id,
             sku_capabilities,
+            groups_of_user: OnceLock::new(),
         }
+    }
+
+    /// The positions of the groups `user` is a member of, in `snapshot.groups` order; one
+    /// pass over every membership the first time, a lookup afterwards. `snapshot` must be
+    /// the one the index was built from (or a copy with the same groups and users).
+    pub fn groups_of(&self, snapshot: &Snapshot, user: usize) -> &[usize] {
+        let by_user = self.groups_of_user.get_or_init(|| {
+            let mut by_user: HashMap<usize, Vec<usize>> = HashMap::new();
+            for (g, group) in snapshot.groups.iter().enumerate() {
+                for m in &group.members {
+                    if let Some(u) = self.user_by_id(m) {
+                        let groups = by_user.entry(u).or_default();
+                        if groups.last() != Some(&g) {
+                            groups.push(g);
+                        }
+                    }
+                }
+            }
+            by_user
+        });
+        by_user.get(&user).map_or(&[], Vec::as_slice)
     }
 
     pub fn sku(&self, sku_id: &str) -> Option<usize> {

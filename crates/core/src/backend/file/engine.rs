@@ -7,9 +7,11 @@ use crate::backend::ApplyReport;
 use crate::plan::Operation;
 use crate::tenant::{Snapshot, TenantIndex, credits};
 
+use super::waiting::Waiting;
+
 /// Applies `ops` in order to an in-memory snapshot with Graph's rules. A license change
 /// refused only for want of a seat waits until another change frees one (a chain of
-/// calling-plan swaps); any other refusal stops the run, and the caller then discards the
+/// calling-plan swaps, see `waiting.rs`); any other refusal stops the run, and the caller then discards the
 /// snapshot, so a file is never left half-applied.
 pub fn apply_to_snapshot(
     snapshot: &mut Snapshot,
@@ -18,7 +20,7 @@ pub fn apply_to_snapshot(
 ) -> ApplyReport {
     let index = TenantIndex::build(snapshot);
     let mut report = ApplyReport::default();
-    let mut waiting: Vec<(Operation, String)> = Vec::new();
+    let mut waiting = Waiting::default();
     for (n, op) in ops.iter().enumerate() {
         match super::groups::apply_group_op(snapshot, &index, op) {
             Some(Ok(kept)) => {
@@ -38,14 +40,14 @@ pub fn apply_to_snapshot(
         match apply_one(snapshot, &index, op, now) {
             Ok(()) => {
                 report.applied.push(op.clone());
-                if matches!(op, Operation::AssignLicenses { .. }) {
-                    retry_waiting(snapshot, &index, &mut waiting, &mut report, now);
-                }
+                waiting.retry_after(op, snapshot, &index, &mut report, |snapshot, op| {
+                    apply_one(snapshot, &index, op, now).map_err(|r| r.seat)
+                });
             }
             Err(Refusal {
                 message,
                 seat: true,
-            }) => waiting.push((op.clone(), message)),
+            }) => waiting.push(snapshot, &index, op.clone(), message),
             Err(Refusal { message, .. }) => {
                 report.failed.push((op.clone(), message));
                 report.not_attempted.extend(ops[n + 1..].iter().cloned());
@@ -53,32 +55,8 @@ pub fn apply_to_snapshot(
             }
         }
     }
-    report.failed.extend(waiting);
+    report.failed.extend(waiting.into_failed());
     report
-}
-
-/// Retries seat-starved changes until none of them goes through any more.
-fn retry_waiting(
-    snapshot: &mut Snapshot,
-    index: &TenantIndex,
-    waiting: &mut Vec<(Operation, String)>,
-    report: &mut ApplyReport,
-    now: chrono::DateTime<chrono::Utc>,
-) {
-    loop {
-        let before = waiting.len();
-        let mut still = Vec::new();
-        for (op, message) in waiting.drain(..) {
-            match apply_one(snapshot, index, &op, now) {
-                Ok(()) => report.applied.push(op),
-                Err(_) => still.push((op, message)),
-            }
-        }
-        *waiting = still;
-        if waiting.len() == before || waiting.is_empty() {
-            return;
-        }
-    }
 }
 
 /// Why one operation was refused; `seat` when only a free seat was missing.
