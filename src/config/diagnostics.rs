@@ -53,10 +53,15 @@ pub enum Code {
     InvalidGroupEntry,
     DuplicateGroup,
     InvalidPrefer,
+    PricesUnreadable,
+    InvalidDate,
+    DuplicatePrice,
+    PriceNotPartNumber,
+    InvalidTerm,
 }
 
 impl Code {
-    pub const ALL: [Code; 36] = [
+    pub const ALL: [Code; 41] = [
         Code::Invalid,
         Code::Io,
         Code::NotUtf8,
@@ -93,6 +98,11 @@ impl Code {
         Code::InvalidGroupEntry,
         Code::DuplicateGroup,
         Code::InvalidPrefer,
+        Code::PricesUnreadable,
+        Code::InvalidDate,
+        Code::DuplicatePrice,
+        Code::PriceNotPartNumber,
+        Code::InvalidTerm,
     ];
 
     /// The full code, e.g. `commcred::config::unknown_key`.
@@ -134,6 +144,11 @@ impl Code {
             Code::InvalidGroupEntry => "commcred::config::invalid_group_entry",
             Code::DuplicateGroup => "commcred::config::duplicate_group",
             Code::InvalidPrefer => "commcred::config::invalid_prefer",
+            Code::PricesUnreadable => "commcred::config::prices_unreadable",
+            Code::InvalidDate => "commcred::config::invalid_date",
+            Code::DuplicatePrice => "commcred::config::duplicate_price",
+            Code::PriceNotPartNumber => "commcred::config::price_not_part_number",
+            Code::InvalidTerm => "commcred::config::invalid_term",
         }
     }
 }

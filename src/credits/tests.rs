@@ -63,6 +63,7 @@ fn desired(dir: &std::path::Path) -> DesiredState {
         users: Vec::new(),
         prune: false,
         groups: Default::default(),
+        prices: None,
     }
 }
 

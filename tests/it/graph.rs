@@ -88,6 +88,7 @@ pub(crate) fn desired(
             .collect(),
         prune: false,
         groups: Default::default(),
+        prices: None,
     }
 }
 
@@ -350,6 +351,8 @@ pub(crate) fn hand_plan(
         }],
         credits: None,
         groups: vec![],
+        seats: vec![],
+        cost: None,
     }
 }
 

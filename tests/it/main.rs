@@ -24,6 +24,7 @@ mod readme;
 mod saved_plans;
 mod schema;
 mod validate;
+mod waste;
 mod workflow;
 
 /// Synthetic tenants and configs (not part of the library, see its header).

@@ -83,6 +83,7 @@ pub(crate) fn quickstart_plan() -> Plan {
         ],
         prune: false,
         groups: Default::default(),
+        prices: None,
     };
     plan(&desired, &live, "2026-11-25T00:00:00Z".parse().unwrap()).unwrap()
 }

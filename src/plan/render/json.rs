@@ -380,6 +380,8 @@ pub fn document(plan: &Plan, backend: &str, config_path: &str, version: &str) ->
         credits,
         warnings,
         groups,
+        seats: _,
+        cost: _,
     } = plan;
     PlanDocument {
         format_version: crate::plan::file::FORMAT_VERSION.to_string(),
@@ -610,6 +612,8 @@ pub fn plan_from_document(doc: &PlanDocument) -> Result<Plan, String> {
             .iter()
             .map(groups::group_from_doc)
             .collect::<Result<Vec<_>, _>>()?,
+        seats: Vec::new(),
+        cost: None,
     })
 }
 
