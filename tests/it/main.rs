@@ -2,6 +2,7 @@
 
 mod code_shape;
 mod common;
+mod cost;
 mod credits;
 mod docs;
 mod drift;
