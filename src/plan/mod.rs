@@ -3,13 +3,14 @@
 pub mod applied;
 pub mod cost;
 pub mod credits;
-pub mod file;
+pub mod document;
 pub mod groups;
 pub mod model;
 pub mod observe;
 pub mod planner;
 pub mod problems;
 pub mod render;
+pub mod saved;
 pub mod skus;
 pub mod steps;
 

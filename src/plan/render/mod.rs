@@ -3,7 +3,6 @@
 pub mod cost;
 pub mod groups;
 pub mod human;
-pub mod json;
 pub mod markdown;
 pub mod outlook;
 pub mod powershell;
