@@ -303,9 +303,12 @@ struct ConfigView<'d> {
     prune: bool,
     /// SKU positions commcred manages (what a plan may remove).
     managed: std::collections::HashSet<usize>,
-    /// User position -> (where written, SKU positions wanted with the names written).
-    listed: HashMap<usize, (&'d crate::config::Origin, Vec<(usize, &'d LicenseName)>)>,
+    /// User position -> where it is written and what it asks for.
+    listed: HashMap<usize, Listed<'d>>,
 }
+
+/// A listed user: where it is written, and the SKU positions it wants with the names written.
+type Listed<'d> = (&'d crate::config::Origin, Vec<(usize, &'d LicenseName)>);
 
 impl<'d> ConfigView<'d> {
     fn new(desired: &'d DesiredState, live: &Snapshot, index: &TenantIndex) -> ConfigView<'d> {

@@ -273,3 +273,29 @@ fn max_monthly_increase_refuses_a_plan_whose_cost_is_not_known() {
     );
     assert!(stderr.contains("prices:"), "{stderr}");
 }
+
+#[test]
+fn validate_reads_the_price_list_and_locates_its_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path(), &tenant(), &config(), PRICES);
+    let out = stdout(dir.path(), &["validate"]);
+    assert!(
+        out.ends_with(", 2 prices in USD from prices.yaml\n"),
+        "{out}"
+    );
+    std::fs::write(
+        dir.path().join("prices.yaml"),
+        "currency: USD\nskus:\n  MCOEV: 8.105\n",
+    )
+    .unwrap();
+    for command in ["validate", "plan"] {
+        let out = commcred(dir.path()).arg(command).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("commcred::config::too_many_decimals"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("prices.yaml:3:10"), "{stderr}");
+    }
+}
