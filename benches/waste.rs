@@ -6,7 +6,7 @@
 //! time. Run: `cargo bench --bench waste` (`-- USERS` for one size).
 
 #[allow(dead_code)]
-#[path = "../src/testkit.rs"]
+#[path = "../crates/core/src/testkit.rs"]
 mod testkit;
 
 use std::time::Instant;
