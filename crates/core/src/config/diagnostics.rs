@@ -34,6 +34,7 @@ pub enum Code {
     UnknownProfile,
     DuplicateUser,
     InvalidUpn,
+    UpnTooLong,
     InvalidUsageLocation,
     InvalidCurrency,
     InvalidAmount,
@@ -53,6 +54,7 @@ pub enum Code {
     InvalidGroupEntry,
     DuplicateGroup,
     InvalidPrefer,
+    InvalidBillingAccount,
     PricesUnreadable,
     InvalidDate,
     DuplicatePrice,
@@ -61,7 +63,7 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Code; 41] = [
+    pub const ALL: [Code; 43] = [
         Code::Invalid,
         Code::Io,
         Code::NotUtf8,
@@ -79,6 +81,7 @@ impl Code {
         Code::UnknownProfile,
         Code::DuplicateUser,
         Code::InvalidUpn,
+        Code::UpnTooLong,
         Code::InvalidUsageLocation,
         Code::InvalidCurrency,
         Code::InvalidAmount,
@@ -98,6 +101,7 @@ impl Code {
         Code::InvalidGroupEntry,
         Code::DuplicateGroup,
         Code::InvalidPrefer,
+        Code::InvalidBillingAccount,
         Code::PricesUnreadable,
         Code::InvalidDate,
         Code::DuplicatePrice,
@@ -125,6 +129,7 @@ impl Code {
             Code::UnknownProfile => "commcred::config::unknown_profile",
             Code::DuplicateUser => "commcred::config::duplicate_user",
             Code::InvalidUpn => "commcred::config::invalid_upn",
+            Code::UpnTooLong => "commcred::config::upn_too_long",
             Code::InvalidUsageLocation => "commcred::config::invalid_usage_location",
             Code::InvalidCurrency => "commcred::config::invalid_currency",
             Code::InvalidAmount => "commcred::config::invalid_amount",
@@ -144,6 +149,7 @@ impl Code {
             Code::InvalidGroupEntry => "commcred::config::invalid_group_entry",
             Code::DuplicateGroup => "commcred::config::duplicate_group",
             Code::InvalidPrefer => "commcred::config::invalid_prefer",
+            Code::InvalidBillingAccount => "commcred::config::invalid_billing_account",
             Code::PricesUnreadable => "commcred::config::prices_unreadable",
             Code::InvalidDate => "commcred::config::invalid_date",
             Code::DuplicatePrice => "commcred::config::duplicate_price",
@@ -224,6 +230,15 @@ impl SourceFile {
     }
 }
 
+/// Every value a message echoes is windowed (a long UPN or license name is cut, saying how
+/// long it was), so no diagnostic grows with what the user wrote.
+fn windowed(message: String) -> String {
+    match crate::base::source_window::window_values(&message) {
+        std::borrow::Cow::Borrowed(_) => message,
+        std::borrow::Cow::Owned(short) => short,
+    }
+}
+
 fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
     while !text.is_char_boundary(offset) {
         offset -= 1;
@@ -248,7 +263,7 @@ impl Problem {
         Problem {
             code: Some(code),
             severity: Severity::Error,
-            message: message.into(),
+            message: windowed(message.into()),
             help: None,
             source: None,
             labels: Vec::new(),
@@ -261,7 +276,7 @@ impl Problem {
         Problem {
             code: None,
             severity: Severity::Advice,
-            message: message.into(),
+            message: windowed(message.into()),
             help: None,
             source: Some(source.clone()),
             labels: vec![LabeledSpan::new_primary_with_span(None, span)],
@@ -292,7 +307,7 @@ impl Problem {
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(windowed(help.into()));
         self
     }
 

@@ -125,6 +125,13 @@ pub fn plan(
     }
     problems.extend(shortfalls);
 
+    let billing = match super::billing::billing_account(desired, live) {
+        Ok(kind) => kind,
+        Err(p) => {
+            problems.push(p);
+            None
+        }
+    };
     let credits = match &desired.credits {
         Some(want) => match plan_credits(want, live, &index, &users, now) {
             Ok(c) => Some(c),
@@ -147,6 +154,9 @@ pub fn plan(
         credits.as_ref(),
         now,
     ));
+    super::billing::warnings_for_account(billing, &mut warnings);
+    warnings.extend(super::countries::country_warnings(&index, &users));
+    warnings.extend(super::skus::tenant_license_warnings(live, &skus));
     let seat_changes = seats.changes(live);
     let cost = desired.prices.as_ref().map(|prices| {
         warnings.extend(super::cost::prices_not_in_tenant(prices, live));
