@@ -255,6 +255,7 @@ fn desired(users: usize) -> DesiredState {
             .collect(),
         prune: false,
         groups: Default::default(),
+        prices: None,
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use commcred::apply::budget::{self, MaxSpend};
+use commcred::apply::monthly::{self, MaxMonthlyIncrease};
 use commcred::apply::report;
 use commcred::apply::{ApplyContext, NoProgress, Progress};
 use commcred::backend::Backend;
@@ -44,6 +45,11 @@ pub struct Args {
     /// argument".)
     #[arg(long, value_name = "AMOUNT", allow_hyphen_values = true)]
     pub max_spend: Option<String>,
+    /// Refuse, changing nothing, when the seats the plan takes add more than AMOUNT a month
+    /// (the plan's monthly change from `prices:`; `100` or `100.00 USD`). A plan adding seats
+    /// of an unpriced SKU, or made without prices, is refused: its cost is not known.
+    #[arg(long, value_name = "AMOUNT", allow_hyphen_values = true)]
+    pub max_monthly_increase: Option<String>,
     /// Stop sending after DURATION (`90s`, `20m`, `2h`), read back what the last
     /// calls did, report applied / failed / not attempted, and exit 1. Default: none on a
     /// terminal (Ctrl-C stops), 2h without one (CI), so a throttled run never hangs a job;
@@ -61,9 +67,18 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
         .as_deref()
         .map(str::parse::<MaxSpend>)
         .transpose()?;
+    let monthly_limit = args
+        .max_monthly_increase
+        .as_deref()
+        .map(str::parse::<MaxMonthlyIncrease>)
+        .transpose()?;
+    let limits = Limits {
+        spend: limit.as_ref(),
+        monthly: monthly_limit.as_ref(),
+    };
     let path = config_path(args.config);
     if is_saved_plan(&path) {
-        return apply_saved(&path, limit.as_ref(), &args.manual, deadline, global, out);
+        return apply_saved(&path, limits, &args.manual, deadline, global, out);
     }
     let Planned {
         plan,
@@ -76,9 +91,7 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     if !plan.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }
-    if let Some(limit) = &limit {
-        budget::check(&plan, limit)?;
-    }
+    limits.check(&plan)?;
     out.check_stdout()?;
     confirm(args.auto_approve)?;
     let ledger = Some(credits.ledger_path.as_path());
@@ -95,6 +108,25 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
         global.lock_wait(),
         out,
     )
+}
+
+/// `--max-spend` and `--max-monthly-increase`, checked before anything changes.
+#[derive(Clone, Copy)]
+struct Limits<'a> {
+    spend: Option<&'a MaxSpend>,
+    monthly: Option<&'a MaxMonthlyIncrease>,
+}
+
+impl Limits<'_> {
+    fn check(&self, plan: &Plan) -> Result<()> {
+        if let Some(limit) = self.spend {
+            budget::check(plan, limit)?;
+        }
+        if let Some(limit) = self.monthly {
+            monthly::check(plan, limit)?;
+        }
+        Ok(())
+    }
 }
 
 /// How an apply runs: what it tells as it goes, and when it must end.
@@ -184,7 +216,7 @@ fn is_saved_plan(path: &Path) -> bool {
 /// lock, and names every object that differs).
 fn apply_saved(
     path: &Path,
-    limit: Option<&MaxSpend>,
+    limits: Limits,
     manual_args: &ManualArgs,
     deadline: Option<Instant>,
     global: &GlobalArgs,
@@ -196,9 +228,7 @@ fn apply_saved(
     if !saved.plan.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }
-    if let Some(limit) = limit {
-        budget::check(&saved.plan, limit)?;
-    }
+    limits.check(&saved.plan)?;
     out.check_stdout()?;
     let spec = backend_override(global)?.unwrap_or_else(|| saved.backend.clone());
     let mut backend = open_spec(global, &spec)?;

@@ -23,6 +23,7 @@ mod schema;
 mod show;
 mod usage;
 mod validate;
+mod waste;
 
 use context::GlobalArgs;
 
@@ -91,6 +92,10 @@ enum Command {
     /// How the live tenant differs from the YAML, as a unified diff (exit 2 when it does):
     /// the daily report of what was changed in the portal since the last apply.
     Drift(drift::Args),
+    /// Licenses paid for and wasted: unassigned seats, licenses another SKU already gives,
+    /// calling licenses on disabled accounts or without calls; priced, with the fix (exit 2
+    /// when there is waste).
+    Waste(waste::Args),
     /// Print a plan saved by `plan --out` (human, json, markdown or powershell).
     Show(show::Args),
     /// Write a commcred.yaml that reproduces the live tenant's calling licenses.
@@ -131,6 +136,7 @@ pub fn main() -> ExitCode {
         Command::Ledger(args) => ledger::run(args, &cli.global, &out),
         Command::Emulator(args) => emulator::run(args, &out),
         Command::Drift(args) => drift::run(args, &cli.global, &out),
+        Command::Waste(args) => waste::run(args, &cli.global, &out),
         Command::Show(args) => show::run(args, &out),
         Command::Export(args) => export::run(args, &cli.global, &out),
         Command::Licenses(args) => licenses::run(args, &cli.global, &out),

@@ -89,6 +89,7 @@ pub(crate) fn desired(
             .collect(),
         prune: false,
         groups: Default::default(),
+        prices: None,
     }
 }
 
@@ -351,6 +352,8 @@ pub(crate) fn hand_plan(
         }],
         credits: None,
         groups: vec![],
+        seats: vec![],
+        cost: None,
     }
 }
 

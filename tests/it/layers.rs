@@ -16,6 +16,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
     ("plan", &["base", "tenant", "config", "credits"]),
     ("export", &["base", "tenant", "config", "plan"]),
     ("drift", &["base", "tenant", "plan"]),
+    ("waste", &["base", "tenant", "config", "plan"]),
     ("backend", &["base", "tenant", "config", "plan", "credits"]),
     (
         "apply",
@@ -24,7 +25,8 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
     (
         "workflow",
         &[
-            "base", "tenant", "config", "plan", "credits", "export", "drift", "backend", "apply",
+            "base", "tenant", "config", "plan", "credits", "export", "drift", "waste", "backend",
+            "apply",
         ],
     ),
 ];

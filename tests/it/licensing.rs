@@ -175,6 +175,7 @@ fn desired(users: &[(&str, &[&str])]) -> DesiredState {
             })
             .collect(),
         groups: Default::default(),
+        prices: None,
         prune: false,
     }
 }

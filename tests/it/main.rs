@@ -3,6 +3,7 @@
 mod billing_countries;
 mod code_shape;
 mod common;
+mod cost;
 mod credits;
 mod docs;
 mod drift;
@@ -27,6 +28,7 @@ mod readme;
 mod saved_plans;
 mod schema;
 mod validate;
+mod waste;
 mod workflow;
 
 /// Synthetic tenants and configs (not part of the library, see its header).

@@ -140,6 +140,7 @@ fn build(case: &Case) -> (Snapshot, DesiredState) {
         users,
         prune: case.prune,
         groups: Default::default(),
+        prices: None,
     };
     (live, desired)
 }

@@ -6,6 +6,7 @@
 //! `report`: the report of an apply in words, and the credits steps left to a person.
 
 pub mod budget;
+pub mod monthly;
 pub mod report;
 
 use std::sync::Arc;

@@ -55,10 +55,15 @@ pub enum Code {
     DuplicateGroup,
     InvalidPrefer,
     InvalidBillingAccount,
+    PricesUnreadable,
+    InvalidDate,
+    DuplicatePrice,
+    PriceNotPartNumber,
+    InvalidTerm,
 }
 
 impl Code {
-    pub const ALL: [Code; 38] = [
+    pub const ALL: [Code; 43] = [
         Code::Invalid,
         Code::Io,
         Code::NotUtf8,
@@ -97,6 +102,11 @@ impl Code {
         Code::DuplicateGroup,
         Code::InvalidPrefer,
         Code::InvalidBillingAccount,
+        Code::PricesUnreadable,
+        Code::InvalidDate,
+        Code::DuplicatePrice,
+        Code::PriceNotPartNumber,
+        Code::InvalidTerm,
     ];
 
     /// The full code, e.g. `commcred::config::unknown_key`.
@@ -140,6 +150,11 @@ impl Code {
             Code::DuplicateGroup => "commcred::config::duplicate_group",
             Code::InvalidPrefer => "commcred::config::invalid_prefer",
             Code::InvalidBillingAccount => "commcred::config::invalid_billing_account",
+            Code::PricesUnreadable => "commcred::config::prices_unreadable",
+            Code::InvalidDate => "commcred::config::invalid_date",
+            Code::DuplicatePrice => "commcred::config::duplicate_price",
+            Code::PriceNotPartNumber => "commcred::config::price_not_part_number",
+            Code::InvalidTerm => "commcred::config::invalid_term",
         }
     }
 }

@@ -84,6 +84,62 @@ pub struct DesiredState {
     pub prune: bool,
     /// `groups:` and `prefer:` (group-based licensing).
     pub groups: DesiredGroups,
+    /// `prices: FILE`: what a seat of each SKU costs the tenant per month.
+    pub prices: Option<PriceList>,
+}
+
+/// The admin's price list (`prices: FILE`): monthly prices per seat by SKU part number, in
+/// one currency. Microsoft publishes no price API a customer can call, and prices depend on
+/// the agreement, so they come from the admin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceList {
+    /// The file, resolved against the YAML's folder.
+    pub path: PathBuf,
+    /// ISO 4217, upper case.
+    pub currency: String,
+    /// `asOf`: the date the prices were read from the agreement, when written.
+    pub as_of: Option<chrono::NaiveDate>,
+    /// In the order written, each part number once (compared without case).
+    pub skus: Vec<SkuPrice>,
+}
+
+impl PriceList {
+    /// The price of a SKU by part number (without regard to case).
+    pub fn price_of(&self, part_number: &str) -> Option<&SkuPrice> {
+        self.skus
+            .iter()
+            .find(|p| p.part_number.eq_ignore_ascii_case(part_number))
+    }
+}
+
+/// One SKU's monthly price per seat.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkuPrice {
+    pub part_number: String,
+    /// Per seat and month, exact, at most the currency's decimals.
+    pub monthly: Decimal,
+    pub term: Term,
+    /// Where the price is written in the price file.
+    pub origin: Origin,
+}
+
+/// The subscription's commitment. Informative: under new commerce an annual commitment's
+/// seat count can be reduced only within 7 days of purchase or renewal (Microsoft Q&A,
+/// docs/cost.md), so seats an apply frees on an annual term are saved at renewal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Term {
+    Monthly,
+    Annual,
+}
+
+impl Term {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Term::Monthly => "monthly",
+            Term::Annual => "annual",
+        }
+    }
 }
 
 /// The billing account type written in commcred.yaml, and where.

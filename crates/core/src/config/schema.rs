@@ -91,6 +91,12 @@ pub struct Document {
     /// `false` (default): unlisted users and groups are left alone.
     #[serde(default)]
     pub prune: bool,
+    /// A price list file (relative to this file): monthly prices per seat by SKU part number,
+    /// in one currency (`schemas/prices.schema.json`). With it, plans show the monthly cost
+    /// of the seats they take and free, and `commcred waste` prices what is wasted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub prices: Option<String>,
 }
 
 /// The tenant's billing account type (Microsoft 365 admin center > Billing > Billing accounts).

@@ -64,6 +64,7 @@ fn desired(dir: &std::path::Path) -> DesiredState {
         users: Vec::new(),
         prune: false,
         groups: Default::default(),
+        prices: None,
     }
 }
 

@@ -134,6 +134,7 @@ pub fn export(live: &Snapshot, opts: &ExportOptions) -> Export {
         groups: group_entries,
         prefer: None,
         prune: false,
+        prices: None,
     };
     let comments = Comments {
         header: vec![

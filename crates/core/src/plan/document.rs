@@ -7,6 +7,7 @@
 //! older builds. Conversion destructures every model struct completely, so a field added to
 //! the model is a compile error here until someone decides how it is saved.
 
+mod cost;
 mod groups;
 mod outlook;
 
@@ -23,7 +24,7 @@ use crate::tenant::{BillingAccountType, PaymentMethod};
 
 /// The format this build writes. Readers accept the same major version and a minor version
 /// no newer than theirs (a newer minor may carry fields that change what apply must do).
-pub const FORMAT_VERSION: &str = "1.2";
+pub const FORMAT_VERSION: &str = "1.3";
 
 /// A Terraform-style action on one object or attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -71,6 +72,12 @@ pub struct PlanDocument {
     /// left out when there are none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub group_changes: Vec<groups::GroupChangeDoc>,
+    /// Seats the plan takes and frees per SKU (format 1.3; left out when none change).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seat_changes: Vec<cost::SeatChangeDoc>,
+    /// With a price list (`prices:`): the seats' monthly cost (format 1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<cost::CostDoc>,
     /// `sha256:` and the hex SHA-256 of the RFC 8785 canonical form of this document
     /// without its `checksum` member.
     #[schemars(extend("pattern" = "^sha256:[0-9a-f]{64}$"))]
@@ -193,6 +200,10 @@ pub struct SummaryDoc {
     pub settings_to_change: usize,
     /// Communications Credits bought by this plan ("add funds"); null when none.
     pub funds_to_add: Option<MoneyDoc>,
+    /// With a price list: the monthly change of the priced seats, in the price list's
+    /// currency (`cost` has each SKU and the unpriced ones; format 1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_change: Option<MoneyDoc>,
     /// Every user who loses a license, with the licenses lost.
     pub users_losing_licenses: Vec<LossDoc>,
 }
@@ -384,6 +395,8 @@ pub fn document(plan: &Plan, backend: &str, config_path: &str, version: &str) ->
         credits,
         warnings,
         groups,
+        seats,
+        cost,
     } = plan;
     PlanDocument {
         format_version: FORMAT_VERSION.to_string(),
@@ -403,6 +416,8 @@ pub fn document(plan: &Plan, backend: &str, config_path: &str, version: &str) ->
         communications_credits: credits.as_ref().map(credits_doc),
         warnings: warnings.iter().map(warning_doc).collect(),
         group_changes: groups.iter().map(groups::group_doc).collect(),
+        seat_changes: seats.iter().map(cost::seat_doc).collect(),
+        cost: cost.as_ref().map(cost::cost_doc),
         checksum: String::new(),
     }
 }
@@ -416,6 +431,10 @@ fn summary(plan: &Plan) -> SummaryDoc {
         licenses_to_remove: s.remove,
         settings_to_change: s.settings,
         funds_to_add: s.add_funds.map(|m| MoneyDoc {
+            amount: m.amount,
+            currency: m.currency,
+        }),
+        monthly_change: s.monthly_change.map(|m| MoneyDoc {
             amount: m.amount,
             currency: m.currency,
         }),
@@ -614,6 +633,8 @@ pub fn plan_from_document(doc: &PlanDocument) -> Result<Plan, String> {
             .iter()
             .map(groups::group_from_doc)
             .collect::<Result<Vec<_>, _>>()?,
+        seats: doc.seat_changes.iter().map(cost::seat_from_doc).collect(),
+        cost: doc.cost.as_ref().map(cost::cost_from_doc),
     })
 }
 

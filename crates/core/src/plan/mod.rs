@@ -2,6 +2,7 @@
 
 pub mod applied;
 pub mod billing;
+pub mod cost;
 pub mod countries;
 pub mod credits;
 pub mod document;

@@ -26,6 +26,22 @@ pub struct Plan {
     /// Managed groups with changes or members in error, sorted by display name.
     #[serde(default)]
     pub groups: Vec<super::groups::GroupChange>,
+    /// Seats the plan takes and frees, per SKU, sorted by part number: one seat per user
+    /// and SKU however many paths assign it (a group change counts the members who newly
+    /// take a seat).
+    #[serde(default)]
+    pub seats: Vec<SeatChange>,
+    /// With a price list (`prices:`): what the seat changes cost per month.
+    #[serde(default)]
+    pub cost: Option<super::cost::PlanCost>,
+}
+
+/// Seats of one SKU the plan takes and frees.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatChange {
+    pub sku: SkuRef,
+    pub added: usize,
+    pub freed: usize,
 }
 
 /// A warning of the plan, with a stable code (listed in docs/diagnostics.md).
@@ -228,6 +244,10 @@ pub struct PlanSummary {
     pub remove: usize,
     pub settings: usize,
     pub add_funds: Option<Money>,
+    /// With a price list: the monthly change of the priced seats.
+    pub monthly_change: Option<Money>,
+    /// SKUs whose seats change and that the price list has no price for.
+    pub unpriced: usize,
 }
 
 impl Plan {
@@ -258,6 +278,10 @@ impl Plan {
         if let Some(c) = &self.credits {
             s.settings += c.settings.len();
             s.add_funds = c.add_funds.map(|a| c.money(a));
+        }
+        if let Some(cost) = &self.cost {
+            s.monthly_change = Some(cost.money(cost.monthly_change));
+            s.unpriced = cost.unpriced.len();
         }
         s
     }

@@ -16,7 +16,7 @@ use crate::tenant::{Snapshot, TenantIndex, User};
 use super::credits::plan_credits;
 use super::groups::{GroupPlan, plan_groups};
 use super::model::{
-    CreditsChange, FailedAssignment, Plan, PlanWarning, UsageLocationChange, UserChange,
+    CreditsChange, FailedAssignment, Plan, PlanWarning, SeatChange, UsageLocationChange, UserChange,
 };
 use super::problems::{PlanErrors, PlanProblem, list_some};
 use super::rules::PlanRule;
@@ -173,6 +173,11 @@ pub fn plan(
     super::billing::warnings_for_account(billing, &mut warnings);
     warnings.extend(super::countries::country_warnings(&index, &users));
     warnings.extend(super::skus::tenant_license_warnings(live, &skus));
+    let seat_changes = seats.changes(live);
+    let cost = desired.prices.as_ref().map(|prices| {
+        warnings.extend(super::cost::prices_not_in_tenant(prices, live));
+        super::cost::price(&seat_changes, prices)
+    });
     users.sort_by_cached_key(|u| (u.upn.to_lowercase(), u.user_id.clone()));
     let mut group_changes = groups.changes;
     group_changes.sort_by_cached_key(|g| (g.display_name.to_lowercase(), g.group_id.clone()));
@@ -185,6 +190,8 @@ pub fn plan(
         credits,
         warnings,
         groups: group_changes,
+        seats: seat_changes,
+        cost,
     })
 }
 
@@ -209,6 +216,8 @@ struct SeatLedger {
     /// (SKU, user) already counted: a user gaining a SKU directly and through a group
     /// takes one seat (one seat per user and SKU however many paths assign it).
     gained: HashSet<(usize, usize)>,
+    /// SKU -> seats freed (users losing their last active assignment of it).
+    freed: BTreeMap<usize, usize>,
 }
 
 /// A user as seat errors name it: the UPN and, for a listed user, where it is written.
@@ -306,6 +315,23 @@ impl SeatLedger {
 
     fn release(&mut self, sku: usize) {
         self.delta.entry(sku).or_default().0 -= 1;
+        *self.freed.entry(sku).or_default() += 1;
+    }
+
+    /// Seats taken and freed per SKU, for the plan's cost.
+    fn changes(&self, live: &Snapshot) -> Vec<SeatChange> {
+        let mut out: Vec<SeatChange> = self
+            .delta
+            .iter()
+            .map(|(&sku, (_, users))| SeatChange {
+                sku: sku_ref(live, sku),
+                added: users.len(),
+                freed: self.freed.get(&sku).copied().unwrap_or(0),
+            })
+            .filter(|c| c.added > 0 || c.freed > 0)
+            .collect();
+        out.sort_by(|a, b| a.sku.part_number.cmp(&b.sku.part_number));
+        out
     }
     fn shortfalls(&self, live: &Snapshot, origins: &HashMap<usize, &Origin>) -> Vec<PlanProblem> {
         let mut out = Vec::new();

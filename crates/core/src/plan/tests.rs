@@ -50,6 +50,7 @@ fn desired(users: Vec<DesiredUser>) -> DesiredState {
         users,
         prune: false,
         groups: Default::default(),
+        prices: None,
     }
 }
 

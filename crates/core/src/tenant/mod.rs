@@ -7,6 +7,7 @@ pub mod credits;
 pub mod groups;
 pub mod rules;
 pub mod snapshot;
+pub mod waste;
 
 pub use groups::{Group, GroupRetry};
 pub use rules::{RuleError, RuleKind, TenantIndex};

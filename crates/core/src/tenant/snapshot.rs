@@ -124,6 +124,13 @@ fn default_capability_status() -> String {
     "Enabled".to_string()
 }
 
+impl User {
+    /// False only when the account is disabled (`accountEnabled: false`).
+    pub fn is_enabled(&self) -> bool {
+        self.account_enabled != Some(false)
+    }
+}
+
 impl SubscribedSku {
     /// Seats still free: `enabled + warning - consumed` (Graph's own arithmetic).
     pub fn available_seats(&self) -> i64 {
@@ -166,6 +173,10 @@ pub struct User {
     pub user_principal_name: String,
     #[serde(default)]
     pub usage_location: Option<String>,
+    /// Graph's `accountEnabled`: `false` when sign-in is blocked. Absent in a snapshot
+    /// means enabled (Graph has it on every user; hand-written snapshots may leave it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_enabled: Option<bool>,
     #[serde(default, deserialize_with = "exact")]
     pub assigned_licenses: Vec<AssignedLicense>,
     /// Optional in snapshots; when absent every assignment counts as direct.

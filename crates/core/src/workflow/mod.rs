@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod plan;
 pub mod recommend;
 pub mod usage;
+pub mod waste;
 
 use std::path::Path;
 use std::time::Duration;

@@ -14,9 +14,10 @@ use super::client::{CallError, GraphClient};
 use super::read_users::UsersRead;
 
 /// The user properties commcred needs: `licenseAssignmentStates` tells direct assignments
-/// from group-inherited ones, which commcred must never try to remove.
+/// from group-inherited ones, which commcred must never try to remove; `accountEnabled`
+/// (returned only on `$select`, Graph's user resource) finds licenses on disabled accounts.
 pub(crate) const USER_SELECT: &str =
-    "id,userPrincipalName,usageLocation,assignedLicenses,licenseAssignmentStates";
+    "id,userPrincipalName,usageLocation,accountEnabled,assignedLicenses,licenseAssignmentStates";
 
 pub(crate) const PAGE_SIZE: usize = 999;
 

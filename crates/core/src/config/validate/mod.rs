@@ -16,6 +16,7 @@ use crate::base::licenses::LicenseName;
 
 mod credits;
 mod groups;
+mod prices;
 mod users;
 
 pub const API_VERSION: &str = "commcred/v1";
@@ -32,6 +33,7 @@ const ROOT_KEYS: &[&str] = &[
     "groups",
     "prefer",
     "prune",
+    "prices",
 ];
 const BACKEND_KEYS: &[&str] = &["file", "graph"];
 
@@ -144,6 +146,10 @@ impl Walker<'_, '_> {
                 .unwrap_or_default(),
             prefer_groups: fields.get("prefer").is_some_and(|node| self.prefer(node)),
         };
+        let prices = fields
+            .entry("prices")
+            .filter(|(_, v)| v.value != Value::Null)
+            .and_then(|(k, v)| self.prices(k, v));
         let prune = fields
             .get("prune")
             .and_then(|node| fields::boolean(&mut self.cx, node, "prune"))
@@ -161,6 +167,7 @@ impl Walker<'_, '_> {
             users: std::mem::take(&mut self.users),
             prune,
             groups,
+            prices,
         })
     }
 

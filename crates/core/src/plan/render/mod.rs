@@ -1,5 +1,6 @@
 //! Renderers of a plan for people and machines.
 
+pub mod cost;
 pub mod groups;
 pub mod human;
 pub mod markdown;

@@ -86,6 +86,7 @@ pub(crate) fn quickstart_plan() -> Plan {
         ],
         prune: false,
         groups: Default::default(),
+        prices: None,
     };
     plan(&desired, &live, "2026-11-25T00:00:00Z".parse().unwrap()).unwrap()
 }
@@ -232,7 +233,8 @@ fn other_versions_are_refused() {
         ("1.0", true),
         ("1.1", true),
         ("1.2", true),
-        ("1.3", false),
+        ("1.3", true),
+        ("1.4", false),
         ("2.0", false),
         ("0.9", false),
         ("one", false),
