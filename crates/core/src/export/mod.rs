@@ -81,6 +81,8 @@ fn csv_text(rows: &[CsvRow]) -> String {
 
 /// Exports `live` as a desired state that plans as a no-op against it, and checks that the
 /// text does (see `verify`).
+// Long: the export's steps in order (users, groups, credits, verify), each a call; the
+// account-enabled and billing fields merged in from two branches pushed it just over.
 pub fn export(live: &Snapshot, opts: &ExportOptions) -> Export {
     let index = TenantIndex::build(live);
     let names = naming::SkuNames::build(live);

@@ -86,6 +86,8 @@ struct Walker<'f, 'r> {
 }
 
 impl Walker<'_, '_> {
+    // Long: one pass over the top-level keys in the order the file declares them; the
+    // billing account (issue 19) and the price list (issue 23) each added a key here.
     fn root(&mut self, root: &Node) -> Option<DesiredState> {
         // Messages name the file as the user named it ("commcred.yaml needs `tenant`").
         let yaml = self.cx.yaml.path();
