@@ -47,7 +47,7 @@ fn main() {
         );
         let figure = |name: &str| -> f64 {
             text.lines()
-                .find_map(|l| l.strip_prefix(name))
+                .find_map(|l| l.trim_start().strip_prefix(name))
                 .and_then(|rest| rest.split_whitespace().next())
                 .and_then(|s| s.parse().ok())
                 .unwrap_or_else(|| panic!("the measuring process printed `{name}`"))
