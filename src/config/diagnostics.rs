@@ -53,10 +53,13 @@ pub enum Code {
     InvalidGroupEntry,
     DuplicateGroup,
     InvalidPrefer,
+    InvalidPhoneNumber,
+    InvalidNumberType,
+    DuplicatePhoneNumber,
 }
 
 impl Code {
-    pub const ALL: [Code; 36] = [
+    pub const ALL: [Code; 39] = [
         Code::Invalid,
         Code::Io,
         Code::NotUtf8,
@@ -93,6 +96,9 @@ impl Code {
         Code::InvalidGroupEntry,
         Code::DuplicateGroup,
         Code::InvalidPrefer,
+        Code::InvalidPhoneNumber,
+        Code::InvalidNumberType,
+        Code::DuplicatePhoneNumber,
     ];
 
     /// The full code, e.g. `commcred::config::unknown_key`.
@@ -134,6 +140,9 @@ impl Code {
             Code::InvalidGroupEntry => "commcred::config::invalid_group_entry",
             Code::DuplicateGroup => "commcred::config::duplicate_group",
             Code::InvalidPrefer => "commcred::config::invalid_prefer",
+            Code::InvalidPhoneNumber => "commcred::config::invalid_phone_number",
+            Code::InvalidNumberType => "commcred::config::invalid_number_type",
+            Code::DuplicatePhoneNumber => "commcred::config::duplicate_phone_number",
         }
     }
 }

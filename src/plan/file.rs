@@ -21,7 +21,7 @@ use super::render::json::{PlanDocument, document, plan_from_document};
 
 /// The format this build writes. Readers accept the same major version and a minor version
 /// no newer than theirs (a newer minor may carry fields that change what apply must do).
-pub const FORMAT_VERSION: &str = "1.2";
+pub const FORMAT_VERSION: &str = "1.3";
 
 /// A plan with what `apply PLAN` needs beyond the changes themselves.
 #[derive(Debug, Clone, PartialEq)]

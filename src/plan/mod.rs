@@ -5,6 +5,7 @@ pub mod credits;
 pub mod file;
 pub mod groups;
 pub mod model;
+pub mod numbers;
 pub mod observe;
 pub mod planner;
 pub mod problems;

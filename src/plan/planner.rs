@@ -15,6 +15,7 @@ use crate::tenant::{Snapshot, TenantIndex, User};
 
 use super::credits::plan_credits;
 use super::groups::{GroupPlan, plan_groups};
+use super::numbers::{NumberPlan, UserAfter};
 use super::model::{
     CreditsChange, FailedAssignment, Plan, PlanWarning, UsageLocationChange, UserChange,
 };
@@ -58,6 +59,7 @@ pub fn plan(
         seats.release(sku);
     }
     let mut users = Vec::with_capacity(desired.users.len());
+    let mut numbers = NumberPlan::new(live, desired.prune);
 
     let mut listed: HashSet<usize> = HashSet::with_capacity(desired.users.len());
     // Where each listed user is written, by position in the tenant: seat errors name it.
@@ -78,7 +80,15 @@ pub fn plan(
             groups: &groups,
             prefer_groups: desired.groups.prefer_groups,
         };
-        match plan_listed_user(&ctx, want, desired, i, &mut seats, &mut warnings) {
+        match plan_listed_user(
+            &ctx,
+            want,
+            desired,
+            i,
+            &mut seats,
+            &mut numbers,
+            &mut warnings,
+        ) {
             Ok(Some(change)) => users.push(change),
             Ok(None) => {}
             Err(p) => problems.extend(p),
@@ -97,11 +107,12 @@ pub fn plan(
                 groups: &groups,
                 prefer_groups: desired.groups.prefer_groups,
             };
-            if let Some(change) = plan_pruned_user(&ctx, i, &mut seats) {
+            if let Some(change) = plan_pruned_user(&ctx, i, &mut seats, &mut numbers) {
                 users.push(change);
             }
         }
     }
+    problems.extend(numbers.finish(&index));
     // Members in CountViolation get the seats the rest of the plan leaves free.
     // A SKU the member holds, or gains directly in this plan, takes no second seat.
     groups.plan_reprocessing(live, |needed, user| {
@@ -319,6 +330,7 @@ fn plan_listed_user(
     desired: &DesiredState,
     i: usize,
     seats: &mut SeatLedger,
+    numbers: &mut NumberPlan,
     warnings: &mut Vec<PlanWarning>,
 ) -> Result<Option<UserChange>, Vec<PlanProblem>> {
     let live = ctx.live;
@@ -337,6 +349,7 @@ fn plan_listed_user(
     }
 
     let mut change = empty_change(user, &held, ctx.index);
+    change.observed.numbers = numbers.observed(i);
     for h in &held {
         let Some(sku) = h.sku else { continue };
         if h.direct && ctx.groups.deferred.contains(&(i, sku)) {
@@ -438,6 +451,25 @@ fn plan_listed_user(
         .collect();
     let after = after_change(live, ctx.index, &held, &change, &from_groups);
     problems.extend(check_after(&after, want));
+    let added = change
+        .add
+        .iter()
+        .filter_map(|a| ctx.index.sku(&a.sku_id))
+        .fold(Capabilities::default(), |acc, sku| {
+            acc.union(ctx.index.capabilities_of_sku(sku))
+        });
+    let location_after = change
+        .usage_location
+        .as_ref()
+        .map(|l| l.to.clone())
+        .or_else(|| user.usage_location.clone());
+    let location = location_after.as_deref();
+    let user_after = UserAfter {
+        caps: capabilities_of(&after),
+        added,
+        location,
+    };
+    numbers.plan_listed(want, i, &user_after, &mut change, &mut problems, warnings);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -446,11 +478,18 @@ fn plan_listed_user(
     Ok(keep_if_changed(change))
 }
 
-fn plan_pruned_user(ctx: &UserContext, i: usize, seats: &mut SeatLedger) -> Option<UserChange> {
+fn plan_pruned_user(
+    ctx: &UserContext,
+    i: usize,
+    seats: &mut SeatLedger,
+    numbers: &mut NumberPlan,
+) -> Option<UserChange> {
     let user = &ctx.live.users[i];
     let held = holdings(user, ctx.live, ctx.index);
     let mut change = empty_change(user, &held, ctx.index);
+    change.observed.numbers = numbers.observed(i);
     change.pruned = true;
+    numbers.plan_pruned(i, &mut change);
     for h in &held {
         if let Some(sku) = h.sku
             && h.direct
@@ -474,6 +513,7 @@ fn empty_change(user: &User, held: &[Holding], index: &TenantIndex) -> UserChang
         remove: Vec::new(),
         notes: Vec::new(),
         pruned: false,
+        number: None,
     }
 }
 

@@ -4,9 +4,11 @@
 pub mod capabilities;
 pub mod credits;
 pub mod groups;
+pub mod numbers;
 pub mod rules;
 pub mod snapshot;
 
 pub use groups::{Group, GroupRetry};
+pub use numbers::{NumberAssignment, NumberIndex, TeamsUserConfiguration};
 pub use rules::{RuleError, RuleKind, TenantIndex};
 pub use snapshot::*;
