@@ -18,6 +18,7 @@ mod groups_graph;
 mod honest_io;
 mod layers;
 mod licensing;
+mod numbers;
 mod plan_apply;
 mod planner_props;
 mod readme;
