@@ -10,12 +10,12 @@ use commcred::apply::report;
 use commcred::apply::{ApplyContext, NoProgress, Progress};
 use commcred::backend::Backend;
 use commcred::config::BackendSpec;
-use commcred::plan::file::{SavedPlan, looks_like_plan};
+use commcred::plan::saved::{SavedPlan, looks_like_plan};
 use commcred::plan::{Plan, render::human};
 use miette::{Result, miette};
 
 use super::context::{GlobalArgs, backend_override, config_path, now, open_spec, parse_duration};
-use super::manual::{self, ManualArgs};
+use super::manual_steps::{self, ManualArgs};
 use super::output::{Output, stdin_is_terminal};
 use super::plan::make_plan;
 use super::progress::Bar;
@@ -156,7 +156,7 @@ fn apply_and_report(
     let guided = report::take_credits_steps(&mut report);
     out.result(&report::render(plan, &report));
     if guided && report.is_success() {
-        manual::guide(plan, ledger, manual_args, lock_wait, out)?;
+        manual_steps::guide(plan, ledger, manual_args, lock_wait, out)?;
     }
     if report.is_success() {
         Ok(ExitCode::SUCCESS)

@@ -13,7 +13,7 @@ mod export;
 mod ledger;
 mod licenses;
 mod man;
-mod manual;
+mod manual_steps;
 mod output;
 mod plan;
 mod progress;

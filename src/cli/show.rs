@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use commcred::plan::file::SavedPlan;
 use commcred::plan::render::{Style, human, markdown, powershell};
+use commcred::plan::saved::SavedPlan;
 use miette::Result;
 
 use super::output::Output;
@@ -62,6 +62,6 @@ pub fn describe(path: &str, saved: &SavedPlan) -> String {
         saved.plan.planned_at.format("%Y-%m-%dT%H:%M:%SZ"),
         saved.commcred_version,
         saved.config_path,
-        commcred::plan::file::backend_to_string(&saved.backend)
+        commcred::plan::saved::backend_to_string(&saved.backend)
     )
 }

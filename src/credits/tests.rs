@@ -11,7 +11,7 @@ use crate::tenant::{PaymentMethod, Snapshot};
 
 use super::CreditsError;
 use crate::backend::ledger::{How, Ledger, Stamp};
-use crate::plan::file::plan_id;
+use crate::plan::saved::plan_id;
 use crate::plan::steps::{StepKind, render, steps_for};
 use crate::workflow::credits::{CreditsSource, annotate, prepare};
 use crate::workflow::ledger::record_confirmed;

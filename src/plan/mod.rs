@@ -2,7 +2,7 @@
 
 pub mod applied;
 pub mod credits;
-pub mod file;
+pub mod document;
 pub mod groups;
 pub mod model;
 pub mod numbers;
@@ -10,6 +10,7 @@ pub mod observe;
 pub mod planner;
 pub mod problems;
 pub mod render;
+pub mod saved;
 pub mod skus;
 pub mod steps;
 

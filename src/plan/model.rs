@@ -107,6 +107,40 @@ impl UserChange {
             || !self.remove.is_empty()
             || self.number.is_some()
     }
+
+    /// What the user's license change does to the tenant's seats; `None` without one.
+    pub fn seat_effect(&self) -> Option<SeatEffect> {
+        SeatEffect::of(&self.add, &self.remove)
+    }
+}
+
+/// What one user's license change does to the tenant's seats. It decides the change's turn
+/// at apply, decided here once for every backend: changes that only free seats go first,
+/// then swaps, then changes that only take seats, so that the seats the plan frees exist
+/// before other users consume them (Graph checks each `assignLicense` on its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SeatEffect {
+    /// Only removes licenses.
+    Frees,
+    /// Adds and removes in one call (a calling-plan swap).
+    Swaps,
+    /// Only adds licenses.
+    Takes,
+}
+
+impl SeatEffect {
+    /// In the order apply sends them.
+    pub const ORDER: [SeatEffect; 3] = [SeatEffect::Frees, SeatEffect::Swaps, SeatEffect::Takes];
+
+    /// The effect of adding `add` and removing `remove`; `None` when both are empty.
+    pub fn of<A, R>(add: &[A], remove: &[R]) -> Option<SeatEffect> {
+        match (add.is_empty(), remove.is_empty()) {
+            (true, true) => None,
+            (true, false) => Some(SeatEffect::Frees),
+            (false, false) => Some(SeatEffect::Swaps),
+            (false, true) => Some(SeatEffect::Takes),
+        }
+    }
 }
 
 /// A phone number as the plan names it.
@@ -279,12 +313,14 @@ impl Plan {
             add: u.add.clone(),
             remove: u.remove.clone(),
         };
-        let only_removals = |u: &&UserChange| u.add.is_empty() && !u.remove.is_empty();
-        let swaps = |u: &&UserChange| !u.add.is_empty() && !u.remove.is_empty();
-        let only_additions = |u: &&UserChange| !u.add.is_empty() && u.remove.is_empty();
-        ops.extend(self.users.iter().filter(only_removals).map(license_op));
-        ops.extend(self.users.iter().filter(swaps).map(license_op));
-        ops.extend(self.users.iter().filter(only_additions).map(license_op));
+        for effect in SeatEffect::ORDER {
+            let users = self.users.iter();
+            ops.extend(
+                users
+                    .filter(|u| u.seat_effect() == Some(effect))
+                    .map(license_op),
+            );
+        }
         super::groups::group_operations(&self.groups, &mut ops);
         // Numbers after licenses (Teams provisions a newly licensed user with a delay), and
         // every unassignment before any assignment: a number moving from one user to
@@ -377,6 +413,15 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// For a user's license change, what it does to seats (decided by the plan:
+    /// [`SeatEffect`]); `None` for every other operation.
+    pub fn seat_effect(&self) -> Option<SeatEffect> {
+        match self {
+            Operation::AssignLicenses { add, remove, .. } => SeatEffect::of(add, remove),
+            _ => None,
+        }
+    }
+
     /// Group licensing operations (run after the users' own changes).
     pub fn is_group(&self) -> bool {
         matches!(

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::backend::Backend;
 use crate::config::{BackendSpec, DesiredState};
 use crate::plan::Plan;
-use crate::plan::file::SavedPlan;
+use crate::plan::saved::SavedPlan;
 use crate::tenant::Snapshot;
 
 use super::credits::{CreditsContext, CreditsSource};

@@ -21,6 +21,7 @@ use crate::plan::Operation;
 use crate::tenant::groups::redundant_direct;
 use crate::tenant::{Group, LicenseAssignmentState};
 
+use super::assign::{AddLicense, AssignLicense};
 use super::client::{CallError, GraphClient};
 use super::read::read_error;
 
@@ -165,10 +166,17 @@ pub(crate) async fn run(
             rest.push(op);
             continue;
         };
-        let body = json!({
-            "addLicenses": add.iter().map(|a| json!({"skuId": &*a.sku.sku_id, "disabledPlans": a.disabled_plans})).collect::<Vec<_>>(),
-            "removeLicenses": remove.iter().map(|s| &*s.sku_id).collect::<Vec<_>>(),
-        });
+        let body = AssignLicense {
+            add_licenses: add
+                .iter()
+                .map(|a| AddLicense {
+                    sku_id: a.sku.sku_id.to_string(),
+                    disabled_plans: a.disabled_plans.clone(),
+                })
+                .collect(),
+            remove_licenses: remove.iter().map(|s| s.sku_id.to_string()).collect(),
+        }
+        .to_value();
         match post(&client, &format!("/groups/{group_id}/assignLicense"), &body).await {
             Ok(_) => {
                 changed.push((
@@ -320,7 +328,7 @@ async fn remove_redundant(
     let skus: Vec<&str> = remove.iter().map(|s| &*s.sku_id).collect();
     let (ready, kept) = redundant_direct(&mine, group_id, &skus);
     if !ready.is_empty() {
-        let body = json!({"addLicenses": [], "removeLicenses": ready});
+        let body = AssignLicense::new::<&str, _>(&[], &ready).to_value();
         if let Err(e) = post(client, &format!("/users/{user_id}/assignLicense"), &body).await {
             report.failed.push((op.clone(), format!("{upn}: {e}")));
             return;

@@ -13,6 +13,7 @@
 //!
 //! The [`Backend`] trait is synchronous; the backend owns a small Tokio runtime.
 
+mod assign;
 mod auth;
 mod client;
 mod diagnose;
@@ -22,6 +23,7 @@ pub mod permissions;
 pub mod pstn;
 mod read;
 mod read_users;
+mod schedule;
 mod write;
 
 use std::future::Future;

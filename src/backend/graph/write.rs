@@ -1,15 +1,17 @@
-//! Applying a plan's user changes through `$batch`.
+//! Applying a plan's user changes through `$batch`: sending, reading back and settling
+//! each answer. What runs when (units, phases, back-off, outcomes) is `schedule.rs`.
 //!
 //! Each user with changes is one unit: its `usageLocation` PATCH (if any) and one
 //! `assignLicense` carrying all its adds and removes (so a calling-plan swap is atomic).
 //! Graph wants every `$batch` fully parallel or one sequential chain ("Combine multiple
 //! HTTP requests using JSON batching"; the JavaScript SDK refuses anything else), so no
-//! batch here uses `dependsOn`: units run in [`Phase`]s, each finished before the next
+//! batch here uses `dependsOn`: units run in phases, each finished before the next
 //! starts, and a batch holds at most one request per user:
 //! 1. every usage-location PATCH, in parallel batches; a user whose PATCH fails gets no
 //!    license change (Graph refuses licenses without a location), and the report says why;
-//! 2. license changes of users that only free seats, 3. swaps, 4. users that only take
-//!    seats — so seats the plan frees exist before other users consume them.
+//! 2. license changes in the order of the seat effect the plan gave them (users that only
+//!    free seats, swaps, users that only take seats), so seats the plan frees exist before
+//!    other users consume them.
 //!
 //! Retrying never applies a change twice in effect:
 //! - a 429, a 5xx, a dropped connection or a missing item answer is not proof that nothing
@@ -39,174 +41,17 @@ use crate::tenant::{Snapshot, TenantIndex, User};
 
 use crate::backend::Progress;
 
-use super::client::{BatchAnswer, BatchItem, CallError, GraphClient, RetryPolicy};
+use super::assign::AssignLicense;
+use super::client::{BatchAnswer, BatchItem, CallError, GraphClient};
 use super::diagnose::refusal;
 use super::pacer::{BatchSignal, Pacer};
 use super::read::user_url;
-
-pub(crate) const MAX_BATCH: usize = 20;
-/// A change answered 429 this many times in a row means Graph keeps throttling this
-/// application: the run stops and reports instead of waiting for ever.
-pub(crate) const MAX_THROTTLED: u32 = 12;
-
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Outcome {
-    Applied,
-    Failed(String),
-    NotAttempted,
-}
-
-/// The order changes are sent in; each phase is finished before the next starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// Usage-location PATCHes.
-    Location,
-    /// License changes that only remove.
-    FreeSeats,
-    /// License changes that add and remove (a calling-plan swap).
-    Swap,
-    /// License changes that only add.
-    TakeSeats,
-}
-
-const PHASES: [Phase; 4] = [
-    Phase::Location,
-    Phase::FreeSeats,
-    Phase::Swap,
-    Phase::TakeSeats,
-];
-
-/// Why a run stopped before every change went through.
-#[derive(Debug, Clone)]
-enum Stop {
-    Deadline,
-    Throttled(String),
-    Fatal(String),
-}
-
-impl std::fmt::Display for Stop {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Stop::Deadline => write!(f, "the apply's deadline passed"),
-            Stop::Throttled(upn) => write!(
-                f,
-                "Microsoft Graph kept throttling: the change to {upn} was answered 429 {MAX_THROTTLED} times in a row"
-            ),
-            Stop::Fatal(m) => write!(f, "{m}"),
-        }
-    }
-}
-
-type Delays = Box<dyn Iterator<Item = Duration> + Send>;
-
-struct Unit {
-    user_id: String,
-    upn: String,
-    /// The phase of its license change.
-    license_phase: Phase,
-    /// (op index, desired location) while pending.
-    location: Option<(usize, String)>,
-    /// (op index, SKU ids to add, SKU ids to remove) while pending.
-    license: Option<(usize, Vec<String>, Vec<String>)>,
-    /// The last attempt's outcome is unknown: read the user back before resending.
-    verify: bool,
-    attempts: u32,
-    /// 429s in a row.
-    throttled: u32,
-    delays: Option<Delays>,
-    not_before: Instant,
-    in_flight: bool,
-    last_error: String,
-    /// Which parts were sent at least once (to tell failed from not attempted at a stop).
-    sent_location: bool,
-    sent_license: bool,
-    /// Read back after the run stopped: what is still pending is known not to be in place.
-    read_back: bool,
-}
-
-impl Unit {
-    fn new(user_id: &str, upn: &str, now: Instant) -> Unit {
-        Unit {
-            user_id: user_id.to_string(),
-            upn: upn.to_string(),
-            license_phase: Phase::FreeSeats,
-            location: None,
-            license: None,
-            verify: false,
-            attempts: 0,
-            throttled: 0,
-            delays: None,
-            not_before: now,
-            in_flight: false,
-            last_error: String::new(),
-            sent_location: false,
-            sent_license: false,
-            read_back: false,
-        }
-    }
-
-    /// Has something to send in `phase`.
-    fn active_in(&self, phase: Phase) -> bool {
-        match phase {
-            Phase::Location => self.location.is_some(),
-            p => self.location.is_none() && self.license.is_some() && self.license_phase == p,
-        }
-    }
-
-    /// How many plan operations are still pending.
-    fn pending_ops(&self) -> usize {
-        usize::from(self.location.is_some()) + usize::from(self.license.is_some())
-    }
-
-    /// The plan operations still pending, taken out of the unit.
-    fn take_ops(&mut self) -> Vec<usize> {
-        [
-            self.location.take().map(|l| l.0),
-            self.license.take().map(|l| l.0),
-        ]
-        .into_iter()
-        .flatten()
-        .collect()
-    }
-
-    /// The request this unit sends in `phase`, under the batch id `id`.
-    fn request(&self, phase: Phase, id: String) -> Option<BatchItem> {
-        if phase == Phase::Location {
-            let (_, to) = self.location.as_ref()?;
-            return Some(BatchItem {
-                id,
-                method: "PATCH",
-                url: format!("/users/{}", self.user_id),
-                body: Some(json!({ "usageLocation": to })),
-                depends_on: None,
-            });
-        }
-        let (_, add, remove) = self.license.as_ref()?;
-        let add: Vec<Value> = add
-            .iter()
-            .map(|id| json!({ "skuId": id, "disabledPlans": [] }))
-            .collect();
-        Some(BatchItem {
-            id,
-            method: "POST",
-            url: format!("/users/{}/assignLicense", self.user_id),
-            body: Some(json!({ "addLicenses": add, "removeLicenses": remove })),
-            depends_on: None,
-        })
-    }
-}
-
-struct Sched {
-    units: Vec<Unit>,
-    outcomes: Vec<Option<Outcome>>,
-    phase: Phase,
-    stop: Option<Stop>,
-}
+pub(crate) use super::schedule::Outcome;
+use super::schedule::{Job, MAX_BATCH, PHASES, Phase, Sched, Stop, Unit};
 
 pub(crate) struct Engine {
     client: Arc<GraphClient>,
     pacer: Arc<Pacer>,
-    retry: RetryPolicy,
     live: Snapshot,
     index: TenantIndex,
     ops: Vec<Operation>,
@@ -216,13 +61,6 @@ pub(crate) struct Engine {
     send_until: Option<Instant>,
     /// The read-back after a stop ends here.
     deadline: Option<Instant>,
-}
-
-enum Job {
-    Send(Vec<usize>),
-    Verify(Vec<usize>),
-    Wait(Duration),
-    Done,
 }
 
 /// What the run returns: each operation's outcome, and why it stopped early, if it did.
@@ -245,25 +83,18 @@ impl Engine {
         deadline: Option<Instant>,
     ) -> Engine {
         let now = Instant::now();
-        let units = units_of(&ops, now);
         let index = TenantIndex::build(&live);
-        let retry = client.retry.clone();
         let send_until = deadline.map(|d| {
             let left = d.saturating_duration_since(now);
             d - (left / 5).min(Duration::from_secs(10))
         });
+        let sched = Sched::new(&ops, now, client.retry.clone(), progress.clone());
         Engine {
             client,
             pacer,
-            retry,
             live,
             index,
-            sched: Mutex::new(Sched {
-                units,
-                outcomes: vec![None; ops.len()],
-                phase: Phase::Location,
-                stop: None,
-            }),
+            sched: Mutex::new(sched),
             ops,
             progress,
             send_until,
@@ -291,8 +122,7 @@ impl Engine {
         let stopped = {
             let mut s = self.sched.lock().expect("sched lock");
             // A deadline that passed once everything was done stopped nothing.
-            let all_done = s.units.iter().all(|u| u.pending_ops() == 0);
-            if all_done && matches!(s.stop, Some(Stop::Deadline)) {
+            if s.all_done() && matches!(s.stop, Some(Stop::Deadline)) {
                 s.stop = None;
             }
             s.stop.clone()
@@ -301,45 +131,9 @@ impl Engine {
             self.read_back_unconfirmed().await;
         }
         RunResult {
-            outcomes: self.finish(),
+            outcomes: self.sched.lock().expect("sched lock").finish(),
             stopped: stopped.map(|s| s.to_string()),
         }
-    }
-
-    /// Every operation's outcome; what is still pending after a stop is reported as not
-    /// attempted (never sent) or failed (sent, with what the read-back found).
-    fn finish(&self) -> Vec<Outcome> {
-        let mut s = self.sched.lock().expect("sched lock");
-        let stop = s.stop.clone().map(|s| s.to_string()).unwrap_or_default();
-        let mut leftovers = Vec::new();
-        for u in &mut s.units {
-            let sent = [
-                (u.sent_location, &u.location.as_ref().map(|l| l.0)),
-                (u.sent_license, &u.license.as_ref().map(|l| l.0)),
-            ];
-            for (sent, n) in sent {
-                let Some(n) = *n else { continue };
-                let outcome = match (sent, u.read_back) {
-                    (false, _) => Outcome::NotAttempted,
-                    (true, true) => Outcome::Failed(format!(
-                        "{}: not applied: {stop} before it went through (read back from Microsoft Graph)",
-                        u.upn
-                    )),
-                    (true, false) => Outcome::Failed(format!(
-                        "{}: {stop} before this change was confirmed, and the user could not be read back: whether it took effect is unknown; run `commcred plan` to see",
-                        u.upn
-                    )),
-                };
-                leftovers.push((n, outcome));
-            }
-        }
-        for (n, outcome) in leftovers {
-            s.outcomes[n] = Some(outcome);
-        }
-        s.outcomes
-            .iter()
-            .map(|o| o.clone().unwrap_or(Outcome::NotAttempted))
-            .collect()
     }
 
     async fn worker(&self) {
@@ -361,64 +155,8 @@ impl Engine {
     fn next_job(&self) -> Job {
         let mut s = self.sched.lock().expect("sched lock");
         let now = Instant::now();
-        if self.past_send_time(now) && s.stop.is_none() {
-            s.stop = Some(Stop::Deadline);
-        }
-        if s.stop.is_some() {
-            return Job::Done;
-        }
         let cap = MAX_BATCH.min(self.pacer.burst() as usize).max(1);
-        let phase = s.phase;
-        let (mut verify, mut send) = (Vec::new(), Vec::new());
-        let mut earliest: Option<Instant> = None;
-        let mut busy = false;
-        for (i, u) in s.units.iter().enumerate() {
-            if !u.active_in(phase) {
-                continue;
-            }
-            if u.in_flight {
-                busy = true;
-            } else if u.not_before > now {
-                earliest = Some(earliest.map_or(u.not_before, |e| e.min(u.not_before)));
-            } else if u.verify {
-                verify.push(i);
-            } else {
-                send.push(i);
-            }
-            if verify.len() == MAX_BATCH || send.len() == cap {
-                break;
-            }
-        }
-        let job = if !verify.is_empty() {
-            Job::Verify(verify)
-        } else if !send.is_empty() {
-            Job::Send(send)
-        } else if let Some(e) = earliest {
-            Job::Wait((e - now).min(Duration::from_millis(100)))
-        } else if busy {
-            // Others are in flight and may come back for a retry.
-            Job::Wait(Duration::from_millis(20))
-        } else {
-            Job::Done
-        };
-        if let Job::Send(units) | Job::Verify(units) = &job {
-            for &i in units {
-                s.units[i].in_flight = true;
-            }
-        }
-        job
-    }
-
-    fn resolve(&self, s: &mut Sched, n: usize, outcome: Outcome) {
-        s.outcomes[n] = Some(outcome);
-        self.progress.advance(1);
-    }
-
-    /// Resolves every pending part of unit `i` as failed with `reason`.
-    fn fail_unit(&self, s: &mut Sched, i: usize, reason: &str) {
-        for n in s.units[i].take_ops() {
-            self.resolve(s, n, Outcome::Failed(reason.to_string()));
-        }
+        s.next_job(now, cap, self.past_send_time(now))
     }
 
     /// One `$batch` call, cut off when sending time is over (the answer is then unknown).
@@ -460,11 +198,8 @@ impl Engine {
             let mut items = Vec::new();
             for &i in &units {
                 let u = &mut s.units[i];
-                items.extend(u.request(phase, i.to_string()));
-                match phase {
-                    Phase::Location => u.sent_location = true,
-                    _ => u.sent_license = true,
-                }
+                items.extend(request(u, phase, i.to_string()));
+                u.mark_sent(phase);
             }
             items
         };
@@ -521,32 +256,27 @@ impl Engine {
         signal: &mut BatchSignal,
     ) {
         let phase = s.phase;
-        let n = match phase {
-            Phase::Location => s.units[i].location.as_ref().map(|l| l.0),
-            _ => s.units[i].license.as_ref().map(|l| l.0),
+        let Some(n) = s.units[i].op_in(phase) else {
+            return;
         };
-        let Some(n) = n else { return };
         let upn = s.units[i].upn.clone();
         match answer {
             Some(a) if (200..300).contains(&a.status) => {
                 signal.succeeded += 1;
                 let u = &mut s.units[i];
                 u.throttled = 0;
-                match phase {
-                    Phase::Location => u.location = None,
-                    _ => u.license = None,
-                }
-                self.resolve(s, n, Outcome::Applied);
+                u.clear(phase);
+                s.resolve(n, Outcome::Applied);
             }
             Some(a) if a.status == 429 => {
                 signal.throttled += 1;
                 signal.retry_after = signal.retry_after.max(a.retry_after);
                 s.units[i].verify = true;
-                self.throttled(s, i, a.retry_after);
+                s.throttled(i, a.retry_after);
             }
             Some(a) if a.status >= 500 => {
                 s.units[i].verify = true;
-                self.reschedule(s, i, answer_text(a));
+                s.reschedule(i, answer_text(a));
             }
             Some(a) => {
                 let (code, message) = a.error();
@@ -559,7 +289,7 @@ impl Engine {
                     Phase::Location => "usageLocation",
                     _ => "license",
                 };
-                self.reschedule(s, i, format!("{upn}: no answer for the {what} change"));
+                s.reschedule(i, format!("{upn}: no answer for the {what} change"));
             }
         }
     }
@@ -580,10 +310,10 @@ impl Engine {
                 "{}: not sent: the user's usage location could not be set, and Microsoft Graph assigns no license without one ({reason})",
                 s.units[i].upn
             );
-            self.resolve(s, m, Outcome::Failed(why));
+            s.resolve(m, Outcome::Failed(why));
         }
         if let Some(n) = refused {
-            self.resolve(s, n, Outcome::Failed(reason));
+            s.resolve(n, Outcome::Failed(reason));
         }
     }
 
@@ -593,12 +323,12 @@ impl Engine {
             CallError::Status { status: 429, .. } => {
                 // Graph may have run some items before throttling the rest: check first.
                 s.units[i].verify = true;
-                self.throttled(s, i, e.retry_after());
+                s.throttled(i, e.retry_after());
             }
             e if e.is_transient() => {
                 // Some items may have run before the answer was lost: check first.
                 s.units[i].verify = true;
-                self.reschedule(s, i, e.to_string());
+                s.reschedule(i, e.to_string());
             }
             CallError::Status { status: 401, .. } => {
                 s.stop = Some(Stop::Fatal(format!(
@@ -607,46 +337,9 @@ impl Engine {
             }
             e => {
                 let reason = format!("{}: Microsoft Graph refused the batch: {e}", s.units[i].upn);
-                self.fail_unit(s, i, &reason);
+                s.fail_unit(i, &reason);
             }
         }
-    }
-
-    /// A 429 for unit `i`: it waits its own `Retry-After`; one throttled too many times in
-    /// a row stops the run.
-    fn throttled(&self, s: &mut Sched, i: usize, retry_after: Option<Duration>) {
-        let u = &mut s.units[i];
-        u.throttled += 1;
-        u.not_before = Instant::now() + retry_after.unwrap_or(Duration::from_secs(1));
-        if u.throttled >= MAX_THROTTLED && s.stop.is_none() {
-            tracing::warn!(user = %u.upn, "stopping: Microsoft Graph keeps throttling");
-            s.stop = Some(Stop::Throttled(u.upn.clone()));
-        }
-    }
-
-    /// A failure whose outcome may be unknown: backs the unit off, or gives it up after
-    /// the retry policy's attempts.
-    fn reschedule(&self, s: &mut Sched, i: usize, reason: String) {
-        let retry = &self.retry;
-        let u = &mut s.units[i];
-        u.attempts += 1;
-        u.last_error = reason;
-        if u.attempts >= retry.max_attempts {
-            let note = if u.verify {
-                "; whether the last attempt took effect is unknown: run `commcred plan` to see"
-            } else {
-                ""
-            };
-            let reason = format!(
-                "{}: gave up after {} attempts: {}{note}",
-                u.upn, u.attempts, u.last_error
-            );
-            self.fail_unit(s, i, &reason);
-            return;
-        }
-        let delays = u.delays.get_or_insert_with(|| Box::new(retry.delays()));
-        let backoff = delays.next().unwrap_or(retry.max_delay);
-        u.not_before = Instant::now() + backoff;
     }
 
     /// `$batch` GETs of the given units' users. Reads do not count against the write quota.
@@ -680,20 +373,16 @@ impl Engine {
                         Some(a) if a.status == 200 => {
                             self.settle_verified(&mut s, i, &a.body);
                         }
-                        Some(a) if a.status == 429 => self.throttled(&mut s, i, a.retry_after),
+                        Some(a) if a.status == 429 => s.throttled(i, a.retry_after),
                         Some(a) if a.status == 404 => {
                             let (code, message) = a.error();
                             for n in s.units[i].take_ops() {
                                 let reason = refusal(&self.ops[n], 404, &code, &message);
-                                self.resolve(&mut s, n, Outcome::Failed(reason));
+                                s.resolve(n, Outcome::Failed(reason));
                             }
                         }
-                        Some(a) => self.reschedule(&mut s, i, answer_text(a)),
-                        None => self.reschedule(
-                            &mut s,
-                            i,
-                            "no answer when reading the user back".into(),
-                        ),
+                        Some(a) => s.reschedule(i, answer_text(a)),
+                        None => s.reschedule(i, "no answer when reading the user back".into()),
                     }
                 }
             }
@@ -701,8 +390,8 @@ impl Engine {
             Err(e) => {
                 for &i in &units {
                     match e.retry_after() {
-                        Some(wait) => self.throttled(&mut s, i, Some(wait)),
-                        None => self.reschedule(&mut s, i, e.to_string()),
+                        Some(wait) => s.throttled(i, Some(wait)),
+                        None => s.reschedule(i, e.to_string()),
                     }
                 }
             }
@@ -754,7 +443,7 @@ impl Engine {
         let user: User = match serde_json::from_value(body.clone()) {
             Ok(u) => u,
             Err(e) => {
-                self.reschedule(s, i, format!("unreadable user: {e}"));
+                s.reschedule(i, format!("unreadable user: {e}"));
                 return false;
             }
         };
@@ -763,7 +452,7 @@ impl Engine {
             && seen.usage_location.as_deref() == Some(to.as_str())
         {
             s.units[i].location = None;
-            self.resolve(s, n, Outcome::Applied);
+            s.resolve(n, Outcome::Applied);
         }
         if let Some((n, add, remove)) = s.units[i].license.clone()
             && s.units[i].sent_license
@@ -777,7 +466,7 @@ impl Engine {
             let remove: Vec<String> = remove.into_iter().filter(held).collect();
             if add.is_empty() && remove.is_empty() {
                 s.units[i].license = None;
-                self.resolve(s, n, Outcome::Applied);
+                s.resolve(n, Outcome::Applied);
             } else {
                 s.units[i].license = Some((n, add, remove));
             }
@@ -787,41 +476,35 @@ impl Engine {
     }
 }
 
-/// One unit per user with changes, in plan order.
-fn units_of(ops: &[Operation], now: Instant) -> Vec<Unit> {
-    let mut units: Vec<Unit> = Vec::new();
-    let mut by_user: HashMap<String, usize> = HashMap::new();
-    for (n, op) in ops.iter().enumerate() {
-        let (user_id, upn) = match op {
-            Operation::SetUsageLocation { user_id, upn, .. }
-            | Operation::AssignLicenses { user_id, upn, .. } => (user_id, upn),
-            _ => continue,
-        };
-        let u = *by_user
-            .entry(user_id.to_ascii_lowercase())
-            .or_insert_with(|| {
-                units.push(Unit::new(user_id, upn, now));
-                units.len() - 1
-            });
-        let unit = &mut units[u];
-        match op {
-            Operation::SetUsageLocation { to, .. } => unit.location = Some((n, to.clone())),
-            Operation::AssignLicenses { add, remove, .. } => {
-                unit.license_phase = match (add.is_empty(), remove.is_empty()) {
-                    (true, _) => Phase::FreeSeats,
-                    (false, false) => Phase::Swap,
-                    (false, true) => Phase::TakeSeats,
-                };
-                unit.license = Some((
-                    n,
-                    add.iter().map(|s| s.sku_id.to_string()).collect(),
-                    remove.iter().map(|s| s.sku_id.to_string()).collect(),
-                ));
-            }
-            _ => {}
+/// The request `unit` sends in `phase`, under the batch id `id`.
+fn request(unit: &Unit, phase: Phase, id: String) -> Option<BatchItem> {
+    let (url, body) = match phase {
+        Phase::Location => {
+            let (_, to) = unit.location.as_ref()?;
+            (
+                format!("/users/{}", unit.user_id),
+                json!({ "usageLocation": to }),
+            )
         }
-    }
-    units
+        Phase::Licenses(_) => {
+            let (_, add, remove) = unit.license.as_ref()?;
+            (
+                format!("/users/{}/assignLicense", unit.user_id),
+                AssignLicense::new(add, remove).to_value(),
+            )
+        }
+    };
+    Some(BatchItem {
+        id,
+        method: if phase == Phase::Location {
+            "PATCH"
+        } else {
+            "POST"
+        },
+        url,
+        body: Some(body),
+        depends_on: None,
+    })
 }
 
 fn answer_text(a: &BatchAnswer) -> String {

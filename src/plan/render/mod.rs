@@ -2,7 +2,6 @@
 
 pub mod groups;
 pub mod human;
-pub mod json;
 pub mod markdown;
 pub mod outlook;
 pub mod powershell;

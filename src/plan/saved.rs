@@ -1,6 +1,6 @@
 //! Saved plans (`commcred plan --out PLAN`, `commcred apply PLAN`, `commcred show PLAN`).
 //!
-//! A saved plan is the JSON document of [`super::render::json`] plus what is needed to apply
+//! A saved plan is the JSON document of [`super::document`] plus what is needed to apply
 //! exactly what was reviewed, later and elsewhere (a CI job after merge):
 //! - `format_version`, so an incompatible reader refuses instead of guessing;
 //! - the backend it was planned against, in `--backend` syntax and without credentials;
@@ -17,11 +17,8 @@ use sha2::{Digest, Sha256};
 use crate::config::BackendSpec;
 
 use super::Plan;
-use super::render::json::{PlanDocument, document, plan_from_document};
-
-/// The format this build writes. Readers accept the same major version and a minor version
-/// no newer than theirs (a newer minor may carry fields that change what apply must do).
-pub const FORMAT_VERSION: &str = "1.3";
+pub use super::document::FORMAT_VERSION;
+use super::document::{PlanDocument, document, plan_from_document};
 
 /// A plan with what `apply PLAN` needs beyond the changes themselves.
 #[derive(Debug, Clone, PartialEq)]

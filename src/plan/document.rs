@@ -22,6 +22,10 @@ use crate::plan::{
 };
 use crate::tenant::{BillingAccountType, PaymentMethod};
 
+/// The format this build writes. Readers accept the same major version and a minor version
+/// no newer than theirs (a newer minor may carry fields that change what apply must do).
+pub const FORMAT_VERSION: &str = "1.3";
+
 /// A Terraform-style action on one object or attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -397,7 +401,7 @@ pub struct AddFundsDoc {
 }
 
 /// The document for `plan`; `backend`, `config_path` and `commcred_version` are what the
-/// plan model does not know. The checksum is left empty: [`crate::plan::file`] fills it.
+/// plan model does not know. The checksum is left empty: `plan::saved` fills it.
 pub fn document(plan: &Plan, backend: &str, config_path: &str, version: &str) -> PlanDocument {
     let Plan {
         tenant_id,
@@ -410,7 +414,7 @@ pub fn document(plan: &Plan, backend: &str, config_path: &str, version: &str) ->
         groups,
     } = plan;
     PlanDocument {
-        format_version: crate::plan::file::FORMAT_VERSION.to_string(),
+        format_version: FORMAT_VERSION.to_string(),
         commcred_version: version.to_string(),
         planned_at: *planned_at,
         config: ConfigDoc {
@@ -444,7 +448,7 @@ fn summary(plan: &Plan) -> SummaryDoc {
             amount: m.amount,
             currency: m.currency,
         }),
-        users_losing_licenses: super::users_losing_licenses(plan)
+        users_losing_licenses: super::render::users_losing_licenses(plan)
             .map(|u| LossDoc {
                 upn: u.upn.clone(),
                 pruned: u.pruned,

@@ -10,7 +10,7 @@ use crate::config::{
     BackendSpec, DesiredAutoRecharge, DesiredCredits, DesiredPayment, DesiredState, DesiredUser,
     Origin,
 };
-use crate::plan::render::json::json_schema;
+use crate::plan::document::json_schema;
 use crate::plan::{Plan, plan};
 use crate::tenant::{PaymentMethod, Snapshot};
 
@@ -316,7 +316,7 @@ fn the_committed_schema_is_current_and_validates_plans() {
     let committed = std::fs::read_to_string(path).unwrap_or_default();
     assert!(
         committed == generated,
-        "schemas/plan.schema.json is out of date: run `COMMCRED_UPDATE_SCHEMAS=1 cargo test --lib plan::file` and commit it"
+        "schemas/plan.schema.json is out of date: run `COMMCRED_UPDATE_SCHEMAS=1 cargo test --lib plan::saved` and commit it"
     );
     let schema: Value = serde_json::from_str(&committed).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();

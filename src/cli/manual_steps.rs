@@ -43,7 +43,7 @@ pub fn guide(
     if all.is_empty() {
         return Ok(());
     }
-    let plan_id = commcred::plan::file::plan_id(plan);
+    let plan_id = commcred::plan::saved::plan_id(plan);
     out.result(&format!("\n{}", steps::render(change, &all)));
 
     let Some(path) = ledger_path else {
