@@ -128,8 +128,14 @@ mod tests {
             normalise("+1 (425) 555-0100").as_deref(),
             Some("+14255550100")
         );
-        assert_eq!(normalise("tel:+14255550100").as_deref(), Some("+14255550100"));
-        assert_eq!(normalise("0044 20 7946 0000").as_deref(), Some("+442079460000"));
+        assert_eq!(
+            normalise("tel:+14255550100").as_deref(),
+            Some("+14255550100")
+        );
+        assert_eq!(
+            normalise("0044 20 7946 0000").as_deref(),
+            Some("+442079460000")
+        );
         assert_eq!(normalise("14255550100").as_deref(), Some("+14255550100"));
         assert_eq!(normalise("425.555.0100").as_deref(), Some("+4255550100"));
         assert_eq!(normalise("call me"), None);
@@ -138,7 +144,10 @@ mod tests {
 
     #[test]
     fn number_types_use_graphs_spelling() {
-        assert_eq!(NumberType::parse("directRouting"), Some(NumberType::DirectRouting));
+        assert_eq!(
+            NumberType::parse("directRouting"),
+            Some(NumberType::DirectRouting)
+        );
         assert_eq!(NumberType::parse("DirectRouting"), None);
         assert_eq!(
             NumberType::parse_any_case("DirectRouting"),

@@ -8,10 +8,10 @@
 
 use crate::base::codes::is_country;
 use crate::base::licenses::Capabilities;
-use crate::config::upn_problem;
-use crate::tenant::rules::{check_license_rules, credits_unusable_with, holdings};
 use crate::base::phone::{NumberType, is_e164};
+use crate::config::upn_problem;
 use crate::tenant::numbers::{is_resource_account, number_problems, voice_capabilities};
+use crate::tenant::rules::{check_license_rules, credits_unusable_with, holdings};
 use crate::tenant::{NumberIndex, Snapshot, TenantIndex, User};
 
 use super::naming::{SkuNames, SkuStatus};

@@ -325,7 +325,11 @@ impl Plan {
         // Numbers after licenses (Teams provisions a newly licensed user with a delay), and
         // every unassignment before any assignment: a number moving from one user to
         // another is free by the time its new holder asks for it.
-        let numbers = || self.users.iter().filter_map(|u| Some((u, u.number.as_ref()?)));
+        let numbers = || {
+            self.users
+                .iter()
+                .filter_map(|u| Some((u, u.number.as_ref()?)))
+        };
         for (u, n) in numbers() {
             if let Some(from) = &n.from {
                 ops.push(Operation::UnassignNumber {

@@ -186,7 +186,9 @@ impl<'a> NumberPlan<'a> {
             return;
         }
         for problem in number_problems(entry, kind, voice, after.location) {
-            problems.push(located(problem, at, upn, number, kind, entry, after, resource));
+            problems.push(located(
+                problem, at, upn, number, kind, entry, after, resource,
+            ));
         }
         if kind != NumberType::CallingPlan && voice.calling_plan() {
             warnings.push(PlanWarning {
@@ -223,8 +225,7 @@ impl<'a> NumberPlan<'a> {
     /// accounts keep theirs: they are service numbers of auto attendants and call queues,
     /// which commcred manages only when the account is listed.
     pub fn plan_pruned(&mut self, user: usize, change: &mut UserChange) {
-        if !self.prune || is_resource_account(self.live, &self.index, &self.live.users[user].id)
-        {
+        if !self.prune || is_resource_account(self.live, &self.index, &self.live.users[user].id) {
             return;
         }
         if let Some((n, from)) = self.current(user) {

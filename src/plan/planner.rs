@@ -15,10 +15,10 @@ use crate::tenant::{Snapshot, TenantIndex, User};
 
 use super::credits::plan_credits;
 use super::groups::{GroupPlan, plan_groups};
-use super::numbers::{NumberPlan, UserAfter};
 use super::model::{
     CreditsChange, FailedAssignment, Plan, PlanWarning, UsageLocationChange, UserChange,
 };
+use super::numbers::{NumberPlan, UserAfter};
 use super::problems::{PlanErrors, PlanProblem, list_some};
 use super::skus::{ResolvedSkus, nearest, resolve, sku_ref};
 

@@ -72,7 +72,9 @@ impl NumberAssignment {
 
     /// Free: nobody holds it (`assignmentStatus` `unassigned`, or no target).
     pub fn is_free(&self) -> bool {
-        self.assignment_target_id.as_deref().is_none_or(str::is_empty)
+        self.assignment_target_id
+            .as_deref()
+            .is_none_or(str::is_empty)
             || self
                 .assignment_status
                 .as_deref()
@@ -272,9 +274,7 @@ fn digit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(cur + 1);
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
             prev = cur;
         }
     }
@@ -539,7 +539,9 @@ mod tests {
 
     #[test]
     fn a_person_with_the_resource_account_license_has_no_teams_phone() {
-        let caps: Capabilities = [Capability::TeamsPhoneResourceAccount].into_iter().collect();
+        let caps: Capabilities = [Capability::TeamsPhoneResourceAccount]
+            .into_iter()
+            .collect();
         assert!(!voice_capabilities(caps, false).has(Capability::TeamsPhone));
         assert!(voice_capabilities(caps, true).has(Capability::TeamsPhone));
     }

@@ -44,8 +44,10 @@ pub fn number_tenant(users: usize) -> Snapshot {
                    "usageLocation": "US", "assignedLicenses": []})
         })
         .collect();
-    people.push(json!({"id": user_id(900_000), "userPrincipalName": "aa@contoso.com",
-                       "usageLocation": "US", "assignedLicenses": []}));
+    people.push(
+        json!({"id": user_id(900_000), "userPrincipalName": "aa@contoso.com",
+                       "usageLocation": "US", "assignedLicenses": []}),
+    );
     let number = |id: &str, n: &str, kind: &str, country: Value, caps: Value| {
         json!({"id": id, "telephoneNumber": n, "numberType": kind, "activationState": "activated",
                "assignmentStatus": "unassigned", "assignmentTargetId": null,
@@ -99,9 +101,11 @@ pub fn number_tenant(users: usize) -> Snapshot {
                    "featureTypes": ["Teams"], "telephoneNumbers": []})
         })
         .collect();
-    configs.push(json!({"id": user_id(900_000), "userPrincipalName": "aa@contoso.com",
+    configs.push(
+        json!({"id": user_id(900_000), "userPrincipalName": "aa@contoso.com",
                         "accountType": "resourceAccount", "isEnterpriseVoiceEnabled": false,
-                        "featureTypes": [], "telephoneNumbers": []}));
+                        "featureTypes": [], "telephoneNumbers": []}),
+    );
     serde_json::from_value(json!({
         "tenant": {"id": "7f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", "domain": TENANT_DOMAIN},
         "subscribedSkus": [
@@ -194,7 +198,10 @@ fn a_thousand_users_from_a_csv_get_their_numbers_and_replan_empty() {
     );
     let tenant: Value = serde_json::from_str(&read(&dir.path().join("tenant.json"))).unwrap();
     let config = &tenant["userConfigurations"][999];
-    assert_eq!(config["telephoneNumbers"][0]["telephoneNumber"], "+14255550999");
+    assert_eq!(
+        config["telephoneNumbers"][0]["telephoneNumber"],
+        "+14255550999"
+    );
     assert_eq!(config["isEnterpriseVoiceEnabled"], true);
     commcred(dir.path())
         .args(["plan", "--detailed-exitcode"])
@@ -261,10 +268,7 @@ fn a_number_held_by_someone_the_plan_leaves_alone_is_an_error() {
 
 #[test]
 fn number_rules_are_located_plan_errors() {
-    let dir = setup(
-        &number_tenant(4),
-        "users:\n  - csv: users.csv\n",
-    );
+    let dir = setup(&number_tenant(4), "users:\n  - csv: users.csv\n");
     std::fs::write(
         dir.path().join("users.csv"),
         "upn,profile,usageLocation,phoneNumber,numberType\n\
@@ -305,8 +309,14 @@ fn a_direct_routing_user_with_a_calling_plan_is_warned() {
     );
     let out = commcred(dir.path()).args(["plan"]).assert().success();
     let text = stdout(&out);
-    assert!(text.contains("commcred::plan::calling_plan_unused"), "{text}");
-    assert!(text.contains("the calling plan is paid for nothing"), "{text}");
+    assert!(
+        text.contains("commcred::plan::calling_plan_unused"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the calling plan is paid for nothing"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -317,7 +327,10 @@ fn a_resource_account_is_licensed_with_the_resource_account_sku() {
     );
     let out = commcred(wrong.path()).args(["plan"]).assert().code(1);
     let err = stderr(&out);
-    assert!(err.contains("commcred::plan::resource_account_license"), "{err}");
+    assert!(
+        err.contains("commcred::plan::resource_account_license"),
+        "{err}"
+    );
     assert!(err.contains("PHONESYSTEM_VIRTUALUSER"), "{err}");
 
     let right = setup(
@@ -348,8 +361,14 @@ fn a_resource_account_is_licensed_with_the_resource_account_sku() {
     );
     let out = commcred(person.path()).args(["plan"]).assert().code(1);
     let err = stderr(&out);
-    assert!(err.contains("commcred::plan::number_needs_teams_phone"), "{err}");
-    assert!(err.contains("is for resource accounts, not people"), "{err}");
+    assert!(
+        err.contains("commcred::plan::number_needs_teams_phone"),
+        "{err}"
+    );
+    assert!(
+        err.contains("is for resource accounts, not people"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -361,10 +380,16 @@ fn phone_numbers_in_other_spellings_are_located_config_errors() {
     );
     let out = commcred(dir.path()).args(["validate"]).assert().code(1);
     let err = stderr(&out);
-    assert!(err.contains("commcred::config::invalid_phone_number"), "{err}");
+    assert!(
+        err.contains("commcred::config::invalid_phone_number"),
+        "{err}"
+    );
     assert!(err.contains("write it as `+14255550000`"), "{err}");
     assert!(err.contains("commcred.yaml:11:18"), "{err}");
-    assert!(err.contains("commcred::config::invalid_number_type"), "{err}");
+    assert!(
+        err.contains("commcred::config::invalid_number_type"),
+        "{err}"
+    );
     assert!(err.contains("write `directRouting`"), "{err}");
 }
 
@@ -387,7 +412,12 @@ fn export_then_plan_is_empty_and_drift_shows_a_number_changed_by_hand() {
     assert!(yaml.contains("phoneNumber: \"+14255550002\""), "{yaml}");
     assert!(yaml.contains("numberType: callingPlan"), "{yaml}");
     commcred(dir.path())
-        .args(["plan", "--backend", "file:tenant.json", "--detailed-exitcode"])
+        .args([
+            "plan",
+            "--backend",
+            "file:tenant.json",
+            "--detailed-exitcode",
+        ])
         .arg(&exported)
         .assert()
         .code(0);
@@ -406,6 +436,12 @@ fn export_then_plan_is_empty_and_drift_shows_a_number_changed_by_hand() {
     crate::emulator::write_tenant(dir.path(), &tenant);
     let out = commcred(dir.path()).args(["drift"]).assert().code(2);
     let text = stdout(&out);
-    assert!(text.contains("-    phoneNumber: +14255550001 (callingPlan)"), "{text}");
-    assert!(text.contains("+    phoneNumber: +12065550100 (directRouting)"), "{text}");
+    assert!(
+        text.contains("-    phoneNumber: +14255550001 (callingPlan)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+    phoneNumber: +12065550100 (directRouting)"),
+        "{text}"
+    );
 }

@@ -4,8 +4,8 @@
 use rust_decimal::Decimal;
 
 use crate::backend::ApplyReport;
-use crate::plan::Operation;
 use crate::base::catalog::Capabilities;
+use crate::plan::Operation;
 use crate::tenant::rules::holdings;
 use crate::tenant::{NumberIndex, Snapshot, TenantIndex, credits};
 

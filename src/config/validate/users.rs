@@ -163,7 +163,12 @@ impl Walker<'_, '_> {
         let yaml = self.cx.yaml.clone();
         let number_node = fields.get("phoneNumber");
         let number = number_node.and_then(|node| {
-            let text = fields::text(&mut self.cx, node, "phoneNumber", "phoneNumber: \"+14255550100\"")?;
+            let text = fields::text(
+                &mut self.cx,
+                node,
+                "phoneNumber",
+                "phoneNumber: \"+14255550100\"",
+            )?;
             self.phone_number(&yaml, node.span, &text)
         });
         let number_type = fields.get("numberType").and_then(|node| {
@@ -171,7 +176,12 @@ impl Walker<'_, '_> {
                 self.type_without_number(&yaml, node.span);
                 return None;
             }
-            let text = fields::string(&mut self.cx, node, "numberType", "numberType: directRouting")?;
+            let text = fields::string(
+                &mut self.cx,
+                node,
+                "numberType",
+                "numberType: directRouting",
+            )?;
             self.number_type(&yaml, node.span, text)
         });
         let origin = number_node.map(|node| self.origin_yaml(node))?;
@@ -334,7 +344,12 @@ impl Walker<'_, '_> {
             .unwrap_or_default();
         let yaml = self.cx.yaml.clone();
         let default_type = fields.get("numberType").and_then(|node| {
-            let text = fields::string(&mut self.cx, node, "numberType", "numberType: directRouting")?;
+            let text = fields::string(
+                &mut self.cx,
+                node,
+                "numberType",
+                "numberType: directRouting",
+            )?;
             self.number_type(&yaml, node.span, text)
         });
         let defaults = RowDefaults {
@@ -457,7 +472,10 @@ impl Walker<'_, '_> {
             (Some(cell), Some(_)) => self.number_type(file, cell.span, &cell.text),
             (None, _) => default_type,
         };
-        let origin = row.phone_number.as_ref().map(|cell| row_origin(file, row, cell))?;
+        let origin = row
+            .phone_number
+            .as_ref()
+            .map(|cell| row_origin(file, row, cell))?;
         phones::desired_number(number, number_type, origin)
     }
 

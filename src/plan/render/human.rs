@@ -138,7 +138,10 @@ fn render_user(out: &mut dyn Write, user: &UserChange, style: Style) {
                 let _ = writeln!(
                     out,
                     "      {}",
-                    style.added(&format!("+ phoneNumber: {} ({})", to.number, to.number_type))
+                    style.added(&format!(
+                        "+ phoneNumber: {} ({})",
+                        to.number, to.number_type
+                    ))
                 );
             }
             (Some(from), None) => {

@@ -219,7 +219,11 @@ fn numbers(out: &mut String, plan: &Plan) {
     );
     for op in &ops {
         match op {
-            Operation::UnassignNumber { user_id, upn, number } => {
+            Operation::UnassignNumber {
+                user_id,
+                upn,
+                number,
+            } => {
                 let _ = writeln!(
                     out,
                     "# {}: remove {} ({})",
@@ -235,7 +239,11 @@ fn numbers(out: &mut String, plan: &Plan) {
                     number.number_type.powershell()
                 );
             }
-            Operation::AssignNumber { user_id, upn, number } => {
+            Operation::AssignNumber {
+                user_id,
+                upn,
+                number,
+            } => {
                 let _ = writeln!(
                     out,
                     "# {}: assign {} ({})",
