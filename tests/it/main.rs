@@ -19,6 +19,7 @@ mod honest_io;
 mod layers;
 mod licensing;
 mod numbers;
+mod numbers_emulator;
 mod plan_apply;
 mod planner_props;
 mod readme;
