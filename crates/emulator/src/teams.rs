@@ -28,9 +28,9 @@ use serde_json::{Map, Value, json};
 use super::error::{GraphResponse, RequestIds, new_guid};
 use super::resources::{Query, query_value};
 use super::state::AppState;
-use crate::base::catalog::Capabilities;
-use crate::base::phone::NumberType;
-use crate::tenant::NumberIndex;
+use commcred::base::catalog::Capabilities;
+use commcred::base::phone::NumberType;
+use commcred::tenant::NumberIndex;
 
 const ROOT: &str = "/admin/teams/telephoneNumberManagement";
 /// "Default number of results is 500 entries and maximum 1,000 entries allowed per query."
@@ -266,9 +266,8 @@ fn list_numbers(state: &AppState, query: &Query, ids: &RequestIds) -> GraphRespo
     );
     body.insert("value".into(), Value::Array(items));
     if more {
-        let mut next =
-            reqwest::Url::parse(&format!("{}/v1.0{ROOT}/numberAssignments", state.base_url))
-                .expect("the emulator's own URL parses");
+        let mut next = url::Url::parse(&format!("{}/v1.0{ROOT}/numberAssignments", state.base_url))
+            .expect("the emulator's own URL parses");
         {
             let mut q = next.query_pairs_mut();
             if let Some(f) = query_value(query, "$filter") {
@@ -436,7 +435,7 @@ fn run(state: &AppState, order: &Order) -> (Result<String, String>, Option<u64>)
                         false,
                     );
                 }
-                let caps = crate::tenant::rules::holdings(&s.users[user], s, index)
+                let caps = commcred::tenant::rules::holdings(&s.users[user], s, index)
                     .iter()
                     .fold(Capabilities::default(), |acc, h| acc.union(h.capabilities));
                 s.assign_number(&mut numbers, user, caps, &order.number, order.number_type)
@@ -520,7 +519,7 @@ fn update_number(
     )
 }
 
-fn config_json(c: &crate::tenant::TeamsUserConfiguration) -> Value {
+fn config_json(c: &commcred::tenant::TeamsUserConfiguration) -> Value {
     let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
     v["@odata.type"] = json!("#microsoft.graph.teamsAdministration.teamsUserConfiguration");
     v
