@@ -34,6 +34,7 @@ pub enum Code {
     UnknownProfile,
     DuplicateUser,
     InvalidUpn,
+    UpnTooLong,
     InvalidUsageLocation,
     InvalidCurrency,
     InvalidAmount,
@@ -53,13 +54,14 @@ pub enum Code {
     InvalidGroupEntry,
     DuplicateGroup,
     InvalidPrefer,
+    InvalidBillingAccount,
     InvalidPhoneNumber,
     InvalidNumberType,
     DuplicatePhoneNumber,
 }
 
 impl Code {
-    pub const ALL: [Code; 39] = [
+    pub const ALL: [Code; 41] = [
         Code::Invalid,
         Code::Io,
         Code::NotUtf8,
@@ -77,6 +79,7 @@ impl Code {
         Code::UnknownProfile,
         Code::DuplicateUser,
         Code::InvalidUpn,
+        Code::UpnTooLong,
         Code::InvalidUsageLocation,
         Code::InvalidCurrency,
         Code::InvalidAmount,
@@ -96,6 +99,7 @@ impl Code {
         Code::InvalidGroupEntry,
         Code::DuplicateGroup,
         Code::InvalidPrefer,
+        Code::InvalidBillingAccount,
         Code::InvalidPhoneNumber,
         Code::InvalidNumberType,
         Code::DuplicatePhoneNumber,
@@ -121,6 +125,7 @@ impl Code {
             Code::UnknownProfile => "commcred::config::unknown_profile",
             Code::DuplicateUser => "commcred::config::duplicate_user",
             Code::InvalidUpn => "commcred::config::invalid_upn",
+            Code::UpnTooLong => "commcred::config::upn_too_long",
             Code::InvalidUsageLocation => "commcred::config::invalid_usage_location",
             Code::InvalidCurrency => "commcred::config::invalid_currency",
             Code::InvalidAmount => "commcred::config::invalid_amount",
@@ -140,6 +145,7 @@ impl Code {
             Code::InvalidGroupEntry => "commcred::config::invalid_group_entry",
             Code::DuplicateGroup => "commcred::config::duplicate_group",
             Code::InvalidPrefer => "commcred::config::invalid_prefer",
+            Code::InvalidBillingAccount => "commcred::config::invalid_billing_account",
             Code::InvalidPhoneNumber => "commcred::config::invalid_phone_number",
             Code::InvalidNumberType => "commcred::config::invalid_number_type",
             Code::DuplicatePhoneNumber => "commcred::config::duplicate_phone_number",
@@ -218,6 +224,15 @@ impl SourceFile {
     }
 }
 
+/// Every value a message echoes is windowed (a long UPN or license name is cut, saying how
+/// long it was), so no diagnostic grows with what the user wrote.
+fn windowed(message: String) -> String {
+    match crate::base::source_window::window_values(&message) {
+        std::borrow::Cow::Borrowed(_) => message,
+        std::borrow::Cow::Owned(short) => short,
+    }
+}
+
 fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
     while !text.is_char_boundary(offset) {
         offset -= 1;
@@ -242,7 +257,7 @@ impl Problem {
         Problem {
             code: Some(code),
             severity: Severity::Error,
-            message: message.into(),
+            message: windowed(message.into()),
             help: None,
             source: None,
             labels: Vec::new(),
@@ -255,7 +270,7 @@ impl Problem {
         Problem {
             code: None,
             severity: Severity::Advice,
-            message: message.into(),
+            message: windowed(message.into()),
             help: None,
             source: Some(source.clone()),
             labels: vec![LabeledSpan::new_primary_with_span(None, span)],
@@ -286,7 +301,7 @@ impl Problem {
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(windowed(help.into()));
         self
     }
 

@@ -1,6 +1,8 @@
 //! Desired x live -> [`Plan`] (pure, deterministic), and its renderers.
 
 pub mod applied;
+pub mod billing;
+pub mod countries;
 pub mod credits;
 pub mod document;
 pub mod groups;
