@@ -247,6 +247,7 @@ fn desired(users: usize) -> DesiredState {
         credits: None,
         users: (0..users)
             .map(|n| DesiredUser {
+                phone: None,
                 upn: format!("user{n}@contoso.com"),
                 usage_location: None,
                 licenses: [LicenseName::Friendly(Friendly::AudioConferencing)].into(),

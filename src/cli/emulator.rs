@@ -75,6 +75,11 @@ pub struct Args {
     /// the members (0: before the answer). Clients see members not yet processed meanwhile.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub group_processing_delay: u64,
+    /// Milliseconds Teams takes to provision a user after its licenses change (and after
+    /// the emulator starts, for a user Teams does not list yet): `assignNumber` orders for it
+    /// fail meanwhile with "not provisioned in Microsoft Teams yet". 0: provisioned at once.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub provisioning_delay: u64,
 }
 
 pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
@@ -133,6 +138,7 @@ pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
         token_lifetime: Duration::from_secs(args.token_lifetime),
         roles,
         group_processing_delay: Duration::from_millis(args.group_processing_delay),
+        provisioning_delay: Duration::from_millis(args.provisioning_delay),
         observer: None,
     };
     let running = emulator::serve(config).map_err(|e| {

@@ -80,6 +80,7 @@ pub(crate) fn desired(
         users: (0..users)
             .filter_map(|n| {
                 wants(n).map(|w| DesiredUser {
+                    phone: None,
                     upn: format!("user{n}@contoso.com"),
                     usage_location: None,
                     licenses: w.iter().map(|f| LicenseName::Friendly(*f)).collect(),
@@ -349,6 +350,7 @@ pub(crate) fn hand_plan(
             remove,
             notes: vec![],
             pruned: false,
+            number: None,
         }],
         credits: None,
         groups: vec![],

@@ -161,6 +161,7 @@ fn desired(users: &[(&str, &[&str])]) -> DesiredState {
             .iter()
             .enumerate()
             .map(|(n, (upn, names))| DesiredUser {
+                phone: None,
                 upn: upn.to_string(),
                 usage_location: None,
                 licenses: names

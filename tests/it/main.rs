@@ -22,6 +22,8 @@ mod honest_io;
 mod layers;
 mod licensing;
 mod microsoft_rules;
+mod numbers;
+mod numbers_emulator;
 mod plan_apply;
 mod planner_props;
 mod readme;

@@ -100,6 +100,7 @@ fn build(case: &Case) -> (Snapshot, DesiredState) {
         .iter()
         .filter(|(n, _, _)| seen.insert(*n))
         .map(|&(n, want, loc)| DesiredUser {
+            phone: None,
             upn: format!("user{n}@contoso.com"),
             usage_location: LOCATIONS[loc].map(str::to_string),
             licenses: WANTS[want]

@@ -25,6 +25,9 @@ pub const KNOWN_ROLES: &[&str] = &[
     "GroupMember.Read.All",
     "Group.Read.All",
     "Group.ReadWrite.All",
+    "TeamsTelephoneNumber.Read.All",
+    "TeamsTelephoneNumber.ReadWrite.All",
+    "TeamsUserConfiguration.Read.All",
 ];
 
 /// `GET /organization` ("List organization").
@@ -101,6 +104,7 @@ pub fn accepted(method: &Method, segments: &[&str]) -> Option<&'static [&'static
         {
             REPROCESS
         }
+        (_, ["admin", "teams", ..]) => return super::teams::accepted(method, segments),
         _ => return None,
     })
 }

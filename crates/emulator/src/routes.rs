@@ -328,6 +328,14 @@ fn dispatch(
         );
     };
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+    if let Some((response, version)) =
+        super::teams::dispatch(state, method, &segs, &query, body, ids)
+    {
+        if version.is_some() {
+            bump(&state.stats.writes);
+        }
+        return (response, version);
+    }
     if let Some((response, version, write)) =
         super::groups::dispatch(state, method, &segs, &query, body, ids)
     {
@@ -359,6 +367,9 @@ fn dispatch(
             bump(&state.stats.writes);
             let (outcome, version) = resources::assign_license(state, id, body, ids);
             record(state, &outcome, "assignLicense");
+            if let Some(user) = &outcome.changed_user {
+                state.teams.licensed(user);
+            }
             (outcome.response, version)
         }
         (_, ["organization" | "subscribedSkus" | "users"])

@@ -60,10 +60,13 @@ pub enum Code {
     DuplicatePrice,
     PriceNotPartNumber,
     InvalidTerm,
+    InvalidPhoneNumber,
+    InvalidNumberType,
+    DuplicatePhoneNumber,
 }
 
 impl Code {
-    pub const ALL: [Code; 43] = [
+    pub const ALL: [Code; 46] = [
         Code::Invalid,
         Code::Io,
         Code::NotUtf8,
@@ -107,6 +110,9 @@ impl Code {
         Code::DuplicatePrice,
         Code::PriceNotPartNumber,
         Code::InvalidTerm,
+        Code::InvalidPhoneNumber,
+        Code::InvalidNumberType,
+        Code::DuplicatePhoneNumber,
     ];
 
     /// The full code, e.g. `commcred::config::unknown_key`.
@@ -155,6 +161,9 @@ impl Code {
             Code::DuplicatePrice => "commcred::config::duplicate_price",
             Code::PriceNotPartNumber => "commcred::config::price_not_part_number",
             Code::InvalidTerm => "commcred::config::invalid_term",
+            Code::InvalidPhoneNumber => "commcred::config::invalid_phone_number",
+            Code::InvalidNumberType => "commcred::config::invalid_number_type",
+            Code::DuplicatePhoneNumber => "commcred::config::duplicate_phone_number",
         }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 
 use crate::base::licenses::LicenseName;
+use crate::base::phone::NumberType;
 use crate::tenant::{BillingAccountType, PaymentMethod};
 
 /// Where something was written: file, 1-based line and column.
@@ -198,6 +199,22 @@ pub struct DesiredUser {
     /// Union of the profile's licenses and the user's own: sorted, each once. A Vec, not a
     /// set: a 100,000-user config keeps one per user, and a set node costs ~400 bytes.
     pub licenses: Vec<LicenseName>,
+    pub origin: Origin,
+    /// `phoneNumber` (and `numberType`): the number the user should have. `None`: the user
+    /// keeps whatever number it has (unless `prune`). Boxed: most users of a large config
+    /// have none, and the box keeps their entry small.
+    pub phone: Option<Box<DesiredNumber>>,
+}
+
+/// A user's declared phone number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredNumber {
+    /// E.164 (`+` and digits), as checked.
+    pub number: String,
+    /// `numberType`; `None` when not written (the planner defaults it to `callingPlan` for
+    /// a user who holds a calling plan after the plan, and otherwise asks for it).
+    pub number_type: Option<NumberType>,
+    /// Where `phoneNumber` is written.
     pub origin: Origin,
 }
 

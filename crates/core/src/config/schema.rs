@@ -436,11 +436,43 @@ pub struct User {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Vec<License>")]
     pub licenses: Option<Vec<License>>,
+    /// The user's Teams phone number in E.164 (`+` and digits), from the tenant's number
+    /// inventory. Absent: the user keeps whatever number it has (unless `prune: true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^\+[1-9][0-9]{1,14}$"))]
+    pub phone_number: Option<String>,
+    /// The kind of `phoneNumber`; default `callingPlan` when the user holds a calling plan
+    /// after the plan, otherwise required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_type: Option<NumberTypeName>,
+}
+
+/// Graph's `numberType` of a user's phone number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum NumberTypeName {
+    /// A number from Microsoft with a Calling Plan.
+    CallingPlan,
+    /// A number routed through the organisation's session border controller.
+    DirectRouting,
+    /// A number from an Operator Connect operator.
+    OperatorConnect,
+}
+
+impl From<crate::base::phone::NumberType> for NumberTypeName {
+    fn from(kind: crate::base::phone::NumberType) -> NumberTypeName {
+        use crate::base::phone::NumberType;
+        match kind {
+            NumberType::CallingPlan => NumberTypeName::CallingPlan,
+            NumberType::DirectRouting => NumberTypeName::DirectRouting,
+            NumberType::OperatorConnect => NumberTypeName::OperatorConnect,
+        }
+    }
 }
 
 /// Users read from a CSV file with a header row and the columns `upn`, `usageLocation`,
-/// `profile`, `licenses` (licenses separated by `;`). The keys here are defaults for rows that
-/// leave a column empty.
+/// `profile`, `licenses` (licenses separated by `;`), `phoneNumber` and `numberType`. The keys
+/// here are defaults for rows that leave a column empty.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CsvSource {
@@ -459,6 +491,9 @@ pub struct CsvSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Vec<License>")]
     pub licenses: Option<Vec<License>>,
+    /// `numberType` for rows with a `phoneNumber` and no `numberType`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_type: Option<NumberTypeName>,
 }
 
 /// A license: a friendly name, or a SKU part number of the live tenant written as is.

@@ -22,7 +22,7 @@ use crate::config::schema::{
     ApiVersion, Backend, Country, CsvSource, Document, License, User, UserEntry,
 };
 use crate::plan::problems::list_some;
-use crate::tenant::{Snapshot, TenantIndex};
+use crate::tenant::{NumberIndex, Snapshot, TenantIndex};
 
 use users::{Decision, Listed, Skip, SkipKind};
 pub use yaml::Comments;
@@ -42,12 +42,14 @@ pub struct ExportOptions {
     pub schema_ref: String,
 }
 
-/// One row of the users CSV (columns `upn,usageLocation,profile,licenses`).
+/// One row of the users CSV (columns `upn,usageLocation,profile,licenses,phoneNumber,
+/// numberType`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CsvRow {
     pub upn: String,
     pub usage_location: Option<String>,
     pub profile: String,
+    pub phone: Option<(String, crate::base::phone::NumberType)>,
 }
 
 /// The result of an export: the document, and the exact text to write.
@@ -66,13 +68,26 @@ pub struct Export {
 /// The users CSV text (header and one row per user).
 fn csv_text(rows: &[CsvRow]) -> String {
     let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 48));
-    let _ = w.write_record(["upn", "usageLocation", "profile", "licenses"]);
+    let _ = w.write_record([
+        "upn",
+        "usageLocation",
+        "profile",
+        "licenses",
+        "phoneNumber",
+        "numberType",
+    ]);
     for row in rows {
+        let (number, kind) = match &row.phone {
+            Some((number, kind)) => (number.as_str(), kind.as_str()),
+            None => ("", ""),
+        };
         let _ = w.write_record([
             row.upn.as_str(),
             row.usage_location.as_deref().unwrap_or(""),
             row.profile.as_str(),
             "",
+            number,
+            kind,
         ]);
     }
     let bytes = w.into_inner().expect("writing to memory cannot fail");
@@ -85,11 +100,12 @@ fn csv_text(rows: &[CsvRow]) -> String {
 // account-enabled and billing fields merged in from two branches pushed it just over.
 pub fn export(live: &Snapshot, opts: &ExportOptions) -> Export {
     let index = TenantIndex::build(live);
+    let numbers = NumberIndex::build(live);
     let names = naming::SkuNames::build(live);
     let mut listed: Vec<Listed> = Vec::new();
     let mut skipped: Vec<Skip> = Vec::new();
     for user in &live.users {
-        match users::decide(user, live, &index, &names) {
+        match users::decide(user, live, &index, &numbers, &names) {
             Decision::Unlisted => {}
             Decision::Listed(l) => listed.push(l),
             Decision::Skipped(s) => skipped.push(s),
@@ -186,6 +202,7 @@ fn user_entries(
                     upn: l.upn.clone(),
                     usage_location: own_location(l),
                     profile: profile_of[&l.licenses].clone(),
+                    phone: l.phone.clone(),
                 })
                 .collect();
             let source = UserEntry::Csv(CsvSource {
@@ -193,6 +210,7 @@ fn user_entries(
                 profile: None,
                 usage_location: None,
                 licenses: None,
+                number_type: None,
             });
             (vec![source], rows)
         }
@@ -205,6 +223,8 @@ fn user_entries(
                         usage_location: own_location(l).map(Country),
                         profile: Some(profile_of[&l.licenses].clone()),
                         licenses: None,
+                        phone_number: l.phone.as_ref().map(|(n, _)| n.clone()),
+                        number_type: l.phone.as_ref().map(|(_, k)| (*k).into()),
                     })
                 })
                 .collect();

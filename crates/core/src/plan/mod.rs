@@ -8,6 +8,7 @@ pub mod credits;
 pub mod document;
 pub mod groups;
 pub mod model;
+pub mod numbers;
 pub mod observe;
 pub mod planner;
 pub mod problems;

@@ -18,6 +18,7 @@ use super::groups::{GroupPlan, plan_groups};
 use super::model::{
     CreditsChange, FailedAssignment, Plan, PlanWarning, SeatChange, UsageLocationChange, UserChange,
 };
+use super::numbers::{NumberPlan, UserAfter};
 use super::problems::{PlanErrors, PlanProblem, list_some};
 use super::rules::PlanRule;
 use super::skus::{ResolvedSkus, nearest, resolve, sku_ref, unsold_for_users};
@@ -59,6 +60,7 @@ pub fn plan(
         seats.release(sku);
     }
     let mut users = Vec::with_capacity(desired.users.len());
+    let mut numbers = NumberPlan::new(live, desired.prune);
 
     let mut listed: HashSet<usize> = HashSet::with_capacity(desired.users.len());
     // Where each listed user is written, by position in the tenant: seat errors name it.
@@ -87,6 +89,7 @@ pub fn plan(
             desired,
             i,
             &mut seats,
+            &mut numbers,
             &mut warnings,
             &mut unsold_missing,
         ) {
@@ -113,11 +116,12 @@ pub fn plan(
                 groups: &groups,
                 prefer_groups: desired.groups.prefer_groups,
             };
-            if let Some(change) = plan_pruned_user(&ctx, i, &mut seats) {
+            if let Some(change) = plan_pruned_user(&ctx, i, &mut seats, &mut numbers) {
                 users.push(change);
             }
         }
     }
+    problems.extend(numbers.finish(&index));
     // Members in CountViolation get the seats the rest of the plan leaves free.
     // A SKU the member holds, or gains directly in this plan, takes no second seat.
     groups.plan_reprocessing(live, |needed, user| {
@@ -371,6 +375,7 @@ fn plan_listed_user<'a>(
     desired: &DesiredState,
     i: usize,
     seats: &mut SeatLedger,
+    numbers: &mut NumberPlan,
     warnings: &mut Vec<PlanWarning>,
     unsold_missing: &mut BTreeMap<Friendly, Vec<(String, &'a Origin)>>,
 ) -> Result<Option<UserChange>, Vec<PlanProblem>> {
@@ -390,6 +395,7 @@ fn plan_listed_user<'a>(
     }
 
     let mut change = empty_change(user, &held, ctx.index);
+    change.observed.numbers = numbers.observed(i);
     for h in &held {
         let Some(sku) = h.sku else { continue };
         if h.direct && ctx.groups.deferred.contains(&(i, sku)) {
@@ -515,6 +521,25 @@ fn plan_listed_user<'a>(
         .collect();
     let after = after_change(live, ctx.index, &held, &change, &from_groups);
     problems.extend(check_after(&after, want));
+    let added = change
+        .add
+        .iter()
+        .filter_map(|a| ctx.index.sku(&a.sku_id))
+        .fold(Capabilities::default(), |acc, sku| {
+            acc.union(ctx.index.capabilities_of_sku(sku))
+        });
+    let location_after = change
+        .usage_location
+        .as_ref()
+        .map(|l| l.to.clone())
+        .or_else(|| user.usage_location.clone());
+    let location = location_after.as_deref();
+    let user_after = UserAfter {
+        caps: capabilities_of(&after),
+        added,
+        location,
+    };
+    numbers.plan_listed(want, i, &user_after, &mut change, &mut problems, warnings);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -531,11 +556,18 @@ fn plan_listed_user<'a>(
     Ok(keep_if_changed(change))
 }
 
-fn plan_pruned_user(ctx: &UserContext, i: usize, seats: &mut SeatLedger) -> Option<UserChange> {
+fn plan_pruned_user(
+    ctx: &UserContext,
+    i: usize,
+    seats: &mut SeatLedger,
+    numbers: &mut NumberPlan,
+) -> Option<UserChange> {
     let user = &ctx.live.users[i];
     let held = holdings(user, ctx.live, ctx.index);
     let mut change = empty_change(user, &held, ctx.index);
+    change.observed.numbers = numbers.observed(i);
     change.pruned = true;
+    numbers.plan_pruned(i, &mut change);
     for h in &held {
         if let Some(sku) = h.sku
             && h.direct
@@ -559,6 +591,7 @@ fn empty_change(user: &User, held: &[Holding], index: &TenantIndex) -> UserChang
         remove: Vec::new(),
         notes: Vec::new(),
         pruned: false,
+        number: None,
     }
 }
 

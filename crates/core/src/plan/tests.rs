@@ -30,6 +30,7 @@ fn origin() -> Origin {
 
 fn user(upn: &str, licenses: &[Friendly]) -> DesiredUser {
     DesiredUser {
+        phone: None,
         upn: upn.into(),
         usage_location: None,
         licenses: licenses.iter().map(|&f| LicenseName::Friendly(f)).collect(),

@@ -83,6 +83,14 @@ pub struct Snapshot {
     /// Groups that carry licenses (group-based licensing), see `tenant::groups`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<super::groups::Group>,
+    /// The tenant's phone number inventory (Graph's `numberAssignment` objects), see
+    /// `tenant::numbers`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub number_assignments: Vec<super::numbers::NumberAssignment>,
+    /// Teams users' voice configuration (Graph's `teamsUserConfiguration` objects; `id` is
+    /// the user's id).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_configurations: Vec<super::numbers::TeamsUserConfiguration>,
     #[serde(flatten)]
     pub extra: Extra,
 }

@@ -4,8 +4,10 @@
 use rust_decimal::Decimal;
 
 use crate::backend::ApplyReport;
+use crate::base::catalog::Capabilities;
 use crate::plan::Operation;
-use crate::tenant::{Snapshot, TenantIndex, credits};
+use crate::tenant::rules::holdings;
+use crate::tenant::{NumberIndex, Snapshot, TenantIndex, credits};
 
 use super::waiting::Waiting;
 
@@ -19,6 +21,7 @@ pub fn apply_to_snapshot(
     now: chrono::DateTime<chrono::Utc>,
 ) -> ApplyReport {
     let index = TenantIndex::build(snapshot);
+    let mut numbers = NumberIndex::build(snapshot);
     let mut report = ApplyReport::default();
     let mut waiting = Waiting::default();
     for (n, op) in ops.iter().enumerate() {
@@ -36,6 +39,17 @@ pub fn apply_to_snapshot(
                 return report;
             }
             None => {}
+        }
+        if op.is_number() {
+            match apply_number(snapshot, &index, &mut numbers, op) {
+                Ok(()) => report.applied.push(op.clone()),
+                Err(message) => {
+                    report.failed.push((op.clone(), message));
+                    report.not_attempted.extend(ops[n + 1..].iter().cloned());
+                    return report;
+                }
+            }
+            continue;
         }
         match apply_one(snapshot, &index, op, now) {
             Ok(()) => {
@@ -138,6 +152,37 @@ fn apply_one(
             Ok(())
         }
         other => Err(format!("{} is a group operation", other.describe()).into()),
+    }
+}
+
+/// A phone number change with Teams' rules (`tenant::numbers`): the user's licenses as
+/// they are at this point of the apply (licenses are applied first).
+fn apply_number(
+    snapshot: &mut Snapshot,
+    index: &TenantIndex,
+    numbers: &mut NumberIndex,
+    op: &Operation,
+) -> Result<(), String> {
+    match op {
+        Operation::UnassignNumber { upn, number, .. } => snapshot
+            .unassign_number(numbers, &number.number, number.number_type)
+            .map_err(|e| format!("{upn}: {e}")),
+        Operation::AssignNumber {
+            user_id,
+            upn,
+            number,
+        } => {
+            let i = index
+                .user_by_id(user_id)
+                .ok_or_else(|| format!("user {upn} no longer exists"))?;
+            let caps = holdings(&snapshot.users[i], snapshot, index)
+                .iter()
+                .fold(Capabilities::default(), |acc, h| acc.union(h.capabilities));
+            snapshot
+                .assign_number(numbers, i, caps, &number.number, number.number_type)
+                .map_err(|e| format!("{upn}: {e}"))
+        }
+        other => Err(format!("{} is not a number change", other.describe())),
     }
 }
 

@@ -312,6 +312,8 @@ impl GraphBackend {
                 users,
                 communications_credits: None,
                 groups,
+                number_assignments: Vec::new(),
+                user_configurations: Vec::new(),
                 extra: Default::default(),
             })
         })

@@ -17,6 +17,7 @@ use crate::base::licenses::LicenseName;
 mod credits;
 mod groups;
 mod prices;
+mod phones;
 mod users;
 
 pub const API_VERSION: &str = "commcred/v1";
@@ -55,6 +56,7 @@ pub fn walk(yaml: &SourceFile, root: &Node, read: ReadFile) -> Result<Walked, Ve
         profiles: HashMap::new(),
         profile_names: Vec::new(),
         seen: HashMap::new(),
+        seen_numbers: HashMap::new(),
         users: Vec::new(),
     };
     let desired = walker.root(root);
@@ -82,6 +84,8 @@ struct Walker<'f, 'r> {
     profile_names: Vec<String>,
     /// Lower-cased UPN -> where it was first listed.
     seen: HashMap<String, Site>,
+    /// E.164 number -> where it was first declared, for "declared for two users".
+    seen_numbers: HashMap<String, Site>,
     users: Vec<DesiredUser>,
 }
 

@@ -138,6 +138,41 @@ fn render_user(out: &mut dyn Write, user: &UserChange, style: Style) {
     for sku in &user.add {
         let _ = writeln!(out, "      {}", style.added(&format!("+ {}", sku.label())));
     }
+    if let Some(n) = &user.number {
+        match (&n.from, &n.to) {
+            (Some(from), Some(to)) => {
+                let _ = writeln!(
+                    out,
+                    "      {} phoneNumber: {} -> {} ({})",
+                    style.changed("~"),
+                    from.number,
+                    to.number,
+                    to.number_type
+                );
+            }
+            (None, Some(to)) => {
+                let _ = writeln!(
+                    out,
+                    "      {}",
+                    style.added(&format!(
+                        "+ phoneNumber: {} ({})",
+                        to.number, to.number_type
+                    ))
+                );
+            }
+            (Some(from), None) => {
+                let _ = writeln!(
+                    out,
+                    "      {}",
+                    style.removed(&format!(
+                        "- phoneNumber: {} ({})",
+                        from.number, from.number_type
+                    ))
+                );
+            }
+            (None, None) => {}
+        }
+    }
     for note in &user.notes {
         let _ = writeln!(out, "      {}", style.note(&format!("# {note}")));
     }
@@ -213,6 +248,11 @@ pub fn summary_line(s: &PlanSummary) -> String {
         || "no money to add".to_string(),
         |m: &Money| format!("{m} to add"),
     );
+    let numbers = match s.numbers {
+        0 => String::new(),
+        1 => ", 1 phone number change".to_string(),
+        n => format!(", {n} phone number changes"),
+    };
     let seats = match &s.monthly_change {
         Some(m) => {
             let unpriced = match s.unpriced {
@@ -227,7 +267,7 @@ pub fn summary_line(s: &PlanSummary) -> String {
         None => String::new(),
     };
     format!(
-        "Plan: {} to assign, {} to remove, {} setting{} to change, {money}{seats}.",
+        "Plan: {} to assign, {} to remove, {} setting{} to change{numbers}, {money}{seats}.",
         s.assign,
         s.remove,
         s.settings,

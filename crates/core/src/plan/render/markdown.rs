@@ -263,6 +263,26 @@ fn user_block(out: &mut String, u: &UserChange) {
     for s in &u.add {
         let _ = writeln!(out, "+   {}", line(&s.label()));
     }
+    if let Some(n) = &u.number {
+        let shown = |p: &crate::plan::PlannedNumber| format!("{} ({})", p.number, p.number_type);
+        match (&n.from, &n.to) {
+            (Some(from), Some(to)) => {
+                let _ = writeln!(
+                    out,
+                    "~   phoneNumber: {} -> {}",
+                    line(&shown(from)),
+                    line(&shown(to))
+                );
+            }
+            (None, Some(to)) => {
+                let _ = writeln!(out, "+   phoneNumber: {}", line(&shown(to)));
+            }
+            (Some(from), None) => {
+                let _ = writeln!(out, "-   phoneNumber: {}", line(&shown(from)));
+            }
+            (None, None) => {}
+        }
+    }
     for n in &u.notes {
         let _ = writeln!(out, "#   {}", line(n));
     }

@@ -26,6 +26,7 @@ fn origin() -> Origin {
 
 fn user(upn: &str, location: Option<&str>, licenses: &[Friendly]) -> DesiredUser {
     DesiredUser {
+        phone: None,
         upn: upn.into(),
         usage_location: location.map(Into::into),
         licenses: licenses.iter().map(|&f| LicenseName::Friendly(f)).collect(),
