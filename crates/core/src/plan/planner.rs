@@ -369,6 +369,9 @@ impl SeatLedger {
 
 // Long: one listed user's rules in SPEC §3's order (removals, the state after them, each
 // wanted SKU, usage location, the checks on the result), sharing the user's holdings.
+// Eight: the planner's accumulators (seats, numbers, warnings, capabilities no SKU sells) each
+// arrived with an issue; folding them into one struct is left for the next round.
+#[allow(clippy::too_many_arguments)]
 fn plan_listed_user<'a>(
     ctx: &UserContext,
     want: &'a DesiredUser,

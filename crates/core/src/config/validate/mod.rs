@@ -16,8 +16,8 @@ use crate::base::licenses::LicenseName;
 
 mod credits;
 mod groups;
-mod prices;
 mod phones;
+mod prices;
 mod users;
 
 pub const API_VERSION: &str = "commcred/v1";
