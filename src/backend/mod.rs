@@ -136,21 +136,6 @@ pub enum BackendError {
         )
     )]
     Locked(FsError),
-    #[error("the plan is stale: {} changed since it was planned; nothing was changed", .0.join(", "))]
-    #[diagnostic(
-        code(commcred::apply::stale),
-        help("run `commcred plan` again, review the new plan, and apply that")
-    )]
-    Stale(Vec<String>),
-    /// A saved plan applied a second time: what it touches is already as it leaves it.
-    #[error("this plan was already applied: {}; nothing was changed", already(.0))]
-    #[diagnostic(
-        code(commcred::apply::already_applied),
-        help(
-            "nothing to do; to look for newer changes, run `commcred plan --detailed-exitcode` (exit 0: none)"
-        )
-    )]
-    AlreadyApplied(Vec<String>),
     /// A setting the backend cannot work with (missing credentials, a bad URL or quota).
     #[error("{0}")]
     #[diagnostic(code(commcred::backend::error))]
@@ -229,17 +214,4 @@ pub fn open(
             Ok(Box::new(graph::GraphBackend::from_env(url.as_deref())?))
         }
     }
-}
-
-/// "the 10 objects it changes (user a, user b, user c, …) are already as it leaves them".
-fn already(objects: &[String]) -> String {
-    let shown: Vec<&str> = objects.iter().take(3).map(String::as_str).collect();
-    format!(
-        "the {} object{} it changes ({}{}) {} already as it leaves them",
-        objects.len(),
-        if objects.len() == 1 { "" } else { "s" },
-        shown.join(", "),
-        if objects.len() > 3 { ", …" } else { "" },
-        if objects.len() == 1 { "is" } else { "are" },
-    )
 }

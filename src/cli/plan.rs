@@ -5,14 +5,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use commcred::base::fsio::write_atomically;
-use commcred::plan::Plan;
 use commcred::plan::render::human;
 use commcred::workflow::{self, plan::Planned, plan::saved_plan};
 use miette::{Result, miette};
 
+use super::common::{Format, exit_for, render};
 use super::context::{GlobalArgs, config_path, session};
 use super::output::Output;
-use super::show::{Format, render};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
@@ -68,13 +67,4 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
         ));
     }
     Ok(exit_for(&saved.plan, args.detailed_exitcode))
-}
-
-/// 0, or 2 for a plan with changes under `--detailed-exitcode`.
-pub fn exit_for(plan: &Plan, detailed: bool) -> ExitCode {
-    if detailed && plan.has_changes() {
-        ExitCode::from(2)
-    } else {
-        ExitCode::SUCCESS
-    }
 }
