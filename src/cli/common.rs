@@ -1,12 +1,17 @@
 //! What several commands share, so that command files never import each other: the plan
 //! formats and their rendering (`plan`, `show`, `apply`), the exit code of a plan, and the
-//! line that says where a saved plan comes from.
+//! line that says where a saved plan comes from; where the credits ledger is (`ledger`,
+//! `usage`).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use commcred::config::DesiredState;
 use commcred::plan::Plan;
 use commcred::plan::render::{Style, human, markdown, powershell};
 use commcred::plan::saved::{SavedPlan, backend_to_string};
+use commcred::workflow::usage::locate_ledger;
+use miette::Result;
 
 /// The plan formats of `plan --format` and `show --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -50,4 +55,26 @@ pub fn describe(path: &str, saved: &SavedPlan) -> String {
         saved.config_path,
         backend_to_string(&saved.backend)
     )
+}
+
+/// Where the ledger is: `--ledger`, else the config's `communicationsCredits.ledger`, else
+/// `commcred.ledger.json` beside the config.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LedgerLocation {
+    /// The commcred.yaml whose ledger to use (default: ./commcred.yaml when it exists).
+    #[arg(long, value_name = "CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The ledger file itself, overriding the config.
+    #[arg(long, value_name = "PATH")]
+    pub ledger: Option<PathBuf>,
+}
+
+impl LedgerLocation {
+    /// The ledger path, and the config when one was read.
+    pub fn resolve(&self) -> Result<(PathBuf, Option<DesiredState>)> {
+        Ok(locate_ledger(
+            self.config.as_deref(),
+            self.ledger.as_deref(),
+        )?)
+    }
 }
