@@ -6,7 +6,7 @@
 //! for another size).
 
 #[allow(dead_code)]
-#[path = "../src/testkit.rs"]
+#[path = "../crates/core/src/testkit.rs"]
 mod testkit;
 
 use std::time::Instant;

@@ -28,7 +28,7 @@ use commcred::backend::Backend;
 use commcred::backend::graph::{Credentials, GraphBackend, GraphOptions, Secret};
 use commcred::base::licenses::{Friendly, LicenseName};
 use commcred::config::{DesiredState, DesiredUser, Origin};
-use commcred::emulator::{self, EmulatorConfig, FaultConfig, StatsSnapshot, WriteQuota};
+use commcred_emulator::{self as emulator, EmulatorConfig, FaultConfig, StatsSnapshot, WriteQuota};
 use serde_json::json;
 
 const DOMAIN: &str = "contoso.onmicrosoft.com";

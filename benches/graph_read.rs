@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use commcred::backend::Backend;
 use commcred::backend::graph::{Credentials, GraphBackend, GraphOptions, Secret, UsersRead};
-use commcred::emulator::{self, EmulatorConfig};
+use commcred_emulator::{self as emulator, EmulatorConfig};
 
 #[allow(dead_code)]
-#[path = "../src/testkit.rs"]
+#[path = "../crates/core/src/testkit.rs"]
 mod testkit;
 
 const DOMAIN: &str = "contoso.onmicrosoft.com";

@@ -4,7 +4,7 @@
 //! (`-- USERS` for another size).
 
 #[allow(dead_code)]
-#[path = "../src/testkit.rs"]
+#[path = "../crates/core/src/testkit.rs"]
 mod testkit;
 
 use std::time::Instant;

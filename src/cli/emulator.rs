@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use commcred::emulator::{self, EmulatorConfig, ExpectedClient, FaultConfig, WriteQuota};
+use commcred_emulator::{
+    self as emulator, EmulatorConfig, ExpectedClient, FaultConfig, WriteQuota,
+};
 use miette::{Result, miette};
 
 use super::output::Output;

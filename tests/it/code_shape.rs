@@ -2,8 +2,6 @@
 //! above it says why (a line containing `Long:`), so that a long function is a decision,
 //! not an accident.
 
-use std::path::Path;
-
 const LIMIT: usize = 80;
 
 /// `fn name` when `line` starts a function item, with its indentation.
@@ -70,10 +68,13 @@ fn long_functions(text: &str, path: &str) -> Vec<String> {
 
 #[test]
 fn no_function_is_long_without_a_reason() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut found = Vec::new();
-    for path in &crate::common::rust_sources(&src) {
-        let text = std::fs::read_to_string(path).unwrap();
+    let sources = crate::common::source_roots();
+    for path in sources
+        .iter()
+        .flat_map(|dir| crate::common::rust_sources(dir))
+    {
+        let text = std::fs::read_to_string(&path).unwrap();
         found.extend(long_functions(&text, &path.display().to_string()));
     }
     assert!(

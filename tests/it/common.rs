@@ -49,7 +49,17 @@ pub fn binary(dir: &Path) -> std::process::Command {
     cmd
 }
 
-/// Every `.rs` file under `src/`, sorted.
+/// The source folders of the workspace's crates: the command line (`src/`), the core library
+/// and the emulator.
+pub fn source_roots() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    ["src", "crates/core/src", "crates/emulator/src"]
+        .iter()
+        .map(|dir| root.join(dir))
+        .collect()
+}
+
+/// Every `.rs` file under `dir`, sorted.
 pub fn rust_sources(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut folders = vec![dir.to_path_buf()];

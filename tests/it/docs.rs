@@ -22,7 +22,9 @@ fn codes_in_sources() -> BTreeSet<String> {
         }
     }
     let mut out = BTreeSet::new();
-    walk(&root().join("src"), &mut out);
+    for dir in crate::common::source_roots() {
+        walk(&dir, &mut out);
+    }
     out
 }
 
@@ -93,7 +95,7 @@ fn every_diagnostic_code_is_documented() {
     let missing: Vec<&String> = codes.iter().filter(|c| !documented(&docs, c)).collect();
     assert!(
         missing.is_empty(),
-        "diagnostic codes used in src/ but not documented in docs/*.md (add each, in \
+        "diagnostic codes used in the sources but not documented in docs/*.md (add each, in \
          backticks, with an example and the fix, to docs/diagnostics.md):\n  {}",
         missing
             .iter()

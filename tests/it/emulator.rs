@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use commcred::emulator::{self, Emulator, EmulatorConfig, ExpectedClient};
 use commcred::tenant::Snapshot;
+use commcred_emulator::{self as emulator, Emulator, EmulatorConfig, ExpectedClient};
 use serde_json::{Value, json};
 
 pub const TENANT_DOMAIN: &str = "contoso.onmicrosoft.com";

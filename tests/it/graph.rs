@@ -13,11 +13,11 @@ use commcred::backend::file::FileBackend;
 use commcred::backend::graph::{Credentials, GraphBackend, GraphOptions, RetryPolicy, Secret};
 use commcred::base::licenses::{Friendly, LicenseName};
 use commcred::config::{DesiredState, DesiredUser, Origin};
-use commcred::emulator::Emulator;
 use commcred::plan::{
     AutoRechargeTarget, CreditsChange, ObservedCredits, Operation, Plan, SkuRef, UserChange, plan,
 };
 use commcred::tenant::{BillingAccountType, Snapshot};
+use commcred_emulator::Emulator;
 use serde_json::Value;
 
 use crate::emulator::{
@@ -129,13 +129,13 @@ pub(crate) fn assert_applied_all(report: &ApplyReport, plan: &Plan) {
 pub(crate) fn apply_both(
     tenant: &Snapshot,
     desired: &DesiredState,
-    configure: impl FnOnce(&mut commcred::emulator::EmulatorConfig),
+    configure: impl FnOnce(&mut commcred_emulator::EmulatorConfig),
     tweak: impl FnOnce(&mut GraphOptions),
 ) -> (
     Snapshot,
     Snapshot,
     Plan,
-    commcred::emulator::StatsSnapshot,
+    commcred_emulator::StatsSnapshot,
     ApplyReport,
 ) {
     let file_dir = tempfile::tempdir().unwrap();
@@ -501,7 +501,7 @@ fn graph_secret_appears_in_no_output_and_no_file() {
     let path = write_tenant(dir.path(), &crate::testkit::tenant(30, 1));
     // The emulator checks the secret, so a wrong one fails the way Entra ID does.
     let emulator = start(&path, |c| {
-        c.client = Some(commcred::emulator::ExpectedClient {
+        c.client = Some(commcred_emulator::ExpectedClient {
             client_id: "commcred-tests".into(),
             client_secret: SECRET.into(),
         })

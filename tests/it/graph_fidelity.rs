@@ -579,7 +579,7 @@ async fn users_answer_count_and_startswith_filter_under_graphs_rules() {
     }
 }
 
-fn graph_backend(emu: &commcred::emulator::Emulator) -> commcred::backend::graph::GraphBackend {
+fn graph_backend(emu: &commcred_emulator::Emulator) -> commcred::backend::graph::GraphBackend {
     use commcred::backend::graph::{Credentials, GraphBackend, GraphOptions, Secret};
     let credentials = Credentials {
         tenant: TENANT_DOMAIN.into(),

@@ -15,8 +15,8 @@ use commcred::apply::apply;
 use commcred::backend::Backend;
 use commcred::backend::graph::{GraphBackend, GraphOptions};
 use commcred::config::DesiredState;
-use commcred::emulator::Emulator;
 use commcred::plan::{Plan, UsageLocationChange};
+use commcred_emulator::Emulator;
 use serde_json::{Value, json};
 
 use crate::emulator::{MCOMEETADV, rules_tenant, start, write_tenant};

@@ -10,9 +10,9 @@ use crate::testkit::group_tenant;
 use commcred::apply::{ApplyContext, apply};
 use commcred::backend::Backend;
 use commcred::backend::graph::{Credentials, GraphBackend, GraphOptions, RetryPolicy, Secret};
-use commcred::emulator::{Emulator, Observer};
 use commcred::plan::plan;
 use commcred::tenant::{Snapshot, TenantIndex};
+use commcred_emulator::{Emulator, Observer};
 
 use crate::emulator::{TENANT_DOMAIN, read_tenant, start, write_tenant};
 use crate::groups::{GROUP_YAML, can_call};

@@ -28,5 +28,5 @@ mod workflow;
 
 /// Synthetic tenants and configs (not part of the library, see its header).
 #[allow(dead_code)]
-#[path = "../../src/testkit.rs"]
+#[path = "../../crates/core/src/testkit.rs"]
 mod testkit;

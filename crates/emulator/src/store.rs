@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
-use crate::base::fsio::{self, FileLock, FsError, write_atomically};
-use crate::tenant::{Snapshot, TenantIndex, snapshot_to_string};
+use commcred::base::fsio::{self, FileLock, FsError, write_atomically};
+use commcred::tenant::{Snapshot, TenantIndex, snapshot_to_string};
 
 pub struct Store {
     path: PathBuf,

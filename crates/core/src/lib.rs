@@ -2,7 +2,8 @@
 //!
 //! The library holds everything but the terminal: `config` (YAML to desired state),
 //! `tenant` (the live-state model and Microsoft's rules), `plan` (desired x live -> plan),
-//! `apply` and `backend` (executing plans), and `emulator` (a local Microsoft Graph).
+//! `apply` and `backend` (executing plans), `workflow` (what each command does). The local
+//! Microsoft Graph is its own crate (`crates/emulator`), the command line the root package.
 
 // Lets code shared with the integration tests (`testkit.rs`) name the library the same
 // way from inside and outside it.
@@ -14,7 +15,6 @@ pub mod base;
 pub mod config;
 pub mod credits;
 pub mod drift;
-pub mod emulator;
 pub mod export;
 pub mod plan;
 pub mod tenant;

@@ -4,7 +4,7 @@
 //! `subscribedSkus`, `users` (paged, `$select`, `startswith` `$filter`, `$count` with
 //! `ConsistencyLevel: eventual`), `PATCH` of `usageLocation`, `assignLicense`, `$batch`
 //! (fully parallel or one chain), `getPstnCalls`, Graph's licensing rules (from
-//! [`crate::tenant`], the one model of the tenant) in Graph's own words, Graph's write
+//! [`commcred::tenant`], the one model of the tenant) in Graph's own words, Graph's write
 //! throttling, and faults that `POST /_emulator/faults` changes while it runs. Changes are
 //! written back to the snapshot file atomically before they are acknowledged. Written from
 //! Graph's documentation (docs/graph.md names each source); it shares no code with the
@@ -13,9 +13,9 @@
 //! It is a library so that tests start it in-process on `127.0.0.1:0`:
 //!
 //! ```no_run
-//! let mut config = commcred::emulator::EmulatorConfig::new("tenant.json");
+//! let mut config = commcred_emulator::EmulatorConfig::new("tenant.json");
 //! config.quota.limit = 100;
-//! let emulator = commcred::emulator::serve(config).unwrap();
+//! let emulator = commcred_emulator::serve(config).unwrap();
 //! println!("{}", emulator.base_url());
 //! emulator.shutdown().unwrap();
 //! ```
@@ -54,7 +54,7 @@ pub use resources::{DEFAULT_PAGE, MAX_PAGE};
 pub use state::StatsSnapshot;
 pub use throttle::WriteQuota;
 
-use crate::tenant::Snapshot;
+use commcred::tenant::Snapshot;
 
 #[derive(Debug, Clone)]
 pub struct EmulatorConfig {

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use axum::http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
-use crate::tenant::{AssignedLicense, Group, GroupRetry};
+use commcred::tenant::{AssignedLicense, Group, GroupRetry};
 
 use super::error::{GraphResponse, RequestIds};
 use super::resources::{
@@ -124,7 +124,7 @@ fn page(
         )),
     );
     if offset + top < total {
-        let mut next = reqwest::Url::parse(&format!("{}/v1.0{path}", state.base_url))
+        let mut next = url::Url::parse(&format!("{}/v1.0{path}", state.base_url))
             .expect("the emulator's own URL parses");
         {
             let mut q = next.query_pairs_mut();

@@ -332,7 +332,7 @@ pub struct CatalogSku {
 }
 
 /// The text of the checked-in catalog.
-pub const CATALOG_JSON: &str = include_str!("../../data/license-catalog.json");
+pub const CATALOG_JSON: &str = include_str!("../../../../data/license-catalog.json");
 
 /// The catalog, parsed once.
 pub fn catalog() -> &'static Catalog {

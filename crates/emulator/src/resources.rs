@@ -6,7 +6,7 @@
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use crate::tenant::{RuleError, Snapshot, TenantIndex, User};
+use commcred::tenant::{RuleError, Snapshot, TenantIndex, User};
 
 use super::error::{GraphResponse, RequestIds};
 use super::refusals;

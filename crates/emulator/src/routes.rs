@@ -282,7 +282,7 @@ fn parse_url(url: &str) -> Option<(Vec<String>, Query)> {
     } else {
         format!("/{url}")
     };
-    let parsed = reqwest::Url::parse(&format!("http://graph.invalid{path}")).ok()?;
+    let parsed = url::Url::parse(&format!("http://graph.invalid{path}")).ok()?;
     let segments = parsed
         .path_segments()?
         .filter(|s| !s.is_empty())

@@ -27,7 +27,7 @@ fn d(s: &str) -> Decimal {
 /// The quickstart tenant as Graph shows it: no credits account at all.
 fn graph_tenant() -> Snapshot {
     let mut s: Snapshot =
-        serde_json::from_str(include_str!("../../examples/quickstart/tenant.json")).unwrap();
+        serde_json::from_str(include_str!("../../../../examples/quickstart/tenant.json")).unwrap();
     s.communications_credits = None;
     s
 }

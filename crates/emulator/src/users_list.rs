@@ -17,7 +17,7 @@
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
-use crate::tenant::User;
+use commcred::tenant::User;
 
 use super::error::{GraphResponse, RequestIds};
 use super::resources::{DEFAULT_PAGE, MAX_PAGE, Query, parse_select, project, query_value};
@@ -188,7 +188,7 @@ pub fn list_users(
         body.insert("@odata.count".into(), Value::from(total));
     }
     if offset + top < total {
-        let mut next = reqwest::Url::parse(&format!("{}/v1.0/users", state.base_url))
+        let mut next = url::Url::parse(&format!("{}/v1.0/users", state.base_url))
             .expect("the emulator's own URL parses");
         {
             let mut q = next.query_pairs_mut();

@@ -451,7 +451,7 @@ mod tests {
 
     #[test]
     fn codes_are_unique_and_documented() {
-        let docs = include_str!("../../docs/diagnostics.md");
+        let docs = include_str!("../../../../docs/diagnostics.md");
         let mut seen = HashSet::new();
         for code in Code::ALL {
             assert!(seen.insert(code.as_str()), "{code} listed twice");

@@ -26,8 +26,11 @@ const HEADER: [&str; 6] = [
     "Service_Plans_Included_Friendly_Names",
 ];
 
+/// A path from the root of the repository (the core crate lives in `crates/core`).
 fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
 }
 
 fn bless() -> bool {

@@ -5,8 +5,8 @@
 
 use axum::http::StatusCode;
 
-use crate::base::catalog::{Capability, catalog};
-use crate::tenant::{RuleError, RuleKind, ServicePlan, Snapshot, TenantIndex};
+use commcred::base::catalog::{Capability, catalog};
+use commcred::tenant::{RuleError, RuleKind, ServicePlan, Snapshot, TenantIndex};
 
 use super::error::{GraphResponse, RequestIds};
 

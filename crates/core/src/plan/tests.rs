@@ -13,7 +13,7 @@ use super::render::{Style, human};
 use super::{PlanErrors, plan};
 
 fn quickstart() -> Snapshot {
-    serde_json::from_str(include_str!("../../examples/quickstart/tenant.json")).unwrap()
+    serde_json::from_str(include_str!("../../../../examples/quickstart/tenant.json")).unwrap()
 }
 
 fn now() -> DateTime<Utc> {

@@ -37,8 +37,10 @@ fn user(upn: &str, location: Option<&str>, licenses: &[Friendly]) -> DesiredUser
 /// E5 and a group note, a removal, credits settings and funding.
 pub(crate) fn quickstart_plan() -> Plan {
     use Friendly::*;
-    let live: Snapshot =
-        serde_json::from_str(include_str!("../../../examples/quickstart/tenant.json")).unwrap();
+    let live: Snapshot = serde_json::from_str(include_str!(
+        "../../../../../examples/quickstart/tenant.json"
+    ))
+    .unwrap();
     let desired = DesiredState {
         config_path: PathBuf::from("commcred.yaml"),
         digest: "0f".repeat(32),
@@ -308,7 +310,10 @@ fn backends_are_recorded_without_credentials() {
 #[test]
 fn the_committed_schema_is_current_and_validates_plans() {
     let generated = serde_json::to_string_pretty(&json_schema()).unwrap() + "\n";
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/plan.schema.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../schemas/plan.schema.json"
+    );
     if std::env::var_os("COMMCRED_UPDATE_SCHEMAS").is_some() {
         std::fs::write(path, &generated).unwrap();
     }
