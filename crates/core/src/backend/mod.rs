@@ -120,6 +120,13 @@ pub enum BackendError {
     #[error("cannot read {what}: {message}")]
     #[diagnostic(code(commcred::backend::read), help("{READ_HELP}"))]
     Read { what: String, message: String },
+    /// Microsoft Graph answered a read with JSON that is not what its reference documents.
+    #[error("cannot read {what}: unexpected answer: {source}")]
+    #[diagnostic(code(commcred::backend::read), help("{READ_HELP}"))]
+    Unexpected {
+        what: String,
+        source: serde_json::Error,
+    },
     /// Writing the tenant file failed; the file is as it was.
     #[error(transparent)]
     #[diagnostic(

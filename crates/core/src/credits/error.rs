@@ -9,6 +9,7 @@ use miette::{LabeledSpan, SourceSpan};
 
 use crate::base::fsio::FsError;
 use crate::base::money::AmountError;
+use super::codes::Code;
 
 /// One problem in a usage CSV, pointing at the offending field (file:line:column).
 #[derive(Debug, Clone)]
@@ -91,7 +92,7 @@ impl std::error::Error for UsageFileErrors {}
 
 impl miette::Diagnostic for UsageFileErrors {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new("commcred::credits::usage_invalid"))
+        Some(Box::new(Code::UsageInvalid.as_str()))
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new(

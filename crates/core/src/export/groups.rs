@@ -8,6 +8,7 @@ use crate::tenant::{Snapshot, TenantIndex};
 
 use super::ExportWarning;
 use super::naming::{SkuNames, SkuStatus};
+use super::codes::Code;
 
 /// The entries, and warnings for groups that cannot be written.
 pub fn export_groups(
@@ -45,7 +46,7 @@ pub fn export_groups(
                 SkuStatus::Unmanaged => {}
                 SkuStatus::Unnameable(why) => {
                     warnings.push(ExportWarning::new(
-                        "commcred::export::group_skipped",
+                        Code::GroupSkipped.as_str(),
                         format!(
                             "group \"{}\" ({}) is left out: it holds {}, which commcred.yaml cannot name: {why}",
                             g.display_name, g.id, live.subscribed_skus[i].sku_part_number

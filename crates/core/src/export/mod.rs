@@ -7,6 +7,7 @@
 //! - `yaml`: the document as YAML text with comments
 //! - `verify`: the promise, checked: planning the export against the tenant changes nothing
 
+pub mod codes;
 pub mod credits;
 pub mod groups;
 pub mod naming;
@@ -25,6 +26,7 @@ use crate::plan::problems::list_some;
 use crate::tenant::{Snapshot, TenantIndex};
 
 use users::{Decision, Listed, Skip, SkipKind};
+use super::codes::Code;
 pub use yaml::Comments;
 
 /// What the caller decides: where the YAML says the tenant is, and where users go.
@@ -275,7 +277,7 @@ fn skip_warnings(skipped: &[Skip]) -> Vec<ExportWarning> {
             ),
         };
         out.push(ExportWarning::warning(
-            "commcred::export::user_skipped",
+            Code::UserSkipped.as_str(),
             format!(
                 "{} user{} left out: {what} (e.g. {}): {}",
                 these.len(),

@@ -17,6 +17,7 @@ use crate::tenant::{
 
 use super::model::{AutoRechargeTarget, CreditsChange, PaymentTarget, SettingChange, UserChange};
 use super::problems::PlanProblem;
+use super::codes::Code;
 
 /// Plans the credits account. `users` are the planned user changes, so that warnings speak
 /// of the licenses users will hold after the plan.
@@ -30,7 +31,7 @@ pub fn plan_credits(
 ) -> Result<CreditsChange, PlanProblem> {
     let Some(account) = live.communications_credits.as_ref() else {
         return Err(PlanProblem::new(
-            "commcred::plan::credits_not_set_up",
+            Code::CreditsNotSetUp.as_str(),
             format!(
                 "commcred.yaml manages Communications Credits ({}), but the tenant has no credits account",
                 want.origin
@@ -40,7 +41,7 @@ pub fn plan_credits(
     };
     if !account.currency.eq_ignore_ascii_case(&want.currency) {
         return Err(PlanProblem::new(
-            "commcred::plan::currency_mismatch",
+            Code::CurrencyMismatch.as_str(),
             format!(
                 "communicationsCredits.currency is {} ({}), but the tenant's credits account is in {}",
                 want.currency, want.origin, account.currency
@@ -242,7 +243,7 @@ fn not_fundable(kind: BillingAccountType, want: &DesiredCredits) -> PlanProblem 
         ),
     };
     PlanProblem::new(
-        "commcred::plan::funding_not_possible",
+        Code::FundingNotPossible.as_str(),
         format!(
             "commcred.yaml funds Communications Credits ({}), but {why}; the account is {}",
             want.origin,

@@ -18,6 +18,7 @@ use crate::tenant::{AssignedLicense, Group, Snapshot, TenantIndex};
 use super::model::SkuRef;
 use super::problems::PlanProblem;
 use super::skus::ResolvedSkus;
+use super::codes::Code;
 
 /// One group the plan changes or reports on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,12 +131,12 @@ fn find_group(live: &Snapshot, key: &GroupKey) -> Result<usize, PlanProblem> {
     match found.as_slice() {
         [one] => Ok(*one),
         [] => Err(PlanProblem::new(
-            "commcred::plan::group_not_found",
+            Code::GroupNotFound.as_str(),
             format!("{key} does not exist in the tenant"),
             "create the group first (commcred licenses groups, it does not create them), or fix its name or id",
         )),
         many => Err(PlanProblem::new(
-            "commcred::plan::ambiguous_group",
+            Code::AmbiguousGroup.as_str(),
             format!(
                 "{key} names {} groups: {}",
                 many.len(),
@@ -167,7 +168,7 @@ fn disabled_plan_ids(
             Some(sp) => out.push(sp.service_plan_id.to_ascii_lowercase()),
             None => {
                 return Err(PlanProblem::new(
-                    "commcred::plan::unknown_service_plan",
+                    Code::UnknownServicePlan.as_str(),
                     format!(
                         "{key}: {} has no service plan `{p}` to disable",
                         s.sku_part_number

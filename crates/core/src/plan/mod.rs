@@ -1,6 +1,7 @@
 //! Desired x live -> [`Plan`] (pure, deterministic), and its renderers.
 
 pub mod applied;
+pub mod codes;
 pub mod credits;
 pub mod document;
 pub mod groups;

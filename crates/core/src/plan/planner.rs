@@ -20,6 +20,7 @@ use super::model::{
 };
 use super::problems::{PlanErrors, PlanProblem, list_some};
 use super::skus::{ResolvedSkus, nearest, resolve, sku_ref};
+use super::codes::Code;
 
 /// Plans the changes that make `live` match `desired`. Every problem is collected; any
 /// problem means no plan (and nothing applied).
@@ -31,7 +32,7 @@ pub fn plan(
 ) -> Result<Plan, PlanErrors> {
     if !desired.tenant.eq_ignore_ascii_case(&live.tenant.domain) {
         return Err(PlanErrors(vec![PlanProblem::new(
-            "commcred::plan::tenant_mismatch",
+            Code::TenantMismatch.as_str(),
             format!(
                 "{}commcred.yaml is for tenant `{}` but the live tenant is `{}` ({})",
                 desired
@@ -258,7 +259,7 @@ impl SeatLedger {
             .map(|&g| live.subscribed_skus[g].sku_part_number.as_str())
             .collect();
         Some(PlanProblem::new(
-            "commcred::plan::swaps_unorderable",
+            Code::SwapsUnorderable.as_str(),
             format!(
                 "license swaps cannot be ordered: {} each need a free {} seat that only another swap would free (users: {})",
                 if upns.len() == 1 {
@@ -291,7 +292,7 @@ impl SeatLedger {
             if !users.is_empty() && *needed > available {
                 let upns: Vec<String> = users.iter().map(|&u| user_at(live, origins, u)).collect();
                 out.push(PlanProblem::new(
-                    "commcred::plan::seat_shortfall",
+                    Code::SeatShortfall.as_str(),
                     format!(
                         "not enough {} seats: the plan needs {needed} more, {available} available, short by {} (users: {})",
                         sku_ref(live, sku).label(),
@@ -414,7 +415,7 @@ fn plan_listed_user(
     let mut problems = Vec::new();
     if !change.add.is_empty() && target_location.is_none() {
         problems.push(PlanProblem::new(
-            "commcred::plan::usage_location_missing",
+            Code::UsageLocationMissing.as_str(),
             format!(
                 "{}: {} needs a usage location before licenses can be assigned, and has none",
                 want.origin, want.upn
@@ -545,14 +546,14 @@ fn check_after(after: &[(String, Capabilities)], want: &DesiredUser) -> Vec<Plan
     let mut out = Vec::new();
     if let Err(e) = check_license_rules(after, upn) {
         out.push(PlanProblem::new(
-            "commcred::plan::prerequisite_missing",
+            Code::PrerequisiteMissing.as_str(),
             format!("{}: {}", want.origin, e.message),
             "add phoneSystem (Teams Phone) to the user's licenses or profile",
         ));
     }
     if credits_unusable_with(after) {
         out.push(PlanProblem::new(
-            "commcred::plan::prerequisite_missing",
+            Code::PrerequisiteMissing.as_str(),
             format!(
                 "{}: {upn} would hold communicationsCredits without audio conferencing or Teams Phone with a calling plan, so the credits could never be used",
                 want.origin
@@ -572,7 +573,7 @@ fn unpaid_capabilities(after: &[(String, Capabilities)], upn: &str) -> Vec<PlanW
     }
     caps.needing_credits()
         .map(|c| PlanWarning {
-            code: "commcred::plan::needs_credits".into(),
+            code: Code::NeedsCredits.as_str().into(),
             upn: Some(upn.to_string()),
             message: format!(
                 "{upn} will hold {} but not communicationsCredits: every such call is paid from Communications Credits, so {upn} cannot make it",
@@ -613,7 +614,7 @@ fn failed_assignments(
                 (None, _) => "a direct assignment".to_string(),
             };
             out.push(PlanWarning {
-                code: "commcred::plan::assignment_failed".into(),
+                code: Code::AssignmentFailed.as_str().into(),
                 upn: Some(upn.to_string()),
                 message: format!(
                     "{upn}: {part_number} from {by} is in state {state}{}: it gives the user nothing until that is fixed",
@@ -663,7 +664,7 @@ fn missing_users(missing: &[&DesiredUser], live: &Snapshot) -> Vec<PlanProblem> 
                 None => "commcred assigns licenses but does not create accounts: create the user first, or fix the UPN".to_string(),
             };
             PlanProblem::new(
-                "commcred::plan::user_not_found",
+                Code::UserNotFound.as_str(),
                 format!("{}: user {} does not exist in the tenant", want.origin, want.upn),
                 help,
             )
@@ -699,7 +700,7 @@ fn funding_warnings(
     }
     let warning = |message: String| {
         vec![PlanWarning {
-            code: "commcred::plan::credits_unfunded".into(),
+            code: Code::CreditsUnfunded.as_str().into(),
             upn: None,
             message,
             assignment: None,

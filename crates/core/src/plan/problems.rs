@@ -2,6 +2,7 @@
 //! missing users...). Each has a stable code and a help line; all are reported together.
 
 use std::fmt;
+use super::codes::Code;
 
 /// One reason the plan cannot be carried out (an error [`Notice`]).
 pub type PlanProblem = crate::base::notice::Notice;
@@ -25,7 +26,7 @@ impl std::error::Error for PlanErrors {}
 
 impl miette::Diagnostic for PlanErrors {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new("commcred::plan::failed"))
+        Some(Box::new(Code::Failed.as_str()))
     }
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
         Some(Box::new(

@@ -11,6 +11,7 @@ use crate::tenant::capabilities::friendly_of;
 
 use super::model::SkuRef;
 use super::problems::{PlanProblem, list_some};
+use super::codes::Code;
 
 pub struct ResolvedSkus {
     /// License name -> SKU position in `subscribedSkus`.
@@ -112,7 +113,7 @@ fn resolve_one(name: &LicenseName, live: &Snapshot) -> Result<usize, PlanProblem
                 Ok(*one)
             } else {
                 Err(PlanProblem::new(
-                    "commcred::plan::sku_not_for_users",
+                    Code::SkuNotForUsers.as_str(),
                     format!(
                         "license `{name}` ({}) applies to {}, not to users",
                         sku.sku_part_number, sku.applies_to
@@ -122,7 +123,7 @@ fn resolve_one(name: &LicenseName, live: &Snapshot) -> Result<usize, PlanProblem
             }
         }
         several => Err(PlanProblem::new(
-            "commcred::plan::ambiguous_license",
+            Code::AmbiguousLicense.as_str(),
             format!(
                 "`{name}` matches several SKUs of the tenant that sell {}: {}",
                 match name {
@@ -154,7 +155,7 @@ fn not_subscribed(name: &LicenseName, live: &Snapshot) -> PlanProblem {
                 .map(|s| s.sku_part_number.clone())
                 .collect();
             PlanProblem::new(
-                "commcred::plan::sku_not_subscribed",
+                Code::SkuNotSubscribed.as_str(),
                 format!(
                     "the tenant has no subscription that sells {} for `{name}`",
                     f.capabilities()[0].label()
@@ -176,7 +177,7 @@ fn not_subscribed(name: &LicenseName, live: &Snapshot) -> PlanProblem {
                 None => "buy the license in the Microsoft 365 admin center, or remove it from commcred.yaml; `subscribedSkus` lists what the tenant has".to_string(),
             };
             PlanProblem::new(
-                "commcred::plan::sku_not_subscribed",
+                Code::SkuNotSubscribed.as_str(),
                 format!("the tenant has no subscription for license `{name}`"),
                 help,
             )
