@@ -174,7 +174,8 @@ fn modules_under(line: &str, prefix: &str) -> Vec<String> {
     let mut rest = line.as_str();
     while let Some(at) = rest.find(prefix) {
         let before = &rest[..at];
-        if before.ends_with(|c: char| c.is_alphanumeric() || c == '_') || before.ends_with("code(") {
+        if before.ends_with(|c: char| c.is_alphanumeric() || c == '_') || before.ends_with("code(")
+        {
             rest = &rest[at + prefix.len()..];
             continue;
         }
@@ -445,7 +446,10 @@ fn the_layer_check_catches_an_upward_import_through_the_crate_name() {
     )]);
     let text = found.join("\n");
     assert_eq!(found.len(), 1, "{text}");
-    assert!(text.contains("tenant/mod.rs:1: tenant imports plan"), "{text}");
+    assert!(
+        text.contains("tenant/mod.rs:1: tenant imports plan"),
+        "{text}"
+    );
 }
 
 /// Only the item after `#[cfg(test)]` is test code: production code after a test module
@@ -478,8 +482,14 @@ fn the_layer_check_catches_a_raw_ansi_escape_outside_the_cli() {
     ]);
     let text = found.join("\n");
     assert_eq!(found.len(), 2, "{text}");
-    assert!(text.contains("plan/render/mod.rs:1: a raw ANSI escape"), "{text}");
-    assert!(text.contains("drift/render.rs:1: a raw ANSI escape"), "{text}");
+    assert!(
+        text.contains("plan/render/mod.rs:1: a raw ANSI escape"),
+        "{text}"
+    );
+    assert!(
+        text.contains("drift/render.rs:1: a raw ANSI escape"),
+        "{text}"
+    );
 }
 
 /// Command files share through `cli/common.rs`, never by importing each other.
@@ -497,5 +507,8 @@ fn the_layer_check_catches_a_command_importing_another() {
     let found = cli_violations(&cli);
     let text = found.join("\n");
     assert_eq!(found.len(), 1, "{text}");
-    assert!(text.contains("cli/apply.rs:1: a command imports the command plan"), "{text}");
+    assert!(
+        text.contains("cli/apply.rs:1: a command imports the command plan"),
+        "{text}"
+    );
 }

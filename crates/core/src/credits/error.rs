@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use miette::{LabeledSpan, SourceSpan};
 
+use super::codes::Code;
 use crate::base::fsio::FsError;
 use crate::base::money::AmountError;
-use super::codes::Code;
 
 /// One problem in a usage CSV, pointing at the offending field (file:line:column).
 #[derive(Debug, Clone)]

@@ -17,8 +17,8 @@ use serde_json::{Map, Value};
 
 use crate::base::money::Amount;
 
-use super::error::{CreditsError, CsvProblem, MAX_CSV_PROBLEMS, UsageFileErrors};
 use super::codes::Code;
+use super::error::{CreditsError, CsvProblem, MAX_CSV_PROBLEMS, UsageFileErrors};
 
 /// One PSTN call (Graph `pstnCallLogRow`). Fields commcred does not use are kept in `extra`
 /// under their Graph names, so a row survives any number of reads and writes.

@@ -7,8 +7,8 @@ use crate::config::schema::{GroupEntry, GroupLicense, License};
 use crate::tenant::{Snapshot, TenantIndex};
 
 use super::ExportWarning;
-use super::naming::{SkuNames, SkuStatus};
 use super::codes::Code;
+use super::naming::{SkuNames, SkuStatus};
 
 /// The entries, and warnings for groups that cannot be written.
 pub fn export_groups(

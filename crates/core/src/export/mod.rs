@@ -25,8 +25,8 @@ use crate::config::schema::{
 use crate::plan::problems::list_some;
 use crate::tenant::{Snapshot, TenantIndex};
 
+use codes::Code;
 use users::{Decision, Listed, Skip, SkipKind};
-use super::codes::Code;
 pub use yaml::Comments;
 
 /// What the caller decides: where the YAML says the tenant is, and where users go.

@@ -15,9 +15,9 @@ use crate::tenant::{
     BillingAccountType, CreditsAccount, Snapshot, TenantIndex, credits::usable_balance,
 };
 
+use super::codes::Code;
 use super::model::{AutoRechargeTarget, CreditsChange, PaymentTarget, SettingChange, UserChange};
 use super::problems::PlanProblem;
-use super::codes::Code;
 
 /// Plans the credits account. `users` are the planned user changes, so that warnings speak
 /// of the licenses users will hold after the plan.

@@ -15,10 +15,10 @@ use crate::tenant::groups::{COUNT_VIOLATION, DEPENDENCY_VIOLATION, error_fix};
 use crate::tenant::rules::{Holding, holdings};
 use crate::tenant::{AssignedLicense, Group, Snapshot, TenantIndex};
 
+use super::codes::Code;
 use super::model::SkuRef;
 use super::problems::PlanProblem;
 use super::skus::ResolvedSkus;
-use super::codes::Code;
 
 /// One group the plan changes or reports on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

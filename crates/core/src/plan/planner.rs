@@ -13,6 +13,7 @@ use crate::tenant::rules::{
 };
 use crate::tenant::{Snapshot, TenantIndex, User};
 
+use super::codes::Code;
 use super::credits::plan_credits;
 use super::groups::{GroupPlan, plan_groups};
 use super::model::{
@@ -20,7 +21,6 @@ use super::model::{
 };
 use super::problems::{PlanErrors, PlanProblem, list_some};
 use super::skus::{ResolvedSkus, nearest, resolve, sku_ref};
-use super::codes::Code;
 
 /// Plans the changes that make `live` match `desired`. Every problem is collected; any
 /// problem means no plan (and nothing applied).

@@ -1,8 +1,8 @@
 //! Plan errors: problems that need the live tenant to be seen (seats, prerequisites,
 //! missing users...). Each has a stable code and a help line; all are reported together.
 
-use std::fmt;
 use super::codes::Code;
+use std::fmt;
 
 /// One reason the plan cannot be carried out (an error [`Notice`]).
 pub type PlanProblem = crate::base::notice::Notice;

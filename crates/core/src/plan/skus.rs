@@ -9,9 +9,9 @@ use crate::config::DesiredState;
 use crate::tenant::Snapshot;
 use crate::tenant::capabilities::friendly_of;
 
+use super::codes::Code;
 use super::model::SkuRef;
 use super::problems::{PlanProblem, list_some};
-use super::codes::Code;
 
 pub struct ResolvedSkus {
     /// License name -> SKU position in `subscribedSkus`.
