@@ -243,6 +243,7 @@ fn desired(users: usize) -> DesiredState {
         tenant_origin: None,
         backend: None,
         default_usage_location: None,
+        billing_account: None,
         credits: None,
         users: (0..users)
             .map(|n| DesiredUser {

@@ -75,6 +75,7 @@ pub(crate) fn desired(
         tenant_origin: None,
         backend: None,
         default_usage_location: Some("US".into()),
+        billing_account: None,
         credits: None,
         users: (0..users)
             .filter_map(|n| {

@@ -155,6 +155,7 @@ fn desired(users: &[(&str, &[&str])]) -> DesiredState {
         tenant_origin: None,
         backend: None,
         default_usage_location: Some("US".into()),
+        billing_account: None,
         credits: None,
         users: users
             .iter()

@@ -1,5 +1,6 @@
 //! The one integration-test binary (one link step for every test module).
 
+mod billing_countries;
 mod code_shape;
 mod common;
 mod credits;

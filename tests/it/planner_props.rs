@@ -107,6 +107,7 @@ fn build(case: &Case) -> (Snapshot, DesiredState) {
         tenant_origin: None,
         backend: None,
         default_usage_location: case.default_location.then(|| "US".to_string()),
+        billing_account: None,
         credits: Some(DesiredCredits {
             currency: "USD".into(),
             minimum_balance: case.minimum.map(|m| Decimal::new(m, 2)),

@@ -34,6 +34,7 @@ pub enum Code {
     UnknownProfile,
     DuplicateUser,
     InvalidUpn,
+    UpnTooLong,
     InvalidUsageLocation,
     InvalidCurrency,
     InvalidAmount,
@@ -53,10 +54,11 @@ pub enum Code {
     InvalidGroupEntry,
     DuplicateGroup,
     InvalidPrefer,
+    InvalidBillingAccount,
 }
 
 impl Code {
-    pub const ALL: [Code; 36] = [
+    pub const ALL: [Code; 38] = [
         Code::Invalid,
         Code::Io,
         Code::NotUtf8,
@@ -74,6 +76,7 @@ impl Code {
         Code::UnknownProfile,
         Code::DuplicateUser,
         Code::InvalidUpn,
+        Code::UpnTooLong,
         Code::InvalidUsageLocation,
         Code::InvalidCurrency,
         Code::InvalidAmount,
@@ -93,6 +96,7 @@ impl Code {
         Code::InvalidGroupEntry,
         Code::DuplicateGroup,
         Code::InvalidPrefer,
+        Code::InvalidBillingAccount,
     ];
 
     /// The full code, e.g. `commcred::config::unknown_key`.
@@ -115,6 +119,7 @@ impl Code {
             Code::UnknownProfile => "commcred::config::unknown_profile",
             Code::DuplicateUser => "commcred::config::duplicate_user",
             Code::InvalidUpn => "commcred::config::invalid_upn",
+            Code::UpnTooLong => "commcred::config::upn_too_long",
             Code::InvalidUsageLocation => "commcred::config::invalid_usage_location",
             Code::InvalidCurrency => "commcred::config::invalid_currency",
             Code::InvalidAmount => "commcred::config::invalid_amount",
@@ -134,6 +139,7 @@ impl Code {
             Code::InvalidGroupEntry => "commcred::config::invalid_group_entry",
             Code::DuplicateGroup => "commcred::config::duplicate_group",
             Code::InvalidPrefer => "commcred::config::invalid_prefer",
+            Code::InvalidBillingAccount => "commcred::config::invalid_billing_account",
         }
     }
 }
@@ -209,6 +215,15 @@ impl SourceFile {
     }
 }
 
+/// Every value a message echoes is windowed (a long UPN or license name is cut, saying how
+/// long it was), so no diagnostic grows with what the user wrote.
+fn windowed(message: String) -> String {
+    match crate::base::source_window::window_values(&message) {
+        std::borrow::Cow::Borrowed(_) => message,
+        std::borrow::Cow::Owned(short) => short,
+    }
+}
+
 fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
     while !text.is_char_boundary(offset) {
         offset -= 1;
@@ -233,7 +248,7 @@ impl Problem {
         Problem {
             code: Some(code),
             severity: Severity::Error,
-            message: message.into(),
+            message: windowed(message.into()),
             help: None,
             source: None,
             labels: Vec::new(),
@@ -246,7 +261,7 @@ impl Problem {
         Problem {
             code: None,
             severity: Severity::Advice,
-            message: message.into(),
+            message: windowed(message.into()),
             help: None,
             source: Some(source.clone()),
             labels: vec![LabeledSpan::new_primary_with_span(None, span)],
@@ -277,7 +292,7 @@ impl Problem {
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(windowed(help.into()));
         self
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 
 use crate::base::licenses::LicenseName;
-use crate::tenant::PaymentMethod;
+use crate::tenant::{BillingAccountType, PaymentMethod};
 
 /// Where something was written: file, 1-based line and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,12 +74,23 @@ pub struct DesiredState {
     /// The YAML's `backend`, with relative paths already resolved against the YAML's folder.
     pub backend: Option<BackendSpec>,
     pub default_usage_location: Option<String>,
+    /// `billingAccount`: how the tenant pays for calls beyond included minutes, for tenants
+    /// whose live state does not say (no credits account, no ledger). The live account's
+    /// type wins when both say; they must agree.
+    pub billing_account: Option<DeclaredBilling>,
     pub credits: Option<DesiredCredits>,
     /// Listed users in the order written (YAML, then each CSV's rows in place), no duplicates.
     pub users: Vec<DesiredUser>,
     pub prune: bool,
     /// `groups:` and `prefer:` (group-based licensing).
     pub groups: DesiredGroups,
+}
+
+/// The billing account type written in commcred.yaml, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredBilling {
+    pub kind: BillingAccountType,
+    pub origin: Origin,
 }
 
 /// The groups whose licenses commcred manages, and whether direct copies give way to them.

@@ -57,6 +57,12 @@ pub struct Document {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Country")]
     pub default_usage_location: Option<Country>,
+    /// How the tenant pays for calls beyond included minutes, when the live state does not
+    /// say (no credits account or ledger): `MOSA` (prepaid Communications Credits), `MCA`
+    /// (billed on the invoice after use) or `CSP` (partner overage). Credits warnings, the
+    /// outlook, `recommend` and the guided steps follow it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_account: Option<BillingAccount>,
     /// The tenant's Communications Credits: minimum balance, auto-recharge and payment.
     /// Absent: commcred does not manage credits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,6 +91,21 @@ pub struct Document {
     /// `false` (default): unlisted users and groups are left alone.
     #[serde(default)]
     pub prune: bool,
+}
+
+/// The tenant's billing account type (Microsoft 365 admin center > Billing > Billing accounts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum BillingAccount {
+    /// Microsoft Online Subscription Agreement (bought online, or paid with an Enterprise
+    /// Agreement): prepaid Communications Credits.
+    #[serde(rename = "MOSA")]
+    Mosa,
+    /// Microsoft Customer Agreement: usage billed on the invoice after use.
+    #[serde(rename = "MCA")]
+    Mca,
+    /// Cloud Solution Provider: calls beyond included minutes are partner overage.
+    #[serde(rename = "CSP")]
+    Csp,
 }
 
 /// Whether direct copies give way to group-based licensing.
@@ -390,8 +411,12 @@ pub enum UserEntry {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct User {
     /// The user principal name, e.g. `alice@contoso.com`. The user must exist in the tenant:
-    /// commcred assigns licenses, it does not create accounts.
-    #[schemars(regex(pattern = r"^[A-Za-z0-9'._!#^~-]+@[A-Za-z0-9.-]+$"))]
+    /// commcred assigns licenses, it does not create accounts. Entra ID allows at most 113
+    /// characters: up to 64 before the `@` and 48 after it.
+    #[schemars(
+        regex(pattern = r"^[A-Za-z0-9'._!#^~-]{1,64}@[A-Za-z0-9.-]{1,48}$"),
+        length(max = 113)
+    )]
     pub upn: String,
     /// The user's usage location (ISO 3166-1 alpha-2), set before any license is assigned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -672,6 +697,7 @@ mod tests {
             "tenant",
             "backend",
             "defaultUsageLocation",
+            "billingAccount",
             "communicationsCredits",
             "profiles",
             "users",

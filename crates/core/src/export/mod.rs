@@ -129,6 +129,7 @@ pub fn export(live: &Snapshot, opts: &ExportOptions) -> Export {
         tenant: live.tenant.domain.clone(),
         backend: opts.backend.clone(),
         default_usage_location: default_location.map(Country),
+        billing_account: None, // the live credits account says it
         communications_credits: credits.section,
         profiles,
         users: user_entries,

@@ -237,10 +237,11 @@ fn not_fundable(kind: BillingAccountType, want: &DesiredCredits) -> PlanProblem 
             "tenants billed through a Microsoft Customer Agreement (MCA) cannot buy Communications Credits",
             "turn auto-recharge off (`autoRecharge: {enabled: false}`), drop `minimumBalance` and `payment`: MCA tenants pay usage as post-paid overage on their invoice once any remaining balance is used; commcred then guides you to uncheck Auto recharge (Billing > Your products > Communication Credits > Billing settings)",
         ),
-        _ => (
-            "tenants bought through a Cloud Solution Provider (CSP) are funded by their partner",
-            "ask your CSP partner to fund Communications Credits (they buy them for the tenant in Partner Center), and drop `minimumBalance`, `autoRecharge` and `payment` from commcred.yaml; commcred still assigns the licenses and shows the usage forecast",
+        BillingAccountType::Csp => (
+            "Communications Credits are not offered in Partner Center to tenants bought through a Cloud Solution Provider (CSP)",
+            "drop `minimumBalance`, `payment` and auto-recharge from commcred.yaml: under new commerce, calls beyond the included minutes are overage billed to your partner's Azure subscription once the partner enables overage (Partner Center > Subscriptions > Manage Overage; Microsoft: \"New commerce overage for telco pay-as-you-go\"); commcred still assigns the licenses and shows the usage forecast",
         ),
+        BillingAccountType::Mosa => unreachable!("MOSA accounts can fund credits"),
     };
     PlanProblem::new(
         Code::FundingNotPossible.as_str(),

@@ -1,7 +1,9 @@
 //! Desired x live -> [`Plan`] (pure, deterministic), and its renderers.
 
 pub mod applied;
+pub mod billing;
 pub mod codes;
+pub mod countries;
 pub mod credits;
 pub mod document;
 pub mod groups;

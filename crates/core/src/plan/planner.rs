@@ -126,6 +126,13 @@ pub fn plan(
     }
     problems.extend(shortfalls);
 
+    let billing = match super::billing::billing_account(desired, live) {
+        Ok(kind) => kind,
+        Err(p) => {
+            problems.push(p);
+            None
+        }
+    };
     let credits = match &desired.credits {
         Some(want) => match plan_credits(want, live, &index, &users, now) {
             Ok(c) => Some(c),
@@ -148,6 +155,9 @@ pub fn plan(
         credits.as_ref(),
         now,
     ));
+    super::billing::warnings_for_account(billing, &mut warnings);
+    warnings.extend(super::countries::country_warnings(&index, &users));
+    warnings.extend(super::skus::tenant_license_warnings(live, &skus));
     users.sort_by_cached_key(|u| (u.upn.to_lowercase(), u.user_id.clone()));
     let mut group_changes = groups.changes;
     group_changes.sort_by_cached_key(|g| (g.display_name.to_lowercase(), g.group_id.clone()));

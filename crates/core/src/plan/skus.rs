@@ -92,12 +92,14 @@ fn plural(n: usize) -> &'static str {
 fn resolve_one(name: &LicenseName, live: &Snapshot) -> Result<usize, PlanProblem> {
     let skus = &live.subscribed_skus;
     let found: Vec<usize> = match name {
-        LicenseName::Friendly(f) => skus
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| friendly_of(s) == Some(*f))
-            .map(|(i, _)| i)
-            .collect(),
+        LicenseName::Friendly(f) => users_first(
+            skus.iter()
+                .enumerate()
+                .filter(|(_, s)| friendly_of(s) == Some(*f))
+                .map(|(i, _)| i)
+                .collect(),
+            live,
+        ),
         LicenseName::PartNumber(p) => skus
             .iter()
             .enumerate()
@@ -141,6 +143,84 @@ fn resolve_one(name: &LicenseName, live: &Snapshot) -> Result<usize, PlanProblem
             "write the exact skuPartNumber in commcred.yaml instead of the friendly name",
         )),
     }
+}
+
+/// Among several SKUs selling one capability, only those Graph lets be assigned to users
+/// (`appliesTo: User`, "subscribedSku resource type") are candidates for a friendly name: a
+/// GCC High tenant holds both the Audio Conferencing user license and the tenant license
+/// (`appliesTo: Company`, "Audio Conferencing with Direct Routing for GCC High and DoD"), and
+/// `audioConferencing` means the user license. One seller, or none for users: unchanged, so
+/// a tenant-only seller is still reported as `sku_not_for_users`.
+fn users_first(found: Vec<usize>, live: &Snapshot) -> Vec<usize> {
+    if found.len() < 2 {
+        return found;
+    }
+    let for_users: Vec<usize> = found
+        .iter()
+        .copied()
+        .filter(|&i| live.subscribed_skus[i].applies_to_users())
+        .collect();
+    if for_users.is_empty() {
+        found
+    } else {
+        for_users
+    }
+}
+
+/// The service plan of the GCC High Audio Conferencing user license, and of the tenant
+/// license it needs ("Audio Conferencing with Direct Routing for GCC High and DoD": "A tenant
+/// license and at least one user license are required to enable the service"; names from
+/// Microsoft's licensing table).
+const GCCH_AUDIO_USER_PLAN: &str = "MCOMEETADV_AR_GCCHigh";
+const GCCH_AUDIO_TENANT_PLAN: &str = "MCOACBYOT_GCCHigh";
+
+/// A warning when the plan assigns the GCC High Audio Conferencing user license and the
+/// tenant has no enabled GCC High Audio Conferencing tenant license: Microsoft says the
+/// service cannot be enabled with user licenses alone. Dial-out then goes over Direct
+/// Routing, not Communications Credits (same page).
+pub fn tenant_license_warnings(
+    live: &Snapshot,
+    resolved: &ResolvedSkus,
+) -> Vec<super::model::PlanWarning> {
+    let has_plan = |sku: &crate::tenant::SubscribedSku, plan: &str| {
+        sku.service_plans
+            .iter()
+            .any(|p| p.service_plan_name.eq_ignore_ascii_case(plan))
+    };
+    let Some(&user_sku) = resolved
+        .by_name
+        .values()
+        .find(|&&i| has_plan(&live.subscribed_skus[i], GCCH_AUDIO_USER_PLAN))
+    else {
+        return Vec::new();
+    };
+    let tenant_license = live
+        .subscribed_skus
+        .iter()
+        .find(|s| has_plan(s, GCCH_AUDIO_TENANT_PLAN) && s.prepaid_units.enabled > 0);
+    if tenant_license.is_some() {
+        return Vec::new();
+    }
+    let sellers: Vec<String> = catalog()
+        .skus
+        .iter()
+        .filter(|s| {
+            s.calling_service_plans
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(GCCH_AUDIO_TENANT_PLAN))
+        })
+        .map(|s| s.sku_part_number.clone())
+        .collect();
+    vec![super::model::PlanWarning {
+        code: "commcred::plan::tenant_license_missing".into(),
+        upn: None,
+        message: format!(
+            "{} is the GCC High Audio Conferencing user license, but the tenant has no enabled Audio Conferencing - GCC High Tenant license ({}): Microsoft requires the tenant license and user licenses together (\"Audio Conferencing with Direct Routing for GCC High and DoD\"); the user licenses can be assigned, but the service is not enabled until the tenant license is there",
+            live.subscribed_skus[user_sku].sku_part_number,
+            list_some(&sellers, 4)
+        ),
+        assignment: None,
+    }]
 }
 
 /// No SKU of the tenant answers to `name`: say what to buy (the SKUs of Microsoft's table

@@ -45,6 +45,7 @@ fn desired(users: Vec<DesiredUser>) -> DesiredState {
         tenant_origin: None,
         backend: None,
         default_usage_location: Some("US".into()),
+        billing_account: None,
         credits: None,
         users,
         prune: false,

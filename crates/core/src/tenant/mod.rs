@@ -2,6 +2,7 @@
 //! Communications Credits. Pure: no I/O, no clock.
 
 pub mod capabilities;
+pub mod countries;
 pub mod credits;
 pub mod groups;
 pub mod rules;

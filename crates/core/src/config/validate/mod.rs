@@ -25,6 +25,7 @@ const ROOT_KEYS: &[&str] = &[
     "tenant",
     "backend",
     "defaultUsageLocation",
+    "billingAccount",
     "communicationsCredits",
     "profiles",
     "users",
@@ -123,6 +124,9 @@ impl Walker<'_, '_> {
         let default_usage_location = fields
             .get("defaultUsageLocation")
             .and_then(|node| self.yaml_country(node, "defaultUsageLocation"));
+        let billing_account = fields
+            .get("billingAccount")
+            .and_then(|node| self.billing_account(node));
         let credits = fields
             .entry("communicationsCredits")
             .filter(|(_, v)| v.value != Value::Null)
@@ -152,11 +156,42 @@ impl Walker<'_, '_> {
             tenant_origin,
             backend,
             default_usage_location,
+            billing_account,
             credits,
             users: std::mem::take(&mut self.users),
             prune,
             groups,
         })
+    }
+
+    /// `billingAccount: MOSA | MCA | CSP` (case-insensitive), as the Microsoft 365 admin
+    /// center's Billing accounts page names the account type.
+    fn billing_account(&mut self, node: &Node) -> Option<DeclaredBilling> {
+        const EXAMPLE: &str = "billingAccount: MCA";
+        let origin = self.origin_yaml(node);
+        let cx = &mut self.cx;
+        let text = fields::string(cx, node, "billingAccount", EXAMPLE)?;
+        let kind = match text.to_ascii_uppercase().as_str() {
+            "MOSA" => crate::tenant::BillingAccountType::Mosa,
+            "MCA" => crate::tenant::BillingAccountType::Mca,
+            "CSP" => crate::tenant::BillingAccountType::Csp,
+            _ => {
+                let problem = cx
+                    .problem(
+                        Code::InvalidBillingAccount,
+                        node,
+                        format!("`{text}` is not a billing account type"),
+                        "unknown billing account type",
+                    )
+                    .help(format!(
+                        "{}: MOSA (bought online or with an Enterprise Agreement: prepaid Communications Credits), MCA (Microsoft Customer Agreement: billed after use) or CSP (through a partner: partner overage)",
+                        checks::did_you_mean(text, &["MOSA", "MCA", "CSP"])
+                    ));
+                cx.report(problem);
+                return None;
+            }
+        };
+        Some(DeclaredBilling { kind, origin })
     }
 
     fn tenant(&mut self, node: &Node) -> Option<String> {

@@ -156,6 +156,22 @@ impl Walker<'_, '_> {
 
     /// Checks a UPN (in the YAML or a CSV) and that it is listed once.
     fn upn(&mut self, file: &SourceFile, span: SourceSpan, upn: &str) -> Option<String> {
+        if let Some(why) = checks::upn_length_problem(upn) {
+            self.cx.report(
+                Problem::new(
+                    Code::UpnTooLong,
+                    format!("`{upn}` is longer than a user principal name can be: {why}"),
+                )
+                .at(file, span, "UPN too long")
+                .help(format!(
+                    "Entra ID allows at most {} characters, {} before the `@` and {} after it: write the user's sign-in name, e.g. `alice@contoso.com`",
+                    checks::UPN_MAX,
+                    checks::UPN_LOCAL_MAX,
+                    checks::UPN_DOMAIN_MAX
+                )),
+            );
+            return None;
+        }
         if let Some(why) = checks::upn_problem(upn) {
             self.cx.report(
                 Problem::new(

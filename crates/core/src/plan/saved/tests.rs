@@ -48,6 +48,7 @@ pub(crate) fn quickstart_plan() -> Plan {
         tenant_origin: None,
         backend: None,
         default_usage_location: Some("US".into()),
+        billing_account: None,
         credits: Some(DesiredCredits {
             currency: "USD".into(),
             minimum_balance: Some(Decimal::new(50000, 2)),
