@@ -304,3 +304,50 @@ fn the_rules_in_readme_and_licensing_are_the_ones_the_planner_enforces() {
         );
     }
 }
+
+/// Every typed diagnostic code (config, plan, credits, credits warnings, export) is spelled
+/// once across areas, and has its row in docs/diagnostics.md with the fix filled in (the
+/// row's last cell).
+#[test]
+fn typed_codes_are_unique_and_listed_with_their_fix() {
+    let mut all: Vec<&'static str> = Vec::new();
+    all.extend(commcred::config::Code::ALL.iter().map(|c| c.as_str()));
+    all.extend(commcred::plan::codes::Code::ALL.iter().map(|c| c.as_str()));
+    all.extend(
+        commcred::credits::codes::Code::ALL
+            .iter()
+            .map(|c| c.as_str()),
+    );
+    all.extend(
+        commcred::export::codes::Code::ALL
+            .iter()
+            .map(|c| c.as_str()),
+    );
+    // The credits outlook's warnings are listed in prose (docs/credits.md says each one's
+    // fix): unique, and documented through `every_diagnostic_code_is_documented`.
+    let warnings = commcred::credits::forecast::WarningKind::ALL.map(|k| k.code());
+    let mut seen = BTreeSet::new();
+    let twice: Vec<&str> = all
+        .iter()
+        .chain(&warnings)
+        .copied()
+        .filter(|c| !seen.insert(*c))
+        .collect();
+    assert!(twice.is_empty(), "codes spelled by two variants: {twice:?}");
+    let table = std::fs::read_to_string(root().join("docs/diagnostics.md")).unwrap();
+    let missing: Vec<&str> = all
+        .iter()
+        .copied()
+        .filter(|code| {
+            let row = table
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{code}`")));
+            let fix = row.and_then(|r| r.trim_end().trim_end_matches('|').rsplit('|').next());
+            fix.is_none_or(|f| f.trim().len() <= 3)
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "codes without a row and a fix in docs/diagnostics.md: {missing:?}"
+    );
+}

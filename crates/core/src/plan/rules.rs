@@ -4,6 +4,7 @@
 //! same ids, with each rule's Microsoft source, and a test (`tests/it/docs.rs`) keeps the
 //! three equal.
 
+use super::codes::Code;
 use super::model::PlanWarning;
 use super::problems::PlanProblem;
 
@@ -93,12 +94,12 @@ impl PlanRule {
     /// A plan error of this rule.
     pub fn problem(
         self,
-        code: &'static str,
+        code: Code,
         message: impl Into<String>,
         help: impl Into<String>,
     ) -> PlanProblem {
         debug_assert!(!self.warns(), "{} warns", self.id());
-        PlanProblem::new(code, message, help)
+        PlanProblem::new(code.as_str(), message, help)
     }
 
     /// A note of this rule on a user's change (a rule that changes what is planned
@@ -109,10 +110,10 @@ impl PlanRule {
     }
 
     /// A plan warning of this rule.
-    pub fn warning(self, code: &str, upn: Option<&str>, message: String) -> PlanWarning {
+    pub fn warning(self, code: Code, upn: Option<&str>, message: String) -> PlanWarning {
         debug_assert!(self.warns(), "{} is an error", self.id());
         PlanWarning {
-            code: code.to_string(),
+            code: code.as_str().to_string(),
             upn: upn.map(str::to_string),
             message,
             assignment: None,
