@@ -275,24 +275,55 @@ fn planner_sources() -> String {
         .expect("the planner's folder");
     crate::common::rust_sources(&dir)
         .iter()
-        .filter(|p| p.file_name().is_some_and(|n| n != "rules.rs"))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n != "rules.rs" && n != "codes.rs" && n != "tests.rs")
+        })
         .map(|p| std::fs::read_to_string(p).unwrap())
         .collect()
 }
 
 #[test]
 fn the_rules_in_readme_and_licensing_are_the_ones_the_planner_enforces() {
+    use commcred::plan::codes::Code;
     use commcred::plan::rules::PlanRule;
     let sources = planner_sources();
     let enforced: BTreeSet<String> = PlanRule::ALL.iter().map(|r| r.id().to_string()).collect();
-    for rule in PlanRule::ALL {
-        // A rule the planner never applies is not enforced: its error, warning or note is
-        // made through the rule (`PlanRule::X.problem(..)`, `.warning(..)`, `.note(..)`).
+    // Every code of a plan error or warning belongs to a rule, and the planner produces it
+    // (`Code::X` is used outside codes.rs); a rule with no code is applied as a note
+    // (`PlanRule::X.note(..)`). So a rule the planner never applies, or a check that
+    // belongs to no rule, fails here.
+    for code in Code::ALL {
         assert!(
-            sources.contains(&format!("PlanRule::{rule:?}.")),
-            "rule `{}` is listed in PlanRule but the planner never applies it",
+            sources.contains(&format!("Code::{code:?}")),
+            "{code} is listed but the planner never produces it"
+        );
+        assert!(
+            !code.rules().is_empty() || code == Code::Failed,
+            "{code} belongs to no rule: give it one in Code::rules and list it in the docs"
+        );
+    }
+    for rule in PlanRule::ALL {
+        let coded = Code::ALL.iter().any(|c| c.rules().contains(&rule));
+        assert!(
+            coded || sources.contains(&format!("PlanRule::{rule:?}.note(")),
+            "rule `{}` is listed in PlanRule but no code or note of the planner applies it",
             rule.id()
         );
+    }
+    // docs/licensing.md's row of each rule names the codes it produces.
+    let licensing = std::fs::read_to_string(root().join("docs/licensing.md")).unwrap();
+    for code in Code::ALL {
+        for rule in code.rules() {
+            let mut rows = licensing
+                .lines()
+                .filter(|l| l.starts_with(&format!("| `{}` |", rule.id())));
+            assert!(
+                rows.any(|r| r.contains(&format!("`{code}`"))),
+                "docs/licensing.md: the row of `{}` does not name {code}",
+                rule.id()
+            );
+        }
     }
     for doc in ["README.md", "docs/licensing.md"] {
         let listed = rule_ids_in(doc);

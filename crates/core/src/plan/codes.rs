@@ -1,6 +1,8 @@
 //! The diagnostic codes of the planner's problems and warnings: one variant per problem, spelled once, in
 //! [`Code::as_str`] (docs/diagnostics.md lists each with its fix; a test checks it).
 
+use super::rules::PlanRule;
+
 /// A stable code, `commcred::plan::<name>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Code {
@@ -86,6 +88,54 @@ impl Code {
         Code::TenantLicenseMissing,
         Code::UsageBilledAfterUse,
     ];
+
+    /// The rules that produce this code (docs/licensing.md lists each with its source).
+    /// `Failed` is the summary of a refused plan, not a rule's.
+    pub fn rules(self) -> &'static [PlanRule] {
+        match self {
+            Code::TenantMismatch => &[PlanRule::TenantMatches],
+            Code::SwapsUnorderable => &[PlanRule::SeatsAvailable],
+            Code::SeatShortfall => &[PlanRule::SeatsAvailable],
+            Code::UsageLocationMissing => &[PlanRule::UsageLocationFirst],
+            Code::PrerequisiteMissing => &[
+                PlanRule::CallingPlanNeedsTeamsPhone,
+                PlanRule::CreditsNeedAWayToCall,
+            ],
+            Code::NeedsCredits => &[PlanRule::NeedsCredits],
+            Code::AssignmentFailed => &[PlanRule::AssignmentInError],
+            Code::UserNotFound => &[PlanRule::UserExists],
+            Code::CreditsUnfunded => &[PlanRule::CreditsFunded],
+            Code::SkuNotForUsers => &[PlanRule::UserSkusOnly],
+            Code::AmbiguousLicense => &[PlanRule::LicenseNameUnambiguous],
+            Code::SkuNotSubscribed => &[PlanRule::LicenseSubscribed, PlanRule::ProvidedNotBought],
+            Code::GroupNotFound => &[PlanRule::GroupExists],
+            Code::AmbiguousGroup => &[PlanRule::GroupExists],
+            Code::UnknownServicePlan => &[PlanRule::DisabledPlansExist],
+            Code::CreditsNotSetUp => &[PlanRule::CreditsAccountMatches],
+            Code::CurrencyMismatch => &[PlanRule::CreditsAccountMatches],
+            Code::FundingNotPossible => &[PlanRule::BillingAccountMatches],
+            Code::Failed => &[],
+            Code::BillingAccountMismatch => &[PlanRule::BillingAccountMatches],
+            Code::CallingPlanNotSold => &[PlanRule::CallingPlanSoldInCountry],
+            Code::CallingPlanUnused => &[PlanRule::CallingPlanUsed],
+            Code::CreditsNotOffered => &[PlanRule::CreditsOfferedInCountry],
+            Code::GroupPrerequisiteMissing => &[PlanRule::GroupPrerequisiteInGroup],
+            Code::NumberCountryMismatch => &[PlanRule::NumberCountryMatches],
+            Code::NumberNeedsCallingPlan => &[PlanRule::NumberNeedsCallingPlan],
+            Code::NumberNeedsTeamsPhone => &[PlanRule::NumberNeedsTeamsPhone],
+            Code::NumberNotForUsers => &[PlanRule::NumberForUsers],
+            Code::NumberNotFound => &[PlanRule::NumberInInventory],
+            Code::NumberTaken => &[PlanRule::NumberFree],
+            Code::NumberTypeMismatch => &[PlanRule::NumberTypeMatches],
+            Code::NumberTypeRequired => &[PlanRule::NumberTypeMatches],
+            Code::PartnerOverage => &[PlanRule::CreditsByBillingAccount],
+            Code::PriceNotInTenant => &[PlanRule::PricesMatchTenant],
+            Code::ResourceAccountLicense => &[PlanRule::ResourceAccountLicensed],
+            Code::TeamsMissing => &[PlanRule::TeamsPhoneNeedsTeams],
+            Code::TenantLicenseMissing => &[PlanRule::TenantLicensePresent],
+            Code::UsageBilledAfterUse => &[PlanRule::CreditsByBillingAccount],
+        }
+    }
 
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -325,8 +325,12 @@ fn not_subscribed(name: &LicenseName, live: Option<&Snapshot>) -> PlanProblem {
 /// The candidate closest to `text` (case-insensitive), when it is close enough to be a typo.
 pub fn nearest<'a>(text: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let lower = text.to_lowercase();
+    let length = lower.chars().count();
     candidates
         .iter()
+        // The distance is at least the difference in length: skip, before the quadratic
+        // distance, the candidates that cannot be within the limit below.
+        .filter(|c| length.abs_diff(c.chars().count()) <= 3.max(c.len() / 5))
         .map(|c| (strsim::damerau_levenshtein(&lower, &c.to_lowercase()), *c))
         .filter(|(d, c)| *d > 0 && *d <= 3.max(c.len() / 5))
         .min()
