@@ -243,9 +243,11 @@ fn desired(users: usize) -> DesiredState {
         tenant_origin: None,
         backend: None,
         default_usage_location: None,
+        billing_account: None,
         credits: None,
         users: (0..users)
             .map(|n| DesiredUser {
+                phone: None,
                 upn: format!("user{n}@contoso.com"),
                 usage_location: None,
                 licenses: [LicenseName::Friendly(Friendly::AudioConferencing)].into(),
@@ -254,6 +256,7 @@ fn desired(users: usize) -> DesiredState {
             .collect(),
         prune: false,
         groups: Default::default(),
+        prices: None,
     }
 }
 

@@ -1,28 +1,31 @@
-//! `commcred apply`: plan, confirm, apply, report; or apply a saved plan exactly.
+//! `commcred apply`: the flags, the confirmation prompt, the progress bar and the report;
+//! the sequence itself (plan or saved plan, budget, apply) is `workflow::apply`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use commcred::apply::budget::{self, MaxSpend};
-use commcred::apply::report;
-use commcred::apply::{ApplyContext, NoProgress, Progress};
-use commcred::backend::Backend;
+use chrono::{DateTime, Utc};
+use commcred::apply::budget::MaxSpend;
+use commcred::apply::monthly::MaxMonthlyIncrease;
+use commcred::apply::{ApplyError, NoProgress, Progress, report};
 use commcred::config::BackendSpec;
-use commcred::plan::saved::{SavedPlan, looks_like_plan};
+use commcred::plan::saved::SavedPlan;
 use commcred::plan::{Plan, render::human};
-use miette::{Result, miette};
+use commcred::workflow;
+use commcred::workflow::apply::{Applied, ApplyHooks, ApplyOutcome, ApplyRequest};
+use miette::{Report, Result, miette};
 
-use super::context::{GlobalArgs, backend_override, config_path, now, open_spec, parse_duration};
+use super::common::describe;
+use super::context::{
+    GlobalArgs, Timeout, config_path, deadline, now, parse_timeout, session_until,
+};
 use super::manual_steps::{self, ManualArgs};
 use super::output::{Output, stdin_is_terminal};
-use super::plan::make_plan;
 use super::progress::Bar;
 use super::prompt;
-use super::show::describe;
 use super::workspace::WorkspaceArgs;
-use commcred::workflow::plan::Planned;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
@@ -44,6 +47,11 @@ pub struct Args {
     /// argument".)
     #[arg(long, value_name = "AMOUNT", allow_hyphen_values = true)]
     pub max_spend: Option<String>,
+    /// Refuse, changing nothing, when the seats the plan takes add more than AMOUNT a month
+    /// (the plan's monthly change from `prices:`; `100` or `100.00 USD`). A plan adding seats
+    /// of an unpriced SKU, or made without prices, is refused: its cost is not known.
+    #[arg(long, value_name = "AMOUNT", allow_hyphen_values = true)]
+    pub max_monthly_increase: Option<String>,
     /// Stop sending after DURATION (`90s`, `20m`, `2h`), read back what the last
     /// calls did, report applied / failed / not attempted, and exit 1. Default: none on a
     /// terminal (Ctrl-C stops), 2h without one (CI), so a throttled run never hangs a job;
@@ -56,50 +64,14 @@ pub struct Args {
     pub workspace: WorkspaceArgs,
 }
 
-/// The deadline of a non-interactive apply when `--timeout` is not given.
-pub const DEFAULT_NON_INTERACTIVE_TIMEOUT: Duration = Duration::from_secs(2 * 3600);
-
-/// `--timeout`: a duration, or `none`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Timeout {
-    After(Duration),
-    Never,
-}
-
-/// A duration as `--lock-timeout` takes it (`90s`, `20m`, `2h`), or `none`.
-pub fn parse_timeout(text: &str) -> std::result::Result<Timeout, String> {
-    if text.trim().eq_ignore_ascii_case("none") {
-        return Ok(Timeout::Never);
-    }
-    match parse_duration(text)? {
-        d if d.is_zero() => Err(format!(
-            "`{text}`: a deadline must be longer than zero; use `none` for no deadline"
-        )),
-        d => Ok(Timeout::After(d)),
-    }
-}
-
-/// The instant `apply` stops sending: `--timeout`, else the non-interactive default.
-fn deadline(timeout: Option<Timeout>, started: Instant) -> Option<Instant> {
-    let timeout = timeout.unwrap_or(if stdin_is_terminal() {
-        Timeout::Never
-    } else {
-        Timeout::After(DEFAULT_NON_INTERACTIVE_TIMEOUT)
-    });
-    match timeout {
-        Timeout::After(d) => Some(started + d),
-        Timeout::Never => None,
-    }
-}
-
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     let deadline = deadline(args.timeout, Instant::now());
     if let Some(path) = &args.workspace.workspace {
-        if args.max_spend.is_some() {
+        if args.max_spend.is_some() || args.max_monthly_increase.is_some() {
             return Err(miette!(
                 code = "commcred::cli::bad_flag",
-                help = "apply the tenants one by one with --max-spend, or review the workspace plan's credits column",
-                "--max-spend is per tenant and not taken with --workspace"
+                help = "apply the tenants one by one with --max-spend / --max-monthly-increase, or review the workspace plan's credits and cost columns",
+                "--max-spend and --max-monthly-increase are per tenant and not taken with --workspace"
             ));
         }
         // With --workspace, the positional argument is the folder of saved plans.
@@ -113,93 +85,82 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
             out,
         );
     }
-    let limit = args
+    let max_spend = args
         .max_spend
         .as_deref()
         .map(str::parse::<MaxSpend>)
         .transpose()?;
-    let path = config_path(args.config);
-    if is_saved_plan(&path) {
-        return apply_saved(&path, limit.as_ref(), &args.manual, deadline, global, out);
-    }
-    let Planned {
-        plan,
-        mut backend,
-        backend_spec,
-        credits,
-        ..
-    } = make_plan(Some(path), global, out)?;
-    out.stream(|w| human::write_to(w, &plan, out.style));
-    if !plan.has_changes() {
-        return Ok(ExitCode::SUCCESS);
-    }
-    if let Some(limit) = &limit {
-        budget::check(&plan, limit)?;
-    }
-    out.check_stdout()?;
-    confirm(args.auto_approve)?;
-    let ledger = Some(credits.ledger_path.as_path());
-    let run = Execution {
-        progress: progress_for(&backend_spec),
-        deadline,
+    let max_monthly_increase = args
+        .max_monthly_increase
+        .as_deref()
+        .map(str::parse::<MaxMonthlyIncrease>)
+        .transpose()?;
+    let request = ApplyRequest {
+        path: config_path(args.config),
+        max_spend,
+        max_monthly_increase,
     };
-    apply_and_report(
-        &plan,
-        backend.as_mut(),
-        run,
-        ledger,
-        &args.manual,
-        global.lock_wait(),
+    let hooks = Terminal {
         out,
-    )
-}
-
-/// How an apply runs: what it tells as it goes, and when it must end.
-struct Execution {
-    progress: Arc<dyn Progress>,
-    deadline: Option<Instant>,
-}
-
-/// Applies, reports, and guides the credits steps a backend leaves to a person (Microsoft
-/// has no credits API), recording the confirmed ones in `ledger`.
-fn apply_and_report(
-    plan: &Plan,
-    backend: &mut dyn Backend,
-    run: Execution,
-    ledger: Option<&Path>,
-    manual_args: &ManualArgs,
-    lock_wait: Duration,
-    out: &Output,
-) -> Result<ExitCode> {
-    let ctx = ApplyContext {
-        now: now()?,
-        deadline: run.deadline,
+        auto_approve: args.auto_approve,
     };
-    let mut report = commcred::apply::apply_with(backend, plan, &ctx, run.progress)?;
-    let guided = report::take_credits_steps(&mut report);
-    out.result(&report::render(plan, &report));
-    if guided && report.is_success() {
-        manual_steps::guide(plan, ledger, manual_args, lock_wait, out)?;
+    let applied =
+        match workflow::apply::apply(request, &session_until(global, deadline, true)?, &hooks)? {
+            ApplyOutcome::NoChanges => return Ok(ExitCode::SUCCESS),
+            ApplyOutcome::Applied(applied) => applied,
+        };
+    let Applied {
+        plan,
+        report,
+        ledger,
+        credits_steps,
+    } = *applied;
+    out.result(&report::render(&plan, &report));
+    if credits_steps && report.is_success() {
+        manual_steps::guide(
+            &plan,
+            ledger.as_deref(),
+            &args.manual,
+            global.lock_wait(),
+            out,
+        )?;
     }
-    if report.is_success() {
-        Ok(ExitCode::SUCCESS)
-    } else if let Some(why) = &report.stopped {
-        Err(miette!(
-            code = "commcred::apply::stopped",
-            help = "run `commcred plan` to see what is left, then apply again (with a longer --timeout if the deadline was too short)",
-            "apply stopped early ({why}): {} applied, {} failed, {} not attempted",
-            report.applied.len(),
-            report.failed.len(),
-            report.not_attempted.len()
-        ))
-    } else {
-        Err(miette!(
-            code = "commcred::apply::failed",
-            help = "fix the problems above and run plan again",
-            "apply did not complete: {} operation(s) failed, {} not attempted",
-            report.failed.len(),
-            report.not_attempted.len()
-        ))
+    match ApplyError::from_report(&report) {
+        None => Ok(ExitCode::SUCCESS),
+        Some(e) => Err(e.into()),
+    }
+}
+
+/// The apply workflow's questions, answered on the terminal.
+struct Terminal<'a> {
+    out: &'a Output,
+    auto_approve: bool,
+}
+
+impl ApplyHooks<Report> for Terminal<'_> {
+    fn note(&self, text: &str) {
+        self.out.info(text);
+    }
+    fn saved_plan(&self, path: &Path, saved: &SavedPlan) {
+        self.out.info(&describe(&path.display().to_string(), saved));
+    }
+    fn show_plan(&self, plan: &Plan) -> Result<()> {
+        self.out
+            .stream(|w| human::write_to(w, plan, self.out.style));
+        if plan.has_changes() {
+            // Nothing changes on the strength of output nobody saw.
+            self.out.check_stdout()?;
+        }
+        Ok(())
+    }
+    fn confirm(&self, _plan: &Plan) -> Result<()> {
+        confirm(self.auto_approve)
+    }
+    fn progress(&self, backend: &BackendSpec) -> Arc<dyn Progress> {
+        progress_for(backend)
+    }
+    fn now(&self) -> Result<DateTime<Utc>> {
+        now()
     }
 }
 
@@ -229,82 +190,10 @@ pub fn confirm(auto_approve: bool) -> Result<()> {
     }
 }
 
-/// A saved plan rather than a commcred.yaml? Decided by content, so any file name works;
-/// an unreadable path is left to the config loader to report.
-fn is_saved_plan(path: &Path) -> bool {
-    std::fs::read(path).is_ok_and(|bytes| looks_like_plan(&bytes))
-}
-
-/// `apply PLAN`: verify the file, check the spending limit, apply. No question is asked,
-/// on a terminal or not: the plan was reviewed when it was saved, and apply refuses it if
-/// anything it touches has changed since (the backend re-reads the live state, under its
-/// lock, and names every object that differs).
-fn apply_saved(
-    path: &Path,
-    limit: Option<&MaxSpend>,
-    manual_args: &ManualArgs,
-    deadline: Option<Instant>,
-    global: &GlobalArgs,
-    out: &Output,
-) -> Result<ExitCode> {
-    let saved = SavedPlan::read(path)?;
-    out.info(&describe(&path.display().to_string(), &saved));
-    out.stream(|w| human::write_to(w, &saved.plan, out.style));
-    if !saved.plan.has_changes() {
-        return Ok(ExitCode::SUCCESS);
-    }
-    if let Some(limit) = limit {
-        budget::check(&saved.plan, limit)?;
-    }
-    out.check_stdout()?;
-    let spec = backend_override(global)?.unwrap_or_else(|| saved.backend.clone());
-    let mut backend = open_spec(global, &spec)?;
-    out.info(&format!("Applying to {}...", backend.describe()));
-    // The ledger the plan was made against (recorded in the plan, relative to where it was
-    // made, like the backend's path).
-    let ledger = saved
-        .plan
-        .credits
-        .as_ref()
-        .and_then(|c| c.ledger.as_deref())
-        .map(Path::new);
-    let run = Execution {
-        progress: progress_for(&spec),
-        deadline,
-    };
-    apply_and_report(
-        &saved.plan,
-        backend.as_mut(),
-        run,
-        ledger,
-        manual_args,
-        global.lock_wait(),
-        out,
-    )
-}
-
 /// A progress bar where applying takes time (Microsoft Graph); none for a file.
 fn progress_for(spec: &BackendSpec) -> Arc<dyn Progress> {
     match spec {
         BackendSpec::Graph(_) => Arc::new(Bar::new("applying to Microsoft Graph")),
         BackendSpec::File(_) => Arc::new(NoProgress),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timeouts_parse_as_documented() {
-        let after = |s| Timeout::After(Duration::from_secs(s));
-        assert_eq!(parse_timeout("90s"), Ok(after(90)));
-        assert_eq!(parse_timeout("20m"), Ok(after(1200)));
-        assert_eq!(parse_timeout("2h"), Ok(after(7200)));
-        assert_eq!(parse_timeout("45"), Ok(after(45)));
-        assert_eq!(parse_timeout("none"), Ok(Timeout::Never));
-        for bad in ["", "5x", "m", "0s"] {
-            assert!(parse_timeout(bad).is_err(), "{bad}");
-        }
     }
 }

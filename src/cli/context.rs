@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use commcred::backend::Backend;
@@ -10,6 +10,8 @@ use commcred::base::fsio::DEFAULT_LOCK_WAIT;
 use commcred::config::{BackendSpec, DesiredState};
 use commcred::workflow::Session;
 use miette::{Result, miette};
+
+use super::output::stdin_is_terminal;
 
 /// Global options shared by every command.
 #[derive(Debug, Clone, clap::Args)]
@@ -31,13 +33,29 @@ impl GlobalArgs {
     }
 }
 
-/// What the workflows need from the command line and the environment.
+/// What the workflows need from the command line and the environment, for a command
+/// that changes nothing and has no `--timeout` of its own (the default deadline applies).
 pub fn session(global: &GlobalArgs) -> Result<Session> {
     Ok(Session {
         backend_override: backend_override(global)?,
         now: now()?,
         lock_wait: global.lock_wait(),
         credentials: Default::default(),
+        deadline: deadline(None, Instant::now()),
+        applies: false,
+    })
+}
+
+/// [`session`] ending by `deadline` (`--timeout`), for a command that applies or not.
+pub fn session_until(
+    global: &GlobalArgs,
+    deadline: Option<Instant>,
+    applies: bool,
+) -> Result<Session> {
+    Ok(Session {
+        deadline,
+        applies,
+        ..session(global)?
     })
 }
 
@@ -83,7 +101,9 @@ pub fn backend_override(global: &GlobalArgs) -> Result<Option<BackendSpec>> {
 }
 
 pub fn open_spec(global: &GlobalArgs, spec: &BackendSpec) -> Result<Box<dyn Backend>> {
-    Ok(commcred::backend::open(spec, global.lock_wait())?)
+    let mut backend = commcred::backend::open(spec, global.lock_wait())?;
+    backend.set_deadline(deadline(None, Instant::now()));
+    Ok(backend)
 }
 
 /// Now, or `COMMCRED_NOW` (RFC 3339, or YYYY-MM-DD meaning midnight UTC).
@@ -140,4 +160,59 @@ pub fn require_actor(given: Option<&str>) -> Result<String> {
             "commcred does not know who you are: USER, LOGNAME and USERNAME are not set"
         )
     })
+}
+
+/// The deadline of a non-interactive command when `--timeout` is not given.
+pub const DEFAULT_NON_INTERACTIVE_TIMEOUT: Duration = Duration::from_secs(2 * 3600);
+
+/// `--timeout`: a duration, or `none`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeout {
+    After(Duration),
+    Never,
+}
+
+/// A duration as `--lock-timeout` takes it (`90s`, `20m`, `2h`), or `none`.
+pub fn parse_timeout(text: &str) -> std::result::Result<Timeout, String> {
+    if text.trim().eq_ignore_ascii_case("none") {
+        return Ok(Timeout::Never);
+    }
+    match parse_duration(text)? {
+        d if d.is_zero() => Err(format!(
+            "`{text}`: a deadline must be longer than zero; use `none` for no deadline"
+        )),
+        d => Ok(Timeout::After(d)),
+    }
+}
+
+/// When a command must end: `--timeout`, else the non-interactive default. `apply` stops
+/// sending then; every command stops waiting out Graph's throttling of its reads.
+pub fn deadline(timeout: Option<Timeout>, started: Instant) -> Option<Instant> {
+    let timeout = timeout.unwrap_or(if stdin_is_terminal() {
+        Timeout::Never
+    } else {
+        Timeout::After(DEFAULT_NON_INTERACTIVE_TIMEOUT)
+    });
+    match timeout {
+        Timeout::After(d) => Some(started + d),
+        Timeout::Never => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_parse_as_documented() {
+        let after = |s| Timeout::After(Duration::from_secs(s));
+        assert_eq!(parse_timeout("90s"), Ok(after(90)));
+        assert_eq!(parse_timeout("20m"), Ok(after(1200)));
+        assert_eq!(parse_timeout("2h"), Ok(after(7200)));
+        assert_eq!(parse_timeout("45"), Ok(after(45)));
+        assert_eq!(parse_timeout("none"), Ok(Timeout::Never));
+        for bad in ["", "5x", "m", "0s"] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
+        }
+    }
 }

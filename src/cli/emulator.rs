@@ -80,6 +80,11 @@ pub struct Args {
     /// the members (0: before the answer). Clients see members not yet processed meanwhile.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub group_processing_delay: u64,
+    /// Milliseconds Teams takes to provision a user after its licenses change (and after
+    /// the emulator starts, for a user Teams does not list yet): `assignNumber` orders for it
+    /// fail meanwhile with "not provisioned in Microsoft Teams yet". 0: provisioned at once.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub provisioning_delay: u64,
 }
 
 pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
@@ -89,7 +94,43 @@ pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
             "--write-window must be a positive number of seconds"
         ));
     }
-    let client = match &args.client_id {
+    let client = expected_client(&args)?;
+    let roles = match &args.roles {
+        None => None,
+        Some(list) => Some(emulator::parse_roles(list).map_err(|e| {
+            miette!(
+                code = "commcred::emulator::bad_flag",
+                help = "give --roles a comma-separated list of Graph application permissions",
+                "--roles: {e}"
+            )
+        })?),
+    };
+    let config = config_from(&args, client, roles);
+    let running = emulator::serve(config).map_err(|e| {
+        miette!(
+            code = "commcred::emulator::start",
+            help = "check the tenant file and the address",
+            "{e}"
+        )
+    })?;
+    out.result(&format!("listening on {}\n", running.base_url()));
+    out.info(&format!(
+        "Serving {} as Microsoft Graph v1.0 (write quota {} per {} s). Ctrl-C stops.",
+        args.tenant.display(),
+        args.write_limit,
+        args.write_window
+    ));
+    emulator::wait_for_shutdown_signal().map_err(|e| miette!("cannot wait for a signal: {e}"))?;
+    running
+        .shutdown()
+        .map_err(|e| miette!(code = "commcred::emulator::stop", "{e}"))?;
+    out.info("Emulator stopped; the tenant file is up to date.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The client `--client-id` and the secret in the environment name, if any.
+fn expected_client(args: &Args) -> Result<Option<ExpectedClient>> {
+    Ok(match &args.client_id {
         None => None,
         Some(id) => {
             let secret = std::env::var(ENV_SECRET).ok().filter(|s| !s.is_empty());
@@ -105,18 +146,16 @@ pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
                 client_secret: secret,
             })
         }
-    };
-    let roles = match &args.roles {
-        None => None,
-        Some(list) => Some(emulator::parse_roles(list).map_err(|e| {
-            miette!(
-                code = "commcred::emulator::bad_flag",
-                help = "give --roles a comma-separated list of Graph application permissions",
-                "--roles: {e}"
-            )
-        })?),
-    };
-    let config = EmulatorConfig {
+    })
+}
+
+/// The emulator's configuration from the flags.
+fn config_from(
+    args: &Args,
+    client: Option<ExpectedClient>,
+    roles: Option<Vec<String>>,
+) -> EmulatorConfig {
+    EmulatorConfig {
         tenant: args.tenant.clone(),
         listen: args.listen,
         quota: WriteQuota {
@@ -139,26 +178,7 @@ pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
         token_lifetime: Duration::from_secs(args.token_lifetime),
         roles,
         group_processing_delay: Duration::from_millis(args.group_processing_delay),
+        provisioning_delay: Duration::from_millis(args.provisioning_delay),
         observer: None,
-    };
-    let running = emulator::serve(config).map_err(|e| {
-        miette!(
-            code = "commcred::emulator::start",
-            help = "check the tenant file and the address",
-            "{e}"
-        )
-    })?;
-    out.result(&format!("listening on {}\n", running.base_url()));
-    out.info(&format!(
-        "Serving {} as Microsoft Graph v1.0 (write quota {} per {} s). Ctrl-C stops.",
-        args.tenant.display(),
-        args.write_limit,
-        args.write_window
-    ));
-    emulator::wait_for_shutdown_signal().map_err(|e| miette!("cannot wait for a signal: {e}"))?;
-    running
-        .shutdown()
-        .map_err(|e| miette!(code = "commcred::emulator::stop", "{e}"))?;
-    out.info("Emulator stopped; the tenant file is up to date.");
-    Ok(ExitCode::SUCCESS)
+    }
 }

@@ -8,7 +8,7 @@ use commcred::config::schema::SCHEMA_BESIDE;
 use commcred::workflow::export::{ExportRequest, export};
 use miette::Result;
 
-use super::context::{GlobalArgs, session};
+use super::context::{GlobalArgs, Timeout, deadline, parse_timeout, session_until};
 use super::output::Output;
 
 #[derive(Debug, clap::Args)]
@@ -39,10 +39,16 @@ pub struct Args {
     /// saved beside the YAML.
     #[arg(long, value_name = "URL|PATH", default_value = SCHEMA_BESIDE)]
     pub schema: String,
+    /// Give up after DURATION (`90s`, `20m`, `2h`) when Microsoft Graph keeps throttling
+    /// the reads, exiting 1 with nothing written. Default: none on a terminal (Ctrl-C
+    /// stops), 2h without one (CI); `none` for no deadline.
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub timeout: Option<Timeout>,
 }
 
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
-    let session = session(global)?;
+    let until = deadline(args.timeout, std::time::Instant::now());
+    let session = session_until(global, until, false)?;
     let request = ExportRequest {
         out: args.out.clone(),
         users_csv: args.users_csv.clone(),

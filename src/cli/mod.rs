@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod apply;
+mod common;
 mod completions;
 mod context;
 mod drift;
@@ -23,6 +24,7 @@ mod schema;
 mod show;
 mod usage;
 mod validate;
+mod waste;
 mod workspace;
 
 use context::GlobalArgs;
@@ -92,6 +94,10 @@ enum Command {
     /// How the live tenant differs from the YAML, as a unified diff (exit 2 when it does):
     /// the daily report of what was changed in the portal since the last apply.
     Drift(drift::Args),
+    /// Licenses paid for and wasted: unassigned seats, licenses another SKU already gives,
+    /// calling licenses on disabled accounts or without calls; priced, with the fix (exit 2
+    /// when there is waste).
+    Waste(waste::Args),
     /// Print a plan saved by `plan --out` (human, json, markdown or powershell).
     Show(show::Args),
     /// Write a commcred.yaml that reproduces the live tenant's calling licenses.
@@ -122,7 +128,7 @@ pub fn main() -> ExitCode {
     };
     let out = Output::new(cli.color, cli.quiet);
     out.install_error_renderer();
-    output::init_tracing(cli.verbose, out.style.color);
+    output::init_tracing(cli.verbose, out.color);
     let result = match cli.command {
         Command::Validate(args) => validate::run(args, &out),
         Command::Plan(args) => plan::run(args, &cli.global, &out),
@@ -132,6 +138,7 @@ pub fn main() -> ExitCode {
         Command::Ledger(args) => ledger::run(args, &cli.global, &out),
         Command::Emulator(args) => emulator::run(args, &out),
         Command::Drift(args) => drift::run(args, &cli.global, &out),
+        Command::Waste(args) => waste::run(args, &cli.global, &out),
         Command::Show(args) => show::run(args, &out),
         Command::Export(args) => export::run(args, &cli.global, &out),
         Command::Licenses(args) => licenses::run(args, &cli.global, &out),

@@ -5,15 +5,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use commcred::base::fsio::write_atomically;
-use commcred::plan::Plan;
 use commcred::plan::render::human;
-use commcred::workflow::{self, plan::Planned, plan::saved_plan};
+use commcred::workflow::{self, plan::saved_plan};
 use miette::{Result, miette};
 
-use super::context::{GlobalArgs, config_path, session};
+use super::common::{Format, exit_for, render};
+use super::context::{GlobalArgs, Timeout, config_path, deadline, parse_timeout, session_until};
 use super::output::Output;
-use super::show::{Format, render};
-use super::workspace::WorkspaceArgs;
+use super::workspace::{WorkspaceArgs, workspace_and_config};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
@@ -34,22 +33,17 @@ pub struct Args {
     /// How to print the plan on stdout.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// Give up after DURATION (`90s`, `20m`, `2h`) when Microsoft Graph keeps throttling
+    /// the reads, exiting 1 with nothing changed. Default: none on a terminal (Ctrl-C
+    /// stops), 2h without one (CI); `none` for no deadline.
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub timeout: Option<Timeout>,
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
 }
 
-/// [`commcred::workflow::plan::make_plan`] with the CLI's options, telling the user what
-/// is being read.
-pub fn make_plan(config: Option<PathBuf>, global: &GlobalArgs, out: &Output) -> Result<Planned> {
-    let session = session(global)?;
-    Ok(workflow::plan::make_plan(
-        &config_path(config),
-        &session,
-        &|note| out.info(note),
-    )?)
-}
-
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
+    let until = deadline(args.timeout, std::time::Instant::now());
     if let Some(path) = &args.workspace.workspace {
         if args.config.is_some() {
             return Err(workspace_and_config());
@@ -59,11 +53,14 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
             path,
             args.out.as_deref(),
             args.format,
+            until,
             global,
             out,
         );
     }
-    let planned = make_plan(args.config, global, out)?;
+    let session = session_until(global, until, false)?;
+    let planned =
+        workflow::plan::make_plan(&config_path(args.config), &session, &|note| out.info(note))?;
     let saved = saved_plan(planned);
     if let Some(path) = &args.out {
         write_atomically(path, saved.to_json().as_bytes()).map_err(|e| {
@@ -86,22 +83,4 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
         ));
     }
     Ok(exit_for(&saved.plan, args.detailed_exitcode))
-}
-
-/// 0, or 2 for a plan with changes under `--detailed-exitcode`.
-pub fn exit_for(plan: &Plan, detailed: bool) -> ExitCode {
-    if detailed && plan.has_changes() {
-        ExitCode::from(2)
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-/// A CONFIG beside --workspace: which one was meant is unclear.
-pub fn workspace_and_config() -> miette::Report {
-    miette!(
-        code = "commcred::cli::workspace_and_config",
-        help = "each tenant's config is named in the workspace file; drop the CONFIG argument (or --workspace)",
-        "--workspace runs every tenant of the workspace file; a CONFIG argument is not used with it"
-    )
 }

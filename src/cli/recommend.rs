@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use commcred::config::DesiredState;
-use commcred::credits::recommend::{Recommendation, recommend, render_yaml};
+use commcred::credits::recommend::{Recommendation, recommend, render_not_prepaid, render_yaml};
+use commcred::tenant::BillingAccountType;
 use commcred::workflow::recommend::{self as advice, AdviceUsage};
 use miette::Result;
 
@@ -35,6 +36,7 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
         rows,
         first,
         source,
+        billing,
     } = if args.usage.is_empty() {
         let desired = config.as_ref().expect("loaded when no --usage is given");
         advice::from_tenant(&session, desired, &|note| out.info(note))?
@@ -57,7 +59,18 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
         .and_then(|d| d.credits.as_ref())
         .map(|c| c.currency.to_ascii_uppercase());
     let mut text = keep_account_currency(&mut recs, currency.as_deref());
-    text.push_str(&render_yaml(&recs, &source));
+    // The live account says how calls are paid; otherwise commcred.yaml's `billingAccount`.
+    let billing = billing.or_else(|| {
+        config
+            .as_ref()
+            .and_then(|d| d.billing_account.as_ref().map(|b| b.kind))
+    });
+    match billing {
+        Some(kind) if kind != BillingAccountType::Mosa => {
+            text.push_str(&render_not_prepaid(&recs, kind, &source))
+        }
+        _ => text.push_str(&render_yaml(&recs, &source)),
+    }
     out.result(&text);
     Ok(ExitCode::SUCCESS)
 }

@@ -27,8 +27,17 @@ pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
     } else {
         "credits not managed"
     };
+    let prices = match &loaded.desired.prices {
+        Some(p) => format!(
+            ", {} in {} from {}",
+            count(p.skus.len(), "price"),
+            p.currency,
+            p.path.display()
+        ),
+        None => String::new(),
+    };
     out.result(&format!(
-        "{} is valid: {}, {}, {credits}\n",
+        "{} is valid: {}, {}, {credits}{prices}\n",
         path.display(),
         count(users, "user"),
         count(profiles, "profile"),

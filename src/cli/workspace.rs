@@ -9,9 +9,9 @@ use commcred::config::workspace::{Workspace, WorkspaceTenant, load_workspace};
 use commcred::workflow::workspace::{self, DEFAULT_PARALLEL, Outcome, RunOptions, summary};
 use miette::{Result, miette};
 
-use super::context::{GlobalArgs, now, session};
+use super::common::Format;
+use super::context::{GlobalArgs, now, session, session_until};
 use super::output::Output;
-use super::show::Format;
 
 /// The workspace options `plan`, `apply` and `drift` share.
 #[derive(Debug, Clone, clap::Args)]
@@ -82,6 +82,7 @@ pub fn plan(
     path: &Path,
     out_dir: Option<&Path>,
     format: Format,
+    deadline: Option<std::time::Instant>,
     global: &GlobalArgs,
     out: &Output,
 ) -> Result<ExitCode> {
@@ -96,7 +97,8 @@ pub fn plan(
             )
         })?;
     }
-    let session = session(global)?;
+    // Every tenant's reads end by --timeout: a throttled tenant fails, the others plan.
+    let session = session_until(global, deadline, false)?;
     out.info(&format!(
         "Planning {} tenant(s) of {}, {} at a time...",
         tenants.len(),
@@ -147,7 +149,9 @@ pub fn apply(
     out: &Output,
 ) -> Result<ExitCode> {
     let (ws, tenants) = args.load(path)?;
-    let session = session(global)?;
+    // Each tenant's reads end by the same deadline, and its backend checks the write
+    // permissions before reading.
+    let session = session_until(global, deadline, true)?;
     let ctx = ApplyContext {
         now: now()?,
         deadline,
@@ -202,4 +206,13 @@ pub fn drift(
         results.iter().any(|r| r.outcome.is_failure()),
         differs,
     ))
+}
+
+/// A CONFIG beside --workspace: which one was meant is unclear.
+pub fn workspace_and_config() -> miette::Report {
+    miette!(
+        code = "commcred::cli::workspace_and_config",
+        help = "each tenant's config is named in the workspace file; drop the CONFIG argument (or --workspace)",
+        "--workspace runs every tenant of the workspace file; a CONFIG argument is not used with it"
+    )
 }

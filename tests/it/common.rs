@@ -80,3 +80,48 @@ pub fn rust_sources(dir: &Path) -> Vec<PathBuf> {
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
+
+/// A run's standard error with the report renderer's wrapping undone (its `|` gutters and
+/// line breaks), so that a test can look for a sentence wherever the lines broke.
+pub fn flat_stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(|l| l.trim_start().trim_start_matches('|').trim())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether the external tool `name` can be started (`name --version`). A test that needs
+/// one returns early when it is missing on a developer's machine, saying so; under CI (the
+/// `CI` variable every CI service sets) a missing tool fails the test instead, so that a
+/// runner without it cannot pass a test that never ran.
+pub fn tool_available(name: &str) -> bool {
+    tool_check(name, std::env::var_os("CI").is_some())
+}
+
+fn tool_check(name: &str, ci: bool) -> bool {
+    if std::process::Command::new(name)
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        return true;
+    }
+    assert!(
+        !ci,
+        "`{name}` is not installed, and CI is set: this test must run in CI (install `{name}`)"
+    );
+    eprintln!("skipped: `{name}` is not installed (under CI this fails)");
+    false
+}
+
+#[test]
+fn a_missing_tool_skips_only_outside_ci() {
+    assert!(tool_check("bash", true), "bash runs the README test");
+    assert!(!tool_check("commcred-test-no-such-tool", false));
+    let under_ci = std::panic::catch_unwind(|| tool_check("commcred-test-no-such-tool", true));
+    assert!(
+        under_ci.is_err(),
+        "a missing tool under CI must fail the test"
+    );
+}

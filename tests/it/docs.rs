@@ -151,11 +151,12 @@ fn exit_codes_are_documented() {
     }
 }
 
-/// Graph permission names (`Xxx.Read.All`, `Xxx.ReadWrite.All`) written in `text`.
+/// Graph permission names (`Xxx.Read.All`, `Xxx.ReadWrite.All`, `Xxx-Yyy.Read.All`) written
+/// in `text`.
 fn permission_names(text: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.')) {
-        let word = word.trim_matches('.');
+    for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-')) {
+        let word = word.trim_matches(|c| c == '.' || c == '-');
         let parts: Vec<&str> = word.split('.').collect();
         if parts.len() == 3
             && parts[2] == "All"
@@ -171,31 +172,62 @@ fn permission_names(text: &str) -> BTreeSet<String> {
     out
 }
 
-/// The application permissions docs/graph.md lists under "### Permissions" (its table).
-fn documented_permissions() -> BTreeSet<String> {
+/// The rows of docs/graph.md's table under "### Permissions": (least privileged, the
+/// higher privileged ones), in order.
+fn documented_permission_rows() -> Vec<(String, BTreeSet<String>)> {
     let text = std::fs::read_to_string(root().join("docs/graph.md")).unwrap();
     let section = text.split("### Permissions").nth(1).unwrap();
-    let table: String = section
+    section
         .lines()
         .skip_while(|l| !l.starts_with('|'))
         .take_while(|l| l.starts_with('|'))
-        .map(|l| l.split('|').nth(2).unwrap_or_default().to_string() + "\n")
-        .collect();
-    permission_names(&table)
+        .skip(2)
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').collect();
+            let least: Vec<String> = permission_names(cells[1]).into_iter().collect();
+            assert_eq!(
+                least.len(),
+                1,
+                "one least privileged permission per row: {l}"
+            );
+            (least[0].clone(), permission_names(cells[2]))
+        })
+        .collect()
+}
+
+fn documented_permissions() -> BTreeSet<String> {
+    documented_permission_rows()
+        .into_iter()
+        .map(|(least, _)| least)
+        .collect()
 }
 
 #[test]
 fn one_permission_list_in_docs_code_hints_and_ci_examples() {
-    let documented = documented_permissions();
-    let in_code: BTreeSet<String> = commcred::backend::graph::permissions::ALL
+    use commcred::backend::graph::permissions::{ALL, hint};
+    let rows = documented_permission_rows();
+    let in_code: Vec<(String, BTreeSet<String>)> = ALL
         .iter()
-        .map(|n| n.permission.to_string())
+        .map(|n| {
+            (
+                n.permission.to_string(),
+                n.also.iter().map(|a| a.to_string()).collect(),
+            )
+        })
         .collect();
-    assert_eq!(documented, in_code, "docs/graph.md vs permissions.rs");
-    assert!(documented.contains("CallRecords.Read.All"));
+    assert_eq!(
+        rows, in_code,
+        "docs/graph.md's table vs permissions::ALL, row by row"
+    );
+    let documented = documented_permissions();
+    assert!(documented.contains("CallRecord-PstnCalls.Read.All"));
     assert!(documented.contains("LicenseAssignment.ReadWrite.All"));
-    let hint = commcred::backend::graph::permissions::HINT;
-    assert_eq!(permission_names(hint), documented, "the error hint: {hint}");
+    let hint = hint();
+    assert_eq!(
+        permission_names(&hint),
+        documented,
+        "the error hint: {hint}"
+    );
     for ci in [
         "examples/ci/github/commcred.yml",
         "examples/ci/gitlab/.gitlab-ci.yml",
@@ -203,4 +235,150 @@ fn one_permission_list_in_docs_code_hints_and_ci_examples() {
         let text = std::fs::read_to_string(root().join(ci)).unwrap();
         assert_eq!(permission_names(&text), documented, "{ci}");
     }
+}
+
+/// The rule ids written between `<!-- plan rules -->` and `<!-- end of plan rules -->` in a
+/// document: backticked words of lower-case parts joined by dashes.
+fn rule_ids_in(doc: &str) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(root().join(doc)).unwrap();
+    let mut out = BTreeSet::new();
+    let mut rest = text.as_str();
+    let mut sections = 0;
+    while let Some(begin) = rest.find("<!-- plan rules -->") {
+        let end = rest[begin..]
+            .find("<!-- end of plan rules -->")
+            .unwrap_or_else(|| panic!("{doc}: a plan rules section has no end marker"));
+        let section = &rest[begin..begin + end];
+        for token in section.split('`').skip(1).step_by(2) {
+            let parts: Vec<&str> = token.split('-').collect();
+            if parts.len() >= 2
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+            {
+                out.insert(token.to_string());
+            }
+        }
+        sections += 1;
+        rest = &rest[begin + end..];
+    }
+    assert!(sections > 0, "{doc} has no `<!-- plan rules -->` section");
+    out
+}
+
+/// The planner's sources (before and after the workspace split).
+fn planner_sources() -> String {
+    let dir = ["crates/core/src/plan", "src/plan"]
+        .iter()
+        .map(|d| root().join(d))
+        .find(|d| d.is_dir())
+        .expect("the planner's folder");
+    crate::common::rust_sources(&dir)
+        .iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n != "rules.rs" && n != "codes.rs" && n != "tests.rs")
+        })
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_rules_in_readme_and_licensing_are_the_ones_the_planner_enforces() {
+    use commcred::plan::codes::Code;
+    use commcred::plan::rules::PlanRule;
+    let sources = planner_sources();
+    let enforced: BTreeSet<String> = PlanRule::ALL.iter().map(|r| r.id().to_string()).collect();
+    // Every code of a plan error or warning belongs to a rule, and the planner produces it
+    // (`Code::X` is used outside codes.rs); a rule with no code is applied as a note
+    // (`PlanRule::X.note(..)`). So a rule the planner never applies, or a check that
+    // belongs to no rule, fails here.
+    for code in Code::ALL {
+        assert!(
+            sources.contains(&format!("Code::{code:?}")),
+            "{code} is listed but the planner never produces it"
+        );
+        assert!(
+            !code.rules().is_empty() || code == Code::Failed,
+            "{code} belongs to no rule: give it one in Code::rules and list it in the docs"
+        );
+    }
+    for rule in PlanRule::ALL {
+        let coded = Code::ALL.iter().any(|c| c.rules().contains(&rule));
+        assert!(
+            coded || sources.contains(&format!("PlanRule::{rule:?}.note(")),
+            "rule `{}` is listed in PlanRule but no code or note of the planner applies it",
+            rule.id()
+        );
+    }
+    // docs/licensing.md's row of each rule names the codes it produces.
+    let licensing = std::fs::read_to_string(root().join("docs/licensing.md")).unwrap();
+    for code in Code::ALL {
+        for rule in code.rules() {
+            let mut rows = licensing
+                .lines()
+                .filter(|l| l.starts_with(&format!("| `{}` |", rule.id())));
+            assert!(
+                rows.any(|r| r.contains(&format!("`{code}`"))),
+                "docs/licensing.md: the row of `{}` does not name {code}",
+                rule.id()
+            );
+        }
+    }
+    for doc in ["README.md", "docs/licensing.md"] {
+        let listed = rule_ids_in(doc);
+        let missing: Vec<&String> = enforced.difference(&listed).collect();
+        let extra: Vec<&String> = listed.difference(&enforced).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{doc}: rules the planner enforces but the doc does not list: {missing:?}; listed but not enforced: {extra:?}"
+        );
+    }
+}
+
+/// Every typed diagnostic code (config, plan, credits, credits warnings, export) is spelled
+/// once across areas, and has its row in docs/diagnostics.md with the fix filled in (the
+/// row's last cell).
+#[test]
+fn typed_codes_are_unique_and_listed_with_their_fix() {
+    let mut all: Vec<&'static str> = Vec::new();
+    all.extend(commcred::config::Code::ALL.iter().map(|c| c.as_str()));
+    all.extend(commcred::plan::codes::Code::ALL.iter().map(|c| c.as_str()));
+    all.extend(
+        commcred::credits::codes::Code::ALL
+            .iter()
+            .map(|c| c.as_str()),
+    );
+    all.extend(
+        commcred::export::codes::Code::ALL
+            .iter()
+            .map(|c| c.as_str()),
+    );
+    // The credits outlook's warnings are listed in prose (docs/credits.md says each one's
+    // fix): unique, and documented through `every_diagnostic_code_is_documented`.
+    let warnings = commcred::credits::forecast::WarningKind::ALL.map(|k| k.code());
+    let mut seen = BTreeSet::new();
+    let twice: Vec<&str> = all
+        .iter()
+        .chain(&warnings)
+        .copied()
+        .filter(|c| !seen.insert(*c))
+        .collect();
+    assert!(twice.is_empty(), "codes spelled by two variants: {twice:?}");
+    let table = std::fs::read_to_string(root().join("docs/diagnostics.md")).unwrap();
+    let missing: Vec<&str> = all
+        .iter()
+        .copied()
+        .filter(|code| {
+            let row = table
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{code}`")));
+            let fix = row.and_then(|r| r.trim_end().trim_end_matches('|').rsplit('|').next());
+            fix.is_none_or(|f| f.trim().len() <= 3)
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "codes without a row and a fix in docs/diagnostics.md: {missing:?}"
+    );
 }

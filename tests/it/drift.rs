@@ -113,5 +113,9 @@ fn drift_of_an_invalid_config_is_an_error_not_drift() {
         "apiVersion: commcred/v9\n",
     )
     .unwrap();
-    commcred(dir.path()).arg("drift").assert().code(1);
+    commcred(dir.path())
+        .arg("drift")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("commcred::config::api_version"));
 }

@@ -140,17 +140,17 @@ impl Api {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    async fn get(&self, path: &str) -> (u16, Value) {
+    pub async fn get(&self, path: &str) -> (u16, Value) {
         self.send(reqwest::Method::GET, path, None).await
     }
 
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.send(reqwest::Method::POST, path, Some(body)).await
     }
 }
 
 /// Asserts Graph's error body shape exactly and returns (code, message).
-fn graph_error(body: &Value) -> (String, String) {
+pub fn graph_error(body: &Value) -> (String, String) {
     let root = body.as_object().expect("an object");
     assert_eq!(root.keys().collect::<Vec<_>>(), ["error"], "{body}");
     let e = root["error"].as_object().unwrap();

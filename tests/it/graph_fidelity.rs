@@ -401,14 +401,14 @@ fn apply_without_the_license_permission_exits_1_naming_it_and_changes_nothing() 
     let plan = run(&["plan", "--detailed-exitcode"]);
     assert_eq!(plan.status.code(), Some(2), "{plan:?}");
     let apply = run(&["apply", "--auto-approve"]);
-    let stderr = String::from_utf8_lossy(&apply.stderr);
+    let stderr = crate::common::flat_stderr(&apply);
     assert_eq!(apply.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("commcred::graph::missing_permissions"),
         "{stderr}"
     );
     assert!(
-        stderr.contains("LicenseAssignment.ReadWrite.All (to assign and remove licenses)"),
+        stderr.contains("LicenseAssignment.ReadWrite.All (to assign and remove licenses;"),
         "{stderr}"
     );
     // Nothing reached the tenant.
@@ -440,7 +440,7 @@ fn reading_pstn_usage_without_call_records_permission_names_it_before_asking() {
     .unwrap_err()
     .to_string();
     assert!(
-        err.contains("CallRecords.Read.All (to read the PSTN call log"),
+        err.contains("CallRecord-PstnCalls.Read.All (to read the PSTN call log"),
         "{err}"
     );
     let stats = emu.stats();
@@ -628,6 +628,37 @@ fn large_tenants_are_read_in_parallel_segments_proven_complete_by_count() {
         read_through_graph(&snapshot),
         (ids(&snapshot), Some(Parallel))
     );
+    // Names that share a long prefix, in order (the first page of each segment shows only
+    // one next character): split past the prefix, with no fixed depth, each part proven.
+    let mut snapshot = crate::testkit::tenant(6_000, 3);
+    for (i, u) in snapshot.users.iter_mut().enumerate() {
+        u.user_principal_name = format!("user{i:05}@contoso.com");
+    }
+    assert_eq!(
+        read_through_graph(&snapshot),
+        (ids(&snapshot), Some(Parallel))
+    );
+    // Guests (`#EXT#`, half the tenant, under a shared `ext_`), apostrophes, digits, `_`,
+    // `-` and `.` first.
+    let mut snapshot = crate::testkit::tenant(4_200, 4);
+    let shapes = [
+        "o'neil.{i}@contoso.com",
+        "{i}@contoso.com",
+        "_svc{i}@contoso.com",
+        "-ops{i}@contoso.com",
+        ".dot{i}@contoso.com",
+    ];
+    for (i, u) in snapshot.users.iter_mut().enumerate() {
+        let shape = match i % 10 {
+            0..5 => "ext_{i}_gmail.com#EXT#@contoso.onmicrosoft.com",
+            k => shapes[k - 5],
+        };
+        u.user_principal_name = shape.replace("{i}", &i.to_string());
+    }
+    assert_eq!(
+        read_through_graph(&snapshot),
+        (ids(&snapshot), Some(Parallel))
+    );
     // A small tenant: page after page, no count needed.
     let snapshot = varied_tenant(50, &[]);
     assert_eq!(
@@ -727,10 +758,10 @@ communicationsCredits:
         .args(["plan", "--out", "plan.json"])
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = crate::common::flat_stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("CallRecords.Read.All (to read the PSTN call log"),
+        stderr.contains("CallRecord-PstnCalls.Read.All (to read the PSTN call log"),
         "{stderr}"
     );
     assert!(!dir.path().join("plan.json").exists());

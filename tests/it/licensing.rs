@@ -155,11 +155,13 @@ fn desired(users: &[(&str, &[&str])]) -> DesiredState {
         tenant_origin: None,
         backend: None,
         default_usage_location: Some("US".into()),
+        billing_account: None,
         credits: None,
         users: users
             .iter()
             .enumerate()
             .map(|(n, (upn, names))| DesiredUser {
+                phone: None,
                 upn: upn.to_string(),
                 usage_location: None,
                 licenses: names
@@ -174,8 +176,17 @@ fn desired(users: &[(&str, &[&str])]) -> DesiredState {
             })
             .collect(),
         groups: Default::default(),
+        prices: None,
         prune: false,
     }
+}
+
+/// The `teams_missing` warning line of `lines` for a user whose Teams Phone comes from `by`
+/// and who holds no license with Microsoft Teams (these tenants hold calling SKUs only).
+fn no_teams(upn: &str, by: &str) -> String {
+    format!(
+        "commcred::plan::teams_missing {upn} will hold Teams Phone ({by}) but no license with Microsoft Teams (TEAMS1): Teams Phone works only inside Teams, so {upn} cannot make or take calls until a license with Teams (such as Microsoft Teams Enterprise or Teams EEA beside a \"(no Teams)\" suite) is assigned"
+    )
 }
 
 /// The plan, one line per fact: changes, notes and warnings.
@@ -329,9 +340,15 @@ fn teams_essentials_and_business_voice_provide_phone_and_calling_plan() {
         ),
     ]);
     let p = plan_and_converge(&want, &live);
+    // Neither Teams Phone with Calling Plan nor Business Voice includes Microsoft Teams.
     assert_eq!(
         lines(&p),
-        ["bea@contoso.com: +MCOPSTNC", "tess@contoso.com: +MCOPSTNC"]
+        [
+            "bea@contoso.com: +MCOPSTNC".to_string(),
+            "tess@contoso.com: +MCOPSTNC".to_string(),
+            no_teams("tess@contoso.com", "MCOTEAMS_ESSENTIALS"),
+            no_teams("bea@contoso.com", "BUSINESS_VOICE_MED2"),
+        ]
     );
     assert_eq!(notes(&p, "bea@contoso.com").len(), 3);
 }
@@ -421,7 +438,10 @@ fn us_120_minute_plan_resolves_to_mcopstn5_us() {
     );
     assert_eq!(
         lines(&p),
-        ["uma@contoso.com: +MCOEV +MCOPSTN5_US usageLocation=US"]
+        [
+            "uma@contoso.com: +MCOEV +MCOPSTN5_US usageLocation=US".to_string(),
+            no_teams("uma@contoso.com", "MCOEV"),
+        ]
     );
 }
 
@@ -453,6 +473,7 @@ fn pay_as_you_go_zones_are_ambiguous_by_name_and_warn_without_credits() {
         [
             format!("zed@contoso.com: +{PAYG_ZONE_2}"),
             "commcred::plan::needs_credits zed@contoso.com will hold pay-as-you-go calling plan (needs credits) but not communicationsCredits: every such call is paid from Communications Credits, so zed@contoso.com cannot make it".to_string(),
+            no_teams("zed@contoso.com", "MCOEV"),
         ]
     );
 }
@@ -894,18 +915,23 @@ fn a_failed_group_assignment_is_reported_in_human_json_and_markdown() {
     };
     let expected = "dave@contoso.com: MCOMEETADV from group Conferencing is in state Error (CountViolation): it gives the user nothing until that is fixed";
     let human = run("human");
-    assert!(human.contains("Warnings (1):"), "{human}");
+    // The other warning: ivan, a new hire, gets Teams Phone and holds no license with Teams.
+    assert!(human.contains("Warnings (2):"), "{human}");
     assert!(human.contains(expected), "{human}");
     assert!(
         human.contains("[commcred::plan::assignment_failed]"),
         "{human}"
     );
     let markdown = run("markdown");
-    assert!(markdown.contains("#### Warnings (1)"), "{markdown}");
+    assert!(markdown.contains("#### Warnings (2)"), "{markdown}");
     assert!(markdown.contains("CountViolation"), "{markdown}");
     let doc: Value = serde_json::from_str(&run("json")).unwrap();
-    let w = &doc["warnings"][0];
-    assert_eq!(w["code"], "commcred::plan::assignment_failed");
+    let w = doc["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["code"] == "commcred::plan::assignment_failed")
+        .unwrap();
     assert_eq!(w["upn"], "dave@contoso.com");
     assert_eq!(w["assignment"]["group_name"], "Conferencing");
     assert_eq!(w["assignment"]["state"], "Error");

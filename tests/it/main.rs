@@ -1,7 +1,9 @@
 //! The one integration-test binary (one link step for every test module).
 
+mod billing_countries;
 mod code_shape;
 mod common;
+mod cost;
 mod credits;
 mod docs;
 mod drift;
@@ -11,6 +13,7 @@ mod export;
 mod first_hour;
 mod formats;
 mod graph;
+mod graph_edge;
 mod graph_fidelity;
 mod graph_writes;
 mod groups;
@@ -18,6 +21,9 @@ mod groups_graph;
 mod honest_io;
 mod layers;
 mod licensing;
+mod microsoft_rules;
+mod numbers;
+mod numbers_emulator;
 mod plan_apply;
 mod planner_props;
 mod readme;
@@ -25,6 +31,7 @@ mod saved_plans;
 mod schema;
 mod signin;
 mod validate;
+mod waste;
 mod workflow;
 mod workspaces;
 

@@ -147,6 +147,7 @@ fn a_touched_users_licenses_changed_since_planning_are_refused() {
     let before = s.tenant_bytes();
     s.apply(&[])
         .code(1)
+        .stderr(predicate::str::contains("commcred::apply::stale"))
         .stderr(predicate::str::contains("user frank@contoso.com"));
     assert_eq!(before, s.tenant_bytes());
 }
@@ -356,7 +357,8 @@ fn the_plan_records_its_backend_and_backend_overrides_it() {
         .args(["apply", "plan.json", "--backend", "file:other.json"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("tenant"));
+        .stderr(predicate::str::contains("commcred::apply::stale"))
+        .stderr(predicate::str::contains("tenant (planned for"));
     assert_eq!(other, read(&root.path().join("other.json")));
 
     // Without an override, the recorded backend is used.

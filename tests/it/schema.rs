@@ -151,3 +151,50 @@ fn mistakes_are_caught() {
         );
     }
 }
+
+/// `schemas/prices.schema.json` (`commcred schema --prices`): current, and it tells a good
+/// price list from a bad one.
+#[test]
+fn price_list_schema_is_up_to_date_and_checks_price_lists() {
+    use commcred::config::price_schema;
+    let path = root().join(price_schema::SCHEMA_PATH);
+    let generated = price_schema::json_schema_text();
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "{} is out of date: UPDATE_SCHEMA=1 cargo test --test it schema",
+        price_schema::SCHEMA_PATH
+    );
+    let schema: Value = serde_json::from_str(&committed).unwrap();
+    jsonschema::meta::validate(&schema).expect("a valid JSON Schema");
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let sample = std::fs::read_to_string(root().join("examples/prices/prices.yaml")).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&yaml_to_json(&sample))
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(errors, Vec::<String>::new());
+    for bad in [
+        "currency: usd\nskus: {MCOEV: 10.00}\n",
+        "currency: USD\nskus: {MCOEV: -1}\n",
+        "currency: USD\nskus: {MCOEV: {monthly: 1.00, term: yearly}}\n",
+        "currency: USD\n",
+        "currency: USD\nasOf: yesterday\nskus: {}\n",
+    ] {
+        assert!(
+            !validator.is_valid(&yaml_to_json(bad)),
+            "the schema accepts {bad}"
+        );
+    }
+    // The committed commcred.yaml schema knows the `prices` key.
+    assert_eq!(
+        schema_errors(
+            "apiVersion: commcred/v1\ntenant: contoso.onmicrosoft.com\nprices: prices.yaml\n"
+        ),
+        Vec::<String>::new()
+    );
+}

@@ -20,4 +20,5 @@ pub mod plan;
 pub mod tenant;
 #[cfg(test)]
 pub mod testkit;
+pub mod waste;
 pub mod workflow;

@@ -37,6 +37,7 @@ mod resources;
 mod routes;
 mod state;
 mod store;
+mod teams;
 mod throttle;
 mod users_list;
 
@@ -52,7 +53,7 @@ pub use auth::ExpectedClient;
 pub use auth_assertion::{FEDERATION_AUDIENCE, RegisteredCertificate};
 pub use batch::MAX_BATCH;
 pub use faults::{FaultConfig, LiveFaults};
-pub use permissions::{KNOWN_ROLES, parse_roles};
+pub use permissions::{KNOWN_ROLES, accepted_for, parse_roles};
 pub use resources::{DEFAULT_PAGE, MAX_PAGE};
 pub use state::StatsSnapshot;
 pub use throttle::WriteQuota;
@@ -80,6 +81,9 @@ pub struct EmulatorConfig {
     /// How long after `POST /groups/{id}/assignLicense` Entra ID processes the members
     /// (zero: before the answer).
     pub group_processing_delay: Duration,
+    /// How long Teams takes to provision a user after its licenses change (see
+    /// `teams::TeamsState::provisioning_delay`; zero: at once).
+    pub provisioning_delay: Duration,
     /// Called with the tenant after every change, in order (tests check invariants on
     /// every intermediate state, not only on what reached the file).
     pub observer: Option<Observer>,
@@ -107,6 +111,7 @@ impl EmulatorConfig {
             token_lifetime: Duration::from_secs(3599),
             roles: None,
             group_processing_delay: Duration::ZERO,
+            provisioning_delay: Duration::ZERO,
             observer: None,
         }
     }
@@ -178,6 +183,7 @@ pub fn serve(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
         base_url: format!("http://{addr}"),
         stats: state::Stats::default(),
         group_processing_delay: config.group_processing_delay,
+        teams: teams::TeamsState::new(config.provisioning_delay),
     });
     let (stop, stop_rx) = watch::channel(false);
     let app = routes::router(state.clone());

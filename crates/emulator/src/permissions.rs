@@ -20,10 +20,14 @@ pub const KNOWN_ROLES: &[&str] = &[
     "LicenseAssignment.ReadWrite.All",
     "Directory.Read.All",
     "Directory.ReadWrite.All",
+    "CallRecord-PstnCalls.Read.All",
     "CallRecords.Read.All",
     "GroupMember.Read.All",
     "Group.Read.All",
     "Group.ReadWrite.All",
+    "TeamsTelephoneNumber.Read.All",
+    "TeamsTelephoneNumber.ReadWrite.All",
+    "TeamsUserConfiguration.Read.All",
 ];
 
 /// `GET /organization` ("List organization").
@@ -74,8 +78,10 @@ const ASSIGN_GROUP_LICENSE: &[&str] = &[
 ];
 /// `POST /users/{id}/reprocessLicenseAssignment` ("user: reprocessLicenseAssignment").
 const REPROCESS: &[&str] = &["User.ReadWrite.All", "Directory.ReadWrite.All"];
-/// `GET /communications/callRecords/getPstnCalls(...)` ("callRecords: getPstnCalls").
-const PSTN_CALLS: &[&str] = &["CallRecords.Read.All"];
+/// `GET /communications/callRecords/getPstnCalls(...)` ("callRecord: getPstnCalls": from
+/// least to most privileged, `CallRecord-PstnCalls.Read.All` ("Read PSTN and direct routing
+/// call log data"), then `CallRecords.Read.All`, every call and meeting record).
+const PSTN_CALLS: &[&str] = &["CallRecord-PstnCalls.Read.All", "CallRecords.Read.All"];
 
 /// The roles that allow `method` on the path `segments` (relative to `/v1.0`); `None` for a
 /// request no route serves (it is refused for that reason instead).
@@ -98,8 +104,23 @@ pub fn accepted(method: &Method, segments: &[&str]) -> Option<&'static [&'static
         {
             REPROCESS
         }
+        (_, ["admin", "teams", ..]) => return super::teams::accepted(method, segments),
         _ => return None,
     })
+}
+
+/// The roles Graph accepts for `method` on `path` (relative to `/v1.0`, e.g.
+/// `/users/u1/assignLicense`), for tests comparing this table with the documented one.
+pub fn accepted_for(method: &str, path: &str) -> Option<&'static [&'static str]> {
+    let method = Method::from_bytes(method.as_bytes()).ok()?;
+    let segments: Vec<&str> = path
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    accepted(&method, &segments)
 }
 
 /// Graph's 403 when the token's roles allow none of `accepted`.

@@ -153,6 +153,10 @@ pub fn user_json(user: &User) -> Map<String, Value> {
             .collect();
         obj.insert("licenseAssignmentStates".into(), Value::Array(states));
     }
+    // Graph has `accountEnabled` on every user; a snapshot that leaves it out means enabled.
+    if user.account_enabled.is_none() {
+        obj.insert("accountEnabled".into(), Value::Bool(true));
+    }
     obj
 }
 

@@ -332,6 +332,14 @@ fn dispatch(
         );
     };
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+    if let Some((response, version)) =
+        super::teams::dispatch(state, method, &segs, &query, body, ids)
+    {
+        if version.is_some() {
+            bump(&state.stats.writes);
+        }
+        return (response, version);
+    }
     if let Some((response, version, write)) =
         super::groups::dispatch(state, method, &segs, &query, body, ids)
     {
@@ -346,7 +354,9 @@ fn dispatch(
         (Method::GET, ["organization"]) => read(resources::organization(state)),
         (Method::GET, ["subscribedSkus"]) => read(resources::subscribed_skus(state)),
         (Method::GET, ["users"]) => read(users_list::list_users(state, &query, eventual, ids)),
-        (Method::GET, ["users", "$count"]) => read(users_list::count_users(state, eventual, ids)),
+        (Method::GET, ["users", "$count"]) => {
+            read(users_list::count_users(state, &query, eventual, ids))
+        }
         (Method::GET, ["users", id]) => read(resources::get_user(state, id, &query, ids)),
         (Method::GET, ["communications", "callRecords", f]) => {
             read(super::pstn::get_pstn_calls(state, f, &query, ids))
@@ -361,6 +371,9 @@ fn dispatch(
             bump(&state.stats.writes);
             let (outcome, version) = resources::assign_license(state, id, body, ids);
             record(state, &outcome, "assignLicense");
+            if let Some(user) = &outcome.changed_user {
+                state.teams.licensed(user);
+            }
             (outcome.response, version)
         }
         (_, ["organization" | "subscribedSkus" | "users"])

@@ -26,6 +26,8 @@ pub struct AppState {
     pub stats: Stats,
     /// See `EmulatorConfig::group_processing_delay`.
     pub group_processing_delay: std::time::Duration,
+    /// Teams' number orders and provisioning (see `teams`).
+    pub teams: super::teams::TeamsState,
 }
 
 #[derive(Default)]

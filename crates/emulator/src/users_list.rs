@@ -23,8 +23,9 @@ use super::error::{GraphResponse, RequestIds};
 use super::resources::{DEFAULT_PAGE, MAX_PAGE, Query, parse_select, project, query_value};
 use super::state::AppState;
 
-/// `$skiptoken`s are opaque to clients; here they carry the offset of the next page among
-/// the users the filter matches.
+/// `$skiptoken`s are opaque to clients; here they carry the position in the tenant's user
+/// list where the next page starts, so that a page is found without going over the pages
+/// before it again (reading every page stays linear in the number of users).
 fn encode_skiptoken(offset: usize) -> String {
     format!("X{}", hex::encode(format!("users:{offset}")))
 }
@@ -70,8 +71,15 @@ fn unsupported(message: impl Into<String>, ids: &RequestIds) -> GraphResponse {
     GraphResponse::bad_request("Request_UnsupportedQuery", message, ids)
 }
 
-/// `GET /users/$count`.
-pub fn count_users(state: &AppState, eventual: bool, ids: &RequestIds) -> GraphResponse {
+/// `GET /users/$count`, optionally with `$filter=startswith(userPrincipalName,'…')` of any
+/// length ("Advanced query capabilities on Microsoft Entra ID objects" counts filtered
+/// collections: `GET ~/users/$count?$filter=…` with `ConsistencyLevel: eventual`).
+pub fn count_users(
+    state: &AppState,
+    query: &Query,
+    eventual: bool,
+    ids: &RequestIds,
+) -> GraphResponse {
     if !eventual {
         return GraphResponse::bad_request(
             "Request_BadRequest",
@@ -79,7 +87,26 @@ pub fn count_users(state: &AppState, eventual: bool, ids: &RequestIds) -> GraphR
             ids,
         );
     }
-    let n = state.store.read(|s, _| s.users.len());
+    let filter_text = query_value(query, "$filter");
+    let prefix = match filter_text.map(parse_filter) {
+        None => None,
+        Some(Some(p)) => Some(p),
+        Some(None) => {
+            return unsupported(
+                format!(
+                    "The emulator supports only startswith(userPrincipalName,'…') as $filter on users, not '{}'.",
+                    filter_text.unwrap_or_default()
+                ),
+                ids,
+            );
+        }
+    };
+    let n = state.store.read(|s, _| {
+        s.users
+            .iter()
+            .filter(|u| matches(u, prefix.as_deref()))
+            .count()
+    });
     GraphResponse::json(StatusCode::OK, Value::from(n)).with_header("Content-Type", "text/plain")
 }
 
@@ -162,16 +189,20 @@ pub fn list_users(
             }
         },
     };
-    let (page, total) = state.store.read(|s, _| {
-        let mut matching = s.users.iter().filter(|u| matches(u, prefix.as_deref()));
-        let page: Vec<Value> = matching
+    let (page, next, total) = state.store.read(|s, _| {
+        let wanted = |u: &User| matches(u, prefix.as_deref());
+        let rest = s.users.get(offset..).unwrap_or_default();
+        let mut positions = rest.iter().enumerate().filter(|(_, u)| wanted(u));
+        let page: Vec<Value> = positions
             .by_ref()
-            .skip(offset)
             .take(top)
-            .map(|u| project(u, &select))
+            .map(|(_, u)| project(u, &select))
             .collect();
-        let total = offset + page.len() + matching.count();
-        (page, total)
+        // The next page starts at the next match; none: this is the last page.
+        let next = positions.next().map(|(i, _)| offset + i);
+        // Counted only when asked for (`$count=true`): the first page, usually.
+        let total = (count && eventual).then(|| s.users.iter().filter(|u| wanted(u)).count());
+        (page, next, total)
     });
     let context = match select_text {
         Some(_) => format!(
@@ -184,10 +215,10 @@ pub fn list_users(
     let mut body = Map::new();
     body.insert("@odata.context".into(), Value::String(context));
     // Without the header Graph ignores `$count=true`.
-    if count && eventual {
+    if let Some(total) = total {
         body.insert("@odata.count".into(), Value::from(total));
     }
-    if offset + top < total {
+    if let Some(next_offset) = next {
         let mut next = url::Url::parse(&format!("{}/v1.0/users", state.base_url))
             .expect("the emulator's own URL parses");
         {
@@ -202,7 +233,7 @@ pub fn list_users(
                 q.append_pair("$count", c);
             }
             q.append_pair("$top", &top.to_string());
-            q.append_pair("$skiptoken", &encode_skiptoken(offset + top));
+            q.append_pair("$skiptoken", &encode_skiptoken(next_offset));
         }
         body.insert("@odata.nextLink".into(), Value::String(next.to_string()));
     }

@@ -169,6 +169,8 @@ mod tests {
                 forecast: None,
             }),
             groups: vec![],
+            seats: vec![],
+            cost: None,
         }
     }
 

@@ -5,6 +5,7 @@
 
 pub mod engine;
 pub mod groups;
+mod waiting;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -32,6 +32,15 @@ pub trait Backend {
     /// that a backend that reads group members lazily reads theirs too.
     fn want_groups(&mut self, _keys: Vec<String>) {}
 
+    /// What the command will do beyond reading the tenant, declared before the first read
+    /// so that a backend with permissions (Microsoft Graph) checks every one the command
+    /// needs at once, before anything is read or written.
+    fn declare(&mut self, _intent: Intent) {}
+
+    /// When the command must end (`--timeout`): a backend that waits on the network (Graph
+    /// answering 429) stops waiting by then and says why. `None`: no deadline.
+    fn set_deadline(&mut self, _deadline: Option<std::time::Instant>) {}
+
     fn manual_step(&self, _op: &Operation) -> Option<String> {
         None
     }
@@ -55,6 +64,28 @@ pub trait Backend {
     fn pstn_calls(&mut self) -> Option<&mut dyn graph::pstn::GraphGet> {
         None
     }
+}
+
+/// What a command will ask of a backend besides reading the tenant (see
+/// [`Backend::declare`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Intent {
+    /// It reads the PSTN call log (Communications Credits usage).
+    pub pstn_calls: bool,
+    /// The kinds of change an apply of this configuration can make; all `false` for a
+    /// command that changes nothing.
+    pub changes: Changes,
+}
+
+/// Kinds of change, as far as the configuration tells before the tenant is read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Users' licenses (assign, remove, direct copies a group also gives).
+    pub user_licenses: bool,
+    /// Users' `usageLocation`.
+    pub usage_locations: bool,
+    /// Groups' licenses, and reprocessing members' group licenses.
+    pub group_licenses: bool,
 }
 
 /// Told how far an apply has come. The CLI draws a progress bar with it; the library has
@@ -118,8 +149,39 @@ pub enum BackendError {
     },
     /// Microsoft Graph answered a read with an error or with something that does not parse.
     #[error("cannot read {what}: {message}")]
-    #[diagnostic(code(commcred::backend::read), help("{READ_HELP}"))]
+    #[diagnostic(code(commcred::backend::read), help("{GRAPH_READ_HELP}"))]
     Read { what: String, message: String },
+    /// Microsoft Graph kept answering reads 429 (or 503) until the command's deadline.
+    #[error(
+        "Microsoft Graph throttled the reads ({what}): {too_many} answer{} 429 Too Many Requests{}, the last asking to wait {last_retry_after}; commcred waited {waited_secs} s in all and stopped at the deadline (--timeout); nothing was changed",
+        if *.too_many == 1 { "" } else { "s" },
+        if *.unavailable > 0 { format!(" and {} answer{} 503 Service Unavailable", .unavailable, if *.unavailable == 1 { "" } else { "s" }) } else { String::new() }
+    )]
+    #[diagnostic(
+        code(commcred::graph::read_throttled),
+        help(
+            "Graph limits the requests of each application and of the whole tenant, which other applications share: run the command again later, or give it longer with --timeout (e.g. --timeout 30m); -v logs each wait"
+        )
+    )]
+    ReadThrottled {
+        /// What was being read (`users`, `organization`, ...).
+        what: String,
+        /// Reads answered 429 in this command.
+        too_many: u64,
+        /// Reads answered 503 in this command.
+        unavailable: u64,
+        /// The last `Retry-After`, e.g. `1 s`, or `no time` when Graph gave none.
+        last_retry_after: String,
+        /// Seconds spent waiting on throttled reads.
+        waited_secs: u64,
+    },
+    /// Microsoft Graph answered a read with JSON that is not what its reference documents.
+    #[error("cannot read {what}: unexpected answer: {source}")]
+    #[diagnostic(code(commcred::backend::read), help("{GRAPH_READ_HELP}"))]
+    Unexpected {
+        what: String,
+        source: serde_json::Error,
+    },
     /// Writing the tenant file failed; the file is as it was.
     #[error(transparent)]
     #[diagnostic(
@@ -136,21 +198,6 @@ pub enum BackendError {
         )
     )]
     Locked(FsError),
-    #[error("the plan is stale: {} changed since it was planned; nothing was changed", .0.join(", "))]
-    #[diagnostic(
-        code(commcred::apply::stale),
-        help("run `commcred plan` again, review the new plan, and apply that")
-    )]
-    Stale(Vec<String>),
-    /// A saved plan applied a second time: what it touches is already as it leaves it.
-    #[error("this plan was already applied: {}; nothing was changed", already(.0))]
-    #[diagnostic(
-        code(commcred::apply::already_applied),
-        help(
-            "nothing to do; to look for newer changes, run `commcred plan --detailed-exitcode` (exit 0: none)"
-        )
-    )]
-    AlreadyApplied(Vec<String>),
     /// A setting the backend cannot work with (missing credentials, a bad URL or quota).
     #[error("{0}")]
     #[diagnostic(code(commcred::backend::error))]
@@ -195,6 +242,7 @@ pub enum BackendError {
     MissingPermissions(String),
 }
 
+const GRAPH_READ_HELP: &str = "nothing was changed; Microsoft Graph's answer is above: check the Graph URL (--backend graph or graph:BASE_URL) and the network, then run the command again";
 const READ_HELP: &str = "check the path given by --backend or the YAML's `backend`";
 
 impl From<FsError> for BackendError {
@@ -250,17 +298,4 @@ pub fn open_with(
             graph::GraphOptions::from_names(url.as_deref(), names)?,
         )?)),
     }
-}
-
-/// "the 10 objects it changes (user a, user b, user c, …) are already as it leaves them".
-fn already(objects: &[String]) -> String {
-    let shown: Vec<&str> = objects.iter().take(3).map(String::as_str).collect();
-    format!(
-        "the {} object{} it changes ({}{}) {} already as it leaves them",
-        objects.len(),
-        if objects.len() == 1 { "" } else { "s" },
-        shown.join(", "),
-        if objects.len() > 3 { ", …" } else { "" },
-        if objects.len() == 1 { "is" } else { "are" },
-    )
 }

@@ -169,6 +169,20 @@ pub fn classify_service_plan(name: &str) -> Option<Capability> {
     })
 }
 
+/// True for a service plan that is the Microsoft Teams client service itself: `TEAMS1`
+/// (commercial), `TEAMS_GOV` (GCC), `TEAMS_AR_GCCHIGH`, `TEAMS_AR_DOD`, `TeamsEss` (Teams
+/// Essentials). Teams Phone works only for a user who also has one ("Teams Phone
+/// licensing"). Not counted: `TEAMS_FREE` (Teams free), `MCO_TEAMS_IW` (the Teams trial's
+/// companion plan, always beside `TEAMS1`), `TEAMS_DESKLESS` (Teams Kiosk, listed only in
+/// "Microsoft 365 F3 EEA (no Teams)").
+pub fn is_teams_service_plan(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    matches!(
+        n.as_str(),
+        "TEAMS1" | "TEAMS_GOV" | "TEAMS_AR_GCCHIGH" | "TEAMS_AR_DOD" | "TEAMSESS"
+    )
+}
+
 /// The cloud a service plan name is sold for.
 pub fn cloud_of(name: &str) -> Cloud {
     let n = name.to_ascii_uppercase();
@@ -295,6 +309,19 @@ pub struct Catalog {
     pub service_plans: Vec<CatalogServicePlan>,
     /// Every SKU of Microsoft's table that carries a Teams-calling service plan.
     pub skus: Vec<CatalogSku>,
+    /// The Microsoft Teams service plans ([`is_teams_service_plan`]) those SKUs carry.
+    #[serde(default)]
+    pub teams_service_plans: Vec<CatalogTeamsPlan>,
+}
+
+/// A Microsoft Teams service plan (not a calling capability: what Teams Phone needs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogTeamsPlan {
+    pub service_plan_name: String,
+    pub service_plan_id: String,
+    pub friendly_name: String,
+    pub cloud: Cloud,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -329,6 +356,10 @@ pub struct CatalogSku {
     /// The capability this SKU sells as a calling add-on, if it is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sells: Option<Capability>,
+    /// The SKU's Microsoft Teams service plans, by name: none for an add-on and for the
+    /// "(no Teams)" suites.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub teams_service_plans: Vec<String>,
 }
 
 /// The text of the checked-in catalog.
@@ -351,6 +382,12 @@ impl Catalog {
 
     pub fn service_plan(&self, name: &str) -> Option<&CatalogServicePlan> {
         self.service_plans
+            .iter()
+            .find(|p| p.service_plan_name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn teams_plan(&self, name: &str) -> Option<&CatalogTeamsPlan> {
+        self.teams_service_plans
             .iter()
             .find(|p| p.service_plan_name.eq_ignore_ascii_case(name))
     }
@@ -409,6 +446,19 @@ mod tests {
         );
         assert_eq!(cap("MCOSTANDARD"), None);
         assert_eq!(cap("TEAMS1"), None);
+        assert!(is_teams_service_plan("TEAMS1") && is_teams_service_plan("TeamsEss"));
+        assert!(!is_teams_service_plan("TEAMS_FREE") && !is_teams_service_plan("MCOEV"));
+        assert_eq!(cat.sku("SPE_E5").unwrap().teams_service_plans, ["TEAMS1"]);
+        assert_eq!(
+            cat.sku("M365_G5_GCC").unwrap().teams_service_plans,
+            ["TEAMS_GOV"]
+        );
+        assert!(cat.sku("MCOEV").unwrap().teams_service_plans.is_empty());
+        let no_teams = cat
+            .sku("Microsoft_365_E5_EEA_(no_Teams)_without_Audio_Conferencing")
+            .unwrap();
+        assert!(no_teams.capabilities.contains(&Capability::TeamsPhone));
+        assert!(no_teams.teams_service_plans.is_empty());
         assert_eq!(payg_zone("MCOPSTN_PAYG_3"), Some(3));
         assert_eq!(
             cat.sku("PHONESYSTEM_VIRTUALUSER").unwrap().sells,

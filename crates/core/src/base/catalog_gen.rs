@@ -8,8 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::catalog::{
-    CATALOG_JSON, Capability, Catalog, CatalogServicePlan, CatalogSku, CatalogSource, catalog,
-    classify_service_plan, cloud_of, payg_zone, sold_capability,
+    CATALOG_JSON, Capability, Catalog, CatalogServicePlan, CatalogSku, CatalogSource,
+    CatalogTeamsPlan, catalog, classify_service_plan, cloud_of, is_teams_service_plan, payg_zone,
+    sold_capability,
 };
 
 const TITLE: &str = "Product names and service plan identifiers for licensing";
@@ -62,8 +63,9 @@ fn rows(csv_text: &str) -> Vec<Vec<String>> {
 }
 
 /// Microsoft's table -> the rows the generator reads: every row of a Teams-calling service
-/// plan, and for each SKU holding one, its first other row (not Exchange Foundation), which
-/// is all `sold_capability` needs to tell a suite from an add-on.
+/// plan, and for each SKU holding one, its Microsoft Teams service plan rows (what Teams
+/// Phone needs) and its first other row (not Exchange Foundation), which is all
+/// `sold_capability` needs to tell a suite from an add-on.
 fn trim(full_csv: &str) -> String {
     let all = rows(full_csv);
     let calling_skus: BTreeSet<&str> = all
@@ -79,9 +81,10 @@ fn trim(full_csv: &str) -> String {
             continue;
         }
         let calling = classify_service_plan(&r[3]).is_some();
+        let teams = is_teams_service_plan(&r[3]);
         let plumbing = r[3].to_ascii_uppercase().starts_with("EXCHANGE")
             && r[3].to_ascii_uppercase().contains("FOUNDATION");
-        if calling || (!plumbing && other_seen.insert(r[2].clone())) {
+        if calling || teams || (!plumbing && other_seen.insert(r[2].clone())) {
             out.write_record(r).unwrap();
         }
     }
@@ -97,7 +100,19 @@ fn generate(trimmed_csv: &str) -> Catalog {
     let all = rows(trimmed_csv);
     let mut plans: BTreeMap<(Capability, String), CatalogServicePlan> = BTreeMap::new();
     let mut skus: BTreeMap<String, (CatalogSku, Vec<String>)> = BTreeMap::new();
+    let mut teams_plans: BTreeMap<String, CatalogTeamsPlan> = BTreeMap::new();
     for r in &all {
+        let teams = is_teams_service_plan(&r[3]);
+        if teams {
+            teams_plans
+                .entry(r[3].clone())
+                .or_insert_with(|| CatalogTeamsPlan {
+                    service_plan_name: r[3].clone(),
+                    service_plan_id: r[4].to_ascii_lowercase(),
+                    friendly_name: r[5].clone(),
+                    cloud: cloud_of(&r[3]),
+                });
+        }
         let capability = classify_service_plan(&r[3]);
         if let Some(capability) = capability {
             plans
@@ -119,10 +134,14 @@ fn generate(trimmed_csv: &str) -> Catalog {
                 calling_service_plans: Vec::new(),
                 capabilities: Vec::new(),
                 sells: None,
+                teams_service_plans: Vec::new(),
             };
             (sku, Vec::new())
         });
         names.push(r[3].clone());
+        if teams && !sku.teams_service_plans.contains(&r[3]) {
+            sku.teams_service_plans.push(r[3].clone());
+        }
         if let Some(c) = capability {
             if !sku.calling_service_plans.contains(&r[3]) {
                 sku.calling_service_plans.push(r[3].clone());
@@ -148,6 +167,7 @@ fn generate(trimmed_csv: &str) -> Catalog {
         },
         service_plans: plans.into_values().collect(),
         skus,
+        teams_service_plans: teams_plans.into_values().collect(),
     }
 }
 

@@ -7,6 +7,7 @@
 //! - `licenses`: the YAML's license names (friendly names and part numbers)
 //! - `fsio`: safe file I/O (atomic replace keeping mode, fsync, bounded advisory lock)
 //! - `notice`: a problem or warning with its code and help (planner, export)
+//! - `phone`: E.164 telephone numbers and Teams number types
 //! - `text`: message helpers ("a, b and 3 more")
 //! - `source_window`: diagnostic snippets cut to a window on long lines
 
@@ -18,5 +19,6 @@ pub mod fsio;
 pub mod licenses;
 pub mod money;
 pub mod notice;
+pub mod phone;
 pub mod source_window;
 pub mod text;

@@ -19,10 +19,16 @@ pub struct Notice {
 impl Notice {
     /// An error: it stops what it is about.
     pub fn new(code: &'static str, message: impl Into<String>, help: impl Into<String>) -> Self {
+        // Values echoed from the YAML, a CSV or the tenant are windowed: a long value never
+        // makes a long diagnostic.
+        let window = |text: String| match super::source_window::window_values(&text) {
+            std::borrow::Cow::Borrowed(_) => text,
+            std::borrow::Cow::Owned(short) => short,
+        };
         Notice {
             code,
-            message: message.into(),
-            help: help.into(),
+            message: window(message.into()),
+            help: window(help.into()),
             severity: Severity::Error,
         }
     }

@@ -86,6 +86,70 @@ pub fn shorten(value: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A message with every long value in it windowed: a `quoted` value longer than 120
+/// characters (a UPN Entra ID allows has 113), or any other run without spaces longer than
+/// 200, is cut to its first 40
+/// characters and `…`, saying how long it was. Messages echo what the user wrote; a 10 MB
+/// value must not become a 10 MB diagnostic. Linear in the message.
+pub fn window_values(message: &str) -> std::borrow::Cow<'_, str> {
+    // Fast path: nothing long enough to cut.
+    if message.len() <= 120 {
+        return message.into();
+    }
+    let mut out = String::with_capacity(message.len().min(4096));
+    let mut changed = false;
+    let mut rest = message;
+    while !rest.is_empty() {
+        if let Some(inner) = rest.strip_prefix('`')
+            && let Some(close) = inner.find('`')
+        {
+            let value = &inner[..close];
+            out.push('`');
+            changed |= push_windowed(&mut out, value, 120);
+            out.push('`');
+            rest = &inner[close + 1..];
+            continue;
+        }
+        let space = rest.starts_with(char::is_whitespace);
+        // A run of spaces, or a word up to the next space or backtick.
+        let end = rest
+            .char_indices()
+            .skip(1)
+            .find(|&(_, c)| {
+                if space {
+                    !c.is_whitespace()
+                } else {
+                    c == '`' || c.is_whitespace()
+                }
+            })
+            .map_or(rest.len(), |(i, _)| i);
+        let (word, tail) = rest.split_at(end);
+        if space {
+            out.push_str(word);
+        } else {
+            // A word, or what follows a backtick that is never closed.
+            changed |= push_windowed(&mut out, word, 200);
+        }
+        rest = tail;
+    }
+    if changed { out.into() } else { message.into() }
+}
+
+/// Pushes `value`, or its first 40 characters and how long it was when it has more than
+/// `limit`. Returns whether it was cut.
+fn push_windowed(out: &mut String, value: &str, limit: usize) -> bool {
+    // More bytes than 4 x limit is certainly more characters than limit: no count needed.
+    let long = value.len() > 4 * limit || value.chars().nth(limit).is_some();
+    if !long {
+        out.push_str(value);
+        return false;
+    }
+    let cut = value.char_indices().nth(40).map_or(value.len(), |(i, _)| i);
+    out.push_str(&value[..cut]);
+    out.push_str(&format!("… ({} bytes)", value.len()));
+    true
+}
+
 fn floor(text: &str, mut i: usize) -> usize {
     while !text.is_char_boundary(i) {
         i -= 1;
@@ -103,6 +167,18 @@ fn ceil(text: &str, mut i: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_values_in_messages_are_windowed() {
+        let long = "a".repeat(10_000);
+        let message = format!("`{long}@contoso.com` is not a user principal name: {long}");
+        let windowed = window_values(&message);
+        assert!(windowed.len() < 200, "{windowed}");
+        assert!(windowed.starts_with(&format!("`{}… (10012 bytes)`", "a".repeat(40))));
+        assert!(windowed.ends_with("… (10000 bytes)"), "{windowed}");
+        let short = "user `alice@contoso.com` is listed twice";
+        assert_eq!(window_values(short), short);
+    }
 
     #[test]
     fn a_long_line_is_quoted_as_a_window_around_the_problem() {

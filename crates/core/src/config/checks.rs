@@ -7,8 +7,16 @@ use crate::base::licenses::{Friendly, LicenseName};
 /// The closest candidate to `input`, when it is close enough to be a likely typo.
 pub fn closest<'c>(input: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
     let input = input.to_ascii_lowercase();
+    let length = input.chars().count();
     candidates
         .into_iter()
+        // The distance is at least the difference in length, so a candidate that differs
+        // by more than 40% of the longer one cannot score 0.6: skip it before the
+        // quadratic distance (a 10 MB value is answered at once, not in minutes).
+        .filter(|c| {
+            let other = c.chars().count();
+            length.abs_diff(other) * 5 <= length.max(other) * 2
+        })
         .map(|c| {
             (
                 strsim::normalized_damerau_levenshtein(&input, &c.to_ascii_lowercase()),
@@ -60,6 +68,10 @@ pub fn license(name: &str) -> Result<LicenseName, String> {
 /// Microsoft allows letters, digits and `' . - _ ! # ^ ~` before the `@` (guests look like
 /// `ann_fabrikam.com#EXT#@contoso.onmicrosoft.com`), and a verified domain after it.
 pub fn upn_problem(upn: &str) -> Option<String> {
+    // Lengths first: a 10 MB value is refused without scanning it character by character.
+    if let Some(why) = upn_length_problem(upn) {
+        return Some(why);
+    }
     let Some((local, domain)) = upn.split_once('@') else {
         return Some("it has no `@`".into());
     };
@@ -79,6 +91,44 @@ pub fn upn_problem(upn: &str) -> Option<String> {
         return Some("the part before the `@` cannot start or end with `.` or contain `..`".into());
     }
     domain_problem(domain).map(|why| format!("its domain `{domain}` is not valid: {why}"))
+}
+
+/// Microsoft Entra ID's limits on a user principal name ("Password policies and account
+/// restrictions in Microsoft Entra ID", UserPrincipalName policies, read 2026-12-07): at most
+/// 113 characters in all, up to 64 before the `@` and up to 48 after it.
+pub const UPN_MAX: usize = 113;
+pub const UPN_LOCAL_MAX: usize = 64;
+pub const UPN_DOMAIN_MAX: usize = 48;
+
+/// Why `upn` is longer than Entra ID allows, if it is. Constant time for anything far too
+/// long (four bytes per character at most bound the count), so a 10 MB value is not scanned.
+pub fn upn_length_problem(upn: &str) -> Option<String> {
+    if upn.len() > 4 * UPN_MAX {
+        return Some(format!(
+            "it is {} bytes long; Entra ID allows at most {UPN_MAX} characters",
+            upn.len()
+        ));
+    }
+    let total = upn.chars().count();
+    if total > UPN_MAX {
+        return Some(format!(
+            "it is {total} characters long; Entra ID allows at most {UPN_MAX}"
+        ));
+    }
+    let (local, domain) = upn.split_once('@')?;
+    let before = local.chars().count();
+    if before > UPN_LOCAL_MAX {
+        return Some(format!(
+            "it has {before} characters before the `@`; Entra ID allows at most {UPN_LOCAL_MAX}"
+        ));
+    }
+    let after = domain.chars().count();
+    if after > UPN_DOMAIN_MAX {
+        return Some(format!(
+            "it has {after} characters after the `@`; Entra ID allows at most {UPN_DOMAIN_MAX}"
+        ));
+    }
+    None
 }
 
 /// Why `domain` is not a DNS domain name such as `contoso.onmicrosoft.com`, if it is not.

@@ -1,5 +1,6 @@
 //! CSV user lists (`users: - csv: sales.csv`): a header row naming the columns `upn`,
-//! `usageLocation`, `profile` and `licenses` (names separated by `;`), then one user a row.
+//! `usageLocation`, `profile`, `licenses` (names separated by `;`), `phoneNumber` and
+//! `numberType`, then one user a row.
 //!
 //! Every cell keeps its byte span in the CSV text, so problems point at the CSV's own line
 //! and column. The `csv` crate parses; [`field_spans`] finds where each field sits in the
@@ -26,6 +27,8 @@ pub struct CsvRow {
     pub usage_location: Option<Cell>,
     pub profile: Option<Cell>,
     pub licenses: Option<Cell>,
+    pub phone_number: Option<Cell>,
+    pub number_type: Option<Cell>,
     /// The start of the row, for "this row has no upn".
     pub start: SourceSpan,
     /// 1-based line of the row in the CSV.
@@ -38,9 +41,18 @@ enum Column {
     UsageLocation,
     Profile,
     Licenses,
+    PhoneNumber,
+    NumberType,
 }
 
-const COLUMNS: [&str; 4] = ["upn", "usageLocation", "profile", "licenses"];
+const COLUMNS: [&str; 6] = [
+    "upn",
+    "usageLocation",
+    "profile",
+    "licenses",
+    "phoneNumber",
+    "numberType",
+];
 
 impl Column {
     /// Header names are matched without regard to case; `userPrincipalName` (Graph's name,
@@ -52,6 +64,9 @@ impl Column {
             "usagelocation" => Some(Column::UsageLocation),
             "profile" => Some(Column::Profile),
             "licenses" => Some(Column::Licenses),
+            // `telephoneNumber` is Graph's name for it (numberAssignment).
+            "phonenumber" | "telephonenumber" => Some(Column::PhoneNumber),
+            "numbertype" => Some(Column::NumberType),
             _ => None,
         }
     }
@@ -139,7 +154,7 @@ pub fn parse(file: &SourceFile) -> (Vec<CsvRow>, Vec<Problem>) {
                 )
                 .at(file, span, "unknown column")
                 .help(format!(
-                    "{}; the columns are upn, usageLocation, profile, licenses",
+                    "{}; the columns are upn, usageLocation, profile, licenses, phoneNumber, numberType",
                     did_you_mean(name, &COLUMNS)
                 )),
             ),
@@ -198,6 +213,8 @@ pub fn parse(file: &SourceFile) -> (Vec<CsvRow>, Vec<Problem>) {
             usage_location: None,
             profile: None,
             licenses: None,
+            phone_number: None,
+            number_type: None,
             start: SourceSpan::new(start.into(), 0),
             line,
         };
@@ -230,13 +247,17 @@ pub fn parse(file: &SourceFile) -> (Vec<CsvRow>, Vec<Problem>) {
                 Some(Column::UsageLocation) => row.usage_location = cell,
                 Some(Column::Profile) => row.profile = cell,
                 Some(Column::Licenses) => row.licenses = cell,
+                Some(Column::PhoneNumber) => row.phone_number = cell,
+                Some(Column::NumberType) => row.number_type = cell,
                 None => {} // an unknown column, reported once in the header
             }
         }
         let blank = row.upn.is_none()
             && row.usage_location.is_none()
             && row.profile.is_none()
-            && row.licenses.is_none();
+            && row.licenses.is_none()
+            && row.phone_number.is_none()
+            && row.number_type.is_none();
         if !blank {
             rows.push(row);
         }

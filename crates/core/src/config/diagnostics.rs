@@ -34,6 +34,7 @@ pub enum Code {
     UnknownProfile,
     DuplicateUser,
     InvalidUpn,
+    UpnTooLong,
     InvalidUsageLocation,
     InvalidCurrency,
     InvalidAmount,
@@ -54,10 +55,19 @@ pub enum Code {
     DuplicateGroup,
     InvalidPrefer,
     ProfilesFrom,
+    InvalidBillingAccount,
+    PricesUnreadable,
+    InvalidDate,
+    DuplicatePrice,
+    PriceNotPartNumber,
+    InvalidTerm,
+    InvalidPhoneNumber,
+    InvalidNumberType,
+    DuplicatePhoneNumber,
 }
 
 impl Code {
-    pub const ALL: [Code; 37] = [
+    pub const ALL: [Code; 47] = [
         Code::Invalid,
         Code::Io,
         Code::NotUtf8,
@@ -75,6 +85,7 @@ impl Code {
         Code::UnknownProfile,
         Code::DuplicateUser,
         Code::InvalidUpn,
+        Code::UpnTooLong,
         Code::InvalidUsageLocation,
         Code::InvalidCurrency,
         Code::InvalidAmount,
@@ -95,6 +106,15 @@ impl Code {
         Code::DuplicateGroup,
         Code::InvalidPrefer,
         Code::ProfilesFrom,
+        Code::InvalidBillingAccount,
+        Code::PricesUnreadable,
+        Code::InvalidDate,
+        Code::DuplicatePrice,
+        Code::PriceNotPartNumber,
+        Code::InvalidTerm,
+        Code::InvalidPhoneNumber,
+        Code::InvalidNumberType,
+        Code::DuplicatePhoneNumber,
     ];
 
     /// The full code, e.g. `commcred::config::unknown_key`.
@@ -117,6 +137,7 @@ impl Code {
             Code::UnknownProfile => "commcred::config::unknown_profile",
             Code::DuplicateUser => "commcred::config::duplicate_user",
             Code::InvalidUpn => "commcred::config::invalid_upn",
+            Code::UpnTooLong => "commcred::config::upn_too_long",
             Code::InvalidUsageLocation => "commcred::config::invalid_usage_location",
             Code::InvalidCurrency => "commcred::config::invalid_currency",
             Code::InvalidAmount => "commcred::config::invalid_amount",
@@ -137,6 +158,15 @@ impl Code {
             Code::DuplicateGroup => "commcred::config::duplicate_group",
             Code::InvalidPrefer => "commcred::config::invalid_prefer",
             Code::ProfilesFrom => "commcred::config::profiles_from",
+            Code::InvalidBillingAccount => "commcred::config::invalid_billing_account",
+            Code::PricesUnreadable => "commcred::config::prices_unreadable",
+            Code::InvalidDate => "commcred::config::invalid_date",
+            Code::DuplicatePrice => "commcred::config::duplicate_price",
+            Code::PriceNotPartNumber => "commcred::config::price_not_part_number",
+            Code::InvalidTerm => "commcred::config::invalid_term",
+            Code::InvalidPhoneNumber => "commcred::config::invalid_phone_number",
+            Code::InvalidNumberType => "commcred::config::invalid_number_type",
+            Code::DuplicatePhoneNumber => "commcred::config::duplicate_phone_number",
         }
     }
 }
@@ -212,6 +242,15 @@ impl SourceFile {
     }
 }
 
+/// Every value a message echoes is windowed (a long UPN or license name is cut, saying how
+/// long it was), so no diagnostic grows with what the user wrote.
+fn windowed(message: String) -> String {
+    match crate::base::source_window::window_values(&message) {
+        std::borrow::Cow::Borrowed(_) => message,
+        std::borrow::Cow::Owned(short) => short,
+    }
+}
+
 fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
     while !text.is_char_boundary(offset) {
         offset -= 1;
@@ -236,7 +275,7 @@ impl Problem {
         Problem {
             code: Some(code),
             severity: Severity::Error,
-            message: message.into(),
+            message: windowed(message.into()),
             help: None,
             source: None,
             labels: Vec::new(),
@@ -249,7 +288,7 @@ impl Problem {
         Problem {
             code: None,
             severity: Severity::Advice,
-            message: message.into(),
+            message: windowed(message.into()),
             help: None,
             source: Some(source.clone()),
             labels: vec![LabeledSpan::new_primary_with_span(None, span)],
@@ -280,7 +319,7 @@ impl Problem {
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(windowed(help.into()));
         self
     }
 

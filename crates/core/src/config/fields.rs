@@ -196,6 +196,26 @@ pub fn text(cx: &mut Cx, node: &Node, key: &str, example: &str) -> Option<String
     }
 }
 
+/// `currency: USD`: an ISO 4217 code, with its number of decimals.
+pub fn currency(cx: &mut Cx, node: &Node) -> Option<(String, u32)> {
+    let code = string(cx, node, "currency", "currency: USD")?;
+    match super::checks::currency(code) {
+        Ok(decimals) => Some((code.to_string(), decimals)),
+        Err(help) => {
+            let problem = cx
+                .problem(
+                    Code::InvalidCurrency,
+                    node,
+                    format!("`{code}` is not an ISO 4217 currency code"),
+                    "unknown currency",
+                )
+                .help(help);
+            cx.report(problem);
+            None
+        }
+    }
+}
+
 pub fn boolean(cx: &mut Cx, node: &Node, key: &str) -> Option<bool> {
     match node.value {
         Value::Bool(b) => Some(b),

@@ -16,6 +16,7 @@ mod load;
 pub mod model;
 mod node;
 mod parse;
+pub mod price_schema;
 pub mod schema;
 mod validate;
 pub mod workspace;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 
 use crate::base::licenses::LicenseName;
-use crate::tenant::PaymentMethod;
+use crate::base::phone::NumberType;
+use crate::tenant::{BillingAccountType, PaymentMethod};
 
 /// Where something was written: file, 1-based line and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,12 +75,79 @@ pub struct DesiredState {
     /// The YAML's `backend`, with relative paths already resolved against the YAML's folder.
     pub backend: Option<BackendSpec>,
     pub default_usage_location: Option<String>,
+    /// `billingAccount`: how the tenant pays for calls beyond included minutes, for tenants
+    /// whose live state does not say (no credits account, no ledger). The live account's
+    /// type wins when both say; they must agree.
+    pub billing_account: Option<DeclaredBilling>,
     pub credits: Option<DesiredCredits>,
     /// Listed users in the order written (YAML, then each CSV's rows in place), no duplicates.
     pub users: Vec<DesiredUser>,
     pub prune: bool,
     /// `groups:` and `prefer:` (group-based licensing).
     pub groups: DesiredGroups,
+    /// `prices: FILE`: what a seat of each SKU costs the tenant per month.
+    pub prices: Option<PriceList>,
+}
+
+/// The admin's price list (`prices: FILE`): monthly prices per seat by SKU part number, in
+/// one currency. Microsoft publishes no price API a customer can call, and prices depend on
+/// the agreement, so they come from the admin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceList {
+    /// The file, resolved against the YAML's folder.
+    pub path: PathBuf,
+    /// ISO 4217, upper case.
+    pub currency: String,
+    /// `asOf`: the date the prices were read from the agreement, when written.
+    pub as_of: Option<chrono::NaiveDate>,
+    /// In the order written, each part number once (compared without case).
+    pub skus: Vec<SkuPrice>,
+}
+
+impl PriceList {
+    /// The price of a SKU by part number (without regard to case).
+    pub fn price_of(&self, part_number: &str) -> Option<&SkuPrice> {
+        self.skus
+            .iter()
+            .find(|p| p.part_number.eq_ignore_ascii_case(part_number))
+    }
+}
+
+/// One SKU's monthly price per seat.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkuPrice {
+    pub part_number: String,
+    /// Per seat and month, exact, at most the currency's decimals.
+    pub monthly: Decimal,
+    pub term: Term,
+    /// Where the price is written in the price file.
+    pub origin: Origin,
+}
+
+/// The subscription's commitment. Informative: under new commerce an annual commitment's
+/// seat count can be reduced only within 7 days of purchase or renewal (Microsoft Q&A,
+/// docs/cost.md), so seats an apply frees on an annual term are saved at renewal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Term {
+    Monthly,
+    Annual,
+}
+
+impl Term {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Term::Monthly => "monthly",
+            Term::Annual => "annual",
+        }
+    }
+}
+
+/// The billing account type written in commcred.yaml, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredBilling {
+    pub kind: BillingAccountType,
+    pub origin: Origin,
 }
 
 /// The groups whose licenses commcred manages, and whether direct copies give way to them.
@@ -131,6 +199,22 @@ pub struct DesiredUser {
     /// Union of the profile's licenses and the user's own: sorted, each once. A Vec, not a
     /// set: a 100,000-user config keeps one per user, and a set node costs ~400 bytes.
     pub licenses: Vec<LicenseName>,
+    pub origin: Origin,
+    /// `phoneNumber` (and `numberType`): the number the user should have. `None`: the user
+    /// keeps whatever number it has (unless `prune`). Boxed: most users of a large config
+    /// have none, and the box keeps their entry small.
+    pub phone: Option<Box<DesiredNumber>>,
+}
+
+/// A user's declared phone number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredNumber {
+    /// E.164 (`+` and digits), as checked.
+    pub number: String,
+    /// `numberType`; `None` when not written (the planner defaults it to `callingPlan` for
+    /// a user who holds a calling plan after the plan, and otherwise asks for it).
+    pub number_type: Option<NumberType>,
+    /// Where `phoneNumber` is written.
     pub origin: Origin,
 }
 

@@ -57,6 +57,12 @@ pub struct Document {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Country")]
     pub default_usage_location: Option<Country>,
+    /// How the tenant pays for calls beyond included minutes, when the live state does not
+    /// say (no credits account or ledger): `MOSA` (prepaid Communications Credits), `MCA`
+    /// (billed on the invoice after use) or `CSP` (partner overage). Credits warnings, the
+    /// outlook, `recommend` and the guided steps follow it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_account: Option<BillingAccount>,
     /// The tenant's Communications Credits: minimum balance, auto-recharge and payment.
     /// Absent: commcred does not manage credits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -90,6 +96,27 @@ pub struct Document {
     /// `false` (default): unlisted users and groups are left alone.
     #[serde(default)]
     pub prune: bool,
+    /// A price list file (relative to this file): monthly prices per seat by SKU part number,
+    /// in one currency (`schemas/prices.schema.json`). With it, plans show the monthly cost
+    /// of the seats they take and free, and `commcred waste` prices what is wasted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub prices: Option<String>,
+}
+
+/// The tenant's billing account type (Microsoft 365 admin center > Billing > Billing accounts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum BillingAccount {
+    /// Microsoft Online Subscription Agreement (bought online, or paid with an Enterprise
+    /// Agreement): prepaid Communications Credits.
+    #[serde(rename = "MOSA")]
+    Mosa,
+    /// Microsoft Customer Agreement: usage billed on the invoice after use.
+    #[serde(rename = "MCA")]
+    Mca,
+    /// Cloud Solution Provider: calls beyond included minutes are partner overage.
+    #[serde(rename = "CSP")]
+    Csp,
 }
 
 /// Whether direct copies give way to group-based licensing.
@@ -395,8 +422,12 @@ pub enum UserEntry {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct User {
     /// The user principal name, e.g. `alice@contoso.com`. The user must exist in the tenant:
-    /// commcred assigns licenses, it does not create accounts.
-    #[schemars(regex(pattern = r"^[A-Za-z0-9'._!#^~-]+@[A-Za-z0-9.-]+$"))]
+    /// commcred assigns licenses, it does not create accounts. Entra ID allows at most 113
+    /// characters: up to 64 before the `@` and 48 after it.
+    #[schemars(
+        regex(pattern = r"^[A-Za-z0-9'._!#^~-]{1,64}@[A-Za-z0-9.-]{1,48}$"),
+        length(max = 113)
+    )]
     pub upn: String,
     /// The user's usage location (ISO 3166-1 alpha-2), set before any license is assigned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -410,11 +441,43 @@ pub struct User {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Vec<License>")]
     pub licenses: Option<Vec<License>>,
+    /// The user's Teams phone number in E.164 (`+` and digits), from the tenant's number
+    /// inventory. Absent: the user keeps whatever number it has (unless `prune: true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^\+[1-9][0-9]{1,14}$"))]
+    pub phone_number: Option<String>,
+    /// The kind of `phoneNumber`; default `callingPlan` when the user holds a calling plan
+    /// after the plan, otherwise required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_type: Option<NumberTypeName>,
+}
+
+/// Graph's `numberType` of a user's phone number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum NumberTypeName {
+    /// A number from Microsoft with a Calling Plan.
+    CallingPlan,
+    /// A number routed through the organisation's session border controller.
+    DirectRouting,
+    /// A number from an Operator Connect operator.
+    OperatorConnect,
+}
+
+impl From<crate::base::phone::NumberType> for NumberTypeName {
+    fn from(kind: crate::base::phone::NumberType) -> NumberTypeName {
+        use crate::base::phone::NumberType;
+        match kind {
+            NumberType::CallingPlan => NumberTypeName::CallingPlan,
+            NumberType::DirectRouting => NumberTypeName::DirectRouting,
+            NumberType::OperatorConnect => NumberTypeName::OperatorConnect,
+        }
+    }
 }
 
 /// Users read from a CSV file with a header row and the columns `upn`, `usageLocation`,
-/// `profile`, `licenses` (licenses separated by `;`). The keys here are defaults for rows that
-/// leave a column empty.
+/// `profile`, `licenses` (licenses separated by `;`), `phoneNumber` and `numberType`. The keys
+/// here are defaults for rows that leave a column empty.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CsvSource {
@@ -433,6 +496,9 @@ pub struct CsvSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Vec<License>")]
     pub licenses: Option<Vec<License>>,
+    /// `numberType` for rows with a `phoneNumber` and no `numberType`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_type: Option<NumberTypeName>,
 }
 
 /// A license: a friendly name, or a SKU part number of the live tenant written as is.
@@ -677,6 +743,7 @@ mod tests {
             "tenant",
             "backend",
             "defaultUsageLocation",
+            "billingAccount",
             "communicationsCredits",
             "profilesFrom",
             "profiles",

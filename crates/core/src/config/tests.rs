@@ -533,3 +533,81 @@ fn csv_origins_are_the_upn_cells() {
 fn set(licenses: &[LicenseName]) -> std::collections::BTreeSet<LicenseName> {
     licenses.iter().cloned().collect()
 }
+
+#[test]
+fn a_price_list_loads_exactly() {
+    let yaml = format!("{HEAD}prices: prices.yaml\n");
+    let prices = "currency: USD\nasOf: 2026-11-01\nskus:\n  MCOEV: 10.00\n  MCOPSTN1: {monthly: 12.50, term: annual}\n  MCOMEETADV: 0\n";
+    let loaded = load_with(&yaml, &[("prices.yaml", prices)]).unwrap();
+    let list = loaded.desired.prices.expect("a price list");
+    assert_eq!(list.path, Path::new("cfg/prices.yaml"));
+    assert_eq!(list.currency, "USD");
+    assert_eq!(list.as_of.unwrap().to_string(), "2026-11-01");
+    let got: Vec<(String, String, Term, usize)> = list
+        .skus
+        .iter()
+        .map(|p| {
+            (
+                p.part_number.clone(),
+                p.monthly.to_string(),
+                p.term,
+                p.origin.line,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("MCOEV".into(), "10.00".into(), Term::Monthly, 4),
+            ("MCOPSTN1".into(), "12.50".into(), Term::Annual, 5),
+            ("MCOMEETADV".into(), "0".into(), Term::Monthly, 6),
+        ]
+    );
+    assert_eq!(
+        list.price_of("mcoev").unwrap().monthly,
+        Decimal::new(1000, 2)
+    );
+    // The digest covers the price file: another price is another config.
+    let other = load_with(&yaml, &[("prices.yaml", &prices.replace("10.00", "11.00"))]).unwrap();
+    assert_ne!(loaded.desired.digest, other.desired.digest);
+}
+
+#[test]
+fn price_list_problems_are_located_in_the_price_file() {
+    let yaml = format!("{HEAD}prices: prices.yaml\nprune: maybe\n");
+    let prices = "currency: usd\nasOf: 1 Nov 2026\nskus:\n  Microsoft_Teams_Calling_Plan_pay_as_you_go_(country_zone_1): 10.005\n  phoneSystem: 3\n  Microsoft_Teams_Calling_Plan_pay_as_you_go_(COUNTRY_ZONE_1): 4\n  MCOPSTN1: {monthly: -1, term: yearly}\n  MCOPSTN2: {term: annual}\n  X_Y: ten\n";
+    let found = problems(&yaml, &[("prices.yaml", prices)]);
+    let codes: Vec<(Code, &str, usize, usize)> = found
+        .iter()
+        .map(|(c, f, l, col)| (*c, f.as_str(), *l, *col))
+        .collect();
+    assert_eq!(
+        codes,
+        vec![
+            (Code::InvalidCurrency, "cfg/prices.yaml", 1, 11),
+            (Code::InvalidDate, "cfg/prices.yaml", 2, 7),
+            // Decimals are checked against the currency only when it is known.
+            (Code::PriceNotPartNumber, "cfg/prices.yaml", 5, 3),
+            (Code::DuplicatePrice, "cfg/prices.yaml", 6, 3),
+            (Code::NegativeAmount, "cfg/prices.yaml", 7, 23),
+            (Code::InvalidTerm, "cfg/prices.yaml", 7, 33),
+            (Code::MissingKey, "cfg/prices.yaml", 8, 13),
+            (Code::InvalidAmount, "cfg/prices.yaml", 9, 8),
+            (Code::WrongType, "cfg/commcred.yaml", 4, 8),
+        ]
+    );
+    // With a known currency, a third decimal in USD is refused.
+    let prices = "currency: USD\nskus:\n  MCOEV: 10.005\n";
+    let found = problems(
+        &yaml.replace("prune: maybe\n", ""),
+        &[("prices.yaml", prices)],
+    );
+    assert_eq!(found[0].0, Code::TooManyDecimals);
+    assert_eq!((found[0].2, found[0].3), (3, 10));
+}
+
+#[test]
+fn a_missing_price_file_is_reported_on_the_yaml() {
+    let yaml = format!("{HEAD}prices: nowhere.yaml\n");
+    assert_eq!(one(&yaml), (Code::PricesUnreadable, 3, 9));
+}

@@ -234,9 +234,11 @@ pub fn forecast(input: &ForecastInput) -> Forecast {
         );
         if !ar.enabled {
             runs_out_at = projection.runs_out_at;
+            // MCA and CSP accounts pay usage after the fact once the balance is spent
+            // (docs/credits.md, "Billing account types"): running out stops nothing there.
             if let Some(at) = projection
                 .runs_out_at
-                .filter(|t| *t < now + Duration::days(RUN_OUT_DAYS))
+                .filter(|t| mosa && *t < now + Duration::days(RUN_OUT_DAYS))
             {
                 warnings.push(CreditsWarning::new(
                     WarningKind::RunsOut,
@@ -248,7 +250,7 @@ pub fn forecast(input: &ForecastInput) -> Forecast {
                     "turn auto-recharge on, or raise minimumBalance and apply more often",
                 ));
             }
-        } else if let Some(trigger) = ar.trigger_below {
+        } else if let Some(trigger) = ar.trigger_below.filter(|_| mosa) {
             let cover = per_day * Decimal::from(TRIGGER_COVER_DAYS);
             if trigger < cover {
                 let days = (trigger / per_day).round_dp_with_strategy(1, RoundingStrategy::ToZero);
@@ -291,7 +293,9 @@ pub fn forecast(input: &ForecastInput) -> Forecast {
             "funds last 12 months from purchase; buy smaller amounts (lower minimumBalance or rechargeAmount) so that each purchase is spent within a year",
         ));
     }
-    if !input.unlicensed_callers.is_empty() {
+    // Only prepaid (MOSA) accounts pay calls through the Communications Credits license;
+    // MCA and CSP accounts are billed without it.
+    if mosa && !input.unlicensed_callers.is_empty() {
         let n = input.unlicensed_callers.len();
         warnings.push(CreditsWarning::new(
             WarningKind::UnlicensedCallers,

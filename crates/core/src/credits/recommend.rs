@@ -175,6 +175,66 @@ pub fn render_yaml(recs: &[Recommendation], source: &str) -> String {
     out
 }
 
+/// The advice for an account that does not buy prepaid credits (MCA, CSP): no funding
+/// amounts, how the calls are paid instead, and the recent spend to budget the bill with
+/// (docs/credits.md, "Billing account types").
+pub fn render_not_prepaid(
+    recs: &[Recommendation],
+    kind: crate::tenant::BillingAccountType,
+    source: &str,
+) -> String {
+    use crate::tenant::BillingAccountType as Kind;
+    let mut out = String::new();
+    match kind {
+        Kind::Mosa => return render_yaml(recs, source),
+        Kind::Mca => {
+            let _ = writeln!(
+                out,
+                "# commcred recommend ({source}): the billing account is MCA (Microsoft Customer Agreement).
+                 # MCA customers don't need to purchase Communication Credits: calls are billed on the
+                 # invoice after use, once any remaining balance is spent, and auto-recharge must be off
+                 # (Microsoft: \"Set up Communications Credits for your organization\"; \"Turn off
+                 # Communication Credits auto recharge for Microsoft Customer Agreement (MCA) customers\")."
+            );
+        }
+        Kind::Csp => {
+            let _ = writeln!(
+                out,
+                "# commcred recommend ({source}): the billing account is CSP (Cloud Solution Provider).
+                 # Communication Credits are not offered in Partner Center: under new commerce, calls
+                 # beyond the included minutes (every call of a pay-as-you-go plan) are overage billed to
+                 # the partner's Azure subscription once the partner enables overage (Partner Center >
+                 # Subscriptions > Manage Overage; Microsoft: \"New commerce overage for telco pay-as-you-go\")."
+            );
+        }
+    }
+    for r in recs {
+        let m = |d: Decimal| Money::new(d, r.currency.as_str()).to_string();
+        let _ = writeln!(
+            out,
+            "# Recent usage to budget for: {} from {} to {} ({} days, {} charged call{}),
+             #   about {} a month.",
+            m(r.spend),
+            r.since.format("%Y-%m-%d"),
+            r.until.format("%Y-%m-%d"),
+            r.days,
+            r.calls,
+            if r.calls == 1 { "" } else { "s" },
+            m(r.monthly)
+        );
+    }
+    let currency = recs.first().map_or("USD", |r| r.currency.as_str());
+    let _ = writeln!(
+        out,
+        "# Nothing to fund: keep auto-recharge off (or leave communicationsCredits out).
+         communicationsCredits:
+  currency: {currency}
+  autoRecharge:
+    enabled: false"
+    );
+    out
+}
+
 // Long: one YAML snippet written line by line in output order, each value with its reasoning comment.
 fn render_one(out: &mut String, r: &Recommendation, source: &str) {
     let c = r.currency.as_str();

@@ -40,6 +40,7 @@ fn desired(dir: &std::path::Path) -> DesiredState {
         tenant_origin: None,
         backend: None,
         default_usage_location: Some("US".into()),
+        billing_account: None,
         credits: Some(DesiredCredits {
             currency: "USD".into(),
             minimum_balance: Some(d("500.00")),
@@ -63,6 +64,7 @@ fn desired(dir: &std::path::Path) -> DesiredState {
         users: Vec::new(),
         prune: false,
         groups: Default::default(),
+        prices: None,
     }
 }
 
@@ -335,7 +337,7 @@ fn an_mca_account_gets_the_one_step_that_works_and_an_explanation_for_the_rest()
         "{text}"
     );
     assert!(
-        text.contains("post-paid overage; auto-recharge must be off"),
+        text.contains("pay usage after the fact on the invoice, once any remaining balance is used; auto-recharge must be off"),
         "{text}"
     );
     // And no advice to turn auto-recharge on: that is for MOSA accounts.

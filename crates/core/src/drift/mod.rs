@@ -46,6 +46,10 @@ pub struct UserDrift {
     pub unexpected: Vec<String>,
     /// True when the user is not listed and `prune: true` would remove its licenses.
     pub unlisted: bool,
+    /// The phone number the config wants and the one the tenant has (E.164 and type), when
+    /// they differ.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<Side<Option<String>>>,
 }
 
 /// One credits setting (`autoRecharge.triggerBelow`, `payment.method`, `usableBalance`…).
@@ -165,5 +169,13 @@ fn user_drift(change: &UserChange, part_numbers: &HashMap<String, SkuName>) -> U
         missing: added,
         unexpected: removed,
         unlisted: change.pruned,
+        phone_number: change.number.as_ref().map(|n| {
+            let shown =
+                |p: &crate::plan::PlannedNumber| format!("{} ({})", p.number, p.number_type);
+            Side {
+                config: n.to.as_ref().map(shown),
+                live: n.from.as_ref().map(shown),
+            }
+        }),
     }
 }

@@ -36,6 +36,10 @@ impl Drift {
             if let Some(l) = location(&u.usage_location) {
                 let _ = writeln!(out, "    usageLocation: {l}");
             }
+            if let Some(phone) = &u.phone_number {
+                let number = location(phone).as_deref().unwrap_or("null");
+                let _ = writeln!(out, "    phoneNumber: {number}");
+            }
             let names = licenses(u);
             if names.is_empty() {
                 out.push_str("    licenses: []\n");

@@ -7,6 +7,7 @@
 //! - `yaml`: the document as YAML text with comments
 //! - `verify`: the promise, checked: planning the export against the tenant changes nothing
 
+pub mod codes;
 pub mod credits;
 pub mod groups;
 pub mod naming;
@@ -22,8 +23,9 @@ use crate::config::schema::{
     ApiVersion, Backend, Country, CsvSource, Document, License, User, UserEntry,
 };
 use crate::plan::problems::list_some;
-use crate::tenant::{Snapshot, TenantIndex};
+use crate::tenant::{NumberIndex, Snapshot, TenantIndex};
 
+use codes::Code;
 use users::{Decision, Listed, Skip, SkipKind};
 pub use yaml::Comments;
 
@@ -42,12 +44,14 @@ pub struct ExportOptions {
     pub schema_ref: String,
 }
 
-/// One row of the users CSV (columns `upn,usageLocation,profile,licenses`).
+/// One row of the users CSV (columns `upn,usageLocation,profile,licenses,phoneNumber,
+/// numberType`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CsvRow {
     pub upn: String,
     pub usage_location: Option<String>,
     pub profile: String,
+    pub phone: Option<(String, crate::base::phone::NumberType)>,
 }
 
 /// The result of an export: the document, and the exact text to write.
@@ -66,13 +70,26 @@ pub struct Export {
 /// The users CSV text (header and one row per user).
 fn csv_text(rows: &[CsvRow]) -> String {
     let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 48));
-    let _ = w.write_record(["upn", "usageLocation", "profile", "licenses"]);
+    let _ = w.write_record([
+        "upn",
+        "usageLocation",
+        "profile",
+        "licenses",
+        "phoneNumber",
+        "numberType",
+    ]);
     for row in rows {
+        let (number, kind) = match &row.phone {
+            Some((number, kind)) => (number.as_str(), kind.as_str()),
+            None => ("", ""),
+        };
         let _ = w.write_record([
             row.upn.as_str(),
             row.usage_location.as_deref().unwrap_or(""),
             row.profile.as_str(),
             "",
+            number,
+            kind,
         ]);
     }
     let bytes = w.into_inner().expect("writing to memory cannot fail");
@@ -81,13 +98,16 @@ fn csv_text(rows: &[CsvRow]) -> String {
 
 /// Exports `live` as a desired state that plans as a no-op against it, and checks that the
 /// text does (see `verify`).
+// Long: the export's steps in order (users, groups, credits, verify), each a call; the
+// account-enabled and billing fields merged in from two branches pushed it just over.
 pub fn export(live: &Snapshot, opts: &ExportOptions) -> Export {
     let index = TenantIndex::build(live);
+    let numbers = NumberIndex::build(live);
     let names = naming::SkuNames::build(live);
     let mut listed: Vec<Listed> = Vec::new();
     let mut skipped: Vec<Skip> = Vec::new();
     for user in &live.users {
-        match users::decide(user, live, &index, &names) {
+        match users::decide(user, live, &index, &numbers, &names) {
             Decision::Unlisted => {}
             Decision::Listed(l) => listed.push(l),
             Decision::Skipped(s) => skipped.push(s),
@@ -127,6 +147,7 @@ pub fn export(live: &Snapshot, opts: &ExportOptions) -> Export {
         tenant: live.tenant.domain.clone(),
         backend: opts.backend.clone(),
         default_usage_location: default_location.map(Country),
+        billing_account: None, // the live credits account says it
         communications_credits: credits.section,
         profiles_from: None,
         profiles,
@@ -134,6 +155,7 @@ pub fn export(live: &Snapshot, opts: &ExportOptions) -> Export {
         groups: group_entries,
         prefer: None,
         prune: false,
+        prices: None,
     };
     let comments = Comments {
         header: vec![
@@ -183,6 +205,7 @@ fn user_entries(
                     upn: l.upn.clone(),
                     usage_location: own_location(l),
                     profile: profile_of[&l.licenses].clone(),
+                    phone: l.phone.clone(),
                 })
                 .collect();
             let source = UserEntry::Csv(CsvSource {
@@ -190,6 +213,7 @@ fn user_entries(
                 profile: None,
                 usage_location: None,
                 licenses: None,
+                number_type: None,
             });
             (vec![source], rows)
         }
@@ -202,6 +226,8 @@ fn user_entries(
                         usage_location: own_location(l).map(Country),
                         profile: Some(profile_of[&l.licenses].clone()),
                         licenses: None,
+                        phone_number: l.phone.as_ref().map(|(n, _)| n.clone()),
+                        number_type: l.phone.as_ref().map(|(_, k)| (*k).into()),
                     })
                 })
                 .collect();
@@ -276,7 +302,7 @@ fn skip_warnings(skipped: &[Skip]) -> Vec<ExportWarning> {
             ),
         };
         out.push(ExportWarning::warning(
-            "commcred::export::user_skipped",
+            Code::UserSkipped.as_str(),
             format!(
                 "{} user{} left out: {what} (e.g. {}): {}",
                 these.len(),

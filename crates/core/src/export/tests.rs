@@ -399,10 +399,10 @@ fn users_can_go_to_a_csv() {
     assert_eq!(e.document.users.len(), 1);
     assert_eq!(
         e.csv.as_deref().unwrap(),
-        "upn,usageLocation,profile,licenses\n\
-         a@fabrikam.com,,audio-conferencing,\n\
-         b@fabrikam.com,IT,audio-conferencing+credits,\n\
-         c@fabrikam.com,,audio-conferencing,\n"
+        "upn,usageLocation,profile,licenses,phoneNumber,numberType\n\
+         a@fabrikam.com,,audio-conferencing,,,\n\
+         b@fabrikam.com,IT,audio-conferencing+credits,,,\n\
+         c@fabrikam.com,,audio-conferencing,,,\n"
     );
     assert!(e.yaml.contains("  - csv: users.csv\n"));
 }

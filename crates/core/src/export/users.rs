@@ -8,9 +8,11 @@
 
 use crate::base::codes::is_country;
 use crate::base::licenses::Capabilities;
+use crate::base::phone::{NumberType, is_e164};
 use crate::config::upn_problem;
+use crate::tenant::numbers::{is_resource_account, number_problems, voice_capabilities};
 use crate::tenant::rules::{check_license_rules, credits_unusable_with, holdings};
-use crate::tenant::{Snapshot, TenantIndex, User};
+use crate::tenant::{NumberIndex, Snapshot, TenantIndex, User};
 
 use super::naming::{SkuNames, SkuStatus};
 
@@ -32,6 +34,9 @@ pub struct Listed {
     pub usage_location: Option<String>,
     /// YAML names of the directly held managed SKUs, in profile order.
     pub licenses: Vec<String>,
+    /// The user's phone number and its type, when it holds one that passes the planner's
+    /// number rules (otherwise it is left out, and the planner keeps the number as it is).
+    pub phone: Option<(String, NumberType)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +56,13 @@ pub enum SkipKind {
     InvalidUpn,
 }
 
-pub fn decide(user: &User, live: &Snapshot, index: &TenantIndex, names: &SkuNames) -> Decision {
+pub fn decide(
+    user: &User,
+    live: &Snapshot,
+    index: &TenantIndex,
+    numbers: &NumberIndex,
+    names: &SkuNames,
+) -> Decision {
     let held = holdings(user, live, index);
     let mut skus = Vec::new();
     for h in held.iter().filter(|h| h.direct) {
@@ -113,11 +124,34 @@ pub fn decide(user: &User, live: &Snapshot, index: &TenantIndex, names: &SkuName
         });
     }
 
+    let usage_location = user.usage_location.clone().filter(|l| is_country(l));
+    let caps = current
+        .iter()
+        .fold(Capabilities::default(), |acc, (_, c)| acc.union(*c));
     Decision::Listed(Listed {
         upn: upn.clone(),
-        usage_location: user.usage_location.clone().filter(|l| is_country(l)),
+        phone: phone_of(user, live, numbers, caps, usage_location.as_deref()),
+        usage_location,
         licenses: names.names(&skus),
     })
+}
+
+/// The user's number as commcred.yaml writes it, when planning it back changes nothing and
+/// breaks no rule.
+fn phone_of(
+    user: &User,
+    live: &Snapshot,
+    numbers: &NumberIndex,
+    caps: Capabilities,
+    location: Option<&str>,
+) -> Option<(String, NumberType)> {
+    let &n = numbers.of_target(&user.id).first()?;
+    let entry = &live.number_assignments[n];
+    let kind = entry.kind()?;
+    let voice = voice_capabilities(caps, is_resource_account(live, numbers, &user.id));
+    let fine = is_e164(&entry.telephone_number)
+        && number_problems(entry, kind, voice, location).is_empty();
+    fine.then(|| (entry.telephone_number.clone(), kind))
 }
 
 #[cfg(test)]

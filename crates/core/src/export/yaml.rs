@@ -179,6 +179,21 @@ fn write_user(out: &mut String, user: &User) {
     if let Some(licenses) = &user.licenses {
         let _ = writeln!(out, "    licenses: {}", flow_list(licenses));
     }
+    if let Some(number) = &user.phone_number {
+        let _ = writeln!(out, "    phoneNumber: {}", quoted(number));
+    }
+    if let Some(kind) = &user.number_type {
+        let _ = writeln!(out, "    numberType: {}", number_type(*kind));
+    }
+}
+
+fn number_type(kind: crate::config::schema::NumberTypeName) -> &'static str {
+    use crate::config::schema::NumberTypeName;
+    match kind {
+        NumberTypeName::CallingPlan => "callingPlan",
+        NumberTypeName::DirectRouting => "directRouting",
+        NumberTypeName::OperatorConnect => "operatorConnect",
+    }
 }
 
 fn write_csv_source(out: &mut String, csv: &CsvSource) {
@@ -191,6 +206,9 @@ fn write_csv_source(out: &mut String, csv: &CsvSource) {
     }
     if let Some(licenses) = &csv.licenses {
         let _ = writeln!(out, "    licenses: {}", flow_list(licenses));
+    }
+    if let Some(kind) = &csv.number_type {
+        let _ = writeln!(out, "    numberType: {}", number_type(*kind));
     }
 }
 

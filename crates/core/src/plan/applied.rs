@@ -53,7 +53,25 @@ fn user_after(change: &UserChange) -> ObservedUser {
             .map(|u| Some(u.to.clone()))
             .unwrap_or_else(|| change.observed.usage_location.clone()),
         direct_sku_ids: direct,
+        numbers: numbers_after(change),
     }
+}
+
+/// The user's numbers after the change: the one it loses gone, the one it gets added.
+fn numbers_after(change: &UserChange) -> Vec<String> {
+    let mut numbers = change.observed.numbers.clone();
+    if let Some(n) = &change.number {
+        if let Some(from) = &n.from {
+            numbers.retain(|x| *x != from.number);
+        }
+        if let Some(to) = &n.to
+            && !numbers.contains(&to.number)
+        {
+            numbers.push(to.number.clone());
+        }
+    }
+    numbers.sort();
+    numbers
 }
 
 /// The settings are the plan's targets, and the funds it saw are still there plus the one

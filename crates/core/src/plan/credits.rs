@@ -15,6 +15,7 @@ use crate::tenant::{
     BillingAccountType, CreditsAccount, Snapshot, TenantIndex, credits::usable_balance,
 };
 
+use super::codes::Code;
 use super::model::{AutoRechargeTarget, CreditsChange, PaymentTarget, SettingChange, UserChange};
 use super::problems::PlanProblem;
 
@@ -30,7 +31,7 @@ pub fn plan_credits(
 ) -> Result<CreditsChange, PlanProblem> {
     let Some(account) = live.communications_credits.as_ref() else {
         return Err(PlanProblem::new(
-            "commcred::plan::credits_not_set_up",
+            Code::CreditsNotSetUp.as_str(),
             format!(
                 "commcred.yaml manages Communications Credits ({}), but the tenant has no credits account",
                 want.origin
@@ -40,7 +41,7 @@ pub fn plan_credits(
     };
     if !account.currency.eq_ignore_ascii_case(&want.currency) {
         return Err(PlanProblem::new(
-            "commcred::plan::currency_mismatch",
+            Code::CurrencyMismatch.as_str(),
             format!(
                 "communicationsCredits.currency is {} ({}), but the tenant's credits account is in {}",
                 want.currency, want.origin, account.currency
@@ -236,13 +237,14 @@ fn not_fundable(kind: BillingAccountType, want: &DesiredCredits) -> PlanProblem 
             "tenants billed through a Microsoft Customer Agreement (MCA) cannot buy Communications Credits",
             "turn auto-recharge off (`autoRecharge: {enabled: false}`), drop `minimumBalance` and `payment`: MCA tenants pay usage as post-paid overage on their invoice once any remaining balance is used; commcred then guides you to uncheck Auto recharge (Billing > Your products > Communication Credits > Billing settings)",
         ),
-        _ => (
-            "tenants bought through a Cloud Solution Provider (CSP) are funded by their partner",
-            "ask your CSP partner to fund Communications Credits (they buy them for the tenant in Partner Center), and drop `minimumBalance`, `autoRecharge` and `payment` from commcred.yaml; commcred still assigns the licenses and shows the usage forecast",
+        BillingAccountType::Csp => (
+            "Communications Credits are not offered in Partner Center to tenants bought through a Cloud Solution Provider (CSP)",
+            "drop `minimumBalance`, `payment` and auto-recharge from commcred.yaml: under new commerce, calls beyond the included minutes are overage billed to your partner's Azure subscription once the partner enables overage (Partner Center > Subscriptions > Manage Overage; Microsoft: \"New commerce overage for telco pay-as-you-go\"); commcred still assigns the licenses and shows the usage forecast",
         ),
+        BillingAccountType::Mosa => unreachable!("MOSA accounts can fund credits"),
     };
     PlanProblem::new(
-        "commcred::plan::funding_not_possible",
+        Code::FundingNotPossible.as_str(),
         format!(
             "commcred.yaml funds Communications Credits ({}), but {why}; the account is {}",
             want.origin,

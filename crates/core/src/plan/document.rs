@@ -7,6 +7,7 @@
 //! older builds. Conversion destructures every model struct completely, so a field added to
 //! the model is a compile error here until someone decides how it is saved.
 
+mod cost;
 mod groups;
 mod outlook;
 
@@ -16,14 +17,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::base::money::Amount;
 use crate::plan::{
-    AutoRechargeTarget, CreditsChange, FailedAssignment, ObservedCredits, ObservedUser,
-    PaymentTarget, Plan, PlanWarning, SettingChange, SkuRef, UsageLocationChange, UserChange,
+    AutoRechargeTarget, CreditsChange, FailedAssignment, NumberChange, ObservedCredits,
+    ObservedUser, PaymentTarget, Plan, PlanWarning, PlannedNumber, SettingChange, SkuRef,
+    UsageLocationChange, UserChange,
 };
 use crate::tenant::{BillingAccountType, PaymentMethod};
 
 /// The format this build writes. Readers accept the same major version and a minor version
 /// no newer than theirs (a newer minor may carry fields that change what apply must do).
-pub const FORMAT_VERSION: &str = "1.2";
+pub const FORMAT_VERSION: &str = "1.3";
 
 /// A Terraform-style action on one object or attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -71,6 +73,12 @@ pub struct PlanDocument {
     /// left out when there are none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub group_changes: Vec<groups::GroupChangeDoc>,
+    /// Seats the plan takes and frees per SKU (format 1.3; left out when none change).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seat_changes: Vec<cost::SeatChangeDoc>,
+    /// With a price list (`prices:`): the seats' monthly cost (format 1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<cost::CostDoc>,
     /// `sha256:` and the hex SHA-256 of the RFC 8785 canonical form of this document
     /// without its `checksum` member.
     #[schemars(extend("pattern" = "^sha256:[0-9a-f]{64}$"))]
@@ -191,8 +199,15 @@ pub struct SummaryDoc {
     pub licenses_to_assign: usize,
     pub licenses_to_remove: usize,
     pub settings_to_change: usize,
+    /// Phone numbers assigned plus phone numbers removed (a move counts both).
+    #[serde(default)]
+    pub phone_numbers_to_change: usize,
     /// Communications Credits bought by this plan ("add funds"); null when none.
     pub funds_to_add: Option<MoneyDoc>,
+    /// With a price list: the monthly change of the priced seats, in the price list's
+    /// currency (`cost` has each SKU and the unpriced ones; format 1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_change: Option<MoneyDoc>,
     /// Every user who loses a license, with the licenses lost.
     pub users_losing_licenses: Vec<LossDoc>,
 }
@@ -241,6 +256,27 @@ pub struct UserChangeDoc {
     pub licenses: Vec<LicenseChangeDoc>,
     /// Why desired licenses are not assigned (already provided by E5, a group...).
     pub notes: Vec<String>,
+    /// The user's phone number: assigned (`["create"]`), moved to another number
+    /// (`["update"]`) or removed (`["delete"]`). Absent when it does not change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<PhoneNumberDoc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneNumberDoc {
+    pub actions: Vec<Action>,
+    pub before: Option<NumberDoc>,
+    pub after: Option<NumberDoc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NumberDoc {
+    /// E.164 (`+` and digits).
+    pub telephone_number: String,
+    /// Graph's `numberType`: `callingPlan`, `directRouting` or `operatorConnect`.
+    pub number_type: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -249,6 +285,9 @@ pub struct ObservedUserDoc {
     pub usage_location: Option<String>,
     /// Directly assigned SKU ids (lower case, sorted); group-inherited ones are left out.
     pub direct_sku_ids: Vec<String>,
+    /// Phone numbers assigned to the user (sorted); absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phone_numbers: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -384,6 +423,8 @@ pub fn document(plan: &Plan, backend: &str, config_path: &str, version: &str) ->
         credits,
         warnings,
         groups,
+        seats,
+        cost,
     } = plan;
     PlanDocument {
         format_version: FORMAT_VERSION.to_string(),
@@ -403,6 +444,8 @@ pub fn document(plan: &Plan, backend: &str, config_path: &str, version: &str) ->
         communications_credits: credits.as_ref().map(credits_doc),
         warnings: warnings.iter().map(warning_doc).collect(),
         group_changes: groups.iter().map(groups::group_doc).collect(),
+        seat_changes: seats.iter().map(cost::seat_doc).collect(),
+        cost: cost.as_ref().map(cost::cost_doc),
         checksum: String::new(),
     }
 }
@@ -415,7 +458,12 @@ fn summary(plan: &Plan) -> SummaryDoc {
         licenses_to_assign: s.assign,
         licenses_to_remove: s.remove,
         settings_to_change: s.settings,
+        phone_numbers_to_change: s.numbers,
         funds_to_add: s.add_funds.map(|m| MoneyDoc {
+            amount: m.amount,
+            currency: m.currency,
+        }),
+        monthly_change: s.monthly_change.map(|m| MoneyDoc {
             amount: m.amount,
             currency: m.currency,
         }),
@@ -466,10 +514,12 @@ fn user_doc(user: &UserChange) -> UserChangeDoc {
         remove,
         notes,
         pruned,
+        number,
     } = user;
     let ObservedUser {
         usage_location: observed_location,
         direct_sku_ids,
+        numbers,
     } = observed;
     let mut licenses: Vec<LicenseChangeDoc> = remove
         .iter()
@@ -488,6 +538,7 @@ fn user_doc(user: &UserChange) -> UserChangeDoc {
         observed: ObservedUserDoc {
             usage_location: observed_location.clone(),
             direct_sku_ids: direct_sku_ids.iter().map(|id| id.to_string()).collect(),
+            phone_numbers: numbers.clone(),
         },
         usage_location: usage_location
             .as_ref()
@@ -498,7 +549,54 @@ fn user_doc(user: &UserChange) -> UserChangeDoc {
             }),
         licenses,
         notes: notes.clone(),
+        phone_number: number.as_ref().map(phone_doc),
     }
+}
+
+fn phone_doc(change: &NumberChange) -> PhoneNumberDoc {
+    let NumberChange { from, to } = change;
+    let doc = |n: &PlannedNumber| {
+        let PlannedNumber {
+            number,
+            number_type,
+        } = n;
+        NumberDoc {
+            telephone_number: number.clone(),
+            number_type: number_type.as_str().to_string(),
+        }
+    };
+    let action = match (from, to) {
+        (None, _) => Action::Create,
+        (Some(_), None) => Action::Delete,
+        (Some(_), Some(_)) => Action::Update,
+    };
+    PhoneNumberDoc {
+        actions: vec![action],
+        before: from.as_ref().map(doc),
+        after: to.as_ref().map(doc),
+    }
+}
+
+fn phone_from_doc(doc: &PhoneNumberDoc, what: &str) -> Result<NumberChange, String> {
+    let what = format!("{what}, phone number");
+    let expected = match (&doc.before, &doc.after) {
+        (None, Some(_)) => Action::Create,
+        (Some(_), None) => Action::Delete,
+        (Some(_), Some(_)) => Action::Update,
+        (None, None) => return Err(format!("{what} has neither before nor after")),
+    };
+    one_action(&doc.actions, &what, &[expected])?;
+    let number = |n: &NumberDoc| -> Result<PlannedNumber, String> {
+        Ok(PlannedNumber {
+            number: n.telephone_number.clone(),
+            number_type: crate::base::phone::NumberType::parse(&n.number_type)
+                .ok_or_else(|| format!("{what} has unknown number type `{}`", n.number_type))?,
+        })
+    };
+    Ok(NumberChange {
+        from: doc.before.as_ref().map(number).transpose()?,
+        to: doc.after.as_ref().map(number).transpose()?,
+    })
 }
 
 // Long: builds the credits object of the plan document field by field.
@@ -614,6 +712,8 @@ pub fn plan_from_document(doc: &PlanDocument) -> Result<Plan, String> {
             .iter()
             .map(groups::group_from_doc)
             .collect::<Result<Vec<_>, _>>()?,
+        seats: doc.seat_changes.iter().map(cost::seat_from_doc).collect(),
+        cost: doc.cost.as_ref().map(cost::cost_from_doc),
     })
 }
 
@@ -668,12 +768,18 @@ fn user_from_doc(doc: &UserChangeDoc) -> Result<UserChange, String> {
                 .iter()
                 .map(|id| id.as_str().into())
                 .collect(),
+            numbers: doc.observed.phone_numbers.clone(),
         },
         usage_location,
         add,
         remove,
         notes: doc.notes.clone(),
         pruned: doc.pruned,
+        number: doc
+            .phone_number
+            .as_ref()
+            .map(|p| phone_from_doc(p, &what))
+            .transpose()?,
     })
 }
 

@@ -10,13 +10,20 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::base::licenses::Friendly;
 use crate::config::{DesiredState, GroupKey};
-use crate::tenant::groups::{COUNT_VIOLATION, DEPENDENCY_VIOLATION, error_fix};
+use crate::tenant::capabilities::friendly_of;
+use crate::tenant::groups::{
+    COUNT_VIOLATION, DEPENDENCY_VIOLATION, GROUP_DEPENDENCY_MESSAGE, error_fix,
+    group_missing_prerequisite,
+};
 use crate::tenant::rules::{Holding, holdings};
 use crate::tenant::{AssignedLicense, Group, Snapshot, TenantIndex};
 
+use super::codes::Code;
 use super::model::SkuRef;
 use super::problems::PlanProblem;
+use super::rules::PlanRule;
 use super::skus::ResolvedSkus;
 
 /// One group the plan changes or reports on.
@@ -130,12 +137,12 @@ fn find_group(live: &Snapshot, key: &GroupKey) -> Result<usize, PlanProblem> {
     match found.as_slice() {
         [one] => Ok(*one),
         [] => Err(PlanProblem::new(
-            "commcred::plan::group_not_found",
+            Code::GroupNotFound.as_str(),
             format!("{key} does not exist in the tenant"),
             "create the group first (commcred licenses groups, it does not create them), or fix its name or id",
         )),
         many => Err(PlanProblem::new(
-            "commcred::plan::ambiguous_group",
+            Code::AmbiguousGroup.as_str(),
             format!(
                 "{key} names {} groups: {}",
                 many.len(),
@@ -167,7 +174,7 @@ fn disabled_plan_ids(
             Some(sp) => out.push(sp.service_plan_id.to_ascii_lowercase()),
             None => {
                 return Err(PlanProblem::new(
-                    "commcred::plan::unknown_service_plan",
+                    Code::UnknownServicePlan.as_str(),
                     format!(
                         "{key}: {} has no service plan `{p}` to disable",
                         s.sku_part_number
@@ -216,7 +223,7 @@ pub fn plan_groups(
             wanted.insert(i, list);
         }
     }
-    let mut targets: Vec<(usize, Target)> = Vec::new();
+    let mut targets: Vec<(usize, Target, Option<&crate::config::Origin>)> = Vec::new();
     let mut listed: HashSet<usize> = HashSet::new();
     for want in &desired.groups.list {
         let g = match find_group(live, &want.key) {
@@ -241,18 +248,21 @@ pub fn plan_groups(
                 Err(p) => out.problems.push(p),
             }
         }
-        targets.push((g, target));
+        targets.push((g, target, Some(&want.origin)));
     }
     if desired.prune {
         for g in 0..live.groups.len() {
             if !listed.contains(&g) {
-                targets.push((g, Vec::new()));
+                targets.push((g, Vec::new(), None));
             }
         }
     }
-    for (g, target) in targets {
+    for (g, target, origin) in targets {
         out.managed.insert(live.groups[g].id.to_ascii_lowercase());
         let change = plan_one(live, index, skus, g, &target, &wanted, desired, &mut out);
+        if let Some(p) = missing_prerequisite(live, index, g, &change, origin) {
+            out.problems.push(p);
+        }
         // A change without errors records no reprocessing candidates, so dropping it
         // leaves `count_errors` pointing at the right changes.
         if change.has_changes() || !change.errors.is_empty() {
@@ -260,6 +270,65 @@ pub fn plan_groups(
         }
     }
     out
+}
+
+/// The group's licenses after `change`, with their disabled plans.
+fn licenses_after(live: &Snapshot, g: usize, change: &GroupChange) -> Vec<AssignedLicense> {
+    let mut after: Vec<AssignedLicense> = live.groups[g]
+        .assigned_licenses
+        .iter()
+        .filter(|a| {
+            !change
+                .remove
+                .iter()
+                .any(|r| r.sku_id.eq_ignore_ascii_case(&a.sku_id))
+        })
+        .cloned()
+        .collect();
+    for add in &change.add {
+        after.retain(|a| !a.sku_id.eq_ignore_ascii_case(&add.sku.sku_id));
+        after.push(AssignedLicense {
+            sku_id: add.sku.sku_id.to_string(),
+            disabled_plans: add.disabled_plans.clone(),
+            extra: Default::default(),
+        });
+    }
+    after
+}
+
+/// Rule `group-prerequisite-in-group`: a group whose calling plan has no Teams Phone in
+/// the same group after the plan is refused by Graph ([`GROUP_DEPENDENCY_MESSAGE`]); a plan
+/// error at the group's entry naming what to add.
+fn missing_prerequisite(
+    live: &Snapshot,
+    index: &TenantIndex,
+    g: usize,
+    change: &GroupChange,
+    origin: Option<&crate::config::Origin>,
+) -> Option<PlanProblem> {
+    let after = licenses_after(live, g, change);
+    let dependents = group_missing_prerequisite(live, index, &after)?;
+    let group = &live.groups[g];
+    let phone = live
+        .subscribed_skus
+        .iter()
+        .find(|s| friendly_of(s) == Some(Friendly::PhoneSystem));
+    let add = match phone {
+        Some(s) => format!("phoneSystem ({})", s.sku_part_number),
+        None => "a license that gives Teams Phone (MCOEV, or a suite with it such as SPE_E5)"
+            .to_string(),
+    };
+    Some(PlanRule::GroupPrerequisiteInGroup.problem(
+        Code::GroupPrerequisiteMissing,
+        format!(
+            "{}group \"{}\" ({}) would carry {} without Teams Phone in the same group: Entra ID needs an add-on's prerequisite in the group itself, whatever its members hold elsewhere, and Graph refuses it (\"{GROUP_DEPENDENCY_MESSAGE}\")",
+            origin.map(|o| format!("{o}: ")).unwrap_or_default(),
+            group.display_name,
+            group.id,
+            dependents.join(", "),
+        ),
+        format!("add {add} to this group's licenses, or remove the calling plan from the group"),
+    ))
 }
 
 /// What planning one group needs to read.

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::base::money::{Amount, Money};
+use crate::base::phone::NumberType;
 use crate::tenant::{BillingAccountType, PaymentMethod};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +27,22 @@ pub struct Plan {
     /// Managed groups with changes or members in error, sorted by display name.
     #[serde(default)]
     pub groups: Vec<super::groups::GroupChange>,
+    /// Seats the plan takes and frees, per SKU, sorted by part number: one seat per user
+    /// and SKU however many paths assign it (a group change counts the members who newly
+    /// take a seat).
+    #[serde(default)]
+    pub seats: Vec<SeatChange>,
+    /// With a price list (`prices:`): what the seat changes cost per month.
+    #[serde(default)]
+    pub cost: Option<super::cost::PlanCost>,
+}
+
+/// Seats of one SKU the plan takes and frees.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatChange {
+    pub sku: SkuRef,
+    pub added: usize,
+    pub freed: usize,
 }
 
 /// A warning of the plan, with a stable code (listed in docs/diagnostics.md).
@@ -94,11 +111,17 @@ pub struct UserChange {
     pub notes: Vec<String>,
     /// True when the user is not listed and loses licenses because of `prune: true`.
     pub pruned: bool,
+    /// The user's phone number changes: assigned, moved to another number, or removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<NumberChange>,
 }
 
 impl UserChange {
     pub fn has_changes(&self) -> bool {
-        self.usage_location.is_some() || !self.add.is_empty() || !self.remove.is_empty()
+        self.usage_location.is_some()
+            || !self.add.is_empty()
+            || !self.remove.is_empty()
+            || self.number.is_some()
     }
 
     /// What the user's license change does to the tenant's seats; `None` without one.
@@ -136,12 +159,31 @@ impl SeatEffect {
     }
 }
 
+/// A phone number as the plan names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedNumber {
+    /// E.164, as the inventory shows it.
+    pub number: String,
+    pub number_type: NumberType,
+}
+
+/// A user's number before and after the plan (at least one side is set, and they differ).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumberChange {
+    pub from: Option<PlannedNumber>,
+    pub to: Option<PlannedNumber>,
+}
+
 /// What the plan saw of a user: enough to tell, at apply time, whether it changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObservedUser {
     pub usage_location: Option<String>,
     /// Directly assigned SKU ids, lower case, sorted.
     pub direct_sku_ids: Vec<Arc<str>>,
+    /// Phone numbers assigned to the user, sorted (absent in plans saved before numbers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub numbers: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,7 +269,13 @@ pub struct PlanSummary {
     pub assign: usize,
     pub remove: usize,
     pub settings: usize,
+    /// Phone numbers assigned or removed.
+    pub numbers: usize,
     pub add_funds: Option<Money>,
+    /// With a price list: the monthly change of the priced seats.
+    pub monthly_change: Option<Money>,
+    /// SKUs whose seats change and that the price list has no price for.
+    pub unpriced: usize,
 }
 
 impl Plan {
@@ -250,6 +298,9 @@ impl Plan {
             s.assign += u.add.len();
             s.remove += u.remove.len();
             s.settings += usize::from(u.usage_location.is_some());
+            if let Some(n) = &u.number {
+                s.numbers += usize::from(n.from.is_some()) + usize::from(n.to.is_some());
+            }
         }
         for g in self.groups.iter().filter(|g| g.has_changes()) {
             s.assign += g.add.len();
@@ -258,6 +309,10 @@ impl Plan {
         if let Some(c) = &self.credits {
             s.settings += c.settings.len();
             s.add_funds = c.add_funds.map(|a| c.money(a));
+        }
+        if let Some(cost) = &self.cost {
+            s.monthly_change = Some(cost.money(cost.monthly_change));
+            s.unpriced = cost.unpriced.len();
         }
         s
     }
@@ -291,6 +346,32 @@ impl Plan {
             );
         }
         super::groups::group_operations(&self.groups, &mut ops);
+        // Numbers after licenses (Teams provisions a newly licensed user with a delay), and
+        // every unassignment before any assignment: a number moving from one user to
+        // another is free by the time its new holder asks for it.
+        let numbers = || {
+            self.users
+                .iter()
+                .filter_map(|u| Some((u, u.number.as_ref()?)))
+        };
+        for (u, n) in numbers() {
+            if let Some(from) = &n.from {
+                ops.push(Operation::UnassignNumber {
+                    user_id: u.user_id.clone(),
+                    upn: u.upn.clone(),
+                    number: from.clone(),
+                });
+            }
+        }
+        for (u, n) in numbers() {
+            if let Some(to) = &n.to {
+                ops.push(Operation::AssignNumber {
+                    user_id: u.user_id.clone(),
+                    upn: u.upn.clone(),
+                    number: to.clone(),
+                });
+            }
+        }
         if let Some(c) = &self.credits {
             if let Some(t) = &c.auto_recharge {
                 ops.push(Operation::SetAutoRecharge(t.clone()));
@@ -345,6 +426,18 @@ pub enum Operation {
         group_name: String,
         remove: Vec<SkuRef>,
     },
+    /// Graph's `POST .../numberAssignments/unassignNumber` of the user's number.
+    UnassignNumber {
+        user_id: String,
+        upn: String,
+        number: PlannedNumber,
+    },
+    /// Graph's `POST .../numberAssignments/assignNumber` to the user (as `primary`).
+    AssignNumber {
+        user_id: String,
+        upn: String,
+        number: PlannedNumber,
+    },
 }
 
 impl Operation {
@@ -371,7 +464,18 @@ impl Operation {
     pub fn is_credits(&self) -> bool {
         !matches!(
             self,
-            Operation::SetUsageLocation { .. } | Operation::AssignLicenses { .. }
+            Operation::SetUsageLocation { .. }
+                | Operation::AssignLicenses { .. }
+                | Operation::UnassignNumber { .. }
+                | Operation::AssignNumber { .. }
+        )
+    }
+
+    /// A phone number change (Teams' telephone number management).
+    pub fn is_number(&self) -> bool {
+        matches!(
+            self,
+            Operation::UnassignNumber { .. } | Operation::AssignNumber { .. }
         )
     }
 
@@ -404,6 +508,14 @@ impl Operation {
             Operation::ReprocessLicenses { upn, .. } => {
                 format!("{upn}: reprocess group license assignments")
             }
+            Operation::UnassignNumber { upn, number, .. } => format!(
+                "{upn}: unassign phone number {} ({})",
+                number.number, number.number_type
+            ),
+            Operation::AssignNumber { upn, number, .. } => format!(
+                "{upn}: assign phone number {} ({})",
+                number.number, number.number_type
+            ),
             Operation::RemoveRedundantDirect {
                 upn,
                 group_name,

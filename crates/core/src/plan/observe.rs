@@ -36,6 +36,7 @@ pub fn observe_holdings(
     ObservedUser {
         usage_location: user.usage_location.clone(),
         direct_sku_ids,
+        numbers: Vec::new(),
     }
 }
 
@@ -63,6 +64,7 @@ pub fn observe_credits(
 /// usable balance, so a plan does not go stale merely because time passed.
 pub fn stale_objects(plan: &Plan, snapshot: &Snapshot) -> Vec<String> {
     let index = TenantIndex::build(snapshot);
+    let number_index = crate::tenant::NumberIndex::build(snapshot);
     let mut stale = Vec::new();
     if !plan.tenant_id.eq_ignore_ascii_case(&snapshot.tenant.id) {
         stale.push(format!(
@@ -75,7 +77,8 @@ pub fn stale_objects(plan: &Plan, snapshot: &Snapshot) -> Vec<String> {
         match index.user_by_id(&change.user_id) {
             None => stale.push(format!("user {} (no longer exists)", change.upn)),
             Some(i) => {
-                let now = observe_user(&snapshot.users[i], snapshot, &index);
+                let mut now = observe_user(&snapshot.users[i], snapshot, &index);
+                now.numbers = numbers_of(snapshot, &number_index, &snapshot.users[i].id);
                 if now != change.observed {
                     stale.push(format!("user {}", change.upn));
                 }
@@ -93,6 +96,21 @@ pub fn stale_objects(plan: &Plan, snapshot: &Snapshot) -> Vec<String> {
         }
     }
     stale
+}
+
+/// The numbers assigned to a user, sorted: what a plan observes of them.
+pub fn numbers_of(
+    snapshot: &Snapshot,
+    index: &crate::tenant::NumberIndex,
+    user_id: &str,
+) -> Vec<String> {
+    let mut numbers: Vec<String> = index
+        .of_target(user_id)
+        .iter()
+        .map(|&n| snapshot.number_assignments[n].telephone_number.clone())
+        .collect();
+    numbers.sort();
+    numbers
 }
 
 fn credits_changed(change: &CreditsChange, now: &ObservedCredits) -> bool {

@@ -6,20 +6,23 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 
 use super::observe::observe_holdings;
-use crate::base::licenses::Capabilities;
+use crate::base::licenses::{Capabilities, Capability, Friendly};
 use crate::config::{DesiredState, DesiredUser, Origin};
 use crate::tenant::rules::{
     Holding, capabilities_of, check_license_rules, credits_unusable_with, holdings, holdings_after,
 };
 use crate::tenant::{Snapshot, TenantIndex, User};
 
+use super::codes::Code;
 use super::credits::plan_credits;
 use super::groups::{GroupPlan, plan_groups};
 use super::model::{
-    CreditsChange, FailedAssignment, Plan, PlanWarning, UsageLocationChange, UserChange,
+    CreditsChange, FailedAssignment, Plan, PlanWarning, SeatChange, UsageLocationChange, UserChange,
 };
+use super::numbers::{NumberPlan, UserAfter};
 use super::problems::{PlanErrors, PlanProblem, list_some};
-use super::skus::{ResolvedSkus, nearest, resolve, sku_ref};
+use super::rules::PlanRule;
+use super::skus::{ResolvedSkus, nearest, resolve, sku_ref, unsold_for_users};
 
 /// Plans the changes that make `live` match `desired`. Every problem is collected; any
 /// problem means no plan (and nothing applied).
@@ -30,8 +33,8 @@ pub fn plan(
     now: DateTime<Utc>,
 ) -> Result<Plan, PlanErrors> {
     if !desired.tenant.eq_ignore_ascii_case(&live.tenant.domain) {
-        return Err(PlanErrors(vec![PlanProblem::new(
-            "commcred::plan::tenant_mismatch",
+        return Err(PlanErrors(vec![PlanRule::TenantMatches.problem(
+            Code::TenantMismatch,
             format!(
                 "{}commcred.yaml is for tenant `{}` but the live tenant is `{}` ({})",
                 desired
@@ -58,12 +61,15 @@ pub fn plan(
         seats.release(sku);
     }
     let mut users = Vec::with_capacity(desired.users.len());
+    let mut numbers = NumberPlan::new(live, desired.prune);
 
     let mut listed: HashSet<usize> = HashSet::with_capacity(desired.users.len());
     // Where each listed user is written, by position in the tenant: seat errors name it.
     let mut origins: HashMap<usize, &Origin> = HashMap::with_capacity(desired.users.len());
     let mut warnings = Vec::new();
     let mut missing = Vec::new();
+    // Per friendly name no SKU sells: the users who want it and hold it from nothing else.
+    let mut unsold_missing: BTreeMap<Friendly, Vec<(String, &Origin)>> = BTreeMap::new();
     for want in &desired.users {
         let Some(i) = index.user_by_upn(&want.upn) else {
             missing.push(want);
@@ -78,13 +84,27 @@ pub fn plan(
             groups: &groups,
             prefer_groups: desired.groups.prefer_groups,
         };
-        match plan_listed_user(&ctx, want, desired, i, &mut seats, &mut warnings) {
+        match plan_listed_user(
+            &ctx,
+            want,
+            desired,
+            i,
+            &mut seats,
+            &mut numbers,
+            &mut warnings,
+            &mut unsold_missing,
+        ) {
             Ok(Some(change)) => users.push(change),
             Ok(None) => {}
             Err(p) => problems.extend(p),
         }
     }
     problems.extend(missing_users(&missing, live));
+    problems.extend(
+        unsold_missing
+            .into_iter()
+            .map(|(name, users)| unsold_for_users(name, &users)),
+    );
     if desired.prune {
         for i in 0..live.users.len() {
             if listed.contains(&i) {
@@ -97,11 +117,12 @@ pub fn plan(
                 groups: &groups,
                 prefer_groups: desired.groups.prefer_groups,
             };
-            if let Some(change) = plan_pruned_user(&ctx, i, &mut seats) {
+            if let Some(change) = plan_pruned_user(&ctx, i, &mut seats, &mut numbers) {
                 users.push(change);
             }
         }
     }
+    problems.extend(numbers.finish(&index));
     // Members in CountViolation get the seats the rest of the plan leaves free.
     // A SKU the member holds, or gains directly in this plan, takes no second seat.
     groups.plan_reprocessing(live, |needed, user| {
@@ -125,6 +146,13 @@ pub fn plan(
     }
     problems.extend(shortfalls);
 
+    let billing = match super::billing::billing_account(desired, live) {
+        Ok(kind) => kind,
+        Err(p) => {
+            problems.push(p);
+            None
+        }
+    };
     let credits = match &desired.credits {
         Some(want) => match plan_credits(want, live, &index, &users, now) {
             Ok(c) => Some(c),
@@ -147,6 +175,14 @@ pub fn plan(
         credits.as_ref(),
         now,
     ));
+    super::billing::warnings_for_account(billing, &mut warnings);
+    warnings.extend(super::countries::country_warnings(&index, &users));
+    warnings.extend(super::skus::tenant_license_warnings(live, &skus));
+    let seat_changes = seats.changes(live);
+    let cost = desired.prices.as_ref().map(|prices| {
+        warnings.extend(super::cost::prices_not_in_tenant(prices, live));
+        super::cost::price(&seat_changes, prices)
+    });
     users.sort_by_cached_key(|u| (u.upn.to_lowercase(), u.user_id.clone()));
     let mut group_changes = groups.changes;
     group_changes.sort_by_cached_key(|g| (g.display_name.to_lowercase(), g.group_id.clone()));
@@ -159,6 +195,8 @@ pub fn plan(
         credits,
         warnings,
         groups: group_changes,
+        seats: seat_changes,
+        cost,
     })
 }
 
@@ -183,6 +221,8 @@ struct SeatLedger {
     /// (SKU, user) already counted: a user gaining a SKU directly and through a group
     /// takes one seat (one seat per user and SKU however many paths assign it).
     gained: HashSet<(usize, usize)>,
+    /// SKU -> seats freed (users losing their last active assignment of it).
+    freed: BTreeMap<usize, usize>,
 }
 
 /// A user as seat errors name it: the UPN and, for a listed user, where it is written.
@@ -257,8 +297,8 @@ impl SeatLedger {
             .filter(|&&g| free[g] < 1)
             .map(|&g| live.subscribed_skus[g].sku_part_number.as_str())
             .collect();
-        Some(PlanProblem::new(
-            "commcred::plan::swaps_unorderable",
+        Some(PlanRule::SeatsAvailable.problem(
+            Code::SwapsUnorderable,
             format!(
                 "license swaps cannot be ordered: {} each need a free {} seat that only another swap would free (users: {})",
                 if upns.len() == 1 {
@@ -280,6 +320,23 @@ impl SeatLedger {
 
     fn release(&mut self, sku: usize) {
         self.delta.entry(sku).or_default().0 -= 1;
+        *self.freed.entry(sku).or_default() += 1;
+    }
+
+    /// Seats taken and freed per SKU, for the plan's cost.
+    fn changes(&self, live: &Snapshot) -> Vec<SeatChange> {
+        let mut out: Vec<SeatChange> = self
+            .delta
+            .iter()
+            .map(|(&sku, (_, users))| SeatChange {
+                sku: sku_ref(live, sku),
+                added: users.len(),
+                freed: self.freed.get(&sku).copied().unwrap_or(0),
+            })
+            .filter(|c| c.added > 0 || c.freed > 0)
+            .collect();
+        out.sort_by(|a, b| a.sku.part_number.cmp(&b.sku.part_number));
+        out
     }
     fn shortfalls(&self, live: &Snapshot, origins: &HashMap<usize, &Origin>) -> Vec<PlanProblem> {
         let mut out = Vec::new();
@@ -290,8 +347,8 @@ impl SeatLedger {
             let available = s.available_seats();
             if !users.is_empty() && *needed > available {
                 let upns: Vec<String> = users.iter().map(|&u| user_at(live, origins, u)).collect();
-                out.push(PlanProblem::new(
-                    "commcred::plan::seat_shortfall",
+                out.push(PlanRule::SeatsAvailable.problem(
+                    Code::SeatShortfall,
                     format!(
                         "not enough {} seats: the plan needs {needed} more, {available} available, short by {} (users: {})",
                         sku_ref(live, sku).label(),
@@ -313,13 +370,18 @@ impl SeatLedger {
 
 // Long: one listed user's rules in SPEC §3's order (removals, the state after them, each
 // wanted SKU, usage location, the checks on the result), sharing the user's holdings.
-fn plan_listed_user(
+// Eight: the planner's accumulators (seats, numbers, warnings, capabilities no SKU sells) each
+// arrived with an issue; folding them into one struct is left for the next round.
+#[allow(clippy::too_many_arguments)]
+fn plan_listed_user<'a>(
     ctx: &UserContext,
-    want: &DesiredUser,
+    want: &'a DesiredUser,
     desired: &DesiredState,
     i: usize,
     seats: &mut SeatLedger,
+    numbers: &mut NumberPlan,
     warnings: &mut Vec<PlanWarning>,
+    unsold_missing: &mut BTreeMap<Friendly, Vec<(String, &'a Origin)>>,
 ) -> Result<Option<UserChange>, Vec<PlanProblem>> {
     let live = ctx.live;
     let user = &live.users[i];
@@ -337,6 +399,7 @@ fn plan_listed_user(
     }
 
     let mut change = empty_change(user, &held, ctx.index);
+    change.observed.numbers = numbers.observed(i);
     for h in &held {
         let Some(sku) = h.sku else { continue };
         if h.direct && ctx.groups.deferred.contains(&(i, sku)) {
@@ -348,17 +411,41 @@ fn plan_listed_user(
         } else if h.direct && ctx.skus.managed.contains(&sku) && !wanted.contains(&sku) {
             change.remove.push(ctx.skus.sku_ref(sku));
         } else if !h.direct && ctx.skus.managed.contains(&sku) && !wanted.contains(&sku) {
-            change.notes.push(format!(
+            change.notes.push(PlanRule::GroupLicenseKept.note(format!(
                 "keeps {} through group {} (group licenses are never removed by commcred)",
                 sku_ref(live, sku).label(),
                 h.groups.join(", ")
-            ));
+            )));
         }
     }
     // "Already provided" is judged on what the user keeps after the removals (SPEC §3), so
     // one apply converges: a user losing E5 gets the Audio Conferencing E5 gave.
     let removing: Vec<&str> = change.remove.iter().map(|r| &*r.sku_id).collect();
     let kept = holdings_after(live, ctx.index, &held, &removing, &[]);
+    // Rule `provided-not-bought`: a name no SKU of the tenant sells (Teams Phone only from
+    // E5) needs nothing for a user who already holds it; the others are named in one error.
+    for name in &want.licenses {
+        let Some(&f) = ctx.skus.unsold.get(name) else {
+            continue;
+        };
+        let held_by: Vec<&str> = kept
+            .iter()
+            .filter(|(_, caps)| f.capabilities().iter().any(|c| caps.as_held().has(*c)))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        if held_by.is_empty() {
+            // Named in one `PlanRule::ProvidedNotBought` error after every user is planned.
+            unsold_missing
+                .entry(f)
+                .or_default()
+                .push((want.upn.clone(), &want.origin));
+        } else if !change.notes.iter().any(|n| n.starts_with(f.name())) {
+            change.notes.push(format!(
+                "{f} is already provided by {} (the tenant sells it in no other SKU)",
+                held_by.join(" + ")
+            ));
+        }
+    }
     for &sku in &wanted {
         let mine = held.iter().find(|h| h.sku == Some(sku));
         match mine {
@@ -413,8 +500,8 @@ fn plan_listed_user(
         });
     let mut problems = Vec::new();
     if !change.add.is_empty() && target_location.is_none() {
-        problems.push(PlanProblem::new(
-            "commcred::plan::usage_location_missing",
+        problems.push(PlanRule::UsageLocationFirst.problem(
+            Code::UsageLocationMissing,
             format!(
                 "{}: {} needs a usage location before licenses can be assigned, and has none",
                 want.origin, want.upn
@@ -438,19 +525,53 @@ fn plan_listed_user(
         .collect();
     let after = after_change(live, ctx.index, &held, &change, &from_groups);
     problems.extend(check_after(&after, want));
+    let added = change
+        .add
+        .iter()
+        .filter_map(|a| ctx.index.sku(&a.sku_id))
+        .fold(Capabilities::default(), |acc, sku| {
+            acc.union(ctx.index.capabilities_of_sku(sku))
+        });
+    let location_after = change
+        .usage_location
+        .as_ref()
+        .map(|l| l.to.clone())
+        .or_else(|| user.usage_location.clone());
+    let location = location_after.as_deref();
+    let user_after = UserAfter {
+        caps: capabilities_of(&after),
+        added,
+        location,
+    };
+    numbers.plan_listed(want, i, &user_after, &mut change, &mut problems, warnings);
     if !problems.is_empty() {
         return Err(problems);
     }
     warnings.extend(unpaid_capabilities(&after, &want.upn));
+    warnings.extend(teams_missing(
+        ctx.index,
+        &held,
+        &change,
+        &from_groups,
+        &after,
+        &want.upn,
+    ));
     record_seats(ctx.index, i, &held, &change, seats);
     Ok(keep_if_changed(change))
 }
 
-fn plan_pruned_user(ctx: &UserContext, i: usize, seats: &mut SeatLedger) -> Option<UserChange> {
+fn plan_pruned_user(
+    ctx: &UserContext,
+    i: usize,
+    seats: &mut SeatLedger,
+    numbers: &mut NumberPlan,
+) -> Option<UserChange> {
     let user = &ctx.live.users[i];
     let held = holdings(user, ctx.live, ctx.index);
     let mut change = empty_change(user, &held, ctx.index);
+    change.observed.numbers = numbers.observed(i);
     change.pruned = true;
+    numbers.plan_pruned(i, &mut change);
     for h in &held {
         if let Some(sku) = h.sku
             && h.direct
@@ -474,6 +595,7 @@ fn empty_change(user: &User, held: &[Holding], index: &TenantIndex) -> UserChang
         remove: Vec::new(),
         notes: Vec::new(),
         pruned: false,
+        number: None,
     }
 }
 
@@ -544,15 +666,15 @@ fn check_after(after: &[(String, Capabilities)], want: &DesiredUser) -> Vec<Plan
     let upn = &want.upn;
     let mut out = Vec::new();
     if let Err(e) = check_license_rules(after, upn) {
-        out.push(PlanProblem::new(
-            "commcred::plan::prerequisite_missing",
+        out.push(PlanRule::CallingPlanNeedsTeamsPhone.problem(
+            Code::PrerequisiteMissing,
             format!("{}: {}", want.origin, e.message),
             "add phoneSystem (Teams Phone) to the user's licenses or profile",
         ));
     }
     if credits_unusable_with(after) {
-        out.push(PlanProblem::new(
-            "commcred::plan::prerequisite_missing",
+        out.push(PlanRule::CreditsNeedAWayToCall.problem(
+            Code::PrerequisiteMissing,
             format!(
                 "{}: {upn} would hold communicationsCredits without audio conferencing or Teams Phone with a calling plan, so the credits could never be used",
                 want.origin
@@ -571,16 +693,70 @@ fn unpaid_capabilities(after: &[(String, Capabilities)], upn: &str) -> Vec<PlanW
         return Vec::new();
     }
     caps.needing_credits()
-        .map(|c| PlanWarning {
-            code: "commcred::plan::needs_credits".into(),
-            upn: Some(upn.to_string()),
-            message: format!(
+        .map(|c| PlanRule::NeedsCredits.warning(
+            Code::NeedsCredits,
+            Some(upn),
+            format!(
                 "{upn} will hold {} but not communicationsCredits: every such call is paid from Communications Credits, so {upn} cannot make it",
                 c.label()
             ),
-            assignment: None,
-        })
+        ))
         .collect()
+}
+
+/// Rule `teams-phone-needs-teams` (a warning): Teams Phone works only for a user who also
+/// has Microsoft Teams ("Teams Phone licensing"; the "(no Teams)" suites carry `MCOEV` and
+/// `MCOMEETADV` but not `TEAMS1`, so they need Teams Enterprise or Teams EEA beside them).
+/// No Microsoft page says Graph refuses such an assignment, so the plan warns. A resource
+/// account's Teams Phone is not judged: resource accounts are not Teams users.
+fn teams_missing(
+    index: &TenantIndex,
+    held: &[Holding],
+    change: &UserChange,
+    from_groups: &[usize],
+    after: &[(String, Capabilities)],
+    upn: &str,
+) -> Option<PlanWarning> {
+    if !capabilities_of(after).has(Capability::TeamsPhone) {
+        return None;
+    }
+    let removed = |h: &Holding| {
+        change
+            .remove
+            .iter()
+            .any(|r| r.sku_id.eq_ignore_ascii_case(&h.sku_id))
+    };
+    // Teams from what the user keeps (an active path that is not a removed direct one) or
+    // from what the plan adds (directly or through a managed group).
+    let kept = held.iter().any(|h| {
+        h.teams
+            && h.paths
+                .iter()
+                .filter(|p| !(removed(h) && p.group.is_none()))
+                .any(|p| p.provides())
+    });
+    let added = change
+        .add
+        .iter()
+        .filter_map(|a| index.sku(&a.sku_id))
+        .chain(from_groups.iter().copied())
+        .any(|i| index.sku_gives_teams(i));
+    if kept || added {
+        return None;
+    }
+    let by: Vec<&str> = after
+        .iter()
+        .filter(|(_, caps)| caps.has(Capability::TeamsPhone))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    Some(PlanRule::TeamsPhoneNeedsTeams.warning(
+        Code::TeamsMissing,
+        Some(upn),
+        format!(
+            "{upn} will hold Teams Phone ({}) but no license with Microsoft Teams (TEAMS1): Teams Phone works only inside Teams, so {upn} cannot make or take calls until a license with Teams (such as Microsoft Teams Enterprise or Teams EEA beside a \"(no Teams)\" suite) is assigned",
+            by.join(" + ")
+        ),
+    ))
 }
 
 /// One warning per assignment Microsoft reports in error: it gives the user nothing. An
@@ -612,23 +788,24 @@ fn failed_assignments(
                 (Some(id), None) => format!("group {id}"),
                 (None, _) => "a direct assignment".to_string(),
             };
-            out.push(PlanWarning {
-                code: "commcred::plan::assignment_failed".into(),
-                upn: Some(upn.to_string()),
-                message: format!(
+            let mut warning = PlanRule::AssignmentInError.warning(
+                Code::AssignmentFailed,
+                Some(upn),
+                format!(
                     "{upn}: {part_number} from {by} is in state {state}{}: it gives the user nothing until that is fixed",
                     p.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
                 ),
-                assignment: Some(FailedAssignment {
-                    sku_id: h.sku_id.to_ascii_lowercase(),
-                    part_number,
-                    friendly,
-                    group_id: p.group.clone(),
-                    group_name,
-                    state,
-                    error: p.error.clone(),
-                }),
+            );
+            warning.assignment = Some(FailedAssignment {
+                sku_id: h.sku_id.to_ascii_lowercase(),
+                part_number,
+                friendly,
+                group_id: p.group.clone(),
+                group_name,
+                state,
+                error: p.error.clone(),
             });
+            out.push(warning);
         }
     }
     out
@@ -662,8 +839,8 @@ fn missing_users(missing: &[&DesiredUser], live: &Snapshot) -> Vec<PlanProblem> 
                 Some(near) => format!("did you mean `{near}`? commcred assigns licenses but does not create accounts"),
                 None => "commcred assigns licenses but does not create accounts: create the user first, or fix the UPN".to_string(),
             };
-            PlanProblem::new(
-                "commcred::plan::user_not_found",
+            PlanRule::UserExists.problem(
+                Code::UserNotFound,
                 format!("{}: user {} does not exist in the tenant", want.origin, want.upn),
                 help,
             )
@@ -698,12 +875,7 @@ fn funding_warnings(
         return Vec::new();
     }
     let warning = |message: String| {
-        vec![PlanWarning {
-            code: "commcred::plan::credits_unfunded".into(),
-            upn: None,
-            message,
-            assignment: None,
-        }]
+        vec![PlanRule::CreditsFunded.warning(Code::CreditsUnfunded, None, message)]
     };
     match credits {
         None if desired.credits.is_none() => {

@@ -176,7 +176,11 @@ pub fn steps_for(change: &CreditsChange) -> Vec<ManualStep> {
                 opt_money(t.recharge_amount)
             )),
             (false, _) if change.billing_account_type == BillingAccountType::Mca => Some(
-                "Microsoft Customer Agreement accounts pay usage as post-paid overage; auto-recharge must be off"
+                "Microsoft Customer Agreement accounts pay usage after the fact on the invoice, once any remaining balance is used; auto-recharge must be off or the balance refills itself and billing never switches"
+                    .into(),
+            ),
+            (false, _) if change.billing_account_type == BillingAccountType::Csp => Some(
+                "CSP (new commerce) tenants pay calls beyond the included minutes as overage on the partner's Azure subscription; prepaid credits are not offered in Partner Center"
                     .into(),
             ),
             _ => None,

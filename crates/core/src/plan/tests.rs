@@ -30,6 +30,7 @@ fn origin() -> Origin {
 
 fn user(upn: &str, licenses: &[Friendly]) -> DesiredUser {
     DesiredUser {
+        phone: None,
         upn: upn.into(),
         usage_location: None,
         licenses: licenses.iter().map(|&f| LicenseName::Friendly(f)).collect(),
@@ -45,10 +46,12 @@ fn desired(users: Vec<DesiredUser>) -> DesiredState {
         tenant_origin: None,
         backend: None,
         default_usage_location: Some("US".into()),
+        billing_account: None,
         credits: None,
         users,
         prune: false,
         groups: Default::default(),
+        prices: None,
     }
 }
 

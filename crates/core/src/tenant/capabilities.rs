@@ -9,7 +9,9 @@
 //! commcred counts only `Active` (or no state at all: a snapshot without states) as
 //! providing, so an assignment Microsoft flags is never taken as held.
 
-use crate::base::catalog::{Capabilities, Capability, catalog, sold_capability};
+use crate::base::catalog::{
+    Capabilities, Capability, catalog, is_teams_service_plan, sold_capability,
+};
 use crate::base::licenses::Friendly;
 
 use super::snapshot::{SubscribedSku, User};
@@ -103,6 +105,31 @@ pub fn sku_capabilities(sku: &SubscribedSku, disabled_plans: &[String]) -> Capab
         })
         .filter_map(|p| catalog.capability_of(&p.service_plan_name))
         .collect()
+}
+
+/// True when the SKU, with the listed service plan ids disabled, gives the Microsoft Teams
+/// service ("Teams Phone licensing": Teams Phone needs it). Read from the tenant's own
+/// `servicePlans` when they name a Teams plan; otherwise from Microsoft's table by part
+/// number (a snapshot that lists only the calling plans of its SKUs), with the table's
+/// Teams plan ids checked against `disabledPlans`.
+pub fn sku_has_teams(sku: &SubscribedSku, disabled_plans: &[String]) -> bool {
+    let off = |id: &str| disabled_plans.iter().any(|d| d.eq_ignore_ascii_case(id));
+    let listed: Vec<&str> = sku
+        .service_plans
+        .iter()
+        .filter(|p| is_teams_service_plan(&p.service_plan_name))
+        .map(|p| p.service_plan_id.as_str())
+        .collect();
+    if !listed.is_empty() {
+        return listed.iter().any(|id| !off(id));
+    }
+    let cat = catalog();
+    cat.sku(&sku.sku_part_number).is_some_and(|s| {
+        s.teams_service_plans
+            .iter()
+            .filter_map(|n| cat.teams_plan(n))
+            .any(|p| !off(&p.service_plan_id))
+    })
 }
 
 /// The capability a tenant SKU sells as a calling add-on (`MCOEV`, `MCOPSTN5_US`, ...).

@@ -24,7 +24,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::base::licenses::{Capabilities, Capability};
+use crate::base::licenses::Capabilities;
 
 use super::rules::{RuleError, RuleKind, TenantIndex, check_license_rules, sku_capabilities};
 use super::snapshot::{AssignedLicense, LicenseAssignmentState, Snapshot};
@@ -61,6 +61,36 @@ pub const COUNT_VIOLATION: &str = "CountViolation";
 pub const MUTUALLY_EXCLUSIVE_VIOLATION: &str = "MutuallyExclusiveViolation";
 pub const DEPENDENCY_VIOLATION: &str = "DependencyViolation";
 
+/// Graph's refusal of a group whose add-on lacks its prerequisite in the same group, in
+/// Graph's words ("Identify and resolve license assignment problems for a group in
+/// Microsoft Entra ID", "Manage licenses for products with prerequisites").
+pub const GROUP_DEPENDENCY_MESSAGE: &str = "License operation failed. Make sure that the group has necessary services before adding or removing a dependent service.";
+
+/// Entra ID's rule for add-ons in groups: "the system requires that both the prerequisite
+/// and add-on service plans be present in the same group" (same page). The one add-on
+/// prerequisite commcred knows is Graph's: a calling plan needs Teams Phone. Returns the
+/// part numbers of the group's calling plans when the group's licenses (with their
+/// `disabledPlans`) give no Teams Phone; what members hold elsewhere does not count.
+pub fn group_missing_prerequisite(
+    snapshot: &Snapshot,
+    index: &TenantIndex,
+    licenses: &[AssignedLicense],
+) -> Option<Vec<String>> {
+    let mut all = Capabilities::default();
+    let mut dependents = Vec::new();
+    for l in licenses {
+        let Some(i) = index.sku(&l.sku_id) else {
+            continue;
+        };
+        let caps = sku_capabilities(&snapshot.subscribed_skus[i], &l.disabled_plans);
+        if caps.calling_plan() {
+            dependents.push(snapshot.subscribed_skus[i].sku_part_number.clone());
+        }
+        all = all.union(caps);
+    }
+    (!dependents.is_empty() && !all.as_held().teams_phone()).then_some(dependents)
+}
+
 /// What fixes a member's error, for plans and reports.
 pub fn error_fix(error: &str) -> &'static str {
     match error {
@@ -94,7 +124,9 @@ impl Snapshot {
     /// Graph's `POST /groups/{id}/assignLicense`: changes the group's licenses only (members
     /// are processed afterwards, see [`Snapshot::process_group_licenses`]). Adding a license
     /// the group has updates its disabled plans. Unknown SKUs, user-inapplicable SKUs and
-    /// removing a license the group does not have are refused, all or nothing.
+    /// removing a license the group does not have are refused, all or nothing; so is a
+    /// result whose calling plan lacks Teams Phone in the group ([`group_missing_prerequisite`]).
+    // Long: Graph's checks on the request, then on the group's resulting licenses, before anything is changed.
     pub fn set_group_licenses(
         &mut self,
         index: &TenantIndex,
@@ -149,24 +181,34 @@ impl Snapshot {
                 ));
             }
         }
-        let before = g.assigned_licenses.clone();
-        g.assigned_licenses
-            .retain(|a| !remove.iter().any(|r| r.eq_ignore_ascii_case(&a.sku_id)));
+        let mut after = g.assigned_licenses.clone();
+        after.retain(|a| !remove.iter().any(|r| r.eq_ignore_ascii_case(&a.sku_id)));
         for a in add {
-            match g
-                .assigned_licenses
+            match after
                 .iter_mut()
                 .find(|x| x.sku_id.eq_ignore_ascii_case(&a.sku_id))
             {
                 Some(x) => x.disabled_plans = a.disabled_plans.clone(),
-                None => g.assigned_licenses.push(AssignedLicense {
+                None => after.push(AssignedLicense {
                     sku_id: a.sku_id.clone(),
                     disabled_plans: a.disabled_plans.clone(),
                     extra: Default::default(),
                 }),
             }
         }
-        Ok(g.assigned_licenses != before)
+        if let Some(dependents) = group_missing_prerequisite(self, index, &after) {
+            return Err(rule(
+                RuleKind::DependentServicePlan,
+                format!(
+                    "{GROUP_DEPENDENCY_MESSAGE} The service {} requires Teams Phone (MCOEV) to be enabled as well.",
+                    dependents.join(", ")
+                ),
+            ));
+        }
+        let g = &mut self.groups[group];
+        let changed = g.assigned_licenses != after;
+        g.assigned_licenses = after;
+        Ok(changed)
     }
 
     /// Entra ID's processing of group licenses: every member of every group gets one
@@ -183,7 +225,7 @@ impl Snapshot {
             let group_id = self.groups[g].id.clone();
             let retry_group =
                 matches!(retry, GroupRetry::Group(id) if id.eq_ignore_ascii_case(&group_id));
-            let licenses = self.ordered_group_licenses(index, g);
+            let licenses = self.groups[g].assigned_licenses.clone();
             let members: Vec<usize> = self.groups[g]
                 .members
                 .iter()
@@ -191,9 +233,7 @@ impl Snapshot {
                 .collect();
             for user in members {
                 let retry_errors = retry_group || retry == GroupRetry::User(user);
-                for license in &licenses {
-                    changed |= self.process_member(index, user, &group_id, license, retry_errors);
-                }
+                changed |= self.process_member(index, user, &group_id, &licenses, retry_errors);
             }
         }
         changed
@@ -202,31 +242,21 @@ impl Snapshot {
     /// Reprocessing one user: only the groups it belongs to, errors included. Members
     /// never processed elsewhere wait for their group's next run, as on Entra ID.
     fn process_user(&mut self, index: &TenantIndex, user: usize) -> bool {
-        let user_id = self.users[user].id.clone();
         let mut changed = self.drop_stale_for(index, user);
-        for g in 0..self.groups.len() {
-            if !self.groups[g]
-                .members
-                .iter()
-                .any(|m| m.eq_ignore_ascii_case(&user_id))
-            {
-                continue;
-            }
+        for &g in index.groups_of(self, user) {
             let group_id = self.groups[g].id.clone();
-            for license in &self.ordered_group_licenses(index, g) {
-                changed |= self.process_member(index, user, &group_id, license, true);
-            }
+            let licenses = self.groups[g].assigned_licenses.clone();
+            changed |= self.process_member(index, user, &group_id, &licenses, true);
         }
         changed
     }
 
     /// [`Snapshot::drop_stale_inherited`] for one user.
     fn drop_stale_for(&mut self, index: &TenantIndex, user: usize) -> bool {
-        let user_id = self.users[user].id.clone();
-        let wanted: Vec<(String, String)> = self
-            .groups
+        let wanted: Vec<(String, String)> = index
+            .groups_of(self, user)
             .iter()
-            .filter(|g| g.members.iter().any(|m| m.eq_ignore_ascii_case(&user_id)))
+            .map(|&g| &self.groups[g])
             .flat_map(|g| {
                 g.assigned_licenses
                     .iter()
@@ -252,20 +282,6 @@ impl Snapshot {
             self.sync_assigned(index, user, sku_id);
         }
         !touched.is_empty()
-    }
-
-    /// The group's licenses, those giving Teams Phone first, so that a calling plan in the
-    /// same group finds its prerequisite already processed.
-    fn ordered_group_licenses(&self, index: &TenantIndex, group: usize) -> Vec<AssignedLicense> {
-        let mut licenses = self.groups[group].assigned_licenses.clone();
-        licenses.sort_by_key(|a| {
-            let caps = index
-                .sku(&a.sku_id)
-                .map(|i| index.capabilities_of_sku(i))
-                .unwrap_or_default();
-            !caps.has(Capability::TeamsPhone)
-        });
-        licenses
     }
 
     /// Removes inherited assignments whose group is gone, no longer has the license, or no
@@ -308,99 +324,119 @@ impl Snapshot {
         !touched.is_empty()
     }
 
-    /// Processes one member's inherited assignment of one group license.
+    /// Processes one member's inherited assignments of all of one group's licenses, as one
+    /// unit: Entra ID "attempts to assign all licenses that are specified in the group to
+    /// each user. If Microsoft Entra ID can't assign one of the products because of business
+    /// logic problems, it won't assign the other licenses in the group either" ("Identify and
+    /// resolve license assignment problems for a group"). So either every license of the
+    /// group is `Active` for the member, or every one is `Error` (and holds no seat).
+    // Long: one member x one group in Entra ID's order (what is judged, the verdict, the states written).
     fn process_member(
         &mut self,
         index: &TenantIndex,
         user: usize,
         group_id: &str,
-        license: &AssignedLicense,
+        licenses: &[AssignedLicense],
         retry_errors: bool,
     ) -> bool {
+        if licenses.is_empty() {
+            return false;
+        }
         self.make_states_explicit(user);
         let states = self.users[user]
             .license_assignment_states
             .as_ref()
             .expect("made explicit above");
-        let existing = states.iter().position(|s| {
-            s.sku_id.eq_ignore_ascii_case(&license.sku_id)
-                && s.assigned_by_group
-                    .as_deref()
-                    .is_some_and(|g| g.eq_ignore_ascii_case(group_id))
-        });
-        if let Some(pos) = existing {
-            let state = &states[pos];
-            let same_plans =
-                state.disabled_plans.as_deref().unwrap_or_default() == license.disabled_plans;
-            if state.is_active() {
-                if same_plans {
-                    return false;
+        let existing: Vec<Option<usize>> = licenses
+            .iter()
+            .map(|l| {
+                states.iter().position(|s| {
+                    s.sku_id.eq_ignore_ascii_case(&l.sku_id)
+                        && s.assigned_by_group
+                            .as_deref()
+                            .is_some_and(|g| g.eq_ignore_ascii_case(group_id))
+                })
+            })
+            .collect();
+        let all_active = existing
+            .iter()
+            .all(|e| e.is_some_and(|p| states[p].is_active()));
+        if all_active {
+            // Processed and active: only a changed `disabledPlans` is written through.
+            let mut changed = false;
+            for (license, pos) in licenses.iter().zip(&existing) {
+                let pos = pos.expect("all active");
+                let states = self.users[user].license_assignment_states.as_mut().unwrap();
+                if states[pos].disabled_plans.as_deref().unwrap_or_default()
+                    != license.disabled_plans
+                {
+                    states[pos].disabled_plans = Some(license.disabled_plans.clone());
+                    self.sync_assigned(index, user, &license.sku_id);
+                    changed = true;
                 }
-                self.users[user].license_assignment_states.as_mut().unwrap()[pos].disabled_plans =
-                    Some(license.disabled_plans.clone());
-                self.sync_assigned(index, user, &license.sku_id);
-                return true;
             }
-            if !retry_errors {
-                return false;
-            }
+            return changed;
         }
-        let error = self.judge(index, user, license);
-        let new_state = LicenseAssignmentState {
-            sku_id: license.sku_id.clone(),
-            assigned_by_group: Some(group_id.to_string()),
-            state: Some(if error.is_none() { "Active" } else { "Error" }.to_string()),
-            error: Some(error.unwrap_or("None").to_string()),
-            disabled_plans: Some(license.disabled_plans.clone()),
-            extra: Default::default(),
-        };
-        let states = self.users[user].license_assignment_states.as_mut().unwrap();
-        let changed = match existing {
-            Some(pos)
-                if states[pos].state == new_state.state && states[pos].error == new_state.error =>
-            {
-                false
-            }
-            Some(pos) => {
-                states[pos] = new_state;
-                true
-            }
-            None => {
-                states.push(new_state);
-                true
-            }
-        };
-        self.sync_assigned(index, user, &license.sku_id);
+        if existing.iter().all(Option::is_some) && !retry_errors {
+            return false; // errors stay until the group or the user is reprocessed
+        }
+        let verdicts = self.judge(index, user, group_id, licenses);
+        let blocking = verdicts.iter().flatten().next().copied();
+        let mut changed = false;
+        for ((license, pos), verdict) in licenses.iter().zip(&existing).zip(&verdicts) {
+            // A license that could be assigned on its own is held back by the one that
+            // cannot: it carries that one's error.
+            let error = blocking.map(|b| verdict.unwrap_or(b));
+            let new_state = LicenseAssignmentState {
+                sku_id: license.sku_id.clone(),
+                assigned_by_group: Some(group_id.to_string()),
+                state: Some(if error.is_none() { "Active" } else { "Error" }.to_string()),
+                error: Some(error.unwrap_or("None").to_string()),
+                disabled_plans: Some(license.disabled_plans.clone()),
+                extra: Default::default(),
+            };
+            let states = self.users[user].license_assignment_states.as_mut().unwrap();
+            changed |= match *pos {
+                Some(p)
+                    if states[p].state == new_state.state && states[p].error == new_state.error =>
+                {
+                    false
+                }
+                Some(p) => {
+                    states[p] = new_state;
+                    true
+                }
+                None => {
+                    states.push(new_state);
+                    true
+                }
+            };
+            self.sync_assigned(index, user, &license.sku_id);
+        }
         changed
     }
 
-    /// Why the inherited assignment cannot be active (`None`: it can).
+    /// Why each of the group's licenses cannot be active for the member (`None`: it can),
+    /// judged on what the member holds through every other path plus the whole group.
     fn judge(
         &self,
         index: &TenantIndex,
         user: usize,
-        license: &AssignedLicense,
-    ) -> Option<&'static str> {
-        let Some(sku) = index.sku(&license.sku_id) else {
-            return Some("Other");
-        };
+        group_id: &str,
+        licenses: &[AssignedLicense],
+    ) -> Vec<Option<&'static str>> {
         let u = &self.users[user];
         let states = u.license_assignment_states.as_deref().unwrap_or_default();
-        let held = states
-            .iter()
-            .any(|s| s.sku_id.eq_ignore_ascii_case(&license.sku_id) && s.is_active());
-        // Graph's per-user rules on what the user would hold (other SKUs' active
-        // assignments, plus this one).
+        let from_here = |s: &LicenseAssignmentState| {
+            s.assigned_by_group
+                .as_deref()
+                .is_some_and(|g| g.eq_ignore_ascii_case(group_id))
+        };
+        // Graph's per-user rules on what the member would hold: other paths' active
+        // assignments, plus every license of this group.
         let mut after: Vec<(String, Capabilities)> = Vec::new();
-        for s in states.iter().filter(|s| s.is_active()) {
-            if s.sku_id.eq_ignore_ascii_case(&license.sku_id) {
-                continue;
-            }
-            if let Some(i) = index.sku(&s.sku_id)
-                && !after
-                    .iter()
-                    .any(|(n, _)| *n == self.subscribed_skus[i].sku_part_number)
-            {
+        for s in states.iter().filter(|s| s.is_active() && !from_here(s)) {
+            if let Some(i) = index.sku(&s.sku_id) {
                 let plans = s.disabled_plans.as_deref().unwrap_or_default();
                 after.push((
                     self.subscribed_skus[i].sku_part_number.clone(),
@@ -408,18 +444,37 @@ impl Snapshot {
                 ));
             }
         }
-        after.push((
-            self.subscribed_skus[sku].sku_part_number.clone(),
-            sku_capabilities(&self.subscribed_skus[sku], &license.disabled_plans),
-        ));
+        for l in licenses {
+            if let Some(i) = index.sku(&l.sku_id) {
+                after.push((
+                    self.subscribed_skus[i].sku_part_number.clone(),
+                    sku_capabilities(&self.subscribed_skus[i], &l.disabled_plans),
+                ));
+            }
+        }
         // The one per-user rule Microsoft documents here: a calling plan needs Teams Phone.
-        if check_license_rules(&after, &u.user_principal_name).is_err() {
-            return Some(DEPENDENCY_VIOLATION);
-        }
-        if !held && self.subscribed_skus[sku].available_seats() < 1 {
-            return Some(COUNT_VIOLATION);
-        }
-        None
+        let dependency_broken = check_license_rules(&after, &u.user_principal_name).is_err();
+        licenses
+            .iter()
+            .map(|l| {
+                let Some(sku) = index.sku(&l.sku_id) else {
+                    return Some("Other");
+                };
+                if dependency_broken
+                    && sku_capabilities(&self.subscribed_skus[sku], &l.disabled_plans)
+                        .calling_plan()
+                {
+                    return Some(DEPENDENCY_VIOLATION);
+                }
+                // One seat per user and SKU: none more when any active assignment (this
+                // group's included) already holds it.
+                let held = states
+                    .iter()
+                    .any(|s| s.sku_id.eq_ignore_ascii_case(&l.sku_id) && s.is_active());
+                (!held && self.subscribed_skus[sku].available_seats() < 1)
+                    .then_some(COUNT_VIOLATION)
+            })
+            .collect()
     }
 
     /// A snapshot may leave `licenseAssignmentStates` out (every assignment direct, SPEC

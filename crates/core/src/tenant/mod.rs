@@ -2,11 +2,15 @@
 //! Communications Credits. Pure: no I/O, no clock.
 
 pub mod capabilities;
+pub mod countries;
 pub mod credits;
 pub mod groups;
+pub mod numbers;
 pub mod rules;
 pub mod snapshot;
+pub mod waste;
 
 pub use groups::{Group, GroupRetry};
+pub use numbers::{NumberAssignment, NumberIndex, TeamsUserConfiguration};
 pub use rules::{RuleError, RuleKind, TenantIndex};
 pub use snapshot::*;

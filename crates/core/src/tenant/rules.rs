@@ -3,7 +3,7 @@
 //! The file backend and the emulator both mutate tenants only through these functions.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::base::codes::is_country;
 use crate::base::licenses::Capabilities;
@@ -66,6 +66,12 @@ pub struct TenantIndex {
     sku_capabilities: Vec<Capabilities>,
     /// Lower-case SKU ids by SKU position, shared by every plan entry that names them.
     sku_keys: Vec<Arc<str>>,
+    /// Whether each SKU gives Microsoft Teams with no plan disabled, by SKU position.
+    sku_teams: Vec<bool>,
+    /// The groups each member belongs to (positions), built on first use: only group
+    /// processing needs it, and the planner never does. Group membership never changes
+    /// while an index is in use (no engine adds or removes members).
+    groups_of_user: OnceLock<HashMap<usize, Vec<usize>>>,
 }
 
 impl TenantIndex {
@@ -100,14 +106,42 @@ impl TenantIndex {
             .iter()
             .map(|s| Arc::from(s.sku_id.to_ascii_lowercase()))
             .collect();
+        let sku_teams = snapshot
+            .subscribed_skus
+            .iter()
+            .map(|s| sku_has_teams(s, &[]))
+            .collect();
         TenantIndex {
+            sku_teams,
             sku_keys,
             sku_by_id,
             user_by_upn,
             user_by_guid,
             user_by_other_id,
             sku_capabilities,
+            groups_of_user: OnceLock::new(),
         }
+    }
+
+    /// The positions of the groups `user` is a member of, in `snapshot.groups` order; one
+    /// pass over every membership the first time, a lookup afterwards. `snapshot` must be
+    /// the one the index was built from (or a copy with the same groups and users).
+    pub fn groups_of(&self, snapshot: &Snapshot, user: usize) -> &[usize] {
+        let by_user = self.groups_of_user.get_or_init(|| {
+            let mut by_user: HashMap<usize, Vec<usize>> = HashMap::new();
+            for (g, group) in snapshot.groups.iter().enumerate() {
+                for m in &group.members {
+                    if let Some(u) = self.user_by_id(m) {
+                        let groups = by_user.entry(u).or_default();
+                        if groups.last() != Some(&g) {
+                            groups.push(g);
+                        }
+                    }
+                }
+            }
+            by_user
+        });
+        by_user.get(&user).map_or(&[], Vec::as_slice)
     }
 
     pub fn sku(&self, sku_id: &str) -> Option<usize> {
@@ -133,6 +167,11 @@ impl TenantIndex {
     pub fn capabilities_of_sku(&self, sku: usize) -> Capabilities {
         self.sku_capabilities[sku]
     }
+
+    /// True when the SKU gives Microsoft Teams (all its plans enabled).
+    pub fn sku_gives_teams(&self, sku: usize) -> bool {
+        self.sku_teams[sku]
+    }
 }
 
 /// A GUID (`8-4-4-4-12` hex digits, any case) as a number; `None` for anything else.
@@ -154,7 +193,7 @@ fn guid_key(id: &str) -> Option<u128> {
     Some(key)
 }
 
-pub use super::capabilities::sku_capabilities;
+pub use super::capabilities::{sku_capabilities, sku_has_teams};
 
 /// How a user holds one SKU.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,6 +213,8 @@ pub struct Holding {
     pub enabled: Capabilities,
     /// Service plan ids switched off in this assignment (`disabledPlans`).
     pub disabled_plans: Vec<String>,
+    /// The enabled plans include Microsoft Teams (whatever the state).
+    pub teams: bool,
 }
 
 impl Holding {
@@ -210,7 +251,13 @@ pub fn holdings(user: &User, snapshot: &Snapshot, index: &TenantIndex) -> Vec<Ho
             None => Capabilities::default(),
         };
         let provides = paths.iter().any(AssignmentPath::provides);
+        let teams = match sku {
+            Some(i) if disabled_plans.is_empty() => index.sku_gives_teams(i),
+            Some(i) => sku_has_teams(&snapshot.subscribed_skus[i], &disabled_plans),
+            None => false,
+        };
         out.push(Holding {
+            teams,
             sku,
             sku_id: sku_id.to_string(),
             direct,

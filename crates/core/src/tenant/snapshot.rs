@@ -10,6 +10,66 @@ use crate::base::money::Amount;
 
 type Extra = Map<String, Value>;
 
+/// Fields commcred does not know on a per-user object (a user, an assigned license, an
+/// assignment state), kept so that rewriting a snapshot loses nothing. Most such objects
+/// have none, so the map is boxed and absent when empty: 8 bytes instead of the 72 of an
+/// empty map, on the 300,000-odd of these objects a 100,000-user snapshot holds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Unknown(Option<Box<Extra>>);
+
+impl Unknown {
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.as_ref()?.get(key)
+    }
+
+    pub fn insert(&mut self, key: String, value: Value) {
+        self.0.get_or_insert_default().insert(key, value);
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.0.iter().flat_map(|m| m.iter())
+    }
+}
+
+impl Serialize for Unknown {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Unknown {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Unknown, D::Error> {
+        let map = Extra::deserialize(deserializer)?;
+        Ok(Unknown((!map.is_empty()).then(|| Box::new(map))))
+    }
+}
+
+/// A list read at its exact length. Deserializing grows a vector to four entries for
+/// one; on the lists every user has (licenses, assignment states) the spare room was a
+/// fifth of a 100,000-user plan's memory.
+fn exact<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let mut list = Vec::<T>::deserialize(deserializer)?;
+    list.shrink_to_fit();
+    Ok(list)
+}
+
+/// [`exact`] for an optional list.
+fn exact_option<'de, D, T>(deserializer: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let mut list = Option::<Vec<T>>::deserialize(deserializer)?;
+    if let Some(list) = &mut list {
+        list.shrink_to_fit();
+    }
+    Ok(list)
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
@@ -23,6 +83,14 @@ pub struct Snapshot {
     /// Groups that carry licenses (group-based licensing), see `tenant::groups`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<super::groups::Group>,
+    /// The tenant's phone number inventory (Graph's `numberAssignment` objects), see
+    /// `tenant::numbers`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub number_assignments: Vec<super::numbers::NumberAssignment>,
+    /// Teams users' voice configuration (Graph's `teamsUserConfiguration` objects; `id` is
+    /// the user's id).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_configurations: Vec<super::numbers::TeamsUserConfiguration>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -62,6 +130,13 @@ fn default_applies_to() -> String {
 
 fn default_capability_status() -> String {
     "Enabled".to_string()
+}
+
+impl User {
+    /// False only when the account is disabled (`accountEnabled: false`).
+    pub fn is_enabled(&self) -> bool {
+        self.account_enabled != Some(false)
+    }
 }
 
 impl SubscribedSku {
@@ -106,23 +181,31 @@ pub struct User {
     pub user_principal_name: String,
     #[serde(default)]
     pub usage_location: Option<String>,
-    #[serde(default)]
+    /// Graph's `accountEnabled`: `false` when sign-in is blocked. Absent in a snapshot
+    /// means enabled (Graph has it on every user; hand-written snapshots may leave it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "exact")]
     pub assigned_licenses: Vec<AssignedLicense>,
     /// Optional in snapshots; when absent every assignment counts as direct.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "exact_option"
+    )]
     pub license_assignment_states: Option<Vec<LicenseAssignmentState>>,
     #[serde(flatten)]
-    pub extra: Extra,
+    pub extra: Unknown,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct AssignedLicense {
     pub sku_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "exact")]
     pub disabled_plans: Vec<String>,
     #[serde(flatten)]
-    pub extra: Extra,
+    pub extra: Unknown,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -138,10 +221,14 @@ pub struct LicenseAssignmentState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The service plans switched off in this assignment.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "exact_option"
+    )]
     pub disabled_plans: Option<Vec<String>>,
     #[serde(flatten)]
-    pub extra: Extra,
+    pub extra: Unknown,
 }
 
 impl LicenseAssignmentState {

@@ -2,6 +2,7 @@
 //! live tenant and the credits ledger, plan, save. The CLI calls these; so can a test or a
 //! library user.
 
+pub mod apply;
 pub mod credits;
 pub mod drift;
 pub mod export;
@@ -9,6 +10,7 @@ pub mod ledger;
 pub mod plan;
 pub mod recommend;
 pub mod usage;
+pub mod waste;
 pub mod workspace;
 
 use std::path::Path;
@@ -17,11 +19,15 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use miette::Diagnostic;
 
+use crate::apply::ApplyError;
+use crate::apply::budget::SpendError;
+use crate::apply::monthly::MonthlyError;
 use crate::backend::graph::CredentialEnv;
 use crate::backend::{self, Backend, BackendError};
 use crate::config::{BackendSpec, ConfigError, DesiredState};
 use crate::credits::CreditsError;
 use crate::plan::PlanErrors;
+use crate::plan::saved::PlanFileError;
 
 /// What every workflow needs from its caller: the clock and the backend choice.
 #[derive(Debug, Clone)]
@@ -34,6 +40,12 @@ pub struct Session {
     /// The environment variables Microsoft Graph credentials are read from (a workspace
     /// tenant's own; the Azure SDK's by default).
     pub credentials: CredentialEnv,
+    /// When the command must end (`--timeout`): reads that Microsoft Graph keeps
+    /// throttling stop waiting by then. `None`: no deadline.
+    pub deadline: Option<std::time::Instant>,
+    /// The command applies what it plans: the backend checks, before reading, what the
+    /// changes will need too (Graph permissions).
+    pub applies: bool,
 }
 
 /// Why a workflow stopped; each wraps the diagnostic of the layer that found the problem.
@@ -49,6 +61,14 @@ pub enum WorkflowError {
     Credits(#[from] CreditsError),
     #[error(transparent)]
     Export(#[from] export::ExportError),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error(transparent)]
+    PlanFile(#[from] PlanFileError),
+    #[error(transparent)]
+    Spend(#[from] SpendError),
+    #[error(transparent)]
+    Monthly(#[from] MonthlyError),
 }
 
 impl WorkflowError {
@@ -59,6 +79,10 @@ impl WorkflowError {
             WorkflowError::Plan(e) => e,
             WorkflowError::Credits(e) => e,
             WorkflowError::Export(e) => e,
+            WorkflowError::Apply(e) => e,
+            WorkflowError::PlanFile(e) => e,
+            WorkflowError::Spend(e) => e,
+            WorkflowError::Monthly(e) => e,
         }
     }
 }
@@ -106,6 +130,28 @@ impl Session {
 
     /// Opens the backend `spec` names, with this session's lock wait.
     pub fn open(&self, spec: &BackendSpec) -> Result<Box<dyn Backend>, BackendError> {
-        backend::open_with(spec, self.lock_wait, &self.credentials)
+        let mut backend = backend::open_with(spec, self.lock_wait, &self.credentials)?;
+        backend.set_deadline(self.deadline);
+        Ok(backend)
+    }
+
+    /// What a command on `desired` will ask of the backend: the PSTN call log when it
+    /// manages credits (or `pstn_calls`, for `recommend`), and the changes an apply can
+    /// make.
+    pub fn intent(&self, desired: &DesiredState, pstn_calls: bool) -> backend::Intent {
+        let changes = if self.applies {
+            backend::Changes {
+                user_licenses: true,
+                usage_locations: desired.default_usage_location.is_some()
+                    || desired.users.iter().any(|u| u.usage_location.is_some()),
+                group_licenses: !desired.groups.list.is_empty(),
+            }
+        } else {
+            backend::Changes::default()
+        };
+        backend::Intent {
+            pstn_calls: pstn_calls || desired.credits.is_some(),
+            changes,
+        }
     }
 }

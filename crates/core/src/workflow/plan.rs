@@ -69,7 +69,19 @@ pub fn read_live(
     desired: &DesiredState,
     note: &dyn Fn(&str),
 ) -> Result<(Box<dyn Backend>, Snapshot), WorkflowError> {
+    read_live_with(session, desired, false, note)
+}
+
+/// [`read_live`] for a command that reads the PSTN call log even without credits in the
+/// configuration (`recommend`, with `pstn_calls`).
+pub fn read_live_with(
+    session: &Session,
+    desired: &DesiredState,
+    pstn_calls: bool,
+    note: &dyn Fn(&str),
+) -> Result<(Box<dyn Backend>, Snapshot), WorkflowError> {
     let mut backend = session.open(&session.backend_spec(desired))?;
+    backend.declare(session.intent(desired, pstn_calls));
     note(&format!(
         "Reading the live tenant from {}...",
         backend.describe()

@@ -19,6 +19,9 @@ pub struct AdviceUsage {
     pub first: Option<DateTime<Utc>>,
     /// Where the calls come from, for the advice's header.
     pub source: String,
+    /// The live tenant's billing account type, when the usage came from it and it has a
+    /// credits account (or ledger) that says.
+    pub billing: Option<crate::tenant::BillingAccountType>,
 }
 
 /// The rows of every export in `files`, merged; the earliest day any file covers; and the
@@ -39,6 +42,7 @@ pub fn from_files(files: &[PathBuf]) -> Result<AdviceUsage, WorkflowError> {
         rows,
         first,
         source: names.join(", "),
+        billing: None,
     })
 }
 
@@ -49,11 +53,15 @@ pub fn from_tenant(
     desired: &DesiredState,
     note: &dyn Fn(&str),
 ) -> Result<AdviceUsage, WorkflowError> {
-    let (mut backend, live) = super::plan::read_live(session, desired, note)?;
+    let (mut backend, live) = super::plan::read_live_with(session, desired, true, note)?;
     let rows = super::credits::calls_for_advice(desired, &live, backend.pstn_calls(), session.now)?;
     Ok(AdviceUsage {
         rows,
         first: None,
         source: format!("the usage known for {}", desired.tenant),
+        billing: live
+            .communications_credits
+            .as_ref()
+            .map(|a| a.billing_account_type),
     })
 }

@@ -4,12 +4,16 @@
 use rust_decimal::Decimal;
 
 use crate::backend::ApplyReport;
+use crate::base::catalog::Capabilities;
 use crate::plan::Operation;
-use crate::tenant::{Snapshot, TenantIndex, credits};
+use crate::tenant::rules::holdings;
+use crate::tenant::{NumberIndex, Snapshot, TenantIndex, credits};
+
+use super::waiting::Waiting;
 
 /// Applies `ops` in order to an in-memory snapshot with Graph's rules. A license change
 /// refused only for want of a seat waits until another change frees one (a chain of
-/// calling-plan swaps); any other refusal stops the run, and the caller then discards the
+/// calling-plan swaps, see `waiting.rs`); any other refusal stops the run, and the caller then discards the
 /// snapshot, so a file is never left half-applied.
 pub fn apply_to_snapshot(
     snapshot: &mut Snapshot,
@@ -17,8 +21,9 @@ pub fn apply_to_snapshot(
     now: chrono::DateTime<chrono::Utc>,
 ) -> ApplyReport {
     let index = TenantIndex::build(snapshot);
+    let mut numbers = NumberIndex::build(snapshot);
     let mut report = ApplyReport::default();
-    let mut waiting: Vec<(Operation, String)> = Vec::new();
+    let mut waiting = Waiting::default();
     for (n, op) in ops.iter().enumerate() {
         match super::groups::apply_group_op(snapshot, &index, op) {
             Some(Ok(kept)) => {
@@ -35,17 +40,28 @@ pub fn apply_to_snapshot(
             }
             None => {}
         }
+        if op.is_number() {
+            match apply_number(snapshot, &index, &mut numbers, op) {
+                Ok(()) => report.applied.push(op.clone()),
+                Err(message) => {
+                    report.failed.push((op.clone(), message));
+                    report.not_attempted.extend(ops[n + 1..].iter().cloned());
+                    return report;
+                }
+            }
+            continue;
+        }
         match apply_one(snapshot, &index, op, now) {
             Ok(()) => {
                 report.applied.push(op.clone());
-                if matches!(op, Operation::AssignLicenses { .. }) {
-                    retry_waiting(snapshot, &index, &mut waiting, &mut report, now);
-                }
+                waiting.retry_after(op, snapshot, &index, &mut report, |snapshot, op| {
+                    apply_one(snapshot, &index, op, now).map_err(|r| r.seat)
+                });
             }
             Err(Refusal {
                 message,
                 seat: true,
-            }) => waiting.push((op.clone(), message)),
+            }) => waiting.push(snapshot, &index, op.clone(), message),
             Err(Refusal { message, .. }) => {
                 report.failed.push((op.clone(), message));
                 report.not_attempted.extend(ops[n + 1..].iter().cloned());
@@ -53,32 +69,8 @@ pub fn apply_to_snapshot(
             }
         }
     }
-    report.failed.extend(waiting);
+    report.failed.extend(waiting.into_failed());
     report
-}
-
-/// Retries seat-starved changes until none of them goes through any more.
-fn retry_waiting(
-    snapshot: &mut Snapshot,
-    index: &TenantIndex,
-    waiting: &mut Vec<(Operation, String)>,
-    report: &mut ApplyReport,
-    now: chrono::DateTime<chrono::Utc>,
-) {
-    loop {
-        let before = waiting.len();
-        let mut still = Vec::new();
-        for (op, message) in waiting.drain(..) {
-            match apply_one(snapshot, index, &op, now) {
-                Ok(()) => report.applied.push(op),
-                Err(_) => still.push((op, message)),
-            }
-        }
-        *waiting = still;
-        if waiting.len() == before || waiting.is_empty() {
-            return;
-        }
-    }
 }
 
 /// Why one operation was refused; `seat` when only a free seat was missing.
@@ -160,6 +152,37 @@ fn apply_one(
             Ok(())
         }
         other => Err(format!("{} is a group operation", other.describe()).into()),
+    }
+}
+
+/// A phone number change with Teams' rules (`tenant::numbers`): the user's licenses as
+/// they are at this point of the apply (licenses are applied first).
+fn apply_number(
+    snapshot: &mut Snapshot,
+    index: &TenantIndex,
+    numbers: &mut NumberIndex,
+    op: &Operation,
+) -> Result<(), String> {
+    match op {
+        Operation::UnassignNumber { upn, number, .. } => snapshot
+            .unassign_number(numbers, &number.number, number.number_type)
+            .map_err(|e| format!("{upn}: {e}")),
+        Operation::AssignNumber {
+            user_id,
+            upn,
+            number,
+        } => {
+            let i = index
+                .user_by_id(user_id)
+                .ok_or_else(|| format!("user {upn} no longer exists"))?;
+            let caps = holdings(&snapshot.users[i], snapshot, index)
+                .iter()
+                .fold(Capabilities::default(), |acc, h| acc.union(h.capabilities));
+            snapshot
+                .assign_number(numbers, i, caps, &number.number, number.number_type)
+                .map_err(|e| format!("{upn}: {e}"))
+        }
+        other => Err(format!("{} is not a number change", other.describe())),
     }
 }
 

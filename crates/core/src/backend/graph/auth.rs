@@ -195,7 +195,7 @@ impl Credentials {
                      (the Azure SDK's variables; docs/graph.md shows each way to sign in). \
                      Permissions: {}",
                     missing.join(" and "),
-                    super::permissions::HINT
+                    super::permissions::hint()
                 )))
             }
         }

@@ -84,6 +84,21 @@ pub(crate) enum CallError {
     },
     /// No token could be had: nothing else will work either.
     Auth(String),
+    /// Graph kept throttling reads and the next wait would pass the command's deadline.
+    Throttled(ThrottledReads),
+}
+
+/// How Graph throttled this command's reads so far, for the diagnostic that ends it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct ThrottledReads {
+    /// Reads answered 429.
+    pub too_many: u64,
+    /// Reads answered 503 with a `Retry-After`.
+    pub unavailable: u64,
+    /// The last `Retry-After` (`None`: Graph gave none and the client backed off).
+    pub last_retry_after: Option<Duration>,
+    /// Time spent waiting on throttled reads.
+    pub waited: Duration,
 }
 
 impl CallError {
@@ -91,7 +106,22 @@ impl CallError {
         match self {
             CallError::Transport(_) => true,
             CallError::Status { status, .. } => *status == 429 || *status >= 500,
-            CallError::Auth(_) => false,
+            CallError::Auth(_) | CallError::Throttled(_) => false,
+        }
+    }
+
+    /// Graph asks the client to slow down: a 429, or a 503 that says when to come back
+    /// ("Microsoft Graph throttling guidance"). Such reads are retried until the deadline,
+    /// not a fixed number of times.
+    pub(crate) fn is_throttling(&self) -> bool {
+        match self {
+            CallError::Status { status: 429, .. } => true,
+            CallError::Status {
+                status: 503,
+                retry_after,
+                ..
+            } => retry_after.is_some(),
+            _ => false,
         }
     }
 
@@ -114,15 +144,42 @@ impl std::fmt::Display for CallError {
                 ..
             } => write!(f, "{status} {code}: {message}"),
             CallError::Auth(m) => write!(f, "cannot get a token: {m}"),
+            CallError::Throttled(t) => write!(
+                f,
+                "Microsoft Graph throttled the reads: {} answered 429 and {} answered 503, the last asking to wait {}; stopped at the deadline (--timeout) after waiting {} s",
+                t.too_many,
+                t.unavailable,
+                describe_wait(t.last_retry_after),
+                t.waited.as_secs()
+            ),
         }
     }
 }
 
-/// Reads `{"error":{"code","message"}}`, tolerating anything else.
+/// `1 s`, `2.5 s`, or `no time` (no `Retry-After`).
+pub(crate) fn describe_wait(wait: Option<Duration>) -> String {
+    match wait {
+        Some(d) if d.subsec_millis() == 0 => format!("{} s", d.as_secs()),
+        Some(d) => format!("{:.1} s", d.as_secs_f64()),
+        None => "no time (no Retry-After)".to_string(),
+    }
+}
+
+/// Reads `{"error":{"code","message"}}`, tolerating anything else. Both are echoed in
+/// diagnostics and reports, so each is cut to 1,000 characters: an answer Graph (or a proxy
+/// in front of it) pads to megabytes must not become a megabyte diagnostic.
 pub(crate) fn graph_error(body: &Value) -> (String, String) {
     let e = &body["error"];
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let text = |v: &Value| clip(v.as_str().unwrap_or_default(), 1000);
     (text(&e["code"]), text(&e["message"]))
+}
+
+/// `text` cut to `limit` characters, saying how long it was.
+fn clip(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        None => text.to_string(),
+        Some((at, _)) => format!("{}… ({} bytes)", &text[..at], text.len()),
+    }
 }
 
 /// One request of a `$batch`.
@@ -172,6 +229,10 @@ pub(crate) struct GraphClient {
     pub(crate) retry: RetryPolicy,
     /// Every HTTP request sent, token requests included.
     pub(crate) requests: Arc<AtomicU64>,
+    /// When reads stop waiting out throttling (the command's `--timeout`).
+    deadline: std::sync::Mutex<Option<tokio::time::Instant>>,
+    /// How Graph throttled the reads so far (all reads of the command together).
+    throttled: std::sync::Mutex<ThrottledReads>,
 }
 
 impl GraphClient {
@@ -188,7 +249,33 @@ impl GraphClient {
             tokens,
             retry,
             requests,
+            deadline: std::sync::Mutex::new(None),
+            throttled: std::sync::Mutex::new(ThrottledReads::default()),
         }
+    }
+
+    /// Reads wait out throttling until `deadline`, then fail with [`CallError::Throttled`].
+    pub(crate) fn set_deadline(&self, deadline: Option<std::time::Instant>) {
+        *self.deadline.lock().expect("deadline lock") =
+            deadline.map(tokio::time::Instant::from_std);
+    }
+
+    /// Counts a throttled read and decides: `Ok(wait)` to wait and retry, or the error that
+    /// ends the read because the wait would pass the deadline.
+    fn throttled_read(&self, e: &CallError, backoff: Duration) -> Result<Duration, CallError> {
+        let wait = e.retry_after().unwrap_or(backoff);
+        let mut t = self.throttled.lock().expect("throttle lock");
+        match e {
+            CallError::Status { status: 429, .. } => t.too_many += 1,
+            _ => t.unavailable += 1,
+        }
+        t.last_retry_after = e.retry_after();
+        let deadline = *self.deadline.lock().expect("deadline lock");
+        if deadline.is_some_and(|d| tokio::time::Instant::now() + wait >= d) {
+            return Err(CallError::Throttled(t.clone()));
+        }
+        t.waited += wait;
+        Ok(wait)
     }
 
     fn absolute(&self, url: &str) -> String {
@@ -299,6 +386,19 @@ impl GraphClient {
             attempt += 1;
             match self.call_with(Method::GET, url, None, headers).await {
                 Ok(v) => return Ok(v),
+                // Throttling is retried until the deadline (Graph's guidance: wait the
+                // Retry-After and retry, as long as 429s come back), not a number of times.
+                Err(e) if e.is_throttling() => {
+                    attempt -= 1;
+                    let backoff = delays.next().unwrap_or(self.retry.max_delay);
+                    let wait = self.throttled_read(&e, backoff)?;
+                    tracing::info!(
+                        url,
+                        "Microsoft Graph answered {e}; waiting {} before reading again",
+                        describe_wait(Some(wait))
+                    );
+                    tokio::time::sleep(wait).await;
+                }
                 Err(e) if e.is_transient() && attempt < self.retry.max_attempts => {
                     let backoff = delays.next().unwrap_or(self.retry.max_delay);
                     tracing::debug!(url, error = %e, "retrying a Graph read");
@@ -412,6 +512,20 @@ fn describe_transport(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn graph_error_texts_are_cut_to_a_thousand_characters() {
+        let huge = "é".repeat(5_000_000);
+        let body = json!({"error": {"code": "Request_BadRequest", "message": huge}});
+        let (code, message) = graph_error(&body);
+        assert_eq!(code, "Request_BadRequest");
+        assert!(message.chars().count() < 1100, "{}", message.len());
+        assert!(
+            message.ends_with("… (10000000 bytes)"),
+            "{}",
+            &message[1990..]
+        );
+    }
 
     #[test]
     fn retry_after_accepts_fractional_seconds_and_dates() {

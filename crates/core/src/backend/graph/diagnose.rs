@@ -35,7 +35,7 @@ pub(crate) fn refusal(op: &Operation, status: u16, code: &str, message: &str) ->
     let mut text = format!("{upn}: Microsoft Graph refused to {what} ({status} {code}): {message}");
     if status == 403 || code.starts_with("Authorization_") {
         text.push_str(" — help: the application lacks permission: ");
-        text.push_str(super::permissions::HINT);
+        text.push_str(&super::permissions::hint());
     } else if let Some(help) = help(status, code, message) {
         text.push_str(" — help: ");
         text.push_str(help);

@@ -222,6 +222,8 @@ pub struct GraphBackend {
     /// Groups whose members are read even without licenses (the YAML names them).
     wanted_groups: Vec<String>,
     group_wait: groups::GroupWait,
+    /// What the command declared it will do (the permission preflight checks it all).
+    intent: super::Intent,
     /// Always `Some` until dropped (taken out so dropping never blocks, see `Drop`).
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -262,6 +264,7 @@ impl GraphBackend {
         };
         Ok(GraphBackend {
             wanted_groups: Vec::new(),
+            intent: super::Intent::default(),
             group_wait: options.group_wait.clone(),
             spec,
             client: Arc::new(client),
@@ -331,6 +334,8 @@ impl GraphBackend {
                 users,
                 communications_credits: None,
                 groups,
+                number_assignments: Vec::new(),
+                user_configurations: Vec::new(),
                 extra: Default::default(),
             })
         })
@@ -356,13 +361,23 @@ impl Backend for GraphBackend {
         Some(self)
     }
 
+    fn declare(&mut self, intent: super::Intent) {
+        self.intent = intent;
+    }
+
+    fn set_deadline(&mut self, deadline: Option<std::time::Instant>) {
+        self.client.set_deadline(deadline);
+    }
+
+    /// One preflight before the first read: every permission the reads and the declared
+    /// PSTN call log need, and (when one is missing) those the declared changes will need.
     fn read(&mut self) -> Result<Snapshot, BackendError> {
-        self.require(&permissions::READS)?;
+        self.require(&permissions::read_needs(&self.intent))?;
         self.read_tenant()
     }
 
     fn begin(&mut self) -> Result<Snapshot, BackendError> {
-        self.require(&permissions::READS)?;
+        self.require(&permissions::read_needs(&self.intent))?;
         let live = self.read_tenant()?;
         self.live = Some(live.clone());
         Ok(live)

@@ -10,14 +10,32 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
 /// One thing commcred does on Graph and the application permissions Graph accepts for it.
+///
+/// To support a new Graph call: add a `Need` here naming its calls, its reference page and
+/// the permissions of that page's "Permissions" table (least privileged first, then the
+/// higher privileged ones), add it to [`ALL`] and to what needs it ([`Scope::needs`] or
+/// [`needs_of`]), add its row to docs/graph.md ("Permissions"; a test compares them) and
+/// the same table to the emulator (`crates/emulator/src/permissions.rs`; a test compares that too).
 #[derive(Debug)]
 pub struct Need {
     /// The least privileged permission: the one commcred asks for.
     pub permission: &'static str,
-    /// Higher privileged permissions Graph also accepts for the same calls.
+    /// Higher privileged permissions Graph also accepts for every call of this need.
     pub also: &'static [&'static str],
     /// What it is for, in the error that names it.
     pub purpose: &'static str,
+    /// The calls it allows: method and path relative to `/v1.0` (`{id}` for an id).
+    pub calls: &'static [(&'static str, &'static str)],
+    /// The Graph v1.0 reference page(s) whose "Permissions" table this comes from.
+    pub source: &'static str,
+}
+
+impl Need {
+    /// Whether `granted` holds this need's permission or a higher one Graph accepts.
+    pub fn met_by(&self, granted: &[String]) -> bool {
+        let has = |p: &str| granted.iter().any(|g| g.eq_ignore_ascii_case(p));
+        has(self.permission) || self.also.iter().any(|a| has(a))
+    }
 }
 
 /// `GET /users` (and `/users/$count`, `/users/{id}`): "List users".
@@ -29,6 +47,12 @@ pub const READ_USERS: Need = Need {
         "Directory.ReadWrite.All",
     ],
     purpose: "read the users and their licenses",
+    calls: &[
+        ("GET", "/users"),
+        ("GET", "/users/$count"),
+        ("GET", "/users/{id}"),
+    ],
+    source: "List users; Get user",
 };
 /// `GET /organization` and `GET /subscribedSkus`: "List organization", "List subscribedSkus"
 /// (Organization.Read.All is accepted by both, so one permission covers the two).
@@ -40,6 +64,8 @@ pub const READ_ORGANIZATION: Need = Need {
         "Directory.ReadWrite.All",
     ],
     purpose: "read the tenant and its subscriptions",
+    calls: &[("GET", "/organization"), ("GET", "/subscribedSkus")],
+    source: "List organization; List subscribedSkus",
 };
 /// `GET /groups` and their `transitiveMembers`: "List groups", "List group transitive
 /// members" (every read lists the groups that assign licenses).
@@ -52,36 +78,57 @@ pub const READ_GROUPS: Need = Need {
         "Directory.ReadWrite.All",
     ],
     purpose: "read the groups that assign licenses and their members",
+    calls: &[
+        ("GET", "/groups"),
+        ("GET", "/groups/{id}/transitiveMembers"),
+    ],
+    source: "List groups; List group transitive members",
 };
 /// `POST /users/{id}/assignLicense`: "user: assignLicense".
 pub const WRITE_LICENSES: Need = Need {
     permission: "LicenseAssignment.ReadWrite.All",
     also: &["User.ReadWrite.All", "Directory.ReadWrite.All"],
     purpose: "assign and remove licenses",
+    calls: &[("POST", "/users/{id}/assignLicense")],
+    source: "user: assignLicense",
 };
 /// `POST /groups/{id}/assignLicense`: "group: assignLicense".
 pub const WRITE_GROUP_LICENSES: Need = Need {
     permission: "LicenseAssignment.ReadWrite.All",
     also: &["Group.ReadWrite.All", "Directory.ReadWrite.All"],
     purpose: "assign and remove groups' licenses",
+    calls: &[("POST", "/groups/{id}/assignLicense")],
+    source: "group: assignLicense",
 };
 /// `POST /users/{id}/reprocessLicenseAssignment`: "user: reprocessLicenseAssignment".
 pub const REPROCESS_LICENSES: Need = Need {
     permission: "User.ReadWrite.All",
     also: &["Directory.ReadWrite.All"],
     purpose: "reprocess group members' licenses",
+    calls: &[("POST", "/users/{id}/reprocessLicenseAssignment")],
+    source: "user: reprocessLicenseAssignment",
 };
 /// `PATCH /users/{id}` with `usageLocation`: "Update user".
 pub const WRITE_USAGE_LOCATION: Need = Need {
     permission: "User.ReadWrite.All",
     also: &["Directory.ReadWrite.All"],
     purpose: "set users' usageLocation",
+    calls: &[("PATCH", "/users/{id}")],
+    source: "Update user",
 };
-/// `GET /communications/callRecords/getPstnCalls(...)`: "callRecords: getPstnCalls".
+/// `GET /communications/callRecords/getPstnCalls(...)`: "callRecord: getPstnCalls" lists
+/// `CallRecord-PstnCalls.Read.All` as the least privileged application permission ("Read
+/// PSTN and direct routing call log data") and `CallRecords.Read.All` as the higher one,
+/// which also reads every call and meeting record.
 pub const READ_PSTN_CALLS: Need = Need {
-    permission: "CallRecords.Read.All",
-    also: &[],
+    permission: "CallRecord-PstnCalls.Read.All",
+    also: &["CallRecords.Read.All"],
     purpose: "read the PSTN call log (Communications Credits usage)",
+    calls: &[(
+        "GET",
+        "/communications/callRecords/getPstnCalls(fromDateTime={from},toDateTime={to})",
+    )],
+    source: "callRecord: getPstnCalls",
 };
 
 /// What every read of the tenant needs.
@@ -92,19 +139,61 @@ pub const ALL: [&Need; 8] = [
     &READ_USERS,
     &READ_ORGANIZATION,
     &READ_GROUPS,
+    &READ_PSTN_CALLS,
     &WRITE_LICENSES,
     &WRITE_GROUP_LICENSES,
     &REPROCESS_LICENSES,
     &WRITE_USAGE_LOCATION,
-    &READ_PSTN_CALLS,
 ];
 
-/// The hint that 403s and missing credentials show: every permission, by command.
-pub const HINT: &str = "plan, drift and export need User.Read.All, Organization.Read.All and \
-     GroupMember.Read.All; \
-     reading Communications Credits usage adds CallRecords.Read.All; apply adds \
-     LicenseAssignment.ReadWrite.All, and User.ReadWrite.All when the plan sets a \
-     usageLocation or reprocesses group members (application permissions, with admin consent; see docs/graph.md)";
+/// The hint that 403s and missing credentials show: every permission and what it is for.
+pub fn hint() -> String {
+    let mut by_permission: Vec<(&str, Vec<&str>)> = Vec::new();
+    for need in ALL {
+        match by_permission
+            .iter_mut()
+            .find(|(p, _)| *p == need.permission)
+        {
+            Some((_, purposes)) => purposes.push(need.purpose),
+            None => by_permission.push((need.permission, vec![need.purpose])),
+        }
+    }
+    let list: Vec<String> = by_permission
+        .iter()
+        .map(|(p, purposes)| format!("{p} (to {})", purposes.join(", to ")))
+        .collect();
+    format!(
+        "commcred uses these Microsoft Graph application permissions, each only when the command needs it: {} (with admin consent; docs/graph.md says which command needs which)",
+        list.join(", ")
+    )
+}
+
+/// What a command needs before it reads, from what it declared ([`crate::backend::Intent`]):
+/// the reads, and the PSTN call log when it reads credits usage.
+pub fn read_needs(intent: &crate::backend::Intent) -> Vec<&'static Need> {
+    let mut needs = READS.to_vec();
+    if intent.pstn_calls {
+        needs.push(&READ_PSTN_CALLS);
+    }
+    needs
+}
+
+/// The write permissions the changes a configuration can make may need (told to the
+/// admin with missing read permissions, so that one round of consent is enough).
+pub fn change_needs(changes: &crate::backend::Changes) -> Vec<&'static Need> {
+    let mut needs = Vec::new();
+    if changes.user_licenses {
+        needs.push(&WRITE_LICENSES);
+    }
+    if changes.usage_locations {
+        needs.push(&WRITE_USAGE_LOCATION);
+    }
+    if changes.group_licenses {
+        needs.push(&WRITE_GROUP_LICENSES);
+        needs.push(&REPROCESS_LICENSES);
+    }
+    needs
+}
 
 /// The application permissions an access token grants (its `roles` claim). `None` when the
 /// token is not a JWT commcred can read: then nothing is checked and Graph has the last word.
@@ -132,36 +221,69 @@ pub fn granted_roles(access_token: &str) -> Option<Vec<String>> {
 
 /// The needs none of whose accepted permissions is granted.
 pub fn missing<'a>(granted: &[String], needs: &[&'a Need]) -> Vec<&'a Need> {
-    let has = |p: &str| granted.iter().any(|g| g.eq_ignore_ascii_case(p));
     needs
         .iter()
-        .filter(|n| !has(n.permission) && !n.also.iter().any(|a| has(a)))
+        .filter(|n| !n.met_by(granted))
         .copied()
         .collect()
 }
 
-/// `the application lacks ... : LicenseAssignment.ReadWrite.All (to assign and remove licenses)`.
-pub fn describe_missing(missing: &[&Need]) -> String {
-    // One entry per permission, with every purpose it is missing for, in first-need order.
-    let mut by_permission: Vec<(&str, Vec<&str>)> = Vec::new();
+/// `X (to a, to b), Y (to c)`: one entry per permission, with every purpose it is missing
+/// for, in first-need order.
+fn list_missing(missing: &[&Need]) -> Vec<String> {
+    let mut by_permission: Vec<(&Need, Vec<&str>)> = Vec::new();
     for need in missing {
         match by_permission
             .iter_mut()
-            .find(|(p, _)| *p == need.permission)
+            .find(|(n, _)| n.permission == need.permission)
         {
             Some((_, purposes)) => purposes.push(need.purpose),
-            None => by_permission.push((need.permission, vec![need.purpose])),
+            None => by_permission.push((need, vec![need.purpose])),
         }
     }
-    let names: Vec<String> = by_permission
+    by_permission
         .iter()
-        .map(|(permission, purposes)| format!("{permission} (to {})", purposes.join(", to ")))
+        .map(|(need, purposes)| {
+            let higher = match need.also {
+                [] => String::new(),
+                also => format!("; or a higher one: {}", also.join(", ")),
+            };
+            format!(
+                "{} (to {}{higher})",
+                need.permission,
+                purposes.join(", to ")
+            )
+        })
+        .collect()
+}
+
+/// `the application's access token lacks ... : LicenseAssignment.ReadWrite.All (to assign
+/// and remove licenses; or a higher one: ...)`.
+pub fn describe_missing(missing: &[&Need]) -> String {
+    describe_all_missing(missing, &[])
+}
+
+/// [`describe_missing`], adding what the changes the configuration can make will need too
+/// (`later`), so that the admin grants everything in one round of consent.
+pub fn describe_all_missing(missing: &[&Need], later: &[&Need]) -> String {
+    let names = list_missing(missing);
+    let later: Vec<&Need> = later
+        .iter()
+        .filter(|l| !missing.iter().any(|m| m.permission == l.permission))
+        .copied()
         .collect();
-    format!(
+    let mut text = format!(
         "the application's access token lacks the Microsoft Graph application permission{} {}",
         if names.len() == 1 { "" } else { "s" },
         names.join(", ")
-    )
+    );
+    if !later.is_empty() {
+        text.push_str(&format!(
+            "; applying the changes this configuration can make also needs {}",
+            list_missing(&later).join(", ")
+        ));
+    }
+    text
 }
 
 /// What executing `ops` needs: the reads around it, and each kind of write among them.
@@ -190,32 +312,45 @@ pub fn needs_of(ops: &[crate::plan::Operation]) -> Vec<&'static Need> {
 }
 
 impl super::GraphBackend {
-    /// Fails naming every permission of `needs` the access token does not grant. A token
-    /// commcred cannot read is let through: Graph then answers for itself.
-    pub(super) fn require(&self, needs: &[&Need]) -> Result<(), crate::backend::BackendError> {
+    /// The roles of the access token; `None` when it is not a JWT commcred can read (then
+    /// nothing is checked and Graph answers for itself).
+    fn roles(&self) -> Result<Option<Vec<String>>, crate::backend::BackendError> {
         let client = &*self.client;
-        let roles = self.block_on(async move { client.granted_roles().await });
-        let roles = match roles {
-            Ok(Some(roles)) => roles,
+        match self.block_on(async move { client.granted_roles().await }) {
+            Ok(Some(roles)) => Ok(Some(roles)),
             Ok(None) => {
                 tracing::warn!("the access token is not a JWT; Graph permissions not checked");
-                return Ok(());
+                Ok(None)
             }
-            Err(message) => {
-                return Err(crate::backend::BackendError::Auth(format!(
-                    "cannot sign in to Microsoft Graph: {message}"
-                )));
-            }
+            Err(message) => Err(crate::backend::BackendError::Auth(format!(
+                "cannot sign in to Microsoft Graph: {message}"
+            ))),
+        }
+    }
+
+    /// Fails naming every permission of `needs` the access token does not grant and, when
+    /// something is missing, every permission the declared changes will need too.
+    pub(super) fn require(&self, needs: &[&Need]) -> Result<(), crate::backend::BackendError> {
+        let Some(roles) = self.roles()? else {
+            return Ok(());
         };
         let missing = missing(&roles, needs);
         if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(crate::backend::BackendError::MissingPermissions(
-                describe_missing(&missing),
-            ))
+            return Ok(());
         }
+        let later = missing_later(&roles, &change_needs(&self.intent.changes), needs);
+        Err(crate::backend::BackendError::MissingPermissions(
+            describe_all_missing(&missing, &later),
+        ))
     }
+}
+
+/// The change needs not granted and not already among `now`.
+fn missing_later<'a>(granted: &[String], later: &[&'a Need], now: &[&Need]) -> Vec<&'a Need> {
+    missing(granted, later)
+        .into_iter()
+        .filter(|l| !now.iter().any(|n| std::ptr::eq(*n, *l)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -249,9 +384,52 @@ mod tests {
         let names: Vec<&str> = m.iter().map(|n| n.permission).collect();
         assert_eq!(
             names,
-            ["LicenseAssignment.ReadWrite.All", "CallRecords.Read.All"]
+            [
+                "LicenseAssignment.ReadWrite.All",
+                "CallRecord-PstnCalls.Read.All"
+            ]
         );
-        assert!(describe_missing(&m).contains("CallRecords.Read.All (to read the PSTN call log"));
+        let text = describe_missing(&m);
+        assert!(text.contains("CallRecord-PstnCalls.Read.All (to read the PSTN call log"));
+        assert!(
+            text.contains("or a higher one: CallRecords.Read.All"),
+            "{text}"
+        );
+        // The higher permission alone does for the call log; the least privileged one too.
+        for p in ["CallRecords.Read.All", "CallRecord-PstnCalls.Read.All"] {
+            assert!(
+                missing(&[p.to_string()], &[&READ_PSTN_CALLS]).is_empty(),
+                "{p}"
+            );
+        }
+    }
+
+    #[test]
+    fn with_a_read_missing_the_declared_changes_are_named_in_the_same_message() {
+        let granted = vec!["User.Read.All".to_string()];
+        let intent = crate::backend::Intent {
+            pstn_calls: true,
+            changes: crate::backend::Changes {
+                user_licenses: true,
+                usage_locations: true,
+                group_licenses: false,
+            },
+        };
+        let now = read_needs(&intent);
+        let m = missing(&granted, &now);
+        let later = missing_later(&granted, &change_needs(&intent.changes), &now);
+        let text = describe_all_missing(&m, &later);
+        for name in [
+            "Organization.Read.All",
+            "GroupMember.Read.All",
+            "CallRecord-PstnCalls.Read.All",
+            "also needs LicenseAssignment.ReadWrite.All",
+            "User.ReadWrite.All (to set users' usageLocation",
+        ] {
+            assert!(text.contains(name), "{name}: {text}");
+        }
+        // Groups are not declared: nothing about them.
+        assert!(!text.contains("groups' licenses"), "{text}");
     }
 
     #[test]

@@ -14,22 +14,35 @@ use super::client::{CallError, GraphClient};
 use super::read_users::UsersRead;
 
 /// The user properties commcred needs: `licenseAssignmentStates` tells direct assignments
-/// from group-inherited ones, which commcred must never try to remove.
+/// from group-inherited ones, which commcred must never try to remove; `accountEnabled`
+/// (returned only on `$select`, Graph's user resource) finds licenses on disabled accounts.
 pub(crate) const USER_SELECT: &str =
-    "id,userPrincipalName,usageLocation,assignedLicenses,licenseAssignmentStates";
+    "id,userPrincipalName,usageLocation,accountEnabled,assignedLicenses,licenseAssignmentStates";
 
 pub(crate) const PAGE_SIZE: usize = 999;
 
 /// A failed read as the user sees it: sign-in problems apart, 403s with the permission list.
 pub(super) fn read_error(what: &str, e: CallError) -> BackendError {
-    if let CallError::Auth(message) = &e {
-        return BackendError::Auth(format!("cannot sign in to Microsoft Graph: {message}"));
+    match &e {
+        CallError::Auth(message) => {
+            return BackendError::Auth(format!("cannot sign in to Microsoft Graph: {message}"));
+        }
+        CallError::Throttled(t) => {
+            return BackendError::ReadThrottled {
+                what: what.to_string(),
+                too_many: t.too_many,
+                unavailable: t.unavailable,
+                last_retry_after: super::client::describe_wait(t.last_retry_after),
+                waited_secs: t.waited.as_secs(),
+            };
+        }
+        _ => {}
     }
     BackendError::Read {
         what: format!("Microsoft Graph ({what})"),
         message: match &e {
             CallError::Status { status: 403, .. } => {
-                format!("{e}. Permissions: {}", super::permissions::HINT)
+                format!("{e}. Permissions: {}", super::permissions::hint())
             }
             _ => e.to_string(),
         },
@@ -37,9 +50,9 @@ pub(super) fn read_error(what: &str, e: CallError) -> BackendError {
 }
 
 fn parse<T: DeserializeOwned>(what: &str, v: Value) -> Result<T, BackendError> {
-    serde_json::from_value(v).map_err(|e| BackendError::Read {
+    serde_json::from_value(v).map_err(|source| BackendError::Unexpected {
         what: format!("Microsoft Graph ({what})"),
-        message: format!("unexpected answer: {e}"),
+        source,
     })
 }
 

@@ -7,10 +7,13 @@
 //! on that property by default ("Advanced query capabilities on Microsoft Entra ID
 //! objects", filter table) — and the segments are read side by side.
 //!
-//! A segment of more than two pages is split by the next characters of the names its first
-//! page shows (`m` into `ma`, `mi`, …), down to four characters, so that no segment holds
-//! the read up; if the parts do not add up to the segment's count (a rarer next character
-//! missed by the sample), the segment is paged to its end instead.
+//! A segment of more than two pages is split again by the next character, with no fixed
+//! depth, until each part is at most two pages or cannot be split (a name ends there): a
+//! tenant whose names share a long prefix (`user1234@`, `ext_…`, `svc-…`) is split past it.
+//! The next characters are first those the segment's first page shows; when the parts fall
+//! short of the segment's `@odata.count`, the characters of the same kind (digits, letters,
+//! symbols) not yet read, then every other character a name can hold; and if the parts still
+//! do not add up, the segment is paged to its end instead.
 //!
 //! The proof, with Graph's advanced query parameters (`ConsistencyLevel: eventual` and
 //! `$count`): `GET /users/$count` gives the number of users; each segment's first page
@@ -37,11 +40,15 @@ pub(crate) const PARALLEL_ABOVE: u64 = 2 * PAGE_SIZE as u64;
 pub(crate) const REQUESTS_IN_FLIGHT: usize = 16;
 /// A segment holding more users than this is split by the next character of the name.
 const SPLIT_ABOVE: u64 = 2 * PAGE_SIZE as u64;
-/// Prefixes grow to at most this many characters.
-const MAX_PREFIX: usize = 4;
-/// What a `userPrincipalName` can start with in Entra ID: letters (matched without regard
-/// to case), digits, and `' - _ ! # ^ ~` (a period cannot lead).
-const FIRST_CHARACTERS: &str = "abcdefghijklmnopqrstuvwxyz0123456789'-_!#^~";
+/// The characters of a `userPrincipalName`'s user name in Entra ID: letters (matched
+/// without regard to case), digits, and `' . - _ ! # ^ ~` ("Password policies and account
+/// restrictions in Microsoft Entra ID", user name policies); guests' names carry `#EXT#`.
+/// Also the first characters, `.` included: the reads do not depend on a rule that a
+/// period cannot lead.
+const FIRST_CHARACTERS: &str = "abcdefghijklmnopqrstuvwxyz0123456789'.-_!#^~";
+/// What can follow a prefix: the user name's characters and the `@` before the domain
+/// (whose characters are letters, digits, `-` and `.`).
+const NEXT_CHARACTERS: &str = "abcdefghijklmnopqrstuvwxyz0123456789'.-_!#^~@";
 const EVENTUAL: [(&str, &str); 1] = [("ConsistencyLevel", "eventual")];
 
 /// How the users were read, for the log and the benchmark.
@@ -59,7 +66,7 @@ async fn count(client: &GraphClient) -> Result<Option<u64>, CallError> {
         Ok(v) => Ok(v
             .as_u64()
             .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))),
-        Err(e @ (CallError::Auth(_) | CallError::Transport(_))) => Err(e),
+        Err(e @ (CallError::Auth(_) | CallError::Transport(_) | CallError::Throttled(_))) => Err(e),
         Err(CallError::Status { status: 403, .. }) => Ok(None),
         Err(e) if e.is_transient() => Err(e),
         Err(e) => {
@@ -164,6 +171,18 @@ async fn read_prefixes(
     Ok(complete.then(|| parts.into_iter().flat_map(|(_, u)| u).collect()))
 }
 
+/// The kind of a character, to guess which characters of a segment the first page's
+/// sample missed: names that share digits usually differ in digits.
+fn kind(c: char) -> u8 {
+    if c.is_ascii_digit() {
+        0
+    } else if c.is_ascii_alphabetic() {
+        1
+    } else {
+        2
+    }
+}
+
 /// The users whose name starts with `prefix`, proven by the segment's `@odata.count`; a
 /// segment of more than two pages is split by the next character first, its parts proven
 /// each and together. Boxed: it calls itself.
@@ -180,16 +199,11 @@ fn read_segment(
         let Some(count) = page.get("@odata.count").and_then(Value::as_u64) else {
             return Ok(None);
         };
-        if count > SPLIT_ABOVE && prefix.chars().count() < MAX_PREFIX {
-            // Split by the next characters the first page shows; if a rarer one was not in
-            // the sample, the parts fall short of the count and the segment is paged instead.
-            let parts = next_characters(&page, prefix.chars().count())
-                .into_iter()
-                .map(|c| format!("{prefix}{c}"));
-            let users = read_prefixes(client.clone(), permits.clone(), parts).await?;
-            if let Some(users) = users.filter(|u| u.len() as u64 == count) {
-                return Ok(Some(users));
-            }
+        if count > SPLIT_ABOVE
+            && let Some(users) =
+                split(client.clone(), permits.clone(), &prefix, &page, count).await?
+        {
+            return Ok(Some(users));
         }
         let mut users = Vec::new();
         loop {
@@ -204,6 +218,61 @@ fn read_segment(
         }
         Ok((users.len() as u64 == count).then_some(users))
     })
+}
+
+/// The `count` users of the segment `prefix`, read as its parts one character longer;
+/// `None` when the parts do not add up to `count` (then the caller pages the segment).
+async fn split(
+    client: Arc<GraphClient>,
+    permits: Arc<Semaphore>,
+    prefix: &str,
+    first_page: &Value,
+    count: u64,
+) -> SegmentRead {
+    let at = prefix.chars().count();
+    // A name that ends here is in no part: it is on this first page, or the parts fall
+    // short and the segment is paged.
+    let mut users: Vec<Value> = first_page["value"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|u| {
+            u["userPrincipalName"]
+                .as_str()
+                .is_some_and(|n| n.chars().count() == at)
+        })
+        .cloned()
+        .collect();
+    let sampled = next_characters(first_page, at);
+    let kinds: Vec<u8> = sampled.iter().map(|c| kind(*c)).collect();
+    let same_kind: Vec<char> = NEXT_CHARACTERS
+        .chars()
+        .filter(|c| !sampled.contains(c) && kinds.contains(&kind(*c)))
+        .collect();
+    let others: Vec<char> = NEXT_CHARACTERS
+        .chars()
+        .filter(|c| !sampled.contains(c) && !same_kind.contains(c))
+        .collect();
+    for round in [sampled, same_kind, others] {
+        if users.len() as u64 >= count {
+            break;
+        }
+        let parts = round.into_iter().map(|c| format!("{prefix}{c}"));
+        match read_prefixes(client.clone(), permits.clone(), parts).await? {
+            Some(part) => users.extend(part),
+            None => return Ok(None),
+        }
+    }
+    if users.len() as u64 != count {
+        tracing::debug!(
+            prefix,
+            count,
+            read = users.len(),
+            "the parts of a segment do not add up to its count; paging it instead"
+        );
+        return Ok(None);
+    }
+    Ok(Some(users))
 }
 
 #[cfg(test)]

@@ -27,24 +27,7 @@ pub(super) fn credits(cx: &mut Cx, key: &Node, node: &Node) -> Option<DesiredCre
 
     let currency = fields
         .require(cx, "currency", "currency: USD")
-        .and_then(|node| {
-            let code = fields::string(cx, node, "currency", "currency: USD")?;
-            match checks::currency(code) {
-                Ok(decimals) => Some((code.to_string(), decimals)),
-                Err(help) => {
-                    let problem = cx
-                        .problem(
-                            Code::InvalidCurrency,
-                            node,
-                            format!("`{code}` is not an ISO 4217 currency code"),
-                            "unknown currency",
-                        )
-                        .help(help);
-                    cx.report(problem);
-                    None
-                }
-            }
-        });
+        .and_then(|node| fields::currency(cx, node));
     let money = currency.as_ref().map(|(c, d)| (c.as_str(), *d));
 
     let minimum_balance = fields

@@ -16,6 +16,8 @@ use crate::base::licenses::LicenseName;
 
 mod credits;
 mod groups;
+mod phones;
+mod prices;
 mod users;
 
 pub const API_VERSION: &str = "commcred/v1";
@@ -25,6 +27,7 @@ const ROOT_KEYS: &[&str] = &[
     "tenant",
     "backend",
     "defaultUsageLocation",
+    "billingAccount",
     "communicationsCredits",
     "profilesFrom",
     "profiles",
@@ -32,6 +35,7 @@ const ROOT_KEYS: &[&str] = &[
     "groups",
     "prefer",
     "prune",
+    "prices",
 ];
 const BACKEND_KEYS: &[&str] = &["file", "graph"];
 
@@ -53,6 +57,7 @@ pub fn walk(yaml: &SourceFile, root: &Node, read: ReadFile) -> Result<Walked, Ve
         profiles: HashMap::new(),
         profile_names: Vec::new(),
         seen: HashMap::new(),
+        seen_numbers: HashMap::new(),
         users: Vec::new(),
     };
     let desired = walker.root(root);
@@ -80,10 +85,14 @@ struct Walker<'f, 'r> {
     profile_names: Vec<String>,
     /// Lower-cased UPN -> where it was first listed.
     seen: HashMap<String, Site>,
+    /// E.164 number -> where it was first declared, for "declared for two users".
+    seen_numbers: HashMap<String, Site>,
     users: Vec<DesiredUser>,
 }
 
 impl Walker<'_, '_> {
+    // Long: one pass over the top-level keys in the order the file declares them; the
+    // billing account (issue 19) and the price list (issue 23) each added a key here.
     fn root(&mut self, root: &Node) -> Option<DesiredState> {
         // Messages name the file as the user named it ("commcred.yaml needs `tenant`").
         let yaml = self.cx.yaml.path();
@@ -124,6 +133,9 @@ impl Walker<'_, '_> {
         let default_usage_location = fields
             .get("defaultUsageLocation")
             .and_then(|node| self.yaml_country(node, "defaultUsageLocation"));
+        let billing_account = fields
+            .get("billingAccount")
+            .and_then(|node| self.billing_account(node));
         let credits = fields
             .entry("communicationsCredits")
             .filter(|(_, v)| v.value != Value::Null)
@@ -144,6 +156,10 @@ impl Walker<'_, '_> {
                 .unwrap_or_default(),
             prefer_groups: fields.get("prefer").is_some_and(|node| self.prefer(node)),
         };
+        let prices = fields
+            .entry("prices")
+            .filter(|(_, v)| v.value != Value::Null)
+            .and_then(|(k, v)| self.prices(k, v));
         let prune = fields
             .get("prune")
             .and_then(|node| fields::boolean(&mut self.cx, node, "prune"))
@@ -156,11 +172,43 @@ impl Walker<'_, '_> {
             tenant_origin,
             backend,
             default_usage_location,
+            billing_account,
             credits,
             users: std::mem::take(&mut self.users),
             prune,
             groups,
+            prices,
         })
+    }
+
+    /// `billingAccount: MOSA | MCA | CSP` (case-insensitive), as the Microsoft 365 admin
+    /// center's Billing accounts page names the account type.
+    fn billing_account(&mut self, node: &Node) -> Option<DeclaredBilling> {
+        const EXAMPLE: &str = "billingAccount: MCA";
+        let origin = self.origin_yaml(node);
+        let cx = &mut self.cx;
+        let text = fields::string(cx, node, "billingAccount", EXAMPLE)?;
+        let kind = match text.to_ascii_uppercase().as_str() {
+            "MOSA" => crate::tenant::BillingAccountType::Mosa,
+            "MCA" => crate::tenant::BillingAccountType::Mca,
+            "CSP" => crate::tenant::BillingAccountType::Csp,
+            _ => {
+                let problem = cx
+                    .problem(
+                        Code::InvalidBillingAccount,
+                        node,
+                        format!("`{text}` is not a billing account type"),
+                        "unknown billing account type",
+                    )
+                    .help(format!(
+                        "{}: MOSA (bought online or with an Enterprise Agreement: prepaid Communications Credits), MCA (Microsoft Customer Agreement: billed after use) or CSP (through a partner: partner overage)",
+                        checks::did_you_mean(text, &["MOSA", "MCA", "CSP"])
+                    ));
+                cx.report(problem);
+                return None;
+            }
+        };
+        Some(DeclaredBilling { kind, origin })
     }
 
     fn tenant(&mut self, node: &Node) -> Option<String> {

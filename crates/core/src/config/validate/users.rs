@@ -5,8 +5,9 @@ use std::path::Path;
 
 use miette::SourceSpan;
 
-use super::{Site, Walker};
+use super::{Site, Walker, phones};
 use crate::base::licenses::LicenseName;
+use crate::base::phone::NumberType;
 use crate::config::checks;
 use crate::config::csv_source::{self, Cell, CsvRow};
 use crate::config::diagnostics::{Code, Problem, SourceFile};
@@ -14,8 +15,15 @@ use crate::config::fields::{self, Cx, Fields};
 use crate::config::model::*;
 use crate::config::node::{Node, Value};
 
-const USER_KEYS: &[&str] = &["upn", "usageLocation", "profile", "licenses"];
-const CSV_ENTRY_KEYS: &[&str] = &["csv", "profile", "usageLocation", "licenses"];
+const USER_KEYS: &[&str] = &[
+    "upn",
+    "usageLocation",
+    "profile",
+    "licenses",
+    "phoneNumber",
+    "numberType",
+];
+const CSV_ENTRY_KEYS: &[&str] = &["csv", "profile", "usageLocation", "licenses", "numberType"];
 
 impl Walker<'_, '_> {
     /// `profilesFrom: FILE`: the profiles of a shared base file (its `profiles:` map, path
@@ -61,6 +69,7 @@ impl Walker<'_, '_> {
             profiles: HashMap::new(),
             profile_names: Vec::new(),
             seen: HashMap::new(),
+            seen_numbers: HashMap::new(),
             users: Vec::new(),
         };
         let name = path.file_name().unwrap_or_default().to_string_lossy();
@@ -208,6 +217,7 @@ impl Walker<'_, '_> {
         if let Some(node) = fields.get("licenses") {
             licenses.extend(self.license_list(node, "licenses"));
         }
+        let phone = self.yaml_phone(&fields);
         if let (Some(upn), Some(node)) = (upn, upn_node) {
             let origin = self.origin_yaml(node);
             self.users.push(DesiredUser {
@@ -215,8 +225,39 @@ impl Walker<'_, '_> {
                 usage_location,
                 licenses: licenses.into_iter().collect(),
                 origin,
+                phone,
             });
         }
+    }
+
+    /// An inline user's `phoneNumber` and `numberType`.
+    fn yaml_phone(&mut self, fields: &Fields) -> Option<Box<DesiredNumber>> {
+        let yaml = self.cx.yaml.clone();
+        let number_node = fields.get("phoneNumber");
+        let number = number_node.and_then(|node| {
+            let text = fields::text(
+                &mut self.cx,
+                node,
+                "phoneNumber",
+                "phoneNumber: \"+14255550100\"",
+            )?;
+            self.phone_number(&yaml, node.span, &text)
+        });
+        let number_type = fields.get("numberType").and_then(|node| {
+            if number_node.is_none() {
+                self.type_without_number(&yaml, node.span);
+                return None;
+            }
+            let text = fields::string(
+                &mut self.cx,
+                node,
+                "numberType",
+                "numberType: directRouting",
+            )?;
+            self.number_type(&yaml, node.span, text)
+        });
+        let origin = number_node.map(|node| self.origin_yaml(node))?;
+        phones::desired_number(number, number_type, origin)
     }
 
     /// Checks a UPN written in the YAML and that it is listed once.
@@ -227,6 +268,22 @@ impl Walker<'_, '_> {
 
     /// Checks a UPN (in the YAML or a CSV) and that it is listed once.
     fn upn(&mut self, file: &SourceFile, span: SourceSpan, upn: &str) -> Option<String> {
+        if let Some(why) = checks::upn_length_problem(upn) {
+            self.cx.report(
+                Problem::new(
+                    Code::UpnTooLong,
+                    format!("`{upn}` is longer than a user principal name can be: {why}"),
+                )
+                .at(file, span, "UPN too long")
+                .help(format!(
+                    "Entra ID allows at most {} characters, {} before the `@` and {} after it: write the user's sign-in name, e.g. `alice@contoso.com`",
+                    checks::UPN_MAX,
+                    checks::UPN_LOCAL_MAX,
+                    checks::UPN_DOMAIN_MAX
+                )),
+            );
+            return None;
+        }
         if let Some(why) = checks::upn_problem(upn) {
             self.cx.report(
                 Problem::new(
@@ -373,6 +430,22 @@ impl Walker<'_, '_> {
             .get("licenses")
             .map(|node| self.license_list(node, "licenses"))
             .unwrap_or_default();
+        let yaml = self.cx.yaml.clone();
+        let default_type = fields.get("numberType").and_then(|node| {
+            let text = fields::string(
+                &mut self.cx,
+                node,
+                "numberType",
+                "numberType: directRouting",
+            )?;
+            self.number_type(&yaml, node.span, text)
+        });
+        let defaults = RowDefaults {
+            licenses: &default_licenses,
+            usage_location: default_usage_location.as_deref(),
+            own: &default_own,
+            number_type: default_type,
+        };
 
         let path = self.base.join(relative);
         let Some(file) = self.read_csv(path_node, &path) else {
@@ -384,13 +457,7 @@ impl Walker<'_, '_> {
             self.cx.report(problem);
         }
         for row in &rows {
-            self.csv_row(
-                &file,
-                row,
-                &default_licenses,
-                default_usage_location.as_deref(),
-                &default_own,
-            );
+            self.csv_row(&file, row, &defaults);
         }
         self.cx.csv_anchor = None;
     }
@@ -433,14 +500,10 @@ impl Walker<'_, '_> {
         }
     }
 
-    fn csv_row(
-        &mut self,
-        file: &SourceFile,
-        row: &CsvRow,
-        default_licenses: &BTreeSet<LicenseName>,
-        default_usage_location: Option<&str>,
-        default_own: &BTreeSet<LicenseName>,
-    ) {
+    fn csv_row(&mut self, file: &SourceFile, row: &CsvRow, defaults: &RowDefaults) {
+        let default_licenses = defaults.licenses;
+        let default_usage_location = defaults.usage_location;
+        let default_own = defaults.own;
         let upn = match &row.upn {
             Some(cell) => self.upn(file, cell.span, &cell.text),
             None => {
@@ -466,21 +529,42 @@ impl Walker<'_, '_> {
             Some(cell) => licenses.extend(self.csv_licenses(file, cell)),
             None => licenses.extend(default_own.iter().cloned()),
         }
+        let phone = self.csv_phone(file, row, defaults.number_type);
         if let (Some(upn), Some(cell)) = (upn, &row.upn) {
-            // Rows start at the start of a line, so this is cheap (unlike `line_column`).
-            let before = &file.text()[row.start.offset()..cell.span.offset()];
-            let column = before.chars().count() + 1;
             self.users.push(DesiredUser {
                 upn,
                 usage_location,
                 licenses: licenses.into_iter().collect(),
-                origin: Origin {
-                    file: file.shared_path(),
-                    line: row.line,
-                    column,
-                },
+                origin: row_origin(file, row, cell),
+                phone,
             });
         }
+    }
+
+    /// A CSV row's `phoneNumber` and `numberType` (the entry's `numberType` by default).
+    fn csv_phone(
+        &mut self,
+        file: &SourceFile,
+        row: &CsvRow,
+        default_type: Option<NumberType>,
+    ) -> Option<Box<DesiredNumber>> {
+        let number = row
+            .phone_number
+            .as_ref()
+            .and_then(|cell| self.phone_number(file, cell.span, &cell.text));
+        let number_type = match (&row.number_type, &row.phone_number) {
+            (Some(cell), None) => {
+                self.type_without_number(file, cell.span);
+                None
+            }
+            (Some(cell), Some(_)) => self.number_type(file, cell.span, &cell.text),
+            (None, _) => default_type,
+        };
+        let origin = row
+            .phone_number
+            .as_ref()
+            .map(|cell| row_origin(file, row, cell))?;
+        phones::desired_number(number, number_type, origin)
     }
 
     fn csv_licenses(&mut self, file: &SourceFile, cell: &Cell) -> BTreeSet<LicenseName> {
@@ -504,5 +588,24 @@ impl Walker<'_, '_> {
             }
         }
         licenses
+    }
+}
+
+/// What a CSV source gives rows that leave a cell empty.
+struct RowDefaults<'d> {
+    licenses: &'d BTreeSet<LicenseName>,
+    usage_location: Option<&'d str>,
+    own: &'d BTreeSet<LicenseName>,
+    number_type: Option<NumberType>,
+}
+
+/// Where a cell of a CSV row is. Rows start at the start of a line, so this is cheap
+/// (unlike `line_column`, which rescans the file).
+fn row_origin(file: &SourceFile, row: &CsvRow, cell: &Cell) -> Origin {
+    let before = &file.text()[row.start.offset()..cell.span.offset()];
+    Origin {
+        file: file.shared_path(),
+        line: row.line + before.matches('\n').count(),
+        column: before.rsplit('\n').next().unwrap_or("").chars().count() + 1,
     }
 }

@@ -82,7 +82,7 @@ pub struct MigrationDoc {
     pub licenses: Vec<LicenseDoc>,
 }
 
-fn sku_from(l: &LicenseDoc) -> SkuRef {
+pub(super) fn sku_from(l: &LicenseDoc) -> SkuRef {
     SkuRef {
         sku_id: l.sku_id.as_str().into(),
         part_number: l.sku_part_number.as_str().into(),

@@ -49,7 +49,23 @@ pub fn write_to(out: &mut dyn Write, plan: &Plan, style: Style) {
     let _ = out.write_str(&outlook);
     render_warnings(out, plan, style);
     render_losses(out, plan, style);
+    render_cost(out, plan, style);
     let _ = writeln!(out, "{}", style.bold(&summary_line(&plan.summary())));
+}
+
+/// Seats added and freed per SKU with the monthly change, right above the summary line.
+fn render_cost(out: &mut dyn Write, plan: &Plan, style: Style) {
+    use super::cost::{Mark, lines, of, source, total};
+    let Some(cost) = of(plan) else { return };
+    let _ = writeln!(out, "Seats and monthly cost ({}):", source(cost));
+    for (mark, text) in lines(cost) {
+        let _ = match mark {
+            Mark::Added => writeln!(out, "  {}", style.added(&format!("+ {text}"))),
+            Mark::Freed => writeln!(out, "  {}", style.removed(&format!("- {text}"))),
+            Mark::Unpriced => writeln!(out, "  {}", style.changed(&format!("? {text}"))),
+        };
+    }
+    let _ = writeln!(out, "  Monthly change: {}\n", total(cost));
 }
 
 /// The plan's warnings (docs/licensing.md), each with its code: failed license
@@ -122,6 +138,41 @@ fn render_user(out: &mut dyn Write, user: &UserChange, style: Style) {
     for sku in &user.add {
         let _ = writeln!(out, "      {}", style.added(&format!("+ {}", sku.label())));
     }
+    if let Some(n) = &user.number {
+        match (&n.from, &n.to) {
+            (Some(from), Some(to)) => {
+                let _ = writeln!(
+                    out,
+                    "      {} phoneNumber: {} -> {} ({})",
+                    style.changed("~"),
+                    from.number,
+                    to.number,
+                    to.number_type
+                );
+            }
+            (None, Some(to)) => {
+                let _ = writeln!(
+                    out,
+                    "      {}",
+                    style.added(&format!(
+                        "+ phoneNumber: {} ({})",
+                        to.number, to.number_type
+                    ))
+                );
+            }
+            (Some(from), None) => {
+                let _ = writeln!(
+                    out,
+                    "      {}",
+                    style.removed(&format!(
+                        "- phoneNumber: {} ({})",
+                        from.number, from.number_type
+                    ))
+                );
+            }
+            (None, None) => {}
+        }
+    }
     for note in &user.notes {
         let _ = writeln!(out, "      {}", style.note(&format!("# {note}")));
     }
@@ -189,14 +240,34 @@ fn render_credits(out: &mut dyn Write, c: &CreditsChange, style: Style) {
     let _ = writeln!(out, "    }}\n");
 }
 
-/// `Plan: 9 to assign, 2 to remove, 4 settings to change, 379.50 USD to add.`
+/// `Plan: 9 to assign, 2 to remove, 4 settings to change, 379.50 USD to add.`; with a price
+/// list, the seats' monthly change follows the credits to add:
+/// `…, 379.50 USD to add, +280.00 USD a month in seats (1 SKU unpriced).`
 pub fn summary_line(s: &PlanSummary) -> String {
     let money = s.add_funds.as_ref().map_or_else(
         || "no money to add".to_string(),
         |m: &Money| format!("{m} to add"),
     );
+    let numbers = match s.numbers {
+        0 => String::new(),
+        1 => ", 1 phone number change".to_string(),
+        n => format!(", {n} phone number changes"),
+    };
+    let seats = match &s.monthly_change {
+        Some(m) => {
+            let unpriced = match s.unpriced {
+                0 => String::new(),
+                n => format!(" ({n} SKU{} unpriced)", if n == 1 { "" } else { "s" }),
+            };
+            format!(
+                ", {} a month in seats{unpriced}",
+                crate::plan::cost::signed(m)
+            )
+        }
+        None => String::new(),
+    };
     format!(
-        "Plan: {} to assign, {} to remove, {} setting{} to change, {money}.",
+        "Plan: {} to assign, {} to remove, {} setting{} to change{numbers}, {money}{seats}.",
         s.assign,
         s.remove,
         s.settings,

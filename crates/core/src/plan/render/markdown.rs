@@ -38,6 +38,7 @@ pub fn render(plan: &Plan) -> String {
     }
     let _ = writeln!(out, "**{}**\n", text(&summary_line(&plan.summary())));
     money(&mut out, plan);
+    seat_cost(&mut out, plan);
     credits_warnings(&mut out, plan);
     plan_warnings(&mut out, plan);
     losses(&mut out, plan);
@@ -67,6 +68,29 @@ fn money(out: &mut String, plan: &Plan) {
             let _ = writeln!(out, "**Money to spend: none.**\n");
         }
     }
+}
+
+/// The seats' monthly cost, right under the money to spend: the total first, then a row
+/// per SKU, unpriced ones named as such.
+fn seat_cost(out: &mut String, plan: &Plan) {
+    use super::cost::{Mark, lines, of, source, total};
+    let Some(cost) = of(plan) else { return };
+    let _ = writeln!(
+        out,
+        "**Monthly cost: {}** ({})\n",
+        text(&total(cost)),
+        text(&source(cost))
+    );
+    let _ = writeln!(out, "| | Seats and monthly change |\n| --- | --- |");
+    for (mark, line) in lines(cost) {
+        let sign = match mark {
+            Mark::Added => "+",
+            Mark::Freed => "−",
+            Mark::Unpriced => "?",
+        };
+        let _ = writeln!(out, "| {sign} | {} |", text(&line));
+    }
+    out.push('\n');
 }
 
 /// What the credits will do next, when it needs attention (docs/credits.md), and the
@@ -239,6 +263,26 @@ fn user_block(out: &mut String, u: &UserChange) {
     for s in &u.add {
         let _ = writeln!(out, "+   {}", line(&s.label()));
     }
+    if let Some(n) = &u.number {
+        let shown = |p: &crate::plan::PlannedNumber| format!("{} ({})", p.number, p.number_type);
+        match (&n.from, &n.to) {
+            (Some(from), Some(to)) => {
+                let _ = writeln!(
+                    out,
+                    "~   phoneNumber: {} -> {}",
+                    line(&shown(from)),
+                    line(&shown(to))
+                );
+            }
+            (None, Some(to)) => {
+                let _ = writeln!(out, "+   phoneNumber: {}", line(&shown(to)));
+            }
+            (Some(from), None) => {
+                let _ = writeln!(out, "-   phoneNumber: {}", line(&shown(from)));
+            }
+            (None, None) => {}
+        }
+    }
     for n in &u.notes {
         let _ = writeln!(out, "#   {}", line(n));
     }
@@ -295,7 +339,7 @@ fn code(value: &str) -> String {
 }
 
 /// Plain text with Markdown and HTML syntax escaped, on one line.
-fn text(value: &str) -> String {
+pub(crate) fn text(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {

@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 
 use crate::base::money::Amount;
 use crate::plan::CreditsChange;
+use crate::tenant::BillingAccountType;
 
 use super::Style;
 
@@ -64,9 +65,10 @@ pub fn render_outlook(change: &CreditsChange, style: Style) -> String {
         );
     }
     if let Some(at) = f.runs_out_at {
+        let then = after_balance(change.billing_account_type);
         let _ = writeln!(
             out,
-            "  runs out               {} at the recent rate (auto-recharge off)",
+            "  runs out               {} at the recent rate (auto-recharge off){then}",
             at.format("%Y-%m-%d")
         );
     }
@@ -85,4 +87,14 @@ pub fn render_outlook(change: &CreditsChange, style: Style) -> String {
     }
     out.push('\n');
     out
+}
+
+/// How calls are paid once the balance is spent, by billing account (docs/credits.md,
+/// "Billing account types"): MOSA calls stop, MCA and CSP are billed after use.
+fn after_balance(kind: BillingAccountType) -> &'static str {
+    match kind {
+        BillingAccountType::Mosa => "",
+        BillingAccountType::Mca => "; then usage is billed on the MCA invoice",
+        BillingAccountType::Csp => "; then usage is partner overage (Azure subscription)",
+    }
 }

@@ -33,6 +33,7 @@ pub fn render(plan: &Plan) -> String {
     preflight(&mut out, plan);
     changes(&mut out, plan);
     groups(&mut out, plan);
+    numbers(&mut out, plan);
     if let Some(c) = plan.credits.as_ref().filter(|c| c.has_changes()) {
         manual_credits(&mut out, c);
     }
@@ -192,6 +193,76 @@ fn changes(out: &mut String, plan: &Plan) {
         }
         out.push('\n');
     }
+}
+
+/// Phone numbers with Teams PowerShell (`Remove-CsPhoneNumberAssignment`, then
+/// `Set-CsPhoneNumberAssignment`), after the licenses: every number leaving a user is
+/// removed before any is assigned, so a number moving between users is free when its new
+/// holder gets it. Teams provisions a newly licensed user with a delay: the section says
+/// so, and the cmdlets stop the script on the first refusal.
+fn numbers(out: &mut String, plan: &Plan) {
+    let ops: Vec<Operation> = plan
+        .operations()
+        .into_iter()
+        .filter(Operation::is_number)
+        .collect();
+    if ops.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "# Phone numbers (Teams PowerShell: Install-Module MicrosoftTeams; run once the\n\
+         # licenses above have reached Teams, which can take a while for a newly licensed user)\n\
+         Import-Module MicrosoftTeams\n\
+         Connect-MicrosoftTeams -TenantId {}",
+        quote(&plan.tenant_id)
+    );
+    for op in &ops {
+        match op {
+            Operation::UnassignNumber {
+                user_id,
+                upn,
+                number,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "# {}: remove {} ({})",
+                    comment(upn),
+                    comment(&number.number),
+                    number.number_type
+                );
+                let _ = writeln!(
+                    out,
+                    "Remove-CsPhoneNumberAssignment -Identity {} -PhoneNumber {} -PhoneNumberType {}",
+                    quote(user_id),
+                    quote(&number.number),
+                    number.number_type.powershell()
+                );
+            }
+            Operation::AssignNumber {
+                user_id,
+                upn,
+                number,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "# {}: assign {} ({})",
+                    comment(upn),
+                    comment(&number.number),
+                    number.number_type
+                );
+                let _ = writeln!(
+                    out,
+                    "Set-CsPhoneNumberAssignment -Identity {} -PhoneNumber {} -PhoneNumberType {}",
+                    quote(user_id),
+                    quote(&number.number),
+                    number.number_type.powershell()
+                );
+            }
+            _ => {}
+        }
+    }
+    out.push('\n');
 }
 
 /// Group licenses (`Set-MgGroupLicense`), then, once Entra ID has processed the members,

@@ -26,6 +26,7 @@ fn origin() -> Origin {
 
 fn user(upn: &str, location: Option<&str>, licenses: &[Friendly]) -> DesiredUser {
     DesiredUser {
+        phone: None,
         upn: upn.into(),
         usage_location: location.map(Into::into),
         licenses: licenses.iter().map(|&f| LicenseName::Friendly(f)).collect(),
@@ -48,6 +49,7 @@ pub(crate) fn quickstart_plan() -> Plan {
         tenant_origin: None,
         backend: None,
         default_usage_location: Some("US".into()),
+        billing_account: None,
         credits: Some(DesiredCredits {
             currency: "USD".into(),
             minimum_balance: Some(Decimal::new(50000, 2)),
@@ -85,6 +87,7 @@ pub(crate) fn quickstart_plan() -> Plan {
         ],
         prune: false,
         groups: Default::default(),
+        prices: None,
     };
     plan(&desired, &live, "2026-11-25T00:00:00Z".parse().unwrap()).unwrap()
 }
@@ -231,7 +234,8 @@ fn other_versions_are_refused() {
         ("1.0", true),
         ("1.1", true),
         ("1.2", true),
-        ("1.3", false),
+        ("1.3", true),
+        ("1.4", false),
         ("2.0", false),
         ("0.9", false),
         ("one", false),

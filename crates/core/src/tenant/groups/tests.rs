@@ -36,14 +36,11 @@ fn members_beyond_the_seats_get_count_violation() {
     let mut s = group_tenant(1_500, 1_000, 0);
     assign(&mut s, &phone_and_plan(), &[]);
     let errors = s.group_errors();
-    // 500 members lack Teams Phone (CountViolation); their calling plan then lacks its
-    // prerequisite (DependencyViolation), as Entra ID reports it.
+    // 500 members find no seat of either license: both are in CountViolation, and neither
+    // license of the group is assigned to them (Entra ID assigns all of a group's licenses
+    // to a member, or none).
     let count = errors.iter().filter(|e| e.3 == COUNT_VIOLATION).count();
-    let dependency = errors
-        .iter()
-        .filter(|e| e.3 == DEPENDENCY_VIOLATION)
-        .count();
-    assert_eq!((count, dependency), (500, 500));
+    assert_eq!((count, errors.len()), (1_000, 1_000));
     assert_eq!(s.subscribed_skus[0].consumed_units, 1_000);
     assert_eq!(s.subscribed_skus[1].consumed_units, 1_000);
     let last = state_of(&s, 1_499, GROUP_TENANT_SKUS[0]);
@@ -52,6 +49,71 @@ fn members_beyond_the_seats_get_count_violation() {
     let first = state_of(&s, 0, GROUP_TENANT_SKUS[0]);
     assert_eq!(first[0].assigned_by_group.as_deref(), Some(SALES_GROUP_ID));
     assert!(first[0].is_active());
+}
+
+#[test]
+fn a_member_whose_calling_plan_finds_no_seat_holds_none_of_the_groups_licenses() {
+    // Teams Phone has seats for everyone, the calling plan for 3 of 5.
+    let mut s = group_tenant(5, 5, 0);
+    s.subscribed_skus[1].prepaid_units.enabled = 3;
+    assign(&mut s, &phone_and_plan(), &[]);
+    for user in 3..5 {
+        let phone = state_of(&s, user, GROUP_TENANT_SKUS[0]);
+        let plan = state_of(&s, user, GROUP_TENANT_SKUS[1]);
+        assert_eq!(phone[0].state.as_deref(), Some("Error"), "user {user}");
+        assert_eq!(plan[0].error.as_deref(), Some(COUNT_VIOLATION));
+        assert_eq!(
+            phone[0].error.as_deref(),
+            Some(COUNT_VIOLATION),
+            "held back by the plan"
+        );
+        assert!(s.users[user].assigned_licenses.is_empty(), "user {user}");
+    }
+    assert_eq!(
+        s.subscribed_skus[0].consumed_units, 3,
+        "no Teams Phone seat taken alone"
+    );
+    assert_eq!(s.subscribed_skus[1].consumed_units, 3);
+    // A seat freed later: reprocessing the member activates both together.
+    s.subscribed_skus[1].prepaid_units.enabled = 4;
+    let index = TenantIndex::build(&s);
+    assert!(s.process_group_licenses(&index, GroupRetry::User(3)));
+    assert_eq!(s.users[3].assigned_licenses.len(), 2);
+    assert_eq!(s.subscribed_skus[0].consumed_units, 4);
+}
+
+#[test]
+fn a_group_with_a_calling_plan_and_no_teams_phone_is_refused_in_graphs_words() {
+    let mut s = group_tenant(3, 10, 0);
+    let index = TenantIndex::build(&s);
+    let g = s.group_by_id(SALES_GROUP_ID).unwrap();
+    let before = s.clone();
+    let e = s
+        .set_group_licenses(&index, g, &[license(GROUP_TENANT_SKUS[1])], &[])
+        .unwrap_err();
+    assert_eq!(e.kind, RuleKind::DependentServicePlan);
+    assert!(
+        e.message.starts_with(GROUP_DEPENDENCY_MESSAGE),
+        "{}",
+        e.message
+    );
+    assert!(e.message.contains("MCOPSTN1"), "{}", e.message);
+    assert_eq!(s, before, "nothing changed");
+    // Members holding Teams Phone directly do not help: the prerequisite must be in the group.
+    let mut direct = group_tenant(3, 10, 3);
+    let index = TenantIndex::build(&direct);
+    assert!(
+        direct
+            .set_group_licenses(&index, g, &[license(GROUP_TENANT_SKUS[1])], &[])
+            .is_err()
+    );
+    // With Teams Phone beside it, accepted; removing Teams Phone alone is then refused.
+    s.set_group_licenses(&index, g, &phone_and_plan(), &[])
+        .unwrap();
+    assert!(
+        s.set_group_licenses(&index, g, &[], &[GROUP_TENANT_SKUS[0].to_string()])
+            .is_err()
+    );
 }
 
 #[test]

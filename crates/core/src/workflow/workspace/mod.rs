@@ -144,6 +144,8 @@ fn tenant_session(base: &Session, tenant: &WorkspaceTenant) -> Session {
         now: base.now,
         lock_wait: base.lock_wait,
         credentials: credential_env(tenant.auth.as_ref()),
+        deadline: base.deadline,
+        applies: base.applies,
     }
 }
 
