@@ -7,10 +7,11 @@ use std::process::ExitCode;
 
 use commcred::waste::render;
 use commcred::workflow::waste::{DEFAULT_WINDOW_DAYS, WasteRequest, waste};
-use miette::Result;
+use miette::{Result, miette};
 
 use super::context::{GlobalArgs, config_path, session};
 use super::output::Output;
+use super::workspace::{WorkspaceArgs, workspace_and_config};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {
@@ -28,7 +29,8 @@ pub enum Format {
     after_help = "Exit status: 0 no waste, 2 waste found, 1 error.\n\nExamples:\n  \
     commcred waste                                  # ./commcred.yaml's tenant, priced with its `prices:`\n  \
     commcred waste --usage pstn-usage.csv           # judge calling plans on the admin center's export\n  \
-    commcred waste --format markdown > waste.md"
+    commcred waste --format markdown > waste.md\n  \
+    commcred waste --workspace workspace.yaml       # every tenant, one summary"
 )]
 pub struct Args {
     /// The config naming the tenant, its `prices:` and who is listed (default: ./commcred.yaml).
@@ -44,9 +46,24 @@ pub struct Args {
     #[arg(long, value_name = "DAYS", default_value_t = DEFAULT_WINDOW_DAYS,
           value_parser = clap::value_parser!(i64).range(1..=3650))]
     pub usage_window: i64,
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
 }
 
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
+    if let Some(path) = &args.workspace.workspace {
+        if args.config.is_some() {
+            return Err(workspace_and_config());
+        }
+        if args.usage.is_some() || args.format != Format::Human {
+            return Err(miette!(
+                code = "commcred::cli::bad_flag",
+                help = "run `commcred waste` in each tenant's folder for a usage CSV or another format",
+                "--usage and --format are per tenant and not taken with --workspace (each tenant is judged on its own call log)"
+            ));
+        }
+        return super::workspace::waste(&args.workspace, path, args.usage_window, global, out);
+    }
     let session = session(global)?;
     let request = WasteRequest {
         config: config_path(args.config),

@@ -208,6 +208,28 @@ pub fn drift(
     ))
 }
 
+/// `waste --workspace FILE`: exit 1 if any tenant failed, else 2 if any has waste.
+pub fn waste(
+    args: &WorkspaceArgs,
+    path: &Path,
+    window_days: i64,
+    global: &GlobalArgs,
+    out: &Output,
+) -> Result<ExitCode> {
+    let (_, tenants) = args.load(path)?;
+    let session = session(global)?;
+    let chosen: Vec<&WorkspaceTenant> = tenants.iter().collect();
+    let results = workspace::waste(&chosen, &session, &args.options(), window_days);
+    out.result(&summary::waste_text(&path.display().to_string(), &results));
+    let wasteful = results
+        .iter()
+        .any(|r| matches!(&r.outcome, Outcome::Ok(w) if w.totals.seats > 0));
+    Ok(exit(
+        results.iter().any(|r| r.outcome.is_failure()),
+        wasteful,
+    ))
+}
+
 /// A CONFIG beside --workspace: which one was meant is unclear.
 pub fn workspace_and_config() -> miette::Report {
     miette!(

@@ -385,3 +385,85 @@ fn through_the_emulator_the_report_is_the_same_as_on_the_file() {
         json!(["Microsoft Graph getPstnCalls"])
     );
 }
+
+/// `waste --workspace`: one summary over the tenants, each judged on its own data: the
+/// wasteful tenant's seats and cost, the clean one's "no waste", the broken one's failure;
+/// exit 1 with a failure, 2 with waste only, 0 with neither.
+#[test]
+fn waste_across_a_workspace_sums_each_tenant_and_isolates_a_failure() {
+    let root = tempfile::tempdir().unwrap();
+    let wasteful = root.path().join("wasteful");
+    let clean = root.path().join("clean");
+    let broken = root.path().join("broken");
+    for dir in [&wasteful, &clean, &broken] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    write(&wasteful, &wasteful_tenant());
+    write(
+        &clean,
+        &json!({
+            "tenant": {"id": "7f1c0000-0000-4000-8000-000000000002", "domain": "contoso.onmicrosoft.com"},
+            "subscribedSkus": [sku("MCOEV", 1, 1), sku("MCOPSTN1", 1, 1)],
+            "users": [user(5, "eve", &["MCOEV", "MCOPSTN1"], Some(true))],
+            "pstnCalls": [call("c1", "eve@contoso.com", "2026-11-15T10:00:00Z")]
+        }),
+    );
+    std::fs::write(
+        clean.join("commcred.yaml"),
+        "apiVersion: commcred/v1\ntenant: contoso.onmicrosoft.com\nprices: prices.yaml\nusers:\n  - upn: eve@contoso.com\n    licenses: [phoneSystem, domesticCallingPlan]\n",
+    )
+    .unwrap();
+    write(&broken, &wasteful_tenant());
+    std::fs::write(
+        broken.join("commcred.yaml"),
+        "apiVersion: commcred/v1\nusers: 3\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.path().join("ws.yaml"),
+        "apiVersion: commcred/v1\ntenants:\n  - name: wasteful\n    config: wasteful/commcred.yaml\n  - name: clean\n    config: clean/commcred.yaml\n  - name: broken\n    config: broken/commcred.yaml\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let out = commcred(root.path())
+            .args(["waste", "--workspace", "ws.yaml"])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = run(&[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("3 tenant(s): 2 read (1 with waste), 1 failed"),
+        "{text}"
+    );
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no line for {name}:\n{text}"))
+            .to_string()
+    };
+    // The single-tenant report says 11 seats and 80.00 USD (test above).
+    assert!(line("wasteful").contains("11 seats"), "{text}");
+    assert!(line("wasteful").contains("80.00 USD a month"), "{text}");
+    assert!(line("clean").contains("no waste"), "{text}");
+    assert!(line("broken").contains("FAILED commcred::config"), "{text}");
+    assert!(text.contains("Priced waste: 80.00 USD a month"), "{text}");
+    assert!(text.contains("--- wasteful ---"), "{text}");
+
+    let (code, text) = run(&["--tenants", "wasteful,clean"]);
+    assert_eq!(code, Some(2), "{text}");
+    let (code, text) = run(&["--tenants", "clean"]);
+    assert_eq!(code, Some(0), "{text}");
+    // Per-tenant options are refused rather than applied to every tenant.
+    let out = commcred(root.path())
+        .args(["waste", "--workspace", "ws.yaml", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("commcred::cli::bad_flag"));
+}

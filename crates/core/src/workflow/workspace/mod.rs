@@ -385,3 +385,39 @@ pub fn drift(
         }
     })
 }
+
+/// What `waste` found in a tenant: the totals for the summary and the tenant's own report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wasted {
+    pub totals: crate::waste::WasteTotals,
+    /// The tenant's report as `commcred waste` prints it (empty when there is no waste).
+    pub report: String,
+}
+
+/// `waste` for every tenant, each judged on its own call log over `window_days`.
+pub fn waste(
+    tenants: &[&WorkspaceTenant],
+    session: &Session,
+    options: &RunOptions,
+    window_days: i64,
+) -> Vec<TenantResult<Wasted>> {
+    run_all(tenants, options, |tenant| {
+        let session = tenant_session(session, tenant);
+        let request = super::waste::WasteRequest {
+            config: tenant.config.clone(),
+            usage_csv: None,
+            window_days,
+        };
+        match super::waste::waste(&request, &session, &|_| {}) {
+            Err(e) => Outcome::Failed(Failure::from_diagnostic(&e)),
+            Ok(report) => Outcome::Ok(Wasted {
+                totals: report.totals(),
+                report: if report.is_empty() {
+                    String::new()
+                } else {
+                    crate::waste::render::human(&report)
+                },
+            }),
+        }
+    })
+}

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use serde_json::{Value, json};
 
-use super::{Applied, Drifted, Outcome, Planned, TenantResult};
+use super::{Applied, Drifted, Outcome, Planned, TenantResult, Wasted};
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -280,4 +280,64 @@ pub fn drift_text(workspace: &str, results: &[TenantResult<Drifted>]) -> String 
 
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or_default()
+}
+
+/// `waste --workspace`: a line per tenant (seats, users, monthly cost, or why it failed), the
+/// monthly cost summed per currency (tenants may be billed in different ones), then each
+/// tenant's report and each failure in full.
+pub fn waste_text(workspace: &str, results: &[TenantResult<Wasted>]) -> String {
+    let (ok, failed, _) = counts(results);
+    let wasteful = results
+        .iter()
+        .filter(|r| matches!(&r.outcome, Outcome::Ok(w) if w.totals.seats > 0))
+        .count();
+    let mut out = format!(
+        "Workspace {workspace}: {} tenant(s): {ok} read ({wasteful} with waste), {failed} failed\n\n",
+        results.len()
+    );
+    let mut by_currency: std::collections::BTreeMap<String, rust_decimal::Decimal> =
+        Default::default();
+    for r in results {
+        let line = match &r.outcome {
+            Outcome::Ok(w) if w.totals.seats == 0 => "no waste".to_string(),
+            Outcome::Ok(w) => {
+                let t = &w.totals;
+                let cost = match &t.monthly_cost {
+                    Some(money) => {
+                        *by_currency.entry(money.currency.clone()).or_default() += money.amount.0;
+                        format!(", {money} a month")
+                    }
+                    None => ", unpriced (no `prices:`)".to_string(),
+                };
+                let unpriced = if t.unpriced_seats > 0 && t.monthly_cost.is_some() {
+                    format!(" ({} seats unpriced)", t.unpriced_seats)
+                } else {
+                    String::new()
+                };
+                format!("{} seats on {} users{cost}{unpriced}", t.seats, t.users)
+            }
+            Outcome::Failed(f) => format!("FAILED {}: {}", f.code, first_line(&f.message)),
+            Outcome::NotStarted => "not started (--fail-fast)".into(),
+        };
+        let _ = writeln!(out, "  {:<24} {line}", r.name);
+    }
+    if !by_currency.is_empty() {
+        let totals: Vec<String> = by_currency
+            .into_iter()
+            .map(|(currency, amount)| crate::base::money::Money::new(amount, currency).to_string())
+            .collect();
+        let _ = writeln!(out, "\nPriced waste: {} a month", totals.join(" + "));
+    }
+    for r in results {
+        if let Outcome::Ok(w) = &r.outcome
+            && !w.report.is_empty()
+        {
+            let _ = writeln!(out, "\n--- {} ---\n{}", r.name, w.report.trim_end());
+        }
+    }
+    if failed > 0 {
+        out.push('\n');
+        failure_details(results, &mut out, false);
+    }
+    out
 }
