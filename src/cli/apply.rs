@@ -233,6 +233,13 @@ fn apply_saved(
     let spec = backend_override(global)?.unwrap_or_else(|| saved.backend.clone());
     let mut backend = open_spec(global, &spec)?;
     backend.set_deadline(deadline);
+    if saved.plan.users.iter().any(|u| u.number.is_some()) {
+        // The staleness check compares the numbers the plan saw: read them again.
+        backend.declare(commcred::backend::Intent {
+            numbers: commcred::backend::NumbersRead::Required,
+            ..Default::default()
+        });
+    }
     out.info(&format!("Applying to {}...", backend.describe()));
     // The ledger the plan was made against (recorded in the plan, relative to where it was
     // made, like the backend's path).

@@ -90,6 +90,12 @@ pub fn export(
     };
 
     let mut backend = session.open(&spec)?;
+    // Numbers are exported when the application may read them (least privilege: an export
+    // never fails for want of Teams permissions).
+    backend.declare(crate::backend::Intent {
+        numbers: crate::backend::NumbersRead::IfGranted,
+        ..Default::default()
+    });
     note(&format!(
         "Reading the live tenant from {}...",
         backend.describe()
