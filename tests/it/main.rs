@@ -24,6 +24,7 @@ mod licensing;
 mod microsoft_rules;
 mod numbers;
 mod numbers_emulator;
+mod numbers_graph;
 mod plan_apply;
 mod planner_props;
 mod readme;

@@ -39,6 +39,9 @@ use super::poll::{OrderEnd, place, wait};
 const ORDERS_IN_FLIGHT: usize = 32;
 /// The longest wait between two orders for a user Teams has not provisioned yet.
 const PROVISIONING_MAX_WAIT: Duration = Duration::from_secs(60);
+/// The time an order is given to run and be followed: none is placed again for a user
+/// waiting on Teams when less than this is left before the deadline.
+const ORDER_TIME: Duration = Duration::from_secs(2);
 
 /// What the number orders share.
 pub(crate) struct NumberRun {
@@ -161,20 +164,35 @@ impl NumberRun {
         }
         .delays();
         let mut tries = 0u32;
+        let mut last_detail: Option<String> = None;
+        let given_up = |tries: u32, detail: &str, last: &str| {
+            Outcome::Failed(format!(
+                "{upn}: {number} not assigned: Teams has not provisioned the user yet ({detail}); the order was placed {tries} time{} until the deadline (--timeout){last}. Microsoft: it can take up to 24 hours after licensing for users to be enabled; run `commcred apply` again later (`commcred readiness` shows who is not provisioned)",
+                if tries == 1 { "" } else { "s" }
+            ))
+        };
         loop {
             tries += 1;
             let detail = match self.order(op).await {
                 Ok(()) => return Outcome::Applied,
                 Err(Refused::NotProvisioned(detail)) => detail,
-                Err(Refused::Final(why)) => return Outcome::Failed(format!("{upn}: {why}")),
+                Err(Refused::Unconfirmed(why)) if last_detail.is_some() => {
+                    let last = format!(", and the last one was not confirmed: {why}");
+                    return given_up(tries, last_detail.as_deref().unwrap_or_default(), &last);
+                }
+                Err(Refused::Final(why) | Refused::Unconfirmed(why)) => {
+                    return Outcome::Failed(format!("{upn}: {why}"));
+                }
             };
             let wait = delays.next().unwrap_or(PROVISIONING_MAX_WAIT);
-            if self.deadline.is_some_and(|d| Instant::now() + wait >= d) {
-                return Outcome::Failed(format!(
-                    "{upn}: {number} not assigned: Teams has not provisioned the user yet ({detail}); placed {tries} time{} until the deadline (--timeout). Microsoft: it can take up to 24 hours after licensing for users to be enabled; run `commcred apply` again later (`commcred readiness` shows who is not provisioned)",
-                    if tries == 1 { "" } else { "s" }
-                ));
+            // An order placed now must have time to run and be followed before the deadline.
+            if self
+                .deadline
+                .is_some_and(|d| Instant::now() + wait + ORDER_TIME >= d)
+            {
+                return given_up(tries, &detail, "");
             }
+            last_detail = Some(detail);
             let waiting = self.waiting.fetch_add(1, Ordering::Relaxed) + 1;
             self.progress.status(&format!(
                 "{waiting} number order(s) waiting for Teams to provision the user"
@@ -207,10 +225,10 @@ impl NumberRun {
             OrderEnd::Failed(detail) => Refused::Final(format!(
                 "Teams refused the {action} order for {number}: {detail}"
             )),
-            OrderEnd::StillRunning => Refused::Final(format!(
+            OrderEnd::StillRunning => Refused::Unconfirmed(format!(
                 "the {action} order for {number} was still running at the deadline (--timeout): whether it took effect is unknown; run `commcred plan` to see"
             )),
-            OrderEnd::Unknown(e) => Refused::Final(format!(
+            OrderEnd::Unknown(e) => Refused::Unconfirmed(format!(
                 "the {action} order for {number} could not be followed: {e}; whether it took effect is unknown: run `commcred plan` to see"
             )),
             OrderEnd::Succeeded => unreachable!("handled above"),
@@ -267,8 +285,10 @@ impl NumberRun {
 enum Refused {
     /// Teams has not provisioned the user yet: worth placing again later.
     NotProvisioned(String),
-    /// Anything else, in words.
+    /// Teams refused it, in words.
     Final(String),
+    /// Whether it took effect is unknown (still running at the deadline, or not followed).
+    Unconfirmed(String),
 }
 
 /// Teams' answers for a user it has not provisioned yet: the emulator's text, and the
