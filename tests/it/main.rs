@@ -27,6 +27,7 @@ mod numbers_emulator;
 mod numbers_graph;
 mod plan_apply;
 mod planner_props;
+mod readiness;
 mod readme;
 mod saved_plans;
 mod schema;

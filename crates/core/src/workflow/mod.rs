@@ -7,6 +7,7 @@ pub mod drift;
 pub mod export;
 pub mod ledger;
 pub mod plan;
+pub mod readiness;
 pub mod recommend;
 pub mod usage;
 pub mod waste;
