@@ -302,3 +302,41 @@ fn only_a_configuration_with_numbers_asks_for_teams_permissions() {
     }
     assert_eq!(read(&dir.path().join("tenant.json")), before);
 }
+
+#[test]
+fn prune_takes_numbers_away_only_when_the_configuration_manages_numbers() {
+    let mut tenant = number_tenant(3);
+    license(&mut tenant, 3);
+    give(&mut tenant, 1, 1);
+    let dir = setup(
+        &tenant,
+        "prune: true\nusers:\n  - upn: user0@contoso.com\n    profile: phone\n",
+    );
+    let emulator = serve(dir.path(), |_| {});
+    // No phoneNumber anywhere: user1's number is left alone on both backends.
+    for plan in [
+        commcred(dir.path()).args(["plan"]).assert().success(),
+        graph(dir.path(), &emulator, &["plan"]).success(),
+    ] {
+        assert!(!stdout(&plan).contains("phoneNumber"), "{}", stdout(&plan));
+    }
+    // With one declared, the unlisted user1 loses its number, through Graph too.
+    let yaml = dir.path().join("commcred.yaml");
+    let text = read(&yaml).replace(
+        "profile: phone\n",
+        "profile: phone\n    phoneNumber: \"+14255550000\"\n",
+    );
+    std::fs::write(&yaml, text).unwrap();
+    let plan = graph(dir.path(), &emulator, &["plan"]).success();
+    assert!(
+        stdout(&plan).contains("- phoneNumber: +14255550001 (callingPlan)"),
+        "{}",
+        stdout(&plan)
+    );
+    graph(dir.path(), &emulator, &["apply", "--auto-approve", "--timeout", "60s"]).success();
+    assert_eq!(number_of(dir.path(), &user_id(1)), None);
+    assert_eq!(
+        number_of(dir.path(), &user_id(0)).as_deref(),
+        Some("+14255550000")
+    );
+}
