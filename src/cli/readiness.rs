@@ -38,11 +38,10 @@ pub struct Args {
 
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     let session = session(global)?;
-    let report = workflow::readiness::readiness_report(
-        &config_path(args.config),
-        &session,
-        &|note| out.info(note),
-    )?;
+    let report =
+        workflow::readiness::readiness_report(&config_path(args.config), &session, &|note| {
+            out.info(note)
+        })?;
     match args.format {
         Format::Human => out.result(&report.human()),
         Format::Markdown => out.result(&report.markdown()),

@@ -88,7 +88,11 @@ fn a_thousand_users_from_a_csv_are_planned_applied_and_replanned_empty_through_g
         "+14255550999"
     );
 
-    let applied = graph(dir.path(), &emulator, &["apply", "--auto-approve", "--timeout", "10m"]);
+    let applied = graph(
+        dir.path(),
+        &emulator,
+        &["apply", "--auto-approve", "--timeout", "10m"],
+    );
     let text = output(&applied);
     applied.success();
     assert!(text.contains("Apply complete!"), "{text}");
@@ -125,7 +129,12 @@ fn a_number_moves_from_one_user_to_another_in_one_graph_apply() {
         "{}",
         stdout(&plan)
     );
-    graph(dir.path(), &emulator, &["apply", "--auto-approve", "--timeout", "2m"]).success();
+    graph(
+        dir.path(),
+        &emulator,
+        &["apply", "--auto-approve", "--timeout", "2m"],
+    )
+    .success();
     assert_eq!(
         number_of(dir.path(), &user_id(0)).as_deref(),
         Some("+14255550001")
@@ -151,7 +160,11 @@ fn an_assignment_waiting_for_teams_provisioning_succeeds_within_the_timeout() {
     let emulator = serve(dir.path(), |c| {
         c.provisioning_delay = Duration::from_secs(3)
     });
-    let applied = graph(dir.path(), &emulator, &["apply", "--auto-approve", "--timeout", "60s"]);
+    let applied = graph(
+        dir.path(),
+        &emulator,
+        &["apply", "--auto-approve", "--timeout", "60s"],
+    );
     let text = output(&applied);
     applied.success();
     assert!(text.contains("Apply complete!"), "{text}");
@@ -168,7 +181,11 @@ fn an_assignment_teams_never_provisions_is_reported_and_a_rerun_finishes_it() {
     let emulator = serve(dir.path(), |c| {
         c.provisioning_delay = Duration::from_secs(3600)
     });
-    let applied = graph(dir.path(), &emulator, &["apply", "--auto-approve", "--timeout", "6s"]);
+    let applied = graph(
+        dir.path(),
+        &emulator,
+        &["apply", "--auto-approve", "--timeout", "6s"],
+    );
     let text = output(&applied);
     applied.code(1);
     assert!(text.contains("user0@contoso.com"), "{text}");
@@ -187,7 +204,12 @@ fn an_assignment_teams_never_provisions_is_reported_and_a_rerun_finishes_it() {
     drop(emulator);
     // Teams has provisioned the user by now: applying again finishes the job.
     let emulator = serve(dir.path(), |_| {});
-    graph(dir.path(), &emulator, &["apply", "--auto-approve", "--timeout", "60s"]).success();
+    graph(
+        dir.path(),
+        &emulator,
+        &["apply", "--auto-approve", "--timeout", "60s"],
+    )
+    .success();
     assert_eq!(
         number_of(dir.path(), &user_id(0)).as_deref(),
         Some("+14255550000")
@@ -235,7 +257,10 @@ fn export_then_plan_is_empty_and_drift_shows_a_number_changed_by_hand_through_gr
         ] {
             let r = api
                 .http
-                .post(format!("{}/v1.0{root}/numberAssignments/{action}", api.base))
+                .post(format!(
+                    "{}/v1.0{root}/numberAssignments/{action}",
+                    api.base
+                ))
                 .bearer_auth(&api.token)
                 .json(&body)
                 .send()
@@ -280,7 +305,12 @@ fn only_a_configuration_with_numbers_asks_for_teams_permissions() {
     });
     // No phoneNumber anywhere: plan and apply work without any Teams permission.
     graph(dir.path(), &emulator, &["plan"]).success();
-    graph(dir.path(), &emulator, &["apply", "--auto-approve", "--timeout", "60s"]).success();
+    graph(
+        dir.path(),
+        &emulator,
+        &["apply", "--auto-approve", "--timeout", "60s"],
+    )
+    .success();
     // The same with a number: every Teams permission named at once, nothing changed.
     let yaml = dir.path().join("commcred.yaml");
     let text = read(&yaml).replace(
@@ -333,7 +363,12 @@ fn prune_takes_numbers_away_only_when_the_configuration_manages_numbers() {
         "{}",
         stdout(&plan)
     );
-    graph(dir.path(), &emulator, &["apply", "--auto-approve", "--timeout", "60s"]).success();
+    graph(
+        dir.path(),
+        &emulator,
+        &["apply", "--auto-approve", "--timeout", "60s"],
+    )
+    .success();
     assert_eq!(number_of(dir.path(), &user_id(1)), None);
     assert_eq!(
         number_of(dir.path(), &user_id(0)).as_deref(),

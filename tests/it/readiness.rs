@@ -13,7 +13,10 @@ const PAYG: &str = "3dc9d6f4-2f4a-4e8e-9b5c-6f9e1c0a4b77";
 
 /// Users 0..=10, each missing a different first piece (user 8 is ready, user 9 is not meant
 /// to call), and what `readiness` must name for each.
-fn tenant_and_expectations() -> (commcred::tenant::Snapshot, Vec<(usize, Option<&'static str>)>) {
+fn tenant_and_expectations() -> (
+    commcred::tenant::Snapshot,
+    Vec<(usize, Option<&'static str>)>,
+) {
     let mut t: Value = serde_json::to_value(number_tenant(11)).unwrap();
     let sku = |id: &str, part: &str, plan: &str| {
         json!({"skuId": id, "skuPartNumber": part, "appliesTo": "User",
@@ -60,7 +63,8 @@ fn tenant_and_expectations() -> (commcred::tenant::Snapshot, Vec<(usize, Option<
         entry["assignmentCategory"] = json!("primary");
         let number = entry["telephoneNumber"].clone();
         let config = &mut t["userConfigurations"][n];
-        config["telephoneNumbers"] = json!([{"telephoneNumber": number, "assignmentCategory": "primary"}]);
+        config["telephoneNumbers"] =
+            json!([{"telephoneNumber": number, "assignmentCategory": "primary"}]);
         config["isEnterpriseVoiceEnabled"] = json!(n != 7);
     }
     t["numberAssignments"][6]["activationState"] = json!("assignmentPending");
@@ -130,10 +134,7 @@ fn readiness_names_each_unready_users_first_missing_piece_on_file_and_graph() {
     let emulator = start(&dir.path().join("tenant.json"), |_| {});
     let mut cmd = commcred(dir.path());
     with_graph_env(&mut cmd, &emulator.base_url(), "secret");
-    let graph = cmd
-        .args(["readiness", "--format", "json"])
-        .assert()
-        .code(2);
+    let graph = cmd.args(["readiness", "--format", "json"]).assert().code(2);
     let on_graph: Value = serde_json::from_slice(&graph.get_output().stdout).unwrap();
     check(&on_graph, &expect);
     assert_eq!(on_file["users"], on_graph["users"]);
@@ -142,7 +143,10 @@ fn readiness_names_each_unready_users_first_missing_piece_on_file_and_graph() {
 #[test]
 fn readiness_exits_0_when_every_calling_user_is_ready() {
     let (tenant, _) = tenant_and_expectations();
-    let dir = setup(&tenant, "users:\n  - upn: user8@contoso.com\n    licenses: [phoneSystem]\n");
+    let dir = setup(
+        &tenant,
+        "users:\n  - upn: user8@contoso.com\n    licenses: [phoneSystem]\n",
+    );
     let out = commcred(dir.path())
         .args(["readiness", "--format", "markdown"])
         .assert()

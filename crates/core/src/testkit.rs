@@ -253,7 +253,9 @@ pub fn config_with_numbers(
     yaml.push_str("users:\n");
     // The user's number when it calls and numbers are wanted (added to the inventory).
     let mut number_for = |n: usize, profile: &str| -> Option<String> {
-        let tenant = numbers.as_deref_mut().filter(|_| is_calling_profile(profile))?;
+        let tenant = numbers
+            .as_deref_mut()
+            .filter(|_| is_calling_profile(profile))?;
         Some(add_number(tenant, n))
     };
     let inline = users.saturating_sub(csv_users);

@@ -158,7 +158,10 @@ pub fn readiness(
             Missing::EnterpriseVoice,
             config.is_some_and(|c| c.is_enterprise_voice_enabled),
         ),
-        (Missing::Credits, paid_for(snapshot, voice, own_routing, now)),
+        (
+            Missing::Credits,
+            paid_for(snapshot, voice, own_routing, now),
+        ),
     ];
     Readiness {
         phone_number: number.map(|n| n.telephone_number.clone()),
@@ -170,7 +173,12 @@ pub fn readiness(
 /// Communications Credits (docs/credits.md), which need the credits license and money in
 /// the account, or post-paid billing (a Microsoft Customer Agreement). A user calling
 /// through Direct Routing or Operator Connect pays its carrier.
-fn paid_for(snapshot: &Snapshot, voice: Capabilities, own_routing: bool, now: DateTime<Utc>) -> bool {
+fn paid_for(
+    snapshot: &Snapshot,
+    voice: Capabilities,
+    own_routing: bool,
+    now: DateTime<Utc>,
+) -> bool {
     if own_routing || !voice.has(Capability::PayAsYouGoCallingPlan) {
         return true;
     }

@@ -137,8 +137,7 @@ pub fn readiness_report(
     let mut not_calling = 0;
     for want in &desired.users {
         let at = index.user_by_upn(&want.upn);
-        let calling =
-            meant_to_call(want) || at.is_some_and(|i| holds_calling(&live, &index, i));
+        let calling = meant_to_call(want) || at.is_some_and(|i| holds_calling(&live, &index, i));
         if !calling {
             not_calling += 1;
             continue;

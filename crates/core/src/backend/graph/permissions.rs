@@ -140,8 +140,14 @@ pub const READ_NUMBERS: Need = Need {
     also: &["TeamsTelephoneNumber.ReadWrite.All"],
     purpose: "read the phone number inventory",
     calls: &[
-        ("GET", "/admin/teams/telephoneNumberManagement/numberAssignments"),
-        ("GET", "/admin/teams/telephoneNumberManagement/operations/{id}"),
+        (
+            "GET",
+            "/admin/teams/telephoneNumberManagement/numberAssignments",
+        ),
+        (
+            "GET",
+            "/admin/teams/telephoneNumberManagement/operations/{id}",
+        ),
     ],
     source: "List numberAssignments; Get telephoneNumberLongRunningOperation",
 };

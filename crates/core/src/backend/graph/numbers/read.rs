@@ -47,10 +47,7 @@ async fn collection<T: DeserializeOwned>(
     what: &str,
     url: &str,
 ) -> Result<Vec<T>, BackendError> {
-    let items = client
-        .get_all(url)
-        .await
-        .map_err(|e| read_error(what, e))?;
+    let items = client.get_all(url).await.map_err(|e| read_error(what, e))?;
     items
         .into_iter()
         .map(|mut item| {
