@@ -375,3 +375,33 @@ fn prune_takes_numbers_away_only_when_the_configuration_manages_numbers() {
         Some("+14255550000")
     );
 }
+
+#[test]
+fn export_without_teams_permissions_leaves_numbers_out_and_says_so() {
+    let mut tenant = number_tenant(2);
+    license(&mut tenant, 2);
+    give(&mut tenant, 0, 0);
+    let dir = setup(
+        &tenant,
+        "users:\n  - upn: user0@contoso.com\n    profile: phone\n",
+    );
+    let emulator = serve(dir.path(), |c| {
+        c.roles = Some(BASE_ROLES.iter().map(|r| r.to_string()).collect())
+    });
+    let out = tempfile::tempdir().unwrap();
+    let exported = out.path().join("exported.yaml");
+    let export = graph(
+        dir.path(),
+        &emulator,
+        &["export", "--out", exported.to_str().unwrap()],
+    )
+    .success();
+    let text = output(&export);
+    assert!(
+        text.contains("Phone numbers left out") && text.contains("TeamsTelephoneNumber.Read.All"),
+        "{text}"
+    );
+    let yaml = read(&exported);
+    assert!(yaml.contains("user0@contoso.com"), "{yaml}");
+    assert!(!yaml.contains("phoneNumber"), "{yaml}");
+}

@@ -59,6 +59,12 @@ pub trait Backend {
     /// Lets go of what `begin` took; a backend that can (the file) keeps nothing.
     fn abort(&mut self);
 
+    /// What the last read left out and why, for the person (Graph: the phone numbers, when
+    /// `export` may not read them).
+    fn read_notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Where the PSTN call log (Graph `getPstnCalls`) can be read, for backends that have
     /// one; the credits forecast uses it (`graph::pstn`).
     fn pstn_calls(&mut self) -> Option<&mut dyn graph::pstn::GraphGet> {

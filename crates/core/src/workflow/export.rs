@@ -102,6 +102,9 @@ pub fn export(
     ));
     let started = Instant::now();
     let live = backend.read()?;
+    for left_out in backend.read_notes() {
+        note(&left_out);
+    }
     tracing::info!(users = live.users.len(), elapsed = ?started.elapsed(), "read the tenant");
 
     let options = ExportOptions {

@@ -199,6 +199,8 @@ pub struct GraphBackend {
     parallel_reads: bool,
     /// How the last read fetched the users.
     users_read: std::sync::Mutex<Option<UsersRead>>,
+    /// What the last read left out (`Backend::read_notes`).
+    notes: std::sync::Mutex<Vec<String>>,
     /// Groups whose members are read even without licenses (the YAML names them).
     wanted_groups: Vec<String>,
     group_wait: groups::GroupWait,
@@ -257,6 +259,7 @@ impl GraphBackend {
             live: None,
             parallel_reads: options.parallel_reads,
             users_read: std::sync::Mutex::new(None),
+            notes: std::sync::Mutex::new(Vec::new()),
             runtime: Some(runtime),
         })
     }
@@ -342,11 +345,13 @@ impl GraphBackend {
             super::NumbersRead::IfGranted => {
                 let granted = self.grants(&permissions::NUMBER_READS)?;
                 if !granted {
-                    tracing::warn!(
-                        "the phone numbers are left out: the application lacks {} or {} (docs/graph.md, \"Permissions\")",
+                    let note = format!(
+                        "Phone numbers left out: the application lacks {} or {} (docs/graph.md, \"Permissions\"); grant them to include each user's number.",
                         permissions::READ_NUMBERS.permission,
                         permissions::READ_TEAMS_USERS.permission
                     );
+                    tracing::warn!("{note}");
+                    self.notes.lock().expect("notes lock").push(note);
                 }
                 granted
             }
@@ -371,6 +376,10 @@ impl Backend for GraphBackend {
 
     fn pstn_calls(&mut self) -> Option<&mut dyn pstn::GraphGet> {
         Some(self)
+    }
+
+    fn read_notes(&self) -> Vec<String> {
+        self.notes.lock().expect("notes lock").clone()
     }
 
     fn declare(&mut self, intent: super::Intent) {
