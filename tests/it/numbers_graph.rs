@@ -405,3 +405,66 @@ fn export_without_teams_permissions_leaves_numbers_out_and_says_so() {
     assert!(yaml.contains("user0@contoso.com"), "{yaml}");
     assert!(!yaml.contains("phoneNumber"), "{yaml}");
 }
+
+#[test]
+fn a_saved_plan_with_numbers_applies_through_graph_and_refuses_when_a_number_moved() {
+    let dir = setup(&number_tenant(2), "users:\n  - csv: users.csv\n");
+    std::fs::write(dir.path().join("users.csv"), numbers_csv(2)).unwrap();
+    let emulator = serve(dir.path(), |_| {});
+    graph(dir.path(), &emulator, &["plan", "--out", "plan.json"]).success();
+    graph(
+        dir.path(),
+        &emulator,
+        &["apply", "plan.json", "--timeout", "60s"],
+    )
+    .success();
+    assert_eq!(
+        number_of(dir.path(), &user_id(1)).as_deref(),
+        Some("+14255550001")
+    );
+    // A saved plan that sees user0's number (apply re-reads the numbers to compare).
+    let csv = dir.path().join("users.csv");
+    std::fs::write(&csv, read(&csv).replace("+14255550000", "+14255558888")).unwrap();
+    graph(dir.path(), &emulator, &["plan", "--out", "plan1.json"]).success();
+    graph(
+        dir.path(),
+        &emulator,
+        &["apply", "plan1.json", "--timeout", "60s"],
+    )
+    .success();
+    assert_eq!(
+        number_of(dir.path(), &user_id(0)).as_deref(),
+        Some("+14255558888")
+    );
+    // Another saved plan, then someone takes user0's number away by hand: stale.
+    std::fs::write(&csv, read(&csv).replace("+14255558888", "+14255550000")).unwrap();
+    graph(dir.path(), &emulator, &["plan", "--out", "plan2.json"]).success();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let api = Api::new(&emulator).await;
+        let r = api
+            .http
+            .post(format!(
+                "{}/v1.0/admin/teams/telephoneNumberManagement/numberAssignments/unassignNumber",
+                api.base
+            ))
+            .bearer_auth(&api.token)
+            .json(&json!({"telephoneNumber": "+14255558888", "numberType": "callingPlan"}))
+            .send()
+            .await
+            .unwrap();
+        let location = r.headers()["location"].to_str().unwrap().to_string();
+        let path = location.split("/v1.0").nth(1).unwrap().to_string();
+        for _ in 0..2 {
+            api.get(&path).await;
+        }
+    });
+    let stale = graph(
+        dir.path(),
+        &emulator,
+        &["apply", "plan2.json", "--timeout", "60s"],
+    );
+    let text = output(&stale);
+    stale.code(1);
+    assert!(text.contains("commcred::apply::stale"), "{text}");
+    assert!(text.contains("user0@contoso.com"), "{text}");
+}
