@@ -207,9 +207,15 @@ impl NumberRun {
     /// shows it before it is believed.
     async fn order(&self, op: &Operation) -> Result<(), Refused> {
         let (action, body) = order_body(op);
-        let location = self.place_with_retries(action, &body).await;
-        let end = match location {
+        let (_, number) = who_and_what(op);
+        let end = match self.place_with_retries(action, &body).await {
             Ok(location) => wait(&self.client, &location, self.deadline).await,
+            // Graph's final word on the request itself (a 4xx): no order was placed.
+            Err(e @ (CallError::Status { .. } | CallError::Auth(_))) if !e.is_transient() => {
+                return Err(Refused::Final(format!(
+                    "Microsoft Graph refused the {action} order for {number}: {e}"
+                )));
+            }
             Err(e) => OrderEnd::Unknown(e.to_string()),
         };
         if end == OrderEnd::Succeeded {
@@ -219,7 +225,6 @@ impl NumberRun {
         if self.in_place(op).await {
             return Ok(());
         }
-        let (_, number) = who_and_what(op);
         Err(match end {
             OrderEnd::Failed(detail) if not_provisioned(&detail) => Refused::NotProvisioned(detail),
             OrderEnd::Failed(detail) => Refused::Final(format!(
