@@ -232,8 +232,9 @@ fn is_calling_profile(profile: &str) -> bool {
 
 /// [`config_yaml`]; with `numbers`, every calling user (a profile with a calling plan) also
 /// declares a `phoneNumber`, added to that tenant's inventory as a free Calling Plan number
-/// of the user's country after the plan (its usage location, else the default, US), with
-/// the user's Teams configuration.
+/// of the user's country (its usage location; a user without one declares `usageLocation:
+/// US` and gets a US number), with the user's Teams configuration. Persons holding the
+/// resource account license get none (Microsoft: that license is for resource accounts).
 pub fn config_with_numbers(
     users: usize,
     csv_users: usize,
@@ -251,19 +252,39 @@ pub fn config_with_numbers(
         let _ = writeln!(yaml, "  {name}: [{}]", licenses.join(", "));
     }
     yaml.push_str("users:\n");
-    // The user's number when it calls and numbers are wanted (added to the inventory).
-    let mut number_for = |n: usize, profile: &str| -> Option<String> {
+    // The user's number when it calls and numbers are wanted (added to the inventory), and
+    // the usage location to declare when the tenant has none (a number needs one).
+    let virtual_user = catalogue_sku("PHONESYSTEM_VIRTUALUSER").0;
+    let mut number_for = |n: usize, profile: &str| -> Option<(String, &'static str)> {
         let tenant = numbers
             .as_deref_mut()
             .filter(|_| is_calling_profile(profile))?;
-        Some(add_number(tenant, n))
+        let user = &tenant.users[n];
+        // A person holding the resource account license is left without a number: the
+        // license is for resource accounts (the plan would refuse a number on it).
+        if user
+            .assigned_licenses
+            .iter()
+            .any(|l| l.sku_id.eq_ignore_ascii_case(&virtual_user))
+        {
+            return None;
+        }
+        let location = if user.usage_location.is_none() {
+            "US"
+        } else {
+            ""
+        };
+        Some((add_number(tenant, n), location))
     };
     let inline = users.saturating_sub(csv_users);
     for n in 0..inline {
         let profile = PROFILES[rng.below(PROFILES.len())].0;
         let _ = writeln!(yaml, "  - upn: user{n}@contoso.com\n    profile: {profile}");
-        if let Some(number) = number_for(n, profile) {
+        if let Some((number, location)) = number_for(n, profile) {
             let _ = writeln!(yaml, "    phoneNumber: \"{number}\"");
+            if !location.is_empty() {
+                let _ = writeln!(yaml, "    usageLocation: {location}");
+            }
         }
     }
     let mut csv = String::from("upn,usageLocation,profile,licenses,phoneNumber\n");
@@ -271,8 +292,8 @@ pub fn config_with_numbers(
         yaml.push_str("  - csv: users.csv\n");
         for n in inline..users {
             let profile = PROFILES[rng.below(PROFILES.len())].0;
-            let number = number_for(n, profile).unwrap_or_default();
-            let _ = writeln!(csv, "user{n}@contoso.com,,{profile},,{number}");
+            let (number, location) = number_for(n, profile).unwrap_or_default();
+            let _ = writeln!(csv, "user{n}@contoso.com,{location},{profile},,{number}");
         }
     }
     yaml.push_str("prune: false\n");
