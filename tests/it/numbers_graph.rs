@@ -468,3 +468,37 @@ fn a_saved_plan_with_numbers_applies_through_graph_and_refuses_when_a_number_mov
     assert!(text.contains("commcred::apply::stale"), "{text}");
     assert!(text.contains("user0@contoso.com"), "{text}");
 }
+
+#[test]
+fn numbers_are_read_and_applied_through_throttling_errors_and_dropped_connections() {
+    let dir = setup(&number_tenant(20), "users:\n  - csv: users.csv\n");
+    std::fs::write(dir.path().join("users.csv"), numbers_csv(20)).unwrap();
+    let emulator = serve(dir.path(), |c| {
+        c.faults.throttle_rate = 0.2;
+        c.faults.error_rate = 0.1;
+        c.faults.drop_rate = 0.05;
+        c.faults.retry_after_secs = 1;
+        c.faults.seed = Some(22);
+    });
+    let applied = graph(
+        dir.path(),
+        &emulator,
+        &["apply", "--auto-approve", "--timeout", "3m"],
+    );
+    let text = output(&applied);
+    applied.success();
+    assert!(text.contains("Apply complete!"), "{text}");
+    for n in 0..20 {
+        assert_eq!(
+            number_of(dir.path(), &user_id(n)),
+            Some(crate::numbers::us_number(n)),
+            "user{n}"
+        );
+    }
+    graph(
+        dir.path(),
+        &emulator,
+        &["plan", "--detailed-exitcode", "--timeout", "2m"],
+    )
+    .code(0);
+}
