@@ -26,6 +26,7 @@ mod show;
 mod usage;
 mod validate;
 mod waste;
+mod workspace;
 
 use context::GlobalArgs;
 
