@@ -1,6 +1,7 @@
 //! Plan benchmark: a generated 100,000-user tenant and config (half inline YAML, half CSV),
 //! through the same steps as `commcred plan`: load the config, read the snapshot, plan, render.
-//! Prints each step's time and the peak resident memory. Run: `cargo bench --bench plan`
+//! Prints each step's time and the peak resident memory, first without phone numbers, then
+//! with a number declared for every calling user (issue 22). Run: `cargo bench --bench plan`
 //! (`-- USERS` for another size).
 
 #[allow(dead_code)]
@@ -23,27 +24,41 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(100_000);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let started = Instant::now();
-    let snapshot = testkit::tenant(users, 42);
-    let (yaml, csv) = testkit::config_yaml(users, users / 2, 42);
-    std::fs::write(
-        dir.path().join("tenant.json"),
-        commcred::tenant::snapshot_to_string(&snapshot),
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("commcred.yaml"), yaml).unwrap();
-    std::fs::write(dir.path().join("users.csv"), csv).unwrap();
-    drop(snapshot);
-    println!("generated {users} users in {:.2?}", started.elapsed());
-    // Measure in a fresh process so that peak memory is the plan's, not the generator's.
-    let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .arg("--measure")
-        .arg(dir.path())
-        .status()
-        .expect("run the measuring process");
-    assert!(status.success());
-    measure_binary(dir.path());
+    for with_numbers in [false, true] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let started = Instant::now();
+        let mut snapshot = testkit::tenant(users, 42);
+        let numbers = with_numbers.then_some(&mut snapshot);
+        let (yaml, csv) = testkit::config_with_numbers(users, users / 2, 42, numbers);
+        std::fs::write(
+            dir.path().join("tenant.json"),
+            commcred::tenant::snapshot_to_string(&snapshot),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("commcred.yaml"), yaml).unwrap();
+        std::fs::write(dir.path().join("users.csv"), csv).unwrap();
+        println!(
+            "\n{}generated {users} users in {:.2?}",
+            if with_numbers {
+                format!(
+                    "WITH PHONE NUMBERS: a number for each of the {} calling users (inventory and Teams configurations in the snapshot); ",
+                    snapshot.number_assignments.len()
+                )
+            } else {
+                "WITHOUT PHONE NUMBERS: ".to_string()
+            },
+            started.elapsed()
+        );
+        drop(snapshot);
+        // Measure in a fresh process so that peak memory is the plan's, not the generator's.
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .arg("--measure")
+            .arg(dir.path())
+            .status()
+            .expect("run the measuring process");
+        assert!(status.success());
+        measure_binary(dir.path());
+    }
 }
 
 /// The real `commcred plan` on the same files, its time and peak memory from GNU time.
@@ -105,8 +120,9 @@ fn measure(dir: &std::path::Path) {
     println!("load config      {load_config:>10.2?}   (resident after: {rss_config} MB)");
     println!("read snapshot    {read_snapshot:>10.2?}   (resident after: {rss_snapshot} MB)");
     println!(
-        "plan             {plan_time:>10.2?}   ({} users with changes; resident after: {rss_plan} MB)",
-        plan.users.len()
+        "plan             {plan_time:>10.2?}   ({} users with changes, {} phone number changes; resident after: {rss_plan} MB)",
+        plan.users.len(),
+        plan.users.iter().filter(|u| u.number.is_some()).count()
     );
     println!(
         "render (human)   {render:>10.2?}   ({} bytes, streamed)",

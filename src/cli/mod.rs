@@ -19,6 +19,7 @@ mod output;
 mod plan;
 mod progress;
 mod prompt;
+mod readiness;
 mod recommend;
 mod schema;
 mod show;
@@ -94,6 +95,10 @@ enum Command {
     /// How the live tenant differs from the YAML, as a unified diff (exit 2 when it does):
     /// the daily report of what was changed in the portal since the last apply.
     Drift(drift::Args),
+    /// Who can place a PSTN call now, and for each user who cannot, the first thing missing
+    /// (Teams, Teams Phone, calling plan or Direct Routing, usage location, number,
+    /// provisioning, credits); exit 2 when one is not ready.
+    Readiness(readiness::Args),
     /// Licenses paid for and wasted: unassigned seats, licenses another SKU already gives,
     /// calling licenses on disabled accounts or without calls; priced, with the fix (exit 2
     /// when there is waste).
@@ -138,6 +143,7 @@ pub fn main() -> ExitCode {
         Command::Ledger(args) => ledger::run(args, &cli.global, &out),
         Command::Emulator(args) => emulator::run(args, &out),
         Command::Drift(args) => drift::run(args, &cli.global, &out),
+        Command::Readiness(args) => readiness::run(args, &cli.global, &out),
         Command::Waste(args) => waste::run(args, &cli.global, &out),
         Command::Show(args) => show::run(args, &out),
         Command::Export(args) => export::run(args, &cli.global, &out),

@@ -219,6 +219,28 @@ fn synthetic_user(
 /// A `commcred.yaml` listing every user of [`tenant`] with a profile; with `csv_users`,
 /// that many of them come from `users.csv` instead (returned as the second string).
 pub fn config_yaml(users: usize, csv_users: usize, seed: u64) -> (String, String) {
+    config_with_numbers(users, csv_users, seed, None)
+}
+
+/// The profiles whose users place PSTN calls (they hold a calling plan).
+fn is_calling_profile(profile: &str) -> bool {
+    PROFILES
+        .iter()
+        .find(|(name, _)| *name == profile)
+        .is_some_and(|(_, licenses)| licenses.iter().any(|l| l.contains("CallingPlan")))
+}
+
+/// [`config_yaml`]; with `numbers`, every calling user (a profile with a calling plan) also
+/// declares a `phoneNumber`, added to that tenant's inventory as a free Calling Plan number
+/// of the user's country (its usage location; a user without one declares `usageLocation:
+/// US` and gets a US number), with the user's Teams configuration. Persons holding the
+/// resource account license get none (Microsoft: that license is for resource accounts).
+pub fn config_with_numbers(
+    users: usize,
+    csv_users: usize,
+    seed: u64,
+    mut numbers: Option<&mut Snapshot>,
+) -> (String, String) {
     let mut rng = Rng::new(seed ^ 0xC0FFEE);
     let mut yaml = String::from(
         "apiVersion: commcred/v1\ntenant: contoso.onmicrosoft.com\ndefaultUsageLocation: US\n\
@@ -230,21 +252,80 @@ pub fn config_yaml(users: usize, csv_users: usize, seed: u64) -> (String, String
         let _ = writeln!(yaml, "  {name}: [{}]", licenses.join(", "));
     }
     yaml.push_str("users:\n");
+    // The user's number when it calls and numbers are wanted (added to the inventory), and
+    // the usage location to declare when the tenant has none (a number needs one).
+    let virtual_user = catalogue_sku("PHONESYSTEM_VIRTUALUSER").0;
+    let mut number_for = |n: usize, profile: &str| -> Option<(String, &'static str)> {
+        let tenant = numbers
+            .as_deref_mut()
+            .filter(|_| is_calling_profile(profile))?;
+        let user = &tenant.users[n];
+        // A person holding the resource account license is left without a number: the
+        // license is for resource accounts (the plan would refuse a number on it).
+        if user
+            .assigned_licenses
+            .iter()
+            .any(|l| l.sku_id.eq_ignore_ascii_case(&virtual_user))
+        {
+            return None;
+        }
+        let location = if user.usage_location.is_none() {
+            "US"
+        } else {
+            ""
+        };
+        Some((add_number(tenant, n), location))
+    };
     let inline = users.saturating_sub(csv_users);
     for n in 0..inline {
         let profile = PROFILES[rng.below(PROFILES.len())].0;
         let _ = writeln!(yaml, "  - upn: user{n}@contoso.com\n    profile: {profile}");
+        if let Some((number, location)) = number_for(n, profile) {
+            let _ = writeln!(yaml, "    phoneNumber: \"{number}\"");
+            if !location.is_empty() {
+                let _ = writeln!(yaml, "    usageLocation: {location}");
+            }
+        }
     }
-    let mut csv = String::from("upn,usageLocation,profile,licenses\n");
+    let mut csv = String::from("upn,usageLocation,profile,licenses,phoneNumber\n");
     if csv_users > 0 {
         yaml.push_str("  - csv: users.csv\n");
         for n in inline..users {
             let profile = PROFILES[rng.below(PROFILES.len())].0;
-            let _ = writeln!(csv, "user{n}@contoso.com,,{profile},");
+            let (number, location) = number_for(n, profile).unwrap_or_default();
+            let _ = writeln!(csv, "user{n}@contoso.com,{location},{profile},,{number}");
         }
     }
     yaml.push_str("prune: false\n");
     (yaml, csv)
+}
+
+/// A free Calling Plan number for user `n` in `tenant`'s inventory, of the user's country
+/// (GB or US), and the user's Teams configuration; returns the number.
+fn add_number(tenant: &mut Snapshot, n: usize) -> String {
+    let gb = tenant.users[n].usage_location.as_deref() == Some("GB");
+    let (number, country) = if gb {
+        (format!("+4420{n:08}"), "GB")
+    } else {
+        (format!("+1425{n:07}"), "US")
+    };
+    let entry = json!({
+        "id": format!("n{n}"), "telephoneNumber": number, "numberType": "callingPlan",
+        "activationState": "activated", "assignmentStatus": "unassigned",
+        "isoCountryCode": country, "capabilities": ["userAssignment"]
+    });
+    tenant
+        .number_assignments
+        .push(serde_json::from_value(entry).expect("a valid numberAssignment"));
+    let user = &tenant.users[n];
+    let config = json!({
+        "id": user.id, "userPrincipalName": user.user_principal_name, "accountType": "user",
+        "isEnterpriseVoiceEnabled": false, "featureTypes": ["Teams"], "telephoneNumbers": []
+    });
+    tenant
+        .user_configurations
+        .push(serde_json::from_value(config).expect("a valid teamsUserConfiguration"));
+    number
 }
 
 /// The id of [`group_tenant`]'s group, "Sales Phones".

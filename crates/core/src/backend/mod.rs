@@ -59,6 +59,12 @@ pub trait Backend {
     /// Lets go of what `begin` took; a backend that can (the file) keeps nothing.
     fn abort(&mut self);
 
+    /// What the last read left out and why, for the person (Graph: the phone numbers, when
+    /// `export` may not read them).
+    fn read_notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Where the PSTN call log (Graph `getPstnCalls`) can be read, for backends that have
     /// one; the credits forecast uses it (`graph::pstn`).
     fn pstn_calls(&mut self) -> Option<&mut dyn graph::pstn::GraphGet> {
@@ -75,6 +81,22 @@ pub struct Intent {
     /// The kinds of change an apply of this configuration can make; all `false` for a
     /// command that changes nothing.
     pub changes: Changes,
+    /// Whether the tenant's phone numbers and Teams user configurations are read.
+    pub numbers: NumbersRead,
+}
+
+/// Whether a read includes the phone number inventory and the Teams user configurations
+/// (Microsoft Graph asks for Teams permissions to read them; least privilege: only a
+/// command that uses them asks).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NumbersRead {
+    /// Not read (the configuration declares no phone number).
+    #[default]
+    Skip,
+    /// Read when the permissions are granted, else left out with a warning (`export`).
+    IfGranted,
+    /// Read; a missing permission stops the command before anything is read.
+    Required,
 }
 
 /// Kinds of change, as far as the configuration tells before the tenant is read.
@@ -86,6 +108,8 @@ pub struct Changes {
     pub usage_locations: bool,
     /// Groups' licenses, and reprocessing members' group licenses.
     pub group_licenses: bool,
+    /// Users' phone numbers (Teams' number assignments).
+    pub numbers: bool,
 }
 
 /// Told how far an apply has come. The CLI draws a progress bar with it; the library has

@@ -61,7 +61,11 @@ pub fn plan(
         seats.release(sku);
     }
     let mut users = Vec::with_capacity(desired.users.len());
-    let mut numbers = NumberPlan::new(live, desired.prune);
+    // `prune` takes numbers away only from a configuration that manages numbers (declares
+    // one): one without any is read without the tenant's numbers on Microsoft Graph (no
+    // Teams permission asked), and plans the same on every backend.
+    let manages_numbers = desired.users.iter().any(|u| u.phone.is_some());
+    let mut numbers = NumberPlan::new(live, desired.prune && manages_numbers);
 
     let mut listed: HashSet<usize> = HashSet::with_capacity(desired.users.len());
     // Where each listed user is written, by position in the tenant: seat errors name it.

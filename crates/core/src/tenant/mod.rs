@@ -6,6 +6,7 @@ pub mod countries;
 pub mod credits;
 pub mod groups;
 pub mod numbers;
+pub mod readiness;
 pub mod rules;
 pub mod snapshot;
 pub mod waste;

@@ -95,7 +95,14 @@ pub fn apply<E: From<WorkflowError>>(
             .backend_override
             .clone()
             .unwrap_or_else(|| saved.backend.clone());
-        let backend = session.open(&spec).map_err(WorkflowError::from)?;
+        let mut backend = session.open(&spec).map_err(WorkflowError::from)?;
+        if saved.plan.users.iter().any(|u| u.number.is_some()) {
+            // The staleness check compares the numbers the plan saw: read them again.
+            backend.declare(crate::backend::Intent {
+                numbers: crate::backend::NumbersRead::Required,
+                ..Default::default()
+            });
+        }
         hooks.note(&format!("Applying to {}...", backend.describe()));
         // The ledger the plan was made against (recorded in the plan, relative to where
         // it was made, like the backend's path).

@@ -90,12 +90,21 @@ pub fn export(
     };
 
     let mut backend = session.open(&spec)?;
+    // Numbers are exported when the application may read them (least privilege: an export
+    // never fails for want of Teams permissions).
+    backend.declare(crate::backend::Intent {
+        numbers: crate::backend::NumbersRead::IfGranted,
+        ..Default::default()
+    });
     note(&format!(
         "Reading the live tenant from {}...",
         backend.describe()
     ));
     let started = Instant::now();
     let live = backend.read()?;
+    for left_out in backend.read_notes() {
+        note(&left_out);
+    }
     tracing::info!(users = live.users.len(), elapsed = ?started.elapsed(), "read the tenant");
 
     let options = ExportOptions {

@@ -8,6 +8,7 @@ pub mod drift;
 pub mod export;
 pub mod ledger;
 pub mod plan;
+pub mod readiness;
 pub mod recommend;
 pub mod usage;
 pub mod waste;
@@ -139,12 +140,14 @@ impl Session {
     /// manages credits (or `pstn_calls`, for `recommend`), and the changes an apply can
     /// make.
     pub fn intent(&self, desired: &DesiredState, pstn_calls: bool) -> backend::Intent {
+        let numbers = desired.users.iter().any(|u| u.phone.is_some());
         let changes = if self.applies {
             backend::Changes {
                 user_licenses: true,
                 usage_locations: desired.default_usage_location.is_some()
                     || desired.users.iter().any(|u| u.usage_location.is_some()),
                 group_licenses: !desired.groups.list.is_empty(),
+                numbers,
             }
         } else {
             backend::Changes::default()
@@ -152,6 +155,11 @@ impl Session {
         backend::Intent {
             pstn_calls: pstn_calls || desired.credits.is_some(),
             changes,
+            numbers: if numbers {
+                backend::NumbersRead::Required
+            } else {
+                backend::NumbersRead::Skip
+            },
         }
     }
 }

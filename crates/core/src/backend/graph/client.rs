@@ -304,6 +304,18 @@ impl GraphClient {
         body: Option<&Value>,
         headers: &[(&str, &str)],
     ) -> Result<Value, CallError> {
+        Ok(self.call_full(method, url, body, headers).await?.0)
+    }
+
+    /// [`GraphClient::call_with`], also returning the answer's `Location` header (where
+    /// Graph's asynchronous actions say to poll, e.g. Teams' `assignNumber`).
+    pub(crate) async fn call_full(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<(Value, Option<String>), CallError> {
         let url = self.absolute(url);
         let mut refreshed = false;
         loop {
@@ -326,6 +338,11 @@ impl GraphClient {
                 .map_err(|e| CallError::Transport(describe_transport(&e)))?;
             let status = response.status();
             let retry_after = parse_retry_after(response.headers());
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
             // A body cut off mid-way is as ambiguous as no answer at all.
             let bytes = response
                 .bytes()
@@ -346,7 +363,7 @@ impl GraphClient {
                 }
             };
             if status.is_success() {
-                return Ok(value);
+                return Ok((value, location));
             }
             if status.as_u16() == 401 && !refreshed {
                 refreshed = true;

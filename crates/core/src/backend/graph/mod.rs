@@ -4,8 +4,9 @@
 //!   `AZURE_CLIENT_SECRET`, `AZURE_CLIENT_CERTIFICATE_PATH` or `AZURE_FEDERATED_TOKEN_FILE`
 //!   (`auth.rs`), `AZURE_AUTHORITY_HOST` (default `https://login.microsoftonline.com`;
 //!   with `graph:BASE_URL` and no authority host, BASE_URL is the authority too).
-//! - Reads: organization, subscribed SKUs and every user (paged at 999, `$select`ed), into
-//!   the shared [`Snapshot`] model. Credits: Graph has none, so they are `None` here; the
+//! - Reads: organization, subscribed SKUs and every user (paged at 999, `$select`ed), and,
+//!   when the command uses phone numbers, the number inventory and the Teams user
+//!   configurations beside the users (`numbers/`), into the shared [`Snapshot`] model. Credits: Graph has none, so they are `None` here; the
 //!   credits ledger (`crate::credits::live`) fills them in before planning.
 //! - Changes (driven by the apply layer): `begin` re-reads the tenant for the staleness
 //!   check, `execute` writes through `$batch` (see `write.rs`), paced under the write quota
@@ -21,6 +22,7 @@ mod auth_federated;
 mod client;
 mod diagnose;
 mod groups;
+mod numbers;
 mod pacer;
 pub mod permissions;
 pub mod pstn;
@@ -219,6 +221,8 @@ pub struct GraphBackend {
     parallel_reads: bool,
     /// How the last read fetched the users.
     users_read: std::sync::Mutex<Option<UsersRead>>,
+    /// What the last read left out (`Backend::read_notes`).
+    notes: std::sync::Mutex<Vec<String>>,
     /// Groups whose members are read even without licenses (the YAML names them).
     wanted_groups: Vec<String>,
     group_wait: groups::GroupWait,
@@ -277,6 +281,7 @@ impl GraphBackend {
             live: None,
             parallel_reads: options.parallel_reads,
             users_read: std::sync::Mutex::new(None),
+            notes: std::sync::Mutex::new(Vec::new()),
             runtime: Some(runtime),
         })
     }
@@ -320,12 +325,24 @@ impl GraphBackend {
     }
 
     fn read_tenant(&self) -> Result<Snapshot, BackendError> {
+        let with_numbers = self.reads_numbers()?;
         let client = &*self.client;
         let wanted = &self.wanted_groups;
         self.block_on(async move {
             let tenant = read::organization(client).await?;
             let subscribed_skus = read::subscribed_skus(client).await?;
-            let (users, how) = read::users(self.client.clone(), self.parallel_reads).await?;
+            let read_numbers = async {
+                match with_numbers {
+                    true => numbers::read::numbers_and_configs(client).await,
+                    false => Ok((Vec::new(), Vec::new())),
+                }
+            };
+            let (users, numbers) = tokio::join!(
+                read::users(self.client.clone(), self.parallel_reads),
+                read_numbers
+            );
+            let (users, how) = users?;
+            let (number_assignments, user_configurations) = numbers?;
             *self.users_read.lock().expect("users_read lock") = Some(how);
             let groups = groups::read_groups(client, wanted).await?;
             Ok(Snapshot {
@@ -334,10 +351,32 @@ impl GraphBackend {
                 users,
                 communications_credits: None,
                 groups,
-                number_assignments: Vec::new(),
-                user_configurations: Vec::new(),
+                number_assignments,
+                user_configurations,
                 extra: Default::default(),
             })
+        })
+    }
+
+    /// Whether this read includes the phone numbers: when the command uses them, or (for
+    /// `export`) when the token allows it.
+    fn reads_numbers(&self) -> Result<bool, BackendError> {
+        Ok(match self.intent.numbers {
+            super::NumbersRead::Skip => false,
+            super::NumbersRead::Required => true,
+            super::NumbersRead::IfGranted => {
+                let granted = self.grants(&permissions::NUMBER_READS)?;
+                if !granted {
+                    let note = format!(
+                        "Phone numbers left out: the application lacks {} or {} (docs/graph.md, \"Permissions\"); grant them to include each user's number.",
+                        permissions::READ_NUMBERS.permission,
+                        permissions::READ_TEAMS_USERS.permission
+                    );
+                    tracing::warn!("{note}");
+                    self.notes.lock().expect("notes lock").push(note);
+                }
+                granted
+            }
         })
     }
 }
@@ -359,6 +398,10 @@ impl Backend for GraphBackend {
 
     fn pstn_calls(&mut self) -> Option<&mut dyn pstn::GraphGet> {
         Some(self)
+    }
+
+    fn read_notes(&self) -> Vec<String> {
+        self.notes.lock().expect("notes lock").clone()
     }
 
     fn declare(&mut self, intent: super::Intent) {
@@ -390,10 +433,13 @@ impl Backend for GraphBackend {
             Operation::AssignGroupLicenses { .. }
             | Operation::ReprocessLicenses { .. }
             | Operation::RemoveRedundantDirect { .. } => None,
+            Operation::UnassignNumber { .. } | Operation::AssignNumber { .. } => None,
             credits => Some(diagnose::manual_credits(credits)),
         }
     }
 
+    /// The users' license changes (then the groups'), then the phone numbers
+    /// (`numbers/write.rs`).
     fn execute(
         &mut self,
         ops: Vec<Operation>,
@@ -402,6 +448,41 @@ impl Backend for GraphBackend {
     ) -> Result<ApplyReport, BackendError> {
         // Before any write: a missing permission changes nothing.
         self.require(&permissions::needs_of(&ops))?;
+        let (number_ops, ops): (Vec<Operation>, Vec<Operation>) =
+            ops.into_iter().partition(Operation::is_number);
+        let mut report = self.execute_licenses(ops, ctx, progress.clone())?;
+        if report.stopped.is_some() {
+            // The deadline (or Graph's throttling) stopped the licenses: no order is placed.
+            report.not_attempted.extend(number_ops);
+        } else if !number_ops.is_empty() {
+            self.execute_numbers(number_ops, ctx, progress, &mut report);
+        }
+        Ok(report)
+    }
+
+    /// Every acknowledged Graph write is already made; there is nothing to hold or flush.
+    fn want_groups(&mut self, keys: Vec<String>) {
+        self.wanted_groups.extend(keys);
+    }
+
+    fn commit(&mut self) -> Result<(), BackendError> {
+        self.live = None;
+        Ok(())
+    }
+
+    fn abort(&mut self) {
+        self.live = None;
+    }
+}
+
+impl GraphBackend {
+    /// Users' usage locations and licenses, then groups' licenses.
+    fn execute_licenses(
+        &mut self,
+        ops: Vec<Operation>,
+        ctx: &ApplyContext,
+        progress: Arc<dyn Progress>,
+    ) -> Result<ApplyReport, BackendError> {
         let live = match self.live.take() {
             Some(live) => live,
             None => self.read_tenant()?,
@@ -438,22 +519,40 @@ impl Backend for GraphBackend {
         Ok(report)
     }
 
-    /// Every acknowledged Graph write is already made; there is nothing to hold or flush.
-    fn want_groups(&mut self, keys: Vec<String>) {
-        self.wanted_groups.extend(keys);
+    /// The number changes, after every license change; a user whose license changes did
+    /// not all go through gets no number change (`numbers/write.rs` says what stays).
+    fn execute_numbers(
+        &mut self,
+        ops: Vec<Operation>,
+        ctx: &ApplyContext,
+        progress: Arc<dyn Progress>,
+        report: &mut ApplyReport,
+    ) {
+        let held_back = report
+            .failed
+            .iter()
+            .map(|(op, _)| op)
+            .chain(&report.not_attempted)
+            .filter_map(user_of)
+            .map(str::to_ascii_lowercase)
+            .collect();
+        let run = Arc::new(numbers::NumberRun::new(
+            self.client.clone(),
+            self.pacer.clone(),
+            progress,
+            ctx.deadline.map(tokio::time::Instant::from_std),
+            held_back,
+        ));
+        let outcomes = self.block_on(run.run(&ops));
+        for (op, outcome) in ops.into_iter().zip(outcomes) {
+            match outcome {
+                write::Outcome::Applied => report.applied.push(op),
+                write::Outcome::Failed(why) => report.failed.push((op, why)),
+                write::Outcome::NotAttempted => report.not_attempted.push(op),
+            }
+        }
     }
 
-    fn commit(&mut self) -> Result<(), BackendError> {
-        self.live = None;
-        Ok(())
-    }
-
-    fn abort(&mut self) {
-        self.live = None;
-    }
-}
-
-impl GraphBackend {
     /// The users' own changes first, then the group operations (see `groups::run`), which
     /// start only when every user change went through.
     fn execute_with_groups(
@@ -466,7 +565,7 @@ impl GraphBackend {
         let mut report = if ops.is_empty() {
             ApplyReport::default()
         } else {
-            self.execute(ops, ctx, progress.clone())?
+            self.execute_licenses(ops, ctx, progress.clone())?
         };
         if !report.is_success() {
             report.not_attempted.extend(group_ops);
@@ -498,6 +597,17 @@ impl GraphBackend {
         report.failed.extend(group_report.failed);
         report.manual.extend(group_report.manual);
         Ok(report)
+    }
+}
+
+/// The user a user's own change is for (`None` for groups and credits).
+fn user_of(op: &Operation) -> Option<&str> {
+    match op {
+        Operation::SetUsageLocation { user_id, .. }
+        | Operation::AssignLicenses { user_id, .. }
+        | Operation::ReprocessLicenses { user_id, .. }
+        | Operation::RemoveRedundantDirect { user_id, .. } => Some(user_id),
+        _ => None,
     }
 }
 

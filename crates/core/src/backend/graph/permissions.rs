@@ -131,19 +131,73 @@ pub const READ_PSTN_CALLS: Need = Need {
     source: "callRecord: getPstnCalls",
 };
 
+/// `GET /admin/teams/telephoneNumberManagement/numberAssignments` ("List numberAssignments")
+/// and the orders' `GET .../operations/{id}` ("Get telephoneNumberLongRunningOperation"):
+/// both pages list `TeamsTelephoneNumber.Read.All` as least privileged and
+/// `TeamsTelephoneNumber.ReadWrite.All` as the higher one.
+pub const READ_NUMBERS: Need = Need {
+    permission: "TeamsTelephoneNumber.Read.All",
+    also: &["TeamsTelephoneNumber.ReadWrite.All"],
+    purpose: "read the phone number inventory",
+    calls: &[
+        (
+            "GET",
+            "/admin/teams/telephoneNumberManagement/numberAssignments",
+        ),
+        (
+            "GET",
+            "/admin/teams/telephoneNumberManagement/operations/{id}",
+        ),
+    ],
+    source: "List numberAssignments; Get telephoneNumberLongRunningOperation",
+};
+/// `GET /admin/teams/userConfigurations` ("List userConfigurations": no higher privileged
+/// permission is available).
+pub const READ_TEAMS_USERS: Need = Need {
+    permission: "TeamsUserConfiguration.Read.All",
+    also: &[],
+    purpose: "read users' Teams voice configuration",
+    calls: &[("GET", "/admin/teams/userConfigurations")],
+    source: "List userConfigurations",
+};
+/// `POST .../numberAssignments/assignNumber` and `.../unassignNumber` ("numberAssignment:
+/// assignNumber", "numberAssignment: unassignNumber": no higher privileged permission).
+pub const WRITE_NUMBERS: Need = Need {
+    permission: "TeamsTelephoneNumber.ReadWrite.All",
+    also: &[],
+    purpose: "assign and unassign phone numbers",
+    calls: &[
+        (
+            "POST",
+            "/admin/teams/telephoneNumberManagement/numberAssignments/assignNumber",
+        ),
+        (
+            "POST",
+            "/admin/teams/telephoneNumberManagement/numberAssignments/unassignNumber",
+        ),
+    ],
+    source: "numberAssignment: assignNumber; numberAssignment: unassignNumber",
+};
+
+/// What reading numbers needs (the inventory and the Teams user configurations).
+pub const NUMBER_READS: [&Need; 2] = [&READ_NUMBERS, &READ_TEAMS_USERS];
+
 /// What every read of the tenant needs.
 pub const READS: [&Need; 3] = [&READ_USERS, &READ_ORGANIZATION, &READ_GROUPS];
 
 /// Every permission commcred may ask for, as docs/graph.md lists them.
-pub const ALL: [&Need; 8] = [
+pub const ALL: [&Need; 11] = [
     &READ_USERS,
     &READ_ORGANIZATION,
     &READ_GROUPS,
     &READ_PSTN_CALLS,
+    &READ_NUMBERS,
+    &READ_TEAMS_USERS,
     &WRITE_LICENSES,
     &WRITE_GROUP_LICENSES,
     &REPROCESS_LICENSES,
     &WRITE_USAGE_LOCATION,
+    &WRITE_NUMBERS,
 ];
 
 /// The hint that 403s and missing credentials show: every permission and what it is for.
@@ -169,11 +223,16 @@ pub fn hint() -> String {
 }
 
 /// What a command needs before it reads, from what it declared ([`crate::backend::Intent`]):
-/// the reads, and the PSTN call log when it reads credits usage.
+/// the reads, the PSTN call log when it reads credits usage, and the phone numbers when
+/// the configuration uses them (only then: a configuration without numbers never asks for
+/// Teams permissions).
 pub fn read_needs(intent: &crate::backend::Intent) -> Vec<&'static Need> {
     let mut needs = READS.to_vec();
     if intent.pstn_calls {
         needs.push(&READ_PSTN_CALLS);
+    }
+    if intent.numbers == crate::backend::NumbersRead::Required {
+        needs.extend(NUMBER_READS);
     }
     needs
 }
@@ -191,6 +250,9 @@ pub fn change_needs(changes: &crate::backend::Changes) -> Vec<&'static Need> {
     if changes.group_licenses {
         needs.push(&WRITE_GROUP_LICENSES);
         needs.push(&REPROCESS_LICENSES);
+    }
+    if changes.numbers {
+        needs.push(&WRITE_NUMBERS);
     }
     needs
 }
@@ -308,6 +370,10 @@ pub fn needs_of(ops: &[crate::plan::Operation]) -> Vec<&'static Need> {
     if any(|o| matches!(o, Operation::SetUsageLocation { .. })) {
         needs.push(&WRITE_USAGE_LOCATION);
     }
+    if any(Operation::is_number) {
+        needs.extend(NUMBER_READS);
+        needs.push(&WRITE_NUMBERS);
+    }
     needs
 }
 
@@ -326,6 +392,14 @@ impl super::GraphBackend {
                 "cannot sign in to Microsoft Graph: {message}"
             ))),
         }
+    }
+
+    /// Whether the access token grants every need of `needs` (`true` when the token cannot
+    /// be read: then Graph answers for itself).
+    pub(super) fn grants(&self, needs: &[&Need]) -> Result<bool, crate::backend::BackendError> {
+        Ok(self
+            .roles()?
+            .is_none_or(|roles| missing(&roles, needs).is_empty()))
     }
 
     /// Fails naming every permission of `needs` the access token does not grant and, when
@@ -413,7 +487,9 @@ mod tests {
                 user_licenses: true,
                 usage_locations: true,
                 group_licenses: false,
+                numbers: false,
             },
+            numbers: crate::backend::NumbersRead::Skip,
         };
         let now = read_needs(&intent);
         let m = missing(&granted, &now);

@@ -1,0 +1,58 @@
+//! `commcred readiness`: for each user commcred.yaml means to place PSTN calls, whether it
+//! can now and, if not, the first thing missing; exit 2 when any user is not ready.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use commcred::workflow;
+use miette::Result;
+
+use super::context::{GlobalArgs, config_path, session};
+use super::output::Output;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// One line per user.
+    #[default]
+    Human,
+    /// One JSON document (`backend`, `users[]` with `upn`, `ready`, `phoneNumber`, `missing`,
+    /// `help`; `notCalling`).
+    Json,
+    /// A Markdown table.
+    Markdown,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit status: 0 every calling user is ready, 2 one is not, 1 error.\n\nExamples:\n  \
+    commcred readiness                       # ./commcred.yaml against its tenant\n  \
+    commcred readiness --format json > readiness.json"
+)]
+pub struct Args {
+    /// The desired state (default: ./commcred.yaml).
+    pub config: Option<PathBuf>,
+    /// How to print the report on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
+    let session = session(global)?;
+    let report =
+        workflow::readiness::readiness_report(&config_path(args.config), &session, &|note| {
+            out.info(note)
+        })?;
+    match args.format {
+        Format::Human => out.result(&report.human()),
+        Format::Markdown => out.result(&report.markdown()),
+        Format::Json => out.result(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report).expect("JSON values always serialize")
+        )),
+    }
+    Ok(if report.all_ready() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
