@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use commcred_emulator::{
-    self as emulator, EmulatorConfig, ExpectedClient, FaultConfig, WriteQuota,
+    self as emulator, EmulatorConfig, ExpectedClient, FaultConfig, Persistence, WriteQuota,
 };
 use miette::{Result, miette};
 
@@ -80,6 +80,21 @@ pub struct Args {
     /// fail meanwhile with "not provisioned in Microsoft Teams yet". 0: provisioned at once.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub provisioning_delay: u64,
+    /// When changes reach the tenant file: `durable` writes the file before each change is
+    /// acknowledged; `deferred` acknowledges at once and writes at most every
+    /// --persist-every seconds and on shutdown (for benchmarks: Graph charges no disk flush).
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = Persist::Durable)]
+    pub persist: Persist,
+    /// With `--persist deferred`: the longest a change waits before it reaches the file.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub persist_every: f64,
+}
+
+/// `--persist`: see [`Persistence`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Persist {
+    Durable,
+    Deferred,
 }
 
 pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
@@ -89,6 +104,18 @@ pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
             "--write-window must be a positive number of seconds"
         ));
     }
+    if !(args.persist_every.is_finite() && args.persist_every > 0.0) {
+        return Err(miette!(
+            code = "commcred::emulator::bad_flag",
+            "--persist-every must be a positive number of seconds"
+        ));
+    }
+    let persistence = match args.persist {
+        Persist::Durable => Persistence::Durable,
+        Persist::Deferred => Persistence::Deferred {
+            every: Duration::from_secs_f64(args.persist_every),
+        },
+    };
     let client = match &args.client_id {
         None => None,
         Some(id) => {
@@ -140,6 +167,7 @@ pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
         group_processing_delay: Duration::from_millis(args.group_processing_delay),
         provisioning_delay: Duration::from_millis(args.provisioning_delay),
         observer: None,
+        persistence,
     };
     let running = emulator::serve(config).map_err(|e| {
         miette!(
