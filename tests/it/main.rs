@@ -15,6 +15,7 @@ mod formats;
 mod graph;
 mod graph_edge;
 mod graph_fidelity;
+mod graph_wire;
 mod graph_writes;
 mod groups;
 mod groups_graph;
