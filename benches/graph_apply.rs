@@ -663,20 +663,27 @@ fn run_mixes(args: &Args) {
         let dir = work.path().join(format!("mix{k}"));
         let ours = commcred_run(&dir.join("commcred"), mix.users, &mix.setting);
         let sdk = |how: Sdk, name: &str| {
-            args.python.as_ref().and_then(|python| {
-                sdk_run(&dir.join(name), mix.users, &mix.setting, python, how)
-            })
+            args.python
+                .as_ref()
+                .and_then(|python| sdk_run(&dir.join(name), mix.users, &mix.setting, python, how))
         };
         let batch = sdk(Sdk::Batch, "sdk-batch");
         let per_user = sdk(Sdk::PerUser, "sdk-user");
-        let (vs_batch, vs_user) = (ratio(&ours, batch.as_ref()), ratio(&ours, per_user.as_ref()));
-        let ratios_met = vs_batch.is_none_or(|r| r >= VS_BATCH) && vs_user.is_none_or(|r| r >= VS_PER_USER);
+        let (vs_batch, vs_user) = (
+            ratio(&ours, batch.as_ref()),
+            ratio(&ours, per_user.as_ref()),
+        );
+        let ratios_met =
+            vs_batch.is_none_or(|r| r >= VS_BATCH) && vs_user.is_none_or(|r| r >= VS_PER_USER);
         let verdict = match ((mix.met)(&ours) && ratios_met, correct(&ours)) {
             (true, true) => "met",
             (false, true) => "MISSED",
             (_, false) => "INCORRECT",
         };
-        let rate = |r: &Option<Run>| r.as_ref().map_or("-".into(), |s| format!("{:.1}", s.writes_per_sec()));
+        let rate = |r: &Option<Run>| {
+            r.as_ref()
+                .map_or("-".into(), |s| format!("{:.1}", s.writes_per_sec()))
+        };
         println!(
             "{:<48} {:>6} {:>8.1} {:>9.1} {:>9} {:>7} {:>9} {:>7} {:>11} {:>4}/{:>3}/{:<4}  {} ({verdict})",
             mix.name,
