@@ -97,26 +97,9 @@ pub enum Persist {
     Deferred,
 }
 
-pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
-    if !(args.write_window.is_finite() && args.write_window > 0.0) {
-        return Err(miette!(
-            code = "commcred::emulator::bad_flag",
-            "--write-window must be a positive number of seconds"
-        ));
-    }
-    if !(args.persist_every.is_finite() && args.persist_every > 0.0) {
-        return Err(miette!(
-            code = "commcred::emulator::bad_flag",
-            "--persist-every must be a positive number of seconds"
-        ));
-    }
-    let persistence = match args.persist {
-        Persist::Durable => Persistence::Durable,
-        Persist::Deferred => Persistence::Deferred {
-            every: Duration::from_secs_f64(args.persist_every),
-        },
-    };
-    let client = match &args.client_id {
+/// `--client-id`, with the secret from the environment.
+fn expected_client(args: &Args) -> Result<Option<ExpectedClient>> {
+    Ok(match &args.client_id {
         None => None,
         Some(id) => {
             let secret = std::env::var(ENV_SECRET).ok().filter(|s| !s.is_empty());
@@ -132,7 +115,34 @@ pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
                 client_secret: secret,
             })
         }
-    };
+    })
+}
+
+/// `--persist` and `--persist-every`.
+fn persistence(args: &Args) -> Result<Persistence> {
+    if !(args.persist_every.is_finite() && args.persist_every > 0.0) {
+        return Err(miette!(
+            code = "commcred::emulator::bad_flag",
+            "--persist-every must be a positive number of seconds"
+        ));
+    }
+    Ok(match args.persist {
+        Persist::Durable => Persistence::Durable,
+        Persist::Deferred => Persistence::Deferred {
+            every: Duration::from_secs_f64(args.persist_every),
+        },
+    })
+}
+
+pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
+    if !(args.write_window.is_finite() && args.write_window > 0.0) {
+        return Err(miette!(
+            code = "commcred::emulator::bad_flag",
+            "--write-window must be a positive number of seconds"
+        ));
+    }
+    let persistence = persistence(&args)?;
+    let client = expected_client(&args)?;
     let roles = match &args.roles {
         None => None,
         Some(list) => Some(emulator::parse_roles(list).map_err(|e| {
