@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use commcred::plan::render::{Style, Tone};
 use commcred::workflow;
 use miette::Result;
 
@@ -44,7 +45,7 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     match args.format {
         Format::Diff => out.result(&colored(
             &report.unified_diff(&config_name, &live_name),
-            out.style.color,
+            out.style,
         )),
         Format::Json => out.result(&format!(
             "{}\n",
@@ -78,17 +79,24 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     Ok(ExitCode::from(2))
 }
 
-/// The diff in red and green on a terminal (never with `NO_COLOR` or into a pipe).
-fn colored(diff: &str, color: bool) -> String {
-    if !color {
+/// The diff in red and green on a terminal (never with `NO_COLOR` or into a pipe), in
+/// the output's own colours.
+fn colored(diff: &str, style: Style) -> String {
+    if !style.is_painted() {
         return diff.to_string();
     }
     diff.lines()
-        .map(|line| match line.as_bytes().first() {
-            Some(b'-') if !line.starts_with("---") => format!("\x1b[31m{line}\x1b[0m\n"),
-            Some(b'+') if !line.starts_with("+++") => format!("\x1b[32m{line}\x1b[0m\n"),
-            Some(b'@') => format!("\x1b[36m{line}\x1b[0m\n"),
-            _ => format!("{line}\n"),
+        .map(|line| {
+            let tone = match line.as_bytes().first() {
+                Some(b'-') if !line.starts_with("---") => Some(Tone::Removed),
+                Some(b'+') if !line.starts_with("+++") => Some(Tone::Added),
+                Some(b'@') => Some(Tone::Hunk),
+                _ => None,
+            };
+            match tone {
+                Some(tone) => format!("{}\n", style.paint(tone, line)),
+                None => format!("{line}\n"),
+            }
         })
         .collect()
 }

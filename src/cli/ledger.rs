@@ -9,9 +9,9 @@ use commcred::tenant::BillingAccountType;
 use commcred::workflow::ledger::{self, Reading};
 use miette::Result;
 
+use super::common::LedgerLocation;
 use super::context::{GlobalArgs, now, require_actor};
 use super::output::Output;
-use super::usage::LedgerLocation;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod apply;
+mod common;
 mod completions;
 mod context;
 mod drift;
@@ -126,7 +127,7 @@ pub fn main() -> ExitCode {
     };
     let out = Output::new(cli.color, cli.quiet);
     out.install_error_renderer();
-    output::init_tracing(cli.verbose, out.style.color);
+    output::init_tracing(cli.verbose, out.color);
     let result = match cli.command {
         Command::Validate(args) => validate::run(args, &out),
         Command::Plan(args) => plan::run(args, &cli.global, &out),

@@ -6,7 +6,7 @@ use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::ValueEnum;
-use commcred::plan::render::Style;
+use commcred::plan::render::{Style, Tone};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum ColorChoice {
@@ -19,10 +19,25 @@ pub enum ColorChoice {
 
 pub struct Output {
     pub style: Style,
+    /// Whether output is coloured (decided once, in [`Output::new`]).
+    pub color: bool,
     pub quiet: bool,
     /// The first error writing stdout (a full disk, a closed pipe). Later results are not
     /// attempted; `main` turns it into the exit status (see [`Output::finish`]).
     stdout_error: RefCell<Option<io::Error>>,
+}
+
+/// `text` in the terminal colour of `tone` (SGR codes): the only place that writes them.
+pub fn ansi(tone: Tone, text: &str) -> String {
+    let code = match tone {
+        Tone::Added => "32",
+        Tone::Removed => "31",
+        Tone::Changed => "33",
+        Tone::Note => "2",
+        Tone::Bold => "1",
+        Tone::Hunk => "36",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
 }
 
 impl Output {
@@ -36,7 +51,12 @@ impl Output {
             }
         };
         Output {
-            style: Style { color },
+            style: if color {
+                Style::painted(ansi)
+            } else {
+                Style::default()
+            },
+            color,
             quiet,
             stdout_error: RefCell::new(None),
         }
@@ -106,7 +126,7 @@ impl Output {
     /// Without the cause chain: every message already says its cause (`cannot read x: No
     /// such file`), and the typed source behind it would repeat it on a line of its own.
     pub fn install_error_renderer(&self) {
-        let color = self.style.color && std::io::stderr().is_terminal();
+        let color = self.color && std::io::stderr().is_terminal();
         let _ = miette::set_hook(Box::new(move |_| {
             let opts = miette::MietteHandlerOpts::new()
                 .color(color)

@@ -5,14 +5,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use commcred::base::fsio::write_atomically;
-use commcred::plan::Plan;
 use commcred::plan::render::human;
-use commcred::workflow::{self, plan::Planned, plan::saved_plan};
+use commcred::workflow::{self, plan::saved_plan};
 use miette::{Result, miette};
 
+use super::common::{Format, exit_for, render};
 use super::context::{GlobalArgs, Timeout, config_path, deadline, parse_timeout, session_until};
 use super::output::Output;
-use super::show::{Format, render};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
@@ -38,26 +37,11 @@ pub struct Args {
     pub timeout: Option<Timeout>,
 }
 
-/// [`commcred::workflow::plan::make_plan`] with the CLI's options, telling the user what
-/// is being read; its reads end by `deadline`, and `applies` says that apply will follow.
-pub fn make_plan(
-    config: Option<PathBuf>,
-    global: &GlobalArgs,
-    deadline: Option<std::time::Instant>,
-    applies: bool,
-    out: &Output,
-) -> Result<Planned> {
-    let session = session_until(global, deadline, applies)?;
-    Ok(workflow::plan::make_plan(
-        &config_path(config),
-        &session,
-        &|note| out.info(note),
-    )?)
-}
-
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     let until = deadline(args.timeout, std::time::Instant::now());
-    let planned = make_plan(args.config, global, until, false, out)?;
+    let session = session_until(global, until, false)?;
+    let planned =
+        workflow::plan::make_plan(&config_path(args.config), &session, &|note| out.info(note))?;
     let saved = saved_plan(planned);
     if let Some(path) = &args.out {
         write_atomically(path, saved.to_json().as_bytes()).map_err(|e| {
@@ -80,13 +64,4 @@ pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
         ));
     }
     Ok(exit_for(&saved.plan, args.detailed_exitcode))
-}
-
-/// 0, or 2 for a plan with changes under `--detailed-exitcode`.
-pub fn exit_for(plan: &Plan, detailed: bool) -> ExitCode {
-    if detailed && plan.has_changes() {
-        ExitCode::from(2)
-    } else {
-        ExitCode::SUCCESS
-    }
 }

@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use commcred::base::money::Money;
-use commcred::config::DesiredState;
-use commcred::workflow::usage::{self, ImportRequest, Imported, locate_ledger};
+use commcred::workflow::usage::{self, ImportRequest, Imported};
 use miette::Result;
 
+use super::common::LedgerLocation;
 use super::context::{GlobalArgs, now, require_actor};
 use super::output::Output;
 
@@ -40,28 +40,6 @@ pub struct ImportArgs {
     /// Same flag as `apply --confirmed-by`; `--by` is its old spelling.
     #[arg(long, alias = "by", env = "COMMCRED_CONFIRMED_BY", value_name = "NAME")]
     pub confirmed_by: Option<String>,
-}
-
-/// Where the ledger is: `--ledger`, else the config's `communicationsCredits.ledger`, else
-/// `commcred.ledger.json` beside the config.
-#[derive(Debug, Clone, clap::Args)]
-pub struct LedgerLocation {
-    /// The commcred.yaml whose ledger to use (default: ./commcred.yaml when it exists).
-    #[arg(long, value_name = "CONFIG")]
-    pub config: Option<PathBuf>,
-    /// The ledger file itself, overriding the config.
-    #[arg(long, value_name = "PATH")]
-    pub ledger: Option<PathBuf>,
-}
-
-impl LedgerLocation {
-    /// The ledger path, and the config when one was read.
-    pub fn resolve(&self) -> Result<(PathBuf, Option<DesiredState>)> {
-        Ok(locate_ledger(
-            self.config.as_deref(),
-            self.ledger.as_deref(),
-        )?)
-    }
 }
 
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {

@@ -398,3 +398,56 @@ fn a_10_mb_upn_fails_fast_with_a_short_diagnostic() {
     // return to seconds per megabyte on a loaded machine.
     assert!(took < Duration::from_secs(20), "{took:?}");
 }
+
+/// Every value a diagnostic echoes is windowed, and "did you mean" skips candidates that a
+/// 10 MB value cannot be close to (before: 25 s for a 1 MB license name). Each case: exit 1,
+/// its code, the value's location, a report under 2 KB.
+#[test]
+fn ten_mb_values_get_short_located_diagnostics() {
+    let big = "x".repeat(10 * 1024 * 1024);
+    let cases = [
+        (
+            format!("    licenses: [{big}]\n"),
+            "commcred::config::unknown_license",
+        ),
+        (
+            format!("    profile: {big}\n"),
+            "commcred::config::unknown_profile",
+        ),
+        (
+            format!(
+                "    licenses: [phoneSystem]\n    phoneNumber: \"+15551234567\"\n    numberType: {big}\n"
+            ),
+            "commcred::config::invalid_number_type",
+        ),
+        (
+            format!("    usageLocation: {big}\n"),
+            "commcred::config::invalid_usage_location",
+        ),
+    ];
+    for (user_keys, code) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("commcred.yaml"),
+            format!(
+                "apiVersion: commcred/v1\ntenant: contoso.onmicrosoft.com\nprofiles:\n  p: [audioConferencing]\nusers:\n  - upn: a@contoso.com\n{user_keys}"
+            ),
+        )
+        .unwrap();
+        let started = Instant::now();
+        let out = binary(dir.path()).arg("validate").output().unwrap();
+        let took = started.elapsed();
+        assert_eq!(out.status.code(), Some(1), "{code}");
+        let report = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
+        let text = String::from_utf8_lossy(&report);
+        assert!(text.contains(code), "{code}: {text}");
+        assert!(text.contains("commcred.yaml:"), "{code}: {text}");
+        assert!(
+            report.len() < 2048,
+            "{code}: {} bytes:\n{text}",
+            report.len()
+        );
+        // Measured well under a second; the bound only catches seconds per megabyte again.
+        assert!(took < Duration::from_secs(20), "{code}: {took:?}");
+    }
+}

@@ -275,24 +275,55 @@ fn planner_sources() -> String {
         .expect("the planner's folder");
     crate::common::rust_sources(&dir)
         .iter()
-        .filter(|p| p.file_name().is_some_and(|n| n != "rules.rs"))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n != "rules.rs" && n != "codes.rs" && n != "tests.rs")
+        })
         .map(|p| std::fs::read_to_string(p).unwrap())
         .collect()
 }
 
 #[test]
 fn the_rules_in_readme_and_licensing_are_the_ones_the_planner_enforces() {
+    use commcred::plan::codes::Code;
     use commcred::plan::rules::PlanRule;
     let sources = planner_sources();
     let enforced: BTreeSet<String> = PlanRule::ALL.iter().map(|r| r.id().to_string()).collect();
-    for rule in PlanRule::ALL {
-        // A rule the planner never applies is not enforced: its error, warning or note is
-        // made through the rule (`PlanRule::X.problem(..)`, `.warning(..)`, `.note(..)`).
+    // Every code of a plan error or warning belongs to a rule, and the planner produces it
+    // (`Code::X` is used outside codes.rs); a rule with no code is applied as a note
+    // (`PlanRule::X.note(..)`). So a rule the planner never applies, or a check that
+    // belongs to no rule, fails here.
+    for code in Code::ALL {
         assert!(
-            sources.contains(&format!("PlanRule::{rule:?}.")),
-            "rule `{}` is listed in PlanRule but the planner never applies it",
+            sources.contains(&format!("Code::{code:?}")),
+            "{code} is listed but the planner never produces it"
+        );
+        assert!(
+            !code.rules().is_empty() || code == Code::Failed,
+            "{code} belongs to no rule: give it one in Code::rules and list it in the docs"
+        );
+    }
+    for rule in PlanRule::ALL {
+        let coded = Code::ALL.iter().any(|c| c.rules().contains(&rule));
+        assert!(
+            coded || sources.contains(&format!("PlanRule::{rule:?}.note(")),
+            "rule `{}` is listed in PlanRule but no code or note of the planner applies it",
             rule.id()
         );
+    }
+    // docs/licensing.md's row of each rule names the codes it produces.
+    let licensing = std::fs::read_to_string(root().join("docs/licensing.md")).unwrap();
+    for code in Code::ALL {
+        for rule in code.rules() {
+            let mut rows = licensing
+                .lines()
+                .filter(|l| l.starts_with(&format!("| `{}` |", rule.id())));
+            assert!(
+                rows.any(|r| r.contains(&format!("`{code}`"))),
+                "docs/licensing.md: the row of `{}` does not name {code}",
+                rule.id()
+            );
+        }
     }
     for doc in ["README.md", "docs/licensing.md"] {
         let listed = rule_ids_in(doc);
@@ -303,4 +334,51 @@ fn the_rules_in_readme_and_licensing_are_the_ones_the_planner_enforces() {
             "{doc}: rules the planner enforces but the doc does not list: {missing:?}; listed but not enforced: {extra:?}"
         );
     }
+}
+
+/// Every typed diagnostic code (config, plan, credits, credits warnings, export) is spelled
+/// once across areas, and has its row in docs/diagnostics.md with the fix filled in (the
+/// row's last cell).
+#[test]
+fn typed_codes_are_unique_and_listed_with_their_fix() {
+    let mut all: Vec<&'static str> = Vec::new();
+    all.extend(commcred::config::Code::ALL.iter().map(|c| c.as_str()));
+    all.extend(commcred::plan::codes::Code::ALL.iter().map(|c| c.as_str()));
+    all.extend(
+        commcred::credits::codes::Code::ALL
+            .iter()
+            .map(|c| c.as_str()),
+    );
+    all.extend(
+        commcred::export::codes::Code::ALL
+            .iter()
+            .map(|c| c.as_str()),
+    );
+    // The credits outlook's warnings are listed in prose (docs/credits.md says each one's
+    // fix): unique, and documented through `every_diagnostic_code_is_documented`.
+    let warnings = commcred::credits::forecast::WarningKind::ALL.map(|k| k.code());
+    let mut seen = BTreeSet::new();
+    let twice: Vec<&str> = all
+        .iter()
+        .chain(&warnings)
+        .copied()
+        .filter(|c| !seen.insert(*c))
+        .collect();
+    assert!(twice.is_empty(), "codes spelled by two variants: {twice:?}");
+    let table = std::fs::read_to_string(root().join("docs/diagnostics.md")).unwrap();
+    let missing: Vec<&str> = all
+        .iter()
+        .copied()
+        .filter(|code| {
+            let row = table
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{code}`")));
+            let fix = row.and_then(|r| r.trim_end().trim_end_matches('|').rsplit('|').next());
+            fix.is_none_or(|f| f.trim().len() <= 3)
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "codes without a row and a fix in docs/diagnostics.md: {missing:?}"
+    );
 }

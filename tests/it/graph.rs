@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use commcred::apply::{ApplyContext, ApplyReport, apply};
+use commcred::apply::{ApplyContext, ApplyError, ApplyReport, apply};
+use commcred::backend::Backend;
 use commcred::backend::file::FileBackend;
 use commcred::backend::graph::{Credentials, GraphBackend, GraphOptions, RetryPolicy, Secret};
-use commcred::backend::{Backend, BackendError};
 use commcred::base::licenses::{Friendly, LicenseName};
 use commcred::config::{DesiredState, DesiredUser, Origin};
 use commcred::plan::{
@@ -416,7 +416,7 @@ fn graph_refuses_a_stale_plan_naming_the_user() {
             .is_success()
     );
     match apply(&mut graph, &plan, &ctx()) {
-        Err(BackendError::Stale(objects)) => assert_eq!(objects, ["user alice@contoso.com"]),
+        Err(ApplyError::Stale(objects)) => assert_eq!(objects, ["user alice@contoso.com"]),
         other => panic!("expected a stale plan, got {other:?}"),
     }
     assert_eq!(emulator.stats().writes, 1);

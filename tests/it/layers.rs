@@ -1,7 +1,9 @@
 //! The layers of docs/architecture.md, checked on the source: every arrow points down.
-//! A lower layer that imports a higher one (or terminal code outside the CLI) fails here,
-//! naming the file and line. Test code (`tests.rs`, and everything after a file's
-//! `#[cfg(test)]`) may reach up, as tests drive higher layers to check lower ones.
+//! A lower layer that imports a higher one (through `crate::` or the library's own name
+//! `commcred::`), terminal code or a raw ANSI escape outside the CLI, or a command file of
+//! the CLI importing another command fails here, naming the file and line. Test code
+//! (`tests.rs`, and the item that follows each `#[cfg(test)]`) may reach up, as tests drive
+//! higher layers to check lower ones; production code after a test module is checked.
 
 use std::path::Path;
 
@@ -46,30 +48,136 @@ const TERMINAL: &[&str] = &[
     "anstream",
 ];
 
-/// The file's code without its tests.
+/// Raw ANSI escapes (colour codes written by hand): only the CLI decides how output looks.
+const ANSI: &[&str] = &["\\x1b", "\\x1B", "\\u{1b}", "\\u{1B}", "\\033", "\\e["];
+
+/// The CLI's shared modules; every other file of `src/cli` is a command, and a command
+/// never imports another (what two commands share goes to `common.rs`).
+const CLI_SHARED: &[&str] = &[
+    "common",
+    "context",
+    "output",
+    "progress",
+    "prompt",
+    "manual_steps",
+];
+
+/// The file's production code, line for line (test lines are blanked, so line numbers
+/// stay true). A `tests.rs` file is all test code.
 fn non_test_code(path: &Path) -> String {
     if path.file_name().is_some_and(|n| n == "tests.rs") {
         return String::new();
     }
-    let text = std::fs::read_to_string(path).unwrap();
-    match text.find("#[cfg(test)]") {
-        Some(at) => text[..at].to_string(),
-        None => text,
+    production_code(&std::fs::read_to_string(path).unwrap())
+}
+
+/// `text` with the item after each `#[cfg(test)]` blanked: a `mod tests;` line, or a
+/// braced item up to its closing brace. Whatever follows that item is production code.
+fn production_code(text: &str) -> String {
+    let mut out = Vec::new();
+    // After `#[cfg(test)]`, before the item's body opens.
+    let mut pending = false;
+    // Open braces of the test item being skipped.
+    let mut depth: i64 = 0;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        let rest = trimmed.strip_prefix("#[cfg(test)]");
+        if depth == 0 && !pending && rest.is_none() {
+            out.push(line);
+            continue;
+        }
+        out.push("");
+        let item = match rest {
+            Some(rest) if depth == 0 => {
+                pending = true;
+                rest.trim_start()
+            }
+            _ => trimmed,
+        };
+        if pending && (item.is_empty() || item.starts_with("#[") || item.starts_with("//")) {
+            continue;
+        }
+        depth += braces(item);
+        if pending {
+            if depth > 0 {
+                pending = false;
+            } else if item.trim_end().ends_with(';') || item.trim_end().ends_with('}') {
+                // `mod tests;`, `use x;`, or a one-line item: over.
+                pending = false;
+                depth = 0;
+            }
+        }
     }
+    out.join("\n")
 }
 
-/// The top-level modules a line names through `crate::` (`crate::plan::…`,
-/// `crate::{plan, tenant::Snapshot}`).
+/// Opening minus closing braces, outside string and character literals.
+fn braces(line: &str) -> i64 {
+    let mut n = 0;
+    let mut in_str = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if in_str => {
+                chars.next();
+            }
+            '"' => in_str = !in_str,
+            '\'' if !in_str => {
+                // A char literal such as '{' or '\''; a lifetime has no closing quote.
+                let literal: String = chars.clone().take(3).collect();
+                if literal.chars().nth(1) == Some('\'') {
+                    chars.nth(1);
+                } else if literal.starts_with('\\') && literal.chars().nth(2) == Some('\'') {
+                    chars.nth(2);
+                }
+            }
+            '/' if !in_str && chars.peek() == Some(&'/') => break,
+            '{' if !in_str => n += 1,
+            '}' if !in_str => n -= 1,
+            _ => {}
+        }
+    }
+    n
+}
+
+/// `line` without its string literals (a diagnostic code `"commcred::plan::x"` in a
+/// string names no module).
+fn without_strings(line: &str) -> String {
+    let mut out = String::new();
+    let mut in_str = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if in_str => {
+                chars.next();
+            }
+            '"' => in_str = !in_str,
+            c if !in_str => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The top-level modules a line names through `crate::` or the library's own name
+/// `commcred::` (lib.rs has `extern crate self as commcred`): `crate::plan::…`,
+/// `crate::{plan, tenant::Snapshot}`, `commcred::apply::apply`.
 fn crate_modules(line: &str) -> Vec<String> {
-    modules_under(line, "crate::")
+    let mut found = modules_under(line, "crate::");
+    found.extend(modules_under(line, "commcred::"));
+    found
 }
 
-/// The top-level modules a line names under `prefix` (`crate::` or `commcred::`).
+/// The top-level modules a line names under `prefix` (`crate::` or `commcred::`). String
+/// literals and diagnostic codes (`code(commcred::plan::x)`) name no module.
 fn modules_under(line: &str, prefix: &str) -> Vec<String> {
+    let line = without_strings(line);
     let mut found = Vec::new();
-    let mut rest = line;
+    let mut rest = line.as_str();
     while let Some(at) = rest.find(prefix) {
-        if rest[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_') {
+        let before = &rest[..at];
+        if before.ends_with(|c: char| c.is_alphanumeric() || c == '_') || before.ends_with("code(")
+        {
             rest = &rest[at + prefix.len()..];
             continue;
         }
@@ -140,6 +248,11 @@ fn violations(src: &Path) -> Vec<String> {
                         found.push(format!("{at}: terminal code ({name}) outside src/cli"));
                     }
                 }
+                if let Some(escape) = ANSI.iter().find(|e| line.contains(**e)) {
+                    found.push(format!(
+                        "{at}: a raw ANSI escape ({escape}) outside src/cli: {trimmed}"
+                    ));
+                }
             }
         }
     }
@@ -167,11 +280,46 @@ fn emulator_violations(src: &Path) -> Vec<String> {
     found
 }
 
+/// CLI command files never import each other: what two commands share is in
+/// `cli/common.rs` (or another of [`CLI_SHARED`]).
+fn cli_violations(cli: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for path in &crate::common::rust_sources(cli) {
+        let name = path
+            .strip_prefix(cli)
+            .unwrap()
+            .with_extension("")
+            .display()
+            .to_string();
+        if name == "mod" || CLI_SHARED.contains(&name.as_str()) {
+            continue;
+        }
+        for (n, line) in non_test_code(path).lines().enumerate() {
+            let trimmed = line.trim_start();
+            if trimmed.starts_with("//") {
+                continue;
+            }
+            for module in modules_under(line, "super::") {
+                // `super::Cli` is a type of mod.rs; a lower-case name is a module.
+                let is_module = module.starts_with(|c: char| c.is_ascii_lowercase());
+                if is_module && !CLI_SHARED.contains(&module.as_str()) {
+                    let at = format!("{}:{}", path.display(), n + 1);
+                    found.push(format!(
+                        "{at}: a command imports the command {module} (share it through cli/common.rs): {trimmed}"
+                    ));
+                }
+            }
+        }
+    }
+    found
+}
+
 #[test]
 fn every_arrow_points_down() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut found = violations(&root.join("crates/core/src"));
     found.extend(emulator_violations(&root.join("crates/emulator/src")));
+    found.extend(cli_violations(&root.join("src/cli")));
     assert!(
         found.is_empty(),
         "imports against the layers of docs/architecture.md:\n  {}",
@@ -273,4 +421,96 @@ fn the_crate_graph_keeps_the_cli_and_the_server_out_of_the_core() {
             "commcred-emulator depends on {banned}"
         );
     }
+}
+
+/// Writes `files` (path under src, content) into a fresh source tree and checks it.
+fn check_planted(files: &[(&str, &str)]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    violations(dir.path())
+}
+
+/// `commcred::` is the library's own name (lib.rs has `extern crate self as commcred`): an
+/// upward import through it is as wrong as through `crate::`. A diagnostic code or a
+/// string naming `commcred::…` is not an import.
+#[test]
+fn the_layer_check_catches_an_upward_import_through_the_crate_name() {
+    let found = check_planted(&[(
+        "tenant/mod.rs",
+        "use commcred::plan::Plan;\n\
+         #[diagnostic(code(commcred::plan::stale))]\n\
+         const CODE: &str = \"commcred::apply::stale\";\n\
+         fn f() { let x = commcred::base::money::Amount::ZERO; }\n",
+    )]);
+    let text = found.join("\n");
+    assert_eq!(found.len(), 1, "{text}");
+    assert!(
+        text.contains("tenant/mod.rs:1: tenant imports plan"),
+        "{text}"
+    );
+}
+
+/// Only the item after `#[cfg(test)]` is test code: production code after a test module
+/// is checked, on its own line number.
+#[test]
+fn the_layer_check_sees_production_code_after_a_test_module() {
+    let found = check_planted(&[(
+        "plan/mod.rs",
+        "pub fn ok() {}\n\
+         #[cfg(test)]\n\
+         mod tests {\n    use crate::workflow::X;\n    fn f() { let s = \"}\"; let c = '{'; }\n}\n\
+         #[cfg(test)]\n\
+         mod more;\n\
+         use crate::apply::apply;\n",
+    )]);
+    let text = found.join("\n");
+    assert_eq!(found.len(), 1, "{text}");
+    assert!(text.contains("plan/mod.rs:9: plan imports apply"), "{text}");
+}
+
+/// Colour is the CLI's business: a hand-written ANSI escape anywhere else fails.
+#[test]
+fn the_layer_check_catches_a_raw_ansi_escape_outside_the_cli() {
+    let found = check_planted(&[
+        (
+            "plan/render/mod.rs",
+            "fn red(t: &str) -> String { format!(\"\\x1b[31m{t}\\x1b[0m\") }\n",
+        ),
+        ("drift/render.rs", "const RESET: &str = \"\\u{1b}[0m\";\n"),
+    ]);
+    let text = found.join("\n");
+    assert_eq!(found.len(), 2, "{text}");
+    assert!(
+        text.contains("plan/render/mod.rs:1: a raw ANSI escape"),
+        "{text}"
+    );
+    assert!(
+        text.contains("drift/render.rs:1: a raw ANSI escape"),
+        "{text}"
+    );
+}
+
+/// Command files share through `cli/common.rs`, never by importing each other.
+#[test]
+fn the_layer_check_catches_a_command_importing_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let cli = dir.path().join("cli");
+    std::fs::create_dir_all(&cli).unwrap();
+    std::fs::write(
+        cli.join("apply.rs"),
+        "use super::plan::make_plan;\nuse super::common::Format;\nuse super::output::Output;\n",
+    )
+    .unwrap();
+    std::fs::write(cli.join("common.rs"), "use super::output::Output;\n").unwrap();
+    let found = cli_violations(&cli);
+    let text = found.join("\n");
+    assert_eq!(found.len(), 1, "{text}");
+    assert!(
+        text.contains("cli/apply.rs:1: a command imports the command plan"),
+        "{text}"
+    );
 }

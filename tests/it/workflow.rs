@@ -3,8 +3,7 @@
 
 use std::cell::RefCell;
 
-use commcred::apply::{ApplyContext, apply};
-use commcred::backend::BackendError;
+use commcred::apply::{ApplyContext, ApplyError, apply};
 use commcred::base::fsio::DEFAULT_LOCK_WAIT;
 use commcred::workflow::Session;
 use commcred::workflow::plan::make_plan;
@@ -39,7 +38,7 @@ fn plan_apply_and_converge_through_the_library() {
     // The same plan again: everything it touched is already as planned, so it is refused
     // whole as already applied (not as stale).
     match apply(planned.backend.as_mut(), &planned.plan, &ctx) {
-        Err(BackendError::AlreadyApplied(objects)) => assert!(!objects.is_empty()),
+        Err(ApplyError::AlreadyApplied(objects)) => assert!(!objects.is_empty()),
         other => panic!("expected an already-applied plan, got {other:?}"),
     }
     let again = make_plan(&config, &session(), &|_| {}).unwrap();
@@ -254,4 +253,96 @@ fn recommend_usage_from_exports_through_the_library() {
         .map(|r| r.currency)
         .collect();
     assert_eq!(currencies, ["EUR", "GBP", "USD"]);
+}
+
+/// Answers the apply workflow's questions as a test: records what it was asked, approves
+/// or refuses.
+struct Hooks {
+    approve: bool,
+    asked: RefCell<Vec<String>>,
+}
+
+impl commcred::workflow::apply::ApplyHooks<commcred::workflow::WorkflowError> for Hooks {
+    fn note(&self, text: &str) {
+        self.asked.borrow_mut().push(format!("note: {text}"));
+    }
+    fn saved_plan(&self, path: &std::path::Path, _: &commcred::plan::saved::SavedPlan) {
+        self.asked
+            .borrow_mut()
+            .push(format!("saved: {}", path.display()));
+    }
+    fn show_plan(&self, _: &commcred::plan::Plan) -> Result<(), commcred::workflow::WorkflowError> {
+        self.asked.borrow_mut().push("show".into());
+        Ok(())
+    }
+    fn confirm(&self, _: &commcred::plan::Plan) -> Result<(), commcred::workflow::WorkflowError> {
+        self.asked.borrow_mut().push("confirm".into());
+        if self.approve {
+            Ok(())
+        } else {
+            // A refusal the caller chose: any error of its type stops the apply.
+            Err(ApplyError::Stale(vec!["refused by the test".into()]).into())
+        }
+    }
+    fn progress(
+        &self,
+        _: &commcred::config::BackendSpec,
+    ) -> std::sync::Arc<dyn commcred::apply::Progress> {
+        std::sync::Arc::new(commcred::apply::NoProgress)
+    }
+    fn now(&self) -> Result<chrono::DateTime<chrono::Utc>, commcred::workflow::WorkflowError> {
+        Ok(session().now)
+    }
+}
+
+#[test]
+fn the_apply_workflow_confirms_applies_and_refuses_a_saved_plan_applied_twice() {
+    use commcred::workflow::WorkflowError;
+    use commcred::workflow::apply::{ApplyOutcome, ApplyRequest, apply as apply_workflow};
+    let dir = example("quickstart");
+    let config = dir.path().join("commcred.yaml");
+    let tenant = dir.path().join("tenant.json");
+    let before = std::fs::read_to_string(&tenant).unwrap();
+    let request = |path: &std::path::Path| ApplyRequest {
+        path: path.to_path_buf(),
+        max_spend: None,
+        max_monthly_increase: None,
+    };
+
+    // Refused at the confirmation: nothing written.
+    let no = Hooks {
+        approve: false,
+        asked: RefCell::default(),
+    };
+    assert!(apply_workflow(request(&config), &session(), &no).is_err());
+    assert!(no.asked.borrow().contains(&"confirm".to_string()));
+    assert_eq!(std::fs::read_to_string(&tenant).unwrap(), before);
+
+    // Saved first, then applied from the saved plan: never asked to confirm.
+    let planned = make_plan(&config, &session(), &|_| {}).unwrap();
+    let saved = commcred::workflow::plan::saved_plan(planned);
+    let plan_path = dir.path().join("plan.json");
+    std::fs::write(&plan_path, saved.to_json()).unwrap();
+    let yes = Hooks {
+        approve: true,
+        asked: RefCell::default(),
+    };
+    let ApplyOutcome::Applied(applied) =
+        apply_workflow(request(&plan_path), &session(), &yes).unwrap()
+    else {
+        panic!("the plan has changes");
+    };
+    assert!(applied.report.is_success(), "{:?}", applied.report);
+    assert!(!yes.asked.borrow().contains(&"confirm".to_string()));
+    assert_ne!(std::fs::read_to_string(&tenant).unwrap(), before);
+
+    // The same saved plan again: apply's own error, typed, with apply's code.
+    match apply_workflow(request(&plan_path), &session(), &yes) {
+        Err(WorkflowError::Apply(e @ ApplyError::AlreadyApplied(_))) => {
+            let code = miette::Diagnostic::code(&e).unwrap().to_string();
+            assert_eq!(code, "commcred::apply::already_applied");
+        }
+        Err(other) => panic!("expected already applied, got {other}"),
+        Ok(_) => panic!("expected already applied"),
+    }
 }

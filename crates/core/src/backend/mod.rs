@@ -149,12 +149,7 @@ pub enum BackendError {
     },
     /// Microsoft Graph answered a read with an error or with something that does not parse.
     #[error("cannot read {what}: {message}")]
-    #[diagnostic(
-        code(commcred::backend::read),
-        help(
-            "nothing was changed; Microsoft Graph's answer is above: check the Graph URL (--backend graph or graph:BASE_URL) and the network, then run the command again"
-        )
-    )]
+    #[diagnostic(code(commcred::backend::read), help("{GRAPH_READ_HELP}"))]
     Read { what: String, message: String },
     /// Microsoft Graph kept answering reads 429 (or 503) until the command's deadline.
     #[error(
@@ -180,6 +175,13 @@ pub enum BackendError {
         /// Seconds spent waiting on throttled reads.
         waited_secs: u64,
     },
+    /// Microsoft Graph answered a read with JSON that is not what its reference documents.
+    #[error("cannot read {what}: unexpected answer: {source}")]
+    #[diagnostic(code(commcred::backend::read), help("{GRAPH_READ_HELP}"))]
+    Unexpected {
+        what: String,
+        source: serde_json::Error,
+    },
     /// Writing the tenant file failed; the file is as it was.
     #[error(transparent)]
     #[diagnostic(
@@ -196,21 +198,6 @@ pub enum BackendError {
         )
     )]
     Locked(FsError),
-    #[error("the plan is stale: {} changed since it was planned; nothing was changed", .0.join(", "))]
-    #[diagnostic(
-        code(commcred::apply::stale),
-        help("run `commcred plan` again, review the new plan, and apply that")
-    )]
-    Stale(Vec<String>),
-    /// A saved plan applied a second time: what it touches is already as it leaves it.
-    #[error("this plan was already applied: {}; nothing was changed", already(.0))]
-    #[diagnostic(
-        code(commcred::apply::already_applied),
-        help(
-            "nothing to do; to look for newer changes, run `commcred plan --detailed-exitcode` (exit 0: none)"
-        )
-    )]
-    AlreadyApplied(Vec<String>),
     /// A setting the backend cannot work with (missing credentials, a bad URL or quota).
     #[error("{0}")]
     #[diagnostic(code(commcred::backend::error))]
@@ -244,6 +231,7 @@ pub enum BackendError {
     MissingPermissions(String),
 }
 
+const GRAPH_READ_HELP: &str = "nothing was changed; Microsoft Graph's answer is above: check the Graph URL (--backend graph or graph:BASE_URL) and the network, then run the command again";
 const READ_HELP: &str = "check the path given by --backend or the YAML's `backend`";
 
 impl From<FsError> for BackendError {
@@ -289,17 +277,4 @@ pub fn open(
             Ok(Box::new(graph::GraphBackend::from_env(url.as_deref())?))
         }
     }
-}
-
-/// "the 10 objects it changes (user a, user b, user c, …) are already as it leaves them".
-fn already(objects: &[String]) -> String {
-    let shown: Vec<&str> = objects.iter().take(3).map(String::as_str).collect();
-    format!(
-        "the {} object{} it changes ({}{}) {} already as it leaves them",
-        objects.len(),
-        if objects.len() == 1 { "" } else { "s" },
-        shown.join(", "),
-        if objects.len() > 3 { ", …" } else { "" },
-        if objects.len() == 1 { "is" } else { "are" },
-    )
 }

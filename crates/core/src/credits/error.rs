@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use miette::{LabeledSpan, SourceSpan};
 
+use super::codes::Code;
 use crate::base::fsio::FsError;
 use crate::base::money::AmountError;
 
@@ -91,7 +92,7 @@ impl std::error::Error for UsageFileErrors {}
 
 impl miette::Diagnostic for UsageFileErrors {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new("commcred::credits::usage_invalid"))
+        Some(Box::new(Code::UsageInvalid.as_str()))
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new(

@@ -11,6 +11,7 @@
 //! backend's, and bringing them together is `crate::workflow::credits`. The clock is always
 //! an argument.
 
+pub mod codes;
 pub mod error;
 pub mod forecast;
 pub mod recommend;

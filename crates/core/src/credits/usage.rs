@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::base::money::Amount;
 
+use super::codes::Code;
 use super::error::{CreditsError, CsvProblem, MAX_CSV_PROBLEMS, UsageFileErrors};
 
 /// One PSTN call (Graph `pstnCallLogRow`). Fields commcred does not use are kept in `extra`
@@ -283,7 +284,7 @@ impl CsvParser<'_> {
             }
             None => {
                 self.problem(
-                    "commcred::credits::usage_missing_column",
+                    Code::UsageMissingColumn.as_str(),
                     FieldAt { offset: 0, len: 0 },
                     "the file is empty: no header row".into(),
                     "empty file".into(),
@@ -355,7 +356,7 @@ impl CsvParser<'_> {
         let at = self.field_at(header, 0);
         let first_line_len = self.text.lines().next().map_or(0, str::len);
         self.problem(
-            "commcred::credits::usage_missing_column",
+            Code::UsageMissingColumn.as_str(),
             FieldAt {
                 offset: at.offset,
                 len: first_line_len,
@@ -561,7 +562,7 @@ impl CsvParser<'_> {
             column.to_string()
         };
         self.problem(
-            "commcred::credits::usage_bad_value",
+            Code::UsageBadValue.as_str(),
             at,
             message,
             label,
@@ -580,7 +581,7 @@ impl CsvParser<'_> {
             }
         };
         self.problem(
-            "commcred::credits::usage_field_count",
+            Code::UsageFieldCount.as_str(),
             at,
             format!(
                 "the row has {} fields but the header has {width}",
@@ -609,7 +610,7 @@ impl CsvParser<'_> {
         let at = self.field_at(header, 0);
         let first = only.find(delimiter).unwrap_or(0);
         self.problem(
-            "commcred::credits::usage_wrong_delimiter",
+            Code::UsageWrongDelimiter.as_str(),
             FieldAt {
                 offset: at.offset + first,
                 len: 1,
@@ -631,7 +632,7 @@ impl CsvParser<'_> {
             .position()
             .map_or(0, |p| (p.byte() as usize).min(self.text.len()));
         self.problem(
-            "commcred::credits::usage_bad_csv",
+            Code::UsageBadCsv.as_str(),
             FieldAt { offset, len: 0 },
             format!("not valid CSV: {e}"),
             "here".into(),

@@ -15,6 +15,7 @@ use crate::tenant::credits::usable_balance;
 use crate::tenant::{BillingAccountType, CreditsAccount, PaymentMethod};
 
 use super::ExportWarning;
+use super::codes::Code;
 
 /// The section, the comment lines above it, and what was left out.
 pub struct CreditsExport {
@@ -151,5 +152,5 @@ fn is_zero(a: &schema::Amount) -> bool {
 }
 
 fn setting_skipped(message: impl Into<String>, help: impl Into<String>) -> ExportWarning {
-    ExportWarning::warning("commcred::export::setting_skipped", message, help)
+    ExportWarning::warning(Code::SettingSkipped.as_str(), message, help)
 }

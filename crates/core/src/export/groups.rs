@@ -7,6 +7,7 @@ use crate::config::schema::{GroupEntry, GroupLicense, License};
 use crate::tenant::{Snapshot, TenantIndex};
 
 use super::ExportWarning;
+use super::codes::Code;
 use super::naming::{SkuNames, SkuStatus};
 
 /// The entries, and warnings for groups that cannot be written.
@@ -45,7 +46,7 @@ pub fn export_groups(
                 SkuStatus::Unmanaged => {}
                 SkuStatus::Unnameable(why) => {
                     warnings.push(ExportWarning::new(
-                        "commcred::export::group_skipped",
+                        Code::GroupSkipped.as_str(),
                         format!(
                             "group \"{}\" ({}) is left out: it holds {}, which commcred.yaml cannot name: {why}",
                             g.display_name, g.id, live.subscribed_skus[i].sku_part_number

@@ -7,6 +7,7 @@
 //! - `yaml`: the document as YAML text with comments
 //! - `verify`: the promise, checked: planning the export against the tenant changes nothing
 
+pub mod codes;
 pub mod credits;
 pub mod groups;
 pub mod naming;
@@ -24,6 +25,7 @@ use crate::config::schema::{
 use crate::plan::problems::list_some;
 use crate::tenant::{NumberIndex, Snapshot, TenantIndex};
 
+use codes::Code;
 use users::{Decision, Listed, Skip, SkipKind};
 pub use yaml::Comments;
 
@@ -299,7 +301,7 @@ fn skip_warnings(skipped: &[Skip]) -> Vec<ExportWarning> {
             ),
         };
         out.push(ExportWarning::warning(
-            "commcred::export::user_skipped",
+            Code::UserSkipped.as_str(),
             format!(
                 "{} user{} left out: {what} (e.g. {}): {}",
                 these.len(),

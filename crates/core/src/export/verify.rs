@@ -14,6 +14,7 @@ use crate::plan::problems::list_some;
 use crate::tenant::Snapshot;
 
 use super::ExportWarning;
+use super::codes::Code;
 
 /// `None` when `yaml` (with `csv` as the users CSV it names) plans as a no-op against `live`;
 /// else a warning saying what goes wrong.
@@ -76,7 +77,7 @@ pub fn check_no_op(
 
 fn not_a_no_op(message: String) -> ExportWarning {
     ExportWarning::warning(
-        "commcred::export::not_a_no_op",
+        Code::NotANoOp.as_str(),
         message,
         "this is a bug in commcred export: review those entries before applying the file, and please report it",
     )

@@ -17,12 +17,13 @@ use crate::base::text::list_some;
 use crate::config::DesiredState;
 use crate::tenant::{BillingAccountType, Snapshot};
 
+use super::codes::Code;
 use super::model::PlanWarning;
 use super::problems::PlanProblem;
 
 /// The codes of the warnings that assume prepaid credits.
-const NEEDS_CREDITS: &str = "commcred::plan::needs_credits";
-const UNFUNDED: &str = "commcred::plan::credits_unfunded";
+const NEEDS_CREDITS: &str = Code::NeedsCredits.as_str();
+const UNFUNDED: &str = Code::CreditsUnfunded.as_str();
 
 /// The tenant's billing account type: the live credits account's (snapshot or ledger), else
 /// commcred.yaml's `billingAccount`, else unknown (treated as MOSA, the only account type
@@ -37,7 +38,7 @@ pub fn billing_account(
         .map(|a| a.billing_account_type);
     match (live_kind, &desired.billing_account) {
         (Some(l), Some(d)) if l != d.kind => Err(PlanProblem::new(
-            "commcred::plan::billing_account_mismatch",
+            Code::BillingAccountMismatch.as_str(),
             format!(
                 "{}: commcred.yaml says the billing account is {}, but the tenant's credits account is {}",
                 d.origin,
@@ -77,11 +78,11 @@ pub fn warnings_for_account(kind: Option<BillingAccountType>, warnings: &mut Vec
     );
     let (code, how) = match kind {
         BillingAccountType::Mca => (
-            "commcred::plan::usage_billed_after_use",
+            Code::UsageBilledAfterUse.as_str(),
             "the billing account is MCA: MCA customers don't need Communications Credits (no credits license or balance is needed); these calls are billed on the invoice after use, once any remaining Communications Credits balance is spent. Keep auto-recharge off (Billing > Your products > Communication Credits > Edit auto recharge settings)",
         ),
         _ => (
-            "commcred::plan::partner_overage",
+            Code::PartnerOverage.as_str(),
             "the billing account is CSP: Communications Credits are not offered in Partner Center; under new commerce these calls are overage billed to your partner's Azure subscription once the partner enables overage (Partner Center > Subscriptions > Manage Overage), and fail without it. Ask your partner to enable telco pay-as-you-go overage",
         ),
     };

@@ -15,6 +15,7 @@ use crate::base::money::{Amount, Money};
 use crate::config::{PriceList, Term};
 use crate::tenant::Snapshot;
 
+use super::codes::Code;
 use super::model::{PlanWarning, SeatChange, SkuRef};
 
 /// The monthly cost of a plan's seat changes.
@@ -116,7 +117,7 @@ pub fn prices_not_in_tenant(prices: &PriceList, live: &Snapshot) -> Vec<PlanWarn
 }
 
 /// The code of [`prices_not_in_tenant`]'s warnings.
-pub const PRICE_NOT_IN_TENANT: &str = "commcred::plan::price_not_in_tenant";
+pub const PRICE_NOT_IN_TENANT: &str = Code::PriceNotInTenant.as_str();
 
 /// `+340.00 USD` / `-60.00 USD` / `0.00 USD`: a change always shows its sign.
 pub fn signed(money: &Money) -> String {

@@ -8,6 +8,7 @@
 use crate::tenant::TenantIndex;
 use crate::tenant::countries::availability;
 
+use super::codes::Code;
 use super::model::{PlanWarning, UserChange};
 
 /// One warning per user and kind, for licenses this plan assigns. Linear in the changes.
@@ -39,7 +40,7 @@ pub fn country_warnings(index: &TenantIndex, users: &[UserChange]) -> Vec<PlanWa
             && let Some(plan) = added(|c| c.calling_plan())
         {
             out.push(PlanWarning {
-                code: "commcred::plan::calling_plan_not_sold".into(),
+                code: Code::CallingPlanNotSold.as_str().into(),
                 upn: Some(change.upn.clone()),
                 message: format!(
                     "{}: {} is planned with usage location {} ({}), but {read} says Calling Plans are not available to purchase there; a Calling Plan works in the country of the user's usage location, and Entra ID records ProhibitedInUsageLocationViolation for a license not allowed there. Use Direct Routing or Operator Connect for users in {}, or check the page for a newer answer",
@@ -56,7 +57,7 @@ pub fn country_warnings(index: &TenantIndex, users: &[UserChange]) -> Vec<PlanWa
             && let Some(credits) = added(|c| c.credits())
         {
             out.push(PlanWarning {
-                code: "commcred::plan::credits_not_offered".into(),
+                code: Code::CreditsNotOffered.as_str().into(),
                 upn: Some(change.upn.clone()),
                 message: format!(
                     "{}: {} is planned with usage location {} ({}), but {read} says Communications Credits are not available there: the license may not be usable",

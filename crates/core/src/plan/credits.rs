@@ -15,6 +15,7 @@ use crate::tenant::{
     BillingAccountType, CreditsAccount, Snapshot, TenantIndex, credits::usable_balance,
 };
 
+use super::codes::Code;
 use super::model::{AutoRechargeTarget, CreditsChange, PaymentTarget, SettingChange, UserChange};
 use super::problems::PlanProblem;
 
@@ -30,7 +31,7 @@ pub fn plan_credits(
 ) -> Result<CreditsChange, PlanProblem> {
     let Some(account) = live.communications_credits.as_ref() else {
         return Err(PlanProblem::new(
-            "commcred::plan::credits_not_set_up",
+            Code::CreditsNotSetUp.as_str(),
             format!(
                 "commcred.yaml manages Communications Credits ({}), but the tenant has no credits account",
                 want.origin
@@ -40,7 +41,7 @@ pub fn plan_credits(
     };
     if !account.currency.eq_ignore_ascii_case(&want.currency) {
         return Err(PlanProblem::new(
-            "commcred::plan::currency_mismatch",
+            Code::CurrencyMismatch.as_str(),
             format!(
                 "communicationsCredits.currency is {} ({}), but the tenant's credits account is in {}",
                 want.currency, want.origin, account.currency
@@ -243,7 +244,7 @@ fn not_fundable(kind: BillingAccountType, want: &DesiredCredits) -> PlanProblem 
         BillingAccountType::Mosa => unreachable!("MOSA accounts can fund credits"),
     };
     PlanProblem::new(
-        "commcred::plan::funding_not_possible",
+        Code::FundingNotPossible.as_str(),
         format!(
             "commcred.yaml funds Communications Credits ({}), but {why}; the account is {}",
             want.origin,

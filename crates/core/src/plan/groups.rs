@@ -20,6 +20,7 @@ use crate::tenant::groups::{
 use crate::tenant::rules::{Holding, holdings};
 use crate::tenant::{AssignedLicense, Group, Snapshot, TenantIndex};
 
+use super::codes::Code;
 use super::model::SkuRef;
 use super::problems::PlanProblem;
 use super::rules::PlanRule;
@@ -136,12 +137,12 @@ fn find_group(live: &Snapshot, key: &GroupKey) -> Result<usize, PlanProblem> {
     match found.as_slice() {
         [one] => Ok(*one),
         [] => Err(PlanProblem::new(
-            "commcred::plan::group_not_found",
+            Code::GroupNotFound.as_str(),
             format!("{key} does not exist in the tenant"),
             "create the group first (commcred licenses groups, it does not create them), or fix its name or id",
         )),
         many => Err(PlanProblem::new(
-            "commcred::plan::ambiguous_group",
+            Code::AmbiguousGroup.as_str(),
             format!(
                 "{key} names {} groups: {}",
                 many.len(),
@@ -173,7 +174,7 @@ fn disabled_plan_ids(
             Some(sp) => out.push(sp.service_plan_id.to_ascii_lowercase()),
             None => {
                 return Err(PlanProblem::new(
-                    "commcred::plan::unknown_service_plan",
+                    Code::UnknownServicePlan.as_str(),
                     format!(
                         "{key}: {} has no service plan `{p}` to disable",
                         s.sku_part_number
@@ -318,7 +319,7 @@ fn missing_prerequisite(
             .to_string(),
     };
     Some(PlanRule::GroupPrerequisiteInGroup.problem(
-        "commcred::plan::group_prerequisite_missing",
+        Code::GroupPrerequisiteMissing,
         format!(
             "{}group \"{}\" ({}) would carry {} without Teams Phone in the same group: Entra ID needs an add-on's prerequisite in the group itself, whatever its members hold elsewhere, and Graph refuses it (\"{GROUP_DEPENDENCY_MESSAGE}\")",
             origin.map(|o| format!("{o}: ")).unwrap_or_default(),

@@ -2,6 +2,7 @@
 
 pub mod applied;
 pub mod billing;
+pub mod codes;
 pub mod cost;
 pub mod countries;
 pub mod credits;

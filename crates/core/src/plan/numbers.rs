@@ -15,6 +15,7 @@ use crate::tenant::numbers::{
 };
 use crate::tenant::{Snapshot, TenantIndex};
 
+use super::codes::Code;
 use super::model::{NumberChange, PlanWarning, PlannedNumber, UserChange};
 use super::problems::PlanProblem;
 
@@ -88,7 +89,7 @@ impl<'a> NumberPlan<'a> {
         let resource = is_resource_account(live, &self.index, user_id);
         if resource && after.added.has(Capability::TeamsPhone) {
             problems.push(PlanProblem::new(
-                "commcred::plan::resource_account_license",
+                Code::ResourceAccountLicense.as_str(),
                 format!(
                     "{}: {upn} is a resource account: it is licensed with the Microsoft Teams Phone Resource Account license (PHONESYSTEM_VIRTUALUSER), not Teams Phone Standard",
                     want.origin
@@ -113,7 +114,7 @@ impl<'a> NumberPlan<'a> {
                 && !voice.calling_plan()
             {
                 problems.push(PlanProblem::new(
-                    "commcred::plan::number_needs_calling_plan",
+                    Code::NumberNeedsCallingPlan.as_str(),
                     format!(
                         "{}: {upn} keeps Calling Plan number {} but would no longer hold a calling plan",
                         want.origin, kept.number
@@ -136,7 +137,7 @@ impl<'a> NumberPlan<'a> {
                 )
             };
             problems.push(PlanProblem::new(
-                "commcred::plan::number_not_found",
+                Code::NumberNotFound.as_str(),
                 format!("{at}: {upn}: {number} is not in the tenant's phone number inventory"),
                 help,
             ));
@@ -145,7 +146,7 @@ impl<'a> NumberPlan<'a> {
         let entry = &live.number_assignments[n];
         let Some(inventory_type) = entry.kind() else {
             problems.push(PlanProblem::new(
-                "commcred::plan::number_type_mismatch",
+                Code::NumberTypeMismatch.as_str(),
                 format!(
                     "{at}: {upn}: {number} has number type `{}` in the inventory, which cannot be assigned to a user",
                     entry.number_type
@@ -159,7 +160,7 @@ impl<'a> NumberPlan<'a> {
             None if voice.calling_plan() => NumberType::CallingPlan,
             None => {
                 problems.push(PlanProblem::new(
-                    "commcred::plan::number_type_required",
+                    Code::NumberTypeRequired.as_str(),
                     format!(
                         "{at}: {upn}: `numberType` is needed for {number}: the user holds no calling plan after the plan, so it is not a callingPlan number by default"
                     ),
@@ -172,7 +173,7 @@ impl<'a> NumberPlan<'a> {
         };
         if kind != inventory_type {
             problems.push(PlanProblem::new(
-                "commcred::plan::number_type_mismatch",
+                Code::NumberTypeMismatch.as_str(),
                 format!(
                     "{at}: {upn}: {number} is a {inventory_type} number in the inventory, not {kind}{}",
                     if declared.number_type.is_none() {
@@ -192,7 +193,7 @@ impl<'a> NumberPlan<'a> {
         }
         if kind != NumberType::CallingPlan && voice.calling_plan() {
             warnings.push(PlanWarning {
-                code: "commcred::plan::calling_plan_unused".into(),
+                code: Code::CallingPlanUnused.as_str().into(),
                 upn: Some(upn.clone()),
                 message: format!(
                     "{upn} gets {kind} number {number} but holds a calling plan: {kind} users place PSTN calls through {}, so the calling plan is paid for nothing",
@@ -254,7 +255,7 @@ impl<'a> NumberPlan<'a> {
             taken.push((
                 origin,
                 PlanProblem::new(
-                    "commcred::plan::number_taken",
+                    Code::NumberTaken.as_str(),
                     format!(
                         "{origin}: {upn}: {} is assigned to {holder} ({}) and this plan does not take it from there",
                         entry.telephone_number,
@@ -287,7 +288,7 @@ fn located(
 ) -> PlanProblem {
     match problem {
         NumberProblem::NotForUsers => PlanProblem::new(
-            "commcred::plan::number_not_for_users",
+            Code::NumberNotForUsers.as_str(),
             format!(
                 "{at}: {upn}: {number} cannot be assigned to a user: its capabilities are {} (no userAssignment)",
                 if entry.capabilities.is_empty() {
@@ -299,7 +300,7 @@ fn located(
             "choose a user (subscriber) number; service numbers are for conferencing bridges and resource accounts",
         ),
         NumberProblem::NeedsTeamsPhone => PlanProblem::new(
-            "commcred::plan::number_needs_teams_phone",
+            Code::NumberNeedsTeamsPhone.as_str(),
             format!(
                 "{at}: {upn} would not hold Teams Phone{}, which every {kind} number needs",
                 if after.caps.has(Capability::TeamsPhoneResourceAccount) && !resource {
@@ -311,7 +312,7 @@ fn located(
             "add phoneSystem (Teams Phone) to the user's licenses or profile",
         ),
         NumberProblem::NeedsCallingPlan => PlanProblem::new(
-            "commcred::plan::number_needs_calling_plan",
+            Code::NumberNeedsCallingPlan.as_str(),
             format!(
                 "{at}: {upn}: {number} is a Calling Plan number but {upn} would hold no calling plan"
             ),
@@ -320,7 +321,7 @@ fn located(
         NumberProblem::CountryMismatch => {
             let country = entry.iso_country_code.as_deref().unwrap_or_default();
             PlanProblem::new(
-                "commcred::plan::number_country_mismatch",
+                Code::NumberCountryMismatch.as_str(),
                 format!(
                     "{at}: {upn}: {number} is a number of {country} but the user's usage location is {}",
                     after.location.unwrap_or("not set")

@@ -13,6 +13,7 @@ use crate::tenant::rules::{
 };
 use crate::tenant::{Snapshot, TenantIndex, User};
 
+use super::codes::Code;
 use super::credits::plan_credits;
 use super::groups::{GroupPlan, plan_groups};
 use super::model::{
@@ -33,7 +34,7 @@ pub fn plan(
 ) -> Result<Plan, PlanErrors> {
     if !desired.tenant.eq_ignore_ascii_case(&live.tenant.domain) {
         return Err(PlanErrors(vec![PlanRule::TenantMatches.problem(
-            "commcred::plan::tenant_mismatch",
+            Code::TenantMismatch,
             format!(
                 "{}commcred.yaml is for tenant `{}` but the live tenant is `{}` ({})",
                 desired
@@ -297,7 +298,7 @@ impl SeatLedger {
             .map(|&g| live.subscribed_skus[g].sku_part_number.as_str())
             .collect();
         Some(PlanRule::SeatsAvailable.problem(
-            "commcred::plan::swaps_unorderable",
+            Code::SwapsUnorderable,
             format!(
                 "license swaps cannot be ordered: {} each need a free {} seat that only another swap would free (users: {})",
                 if upns.len() == 1 {
@@ -347,7 +348,7 @@ impl SeatLedger {
             if !users.is_empty() && *needed > available {
                 let upns: Vec<String> = users.iter().map(|&u| user_at(live, origins, u)).collect();
                 out.push(PlanRule::SeatsAvailable.problem(
-                    "commcred::plan::seat_shortfall",
+                    Code::SeatShortfall,
                     format!(
                         "not enough {} seats: the plan needs {needed} more, {available} available, short by {} (users: {})",
                         sku_ref(live, sku).label(),
@@ -500,7 +501,7 @@ fn plan_listed_user<'a>(
     let mut problems = Vec::new();
     if !change.add.is_empty() && target_location.is_none() {
         problems.push(PlanRule::UsageLocationFirst.problem(
-            "commcred::plan::usage_location_missing",
+            Code::UsageLocationMissing,
             format!(
                 "{}: {} needs a usage location before licenses can be assigned, and has none",
                 want.origin, want.upn
@@ -666,14 +667,14 @@ fn check_after(after: &[(String, Capabilities)], want: &DesiredUser) -> Vec<Plan
     let mut out = Vec::new();
     if let Err(e) = check_license_rules(after, upn) {
         out.push(PlanRule::CallingPlanNeedsTeamsPhone.problem(
-            "commcred::plan::prerequisite_missing",
+            Code::PrerequisiteMissing,
             format!("{}: {}", want.origin, e.message),
             "add phoneSystem (Teams Phone) to the user's licenses or profile",
         ));
     }
     if credits_unusable_with(after) {
         out.push(PlanRule::CreditsNeedAWayToCall.problem(
-            "commcred::plan::prerequisite_missing",
+            Code::PrerequisiteMissing,
             format!(
                 "{}: {upn} would hold communicationsCredits without audio conferencing or Teams Phone with a calling plan, so the credits could never be used",
                 want.origin
@@ -693,7 +694,7 @@ fn unpaid_capabilities(after: &[(String, Capabilities)], upn: &str) -> Vec<PlanW
     }
     caps.needing_credits()
         .map(|c| PlanRule::NeedsCredits.warning(
-            "commcred::plan::needs_credits",
+            Code::NeedsCredits,
             Some(upn),
             format!(
                 "{upn} will hold {} but not communicationsCredits: every such call is paid from Communications Credits, so {upn} cannot make it",
@@ -749,7 +750,7 @@ fn teams_missing(
         .map(|(name, _)| name.as_str())
         .collect();
     Some(PlanRule::TeamsPhoneNeedsTeams.warning(
-        "commcred::plan::teams_missing",
+        Code::TeamsMissing,
         Some(upn),
         format!(
             "{upn} will hold Teams Phone ({}) but no license with Microsoft Teams (TEAMS1): Teams Phone works only inside Teams, so {upn} cannot make or take calls until a license with Teams (such as Microsoft Teams Enterprise or Teams EEA beside a \"(no Teams)\" suite) is assigned",
@@ -788,7 +789,7 @@ fn failed_assignments(
                 (None, _) => "a direct assignment".to_string(),
             };
             let mut warning = PlanRule::AssignmentInError.warning(
-                "commcred::plan::assignment_failed",
+                Code::AssignmentFailed,
                 Some(upn),
                 format!(
                     "{upn}: {part_number} from {by} is in state {state}{}: it gives the user nothing until that is fixed",
@@ -839,7 +840,7 @@ fn missing_users(missing: &[&DesiredUser], live: &Snapshot) -> Vec<PlanProblem> 
                 None => "commcred assigns licenses but does not create accounts: create the user first, or fix the UPN".to_string(),
             };
             PlanRule::UserExists.problem(
-                "commcred::plan::user_not_found",
+                Code::UserNotFound,
                 format!("{}: user {} does not exist in the tenant", want.origin, want.upn),
                 help,
             )
@@ -874,7 +875,7 @@ fn funding_warnings(
         return Vec::new();
     }
     let warning = |message: String| {
-        vec![PlanRule::CreditsFunded.warning("commcred::plan::credits_unfunded", None, message)]
+        vec![PlanRule::CreditsFunded.warning(Code::CreditsUnfunded, None, message)]
     };
     match credits {
         None if desired.credits.is_none() => {

@@ -1,6 +1,7 @@
 //! Plan errors: problems that need the live tenant to be seen (seats, prerequisites,
 //! missing users...). Each has a stable code and a help line; all are reported together.
 
+use super::codes::Code;
 use std::fmt;
 
 /// One reason the plan cannot be carried out (an error [`Notice`]).
@@ -25,7 +26,7 @@ impl std::error::Error for PlanErrors {}
 
 impl miette::Diagnostic for PlanErrors {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new("commcred::plan::failed"))
+        Some(Box::new(Code::Failed.as_str()))
     }
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
         Some(Box::new(

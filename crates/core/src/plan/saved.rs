@@ -9,7 +9,7 @@
 //!
 //! Pure apart from [`SavedPlan::read`]: no clock, no network.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -34,12 +34,15 @@ pub struct SavedPlan {
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum PlanFileError {
-    #[error("cannot read the plan file {path}: {message}")]
+    #[error("cannot read the plan file {}: {source}", .path.display())]
     #[diagnostic(
         code(commcred::plan_file::read),
         help("check the path; plans are written by `commcred plan --out PLAN`")
     )]
-    Read { path: String, message: String },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("{path} is not a commcred plan: {message}")]
     #[diagnostic(
@@ -111,9 +114,9 @@ impl SavedPlan {
     /// Reads and verifies a saved plan: JSON, a supported `format_version`, an intact
     /// checksum, and a body commcred could have written.
     pub fn read(path: &Path) -> Result<SavedPlan, PlanFileError> {
-        let text = std::fs::read_to_string(path).map_err(|e| PlanFileError::Read {
-            path: path.display().to_string(),
-            message: e.to_string(),
+        let text = std::fs::read_to_string(path).map_err(|source| PlanFileError::Read {
+            path: path.to_path_buf(),
+            source,
         })?;
         SavedPlan::parse(&text, &path.display().to_string())
     }

@@ -9,6 +9,7 @@ use crate::config::DesiredState;
 use crate::tenant::Snapshot;
 use crate::tenant::capabilities::friendly_of;
 
+use super::codes::Code;
 use super::model::SkuRef;
 use super::problems::{PlanProblem, list_some};
 use super::rules::PlanRule;
@@ -59,7 +60,7 @@ pub fn resolve(desired: &DesiredState, live: &Snapshot) -> (ResolvedSkus, Vec<Pl
                 by_name.insert(name.clone(), i);
             }
             Err(p)
-                if p.code == "commcred::plan::sku_not_subscribed"
+                if p.code == Code::SkuNotSubscribed.as_str()
                     && !for_groups.contains(name)
                     && let LicenseName::Friendly(f) = name =>
             {
@@ -131,7 +132,7 @@ fn resolve_one(name: &LicenseName, live: &Snapshot) -> Result<usize, PlanProblem
                 Ok(*one)
             } else {
                 Err(PlanRule::UserSkusOnly.problem(
-                    "commcred::plan::sku_not_for_users",
+                    Code::SkuNotForUsers,
                     format!(
                         "license `{name}` ({}) applies to {}, not to users",
                         sku.sku_part_number, sku.applies_to
@@ -141,7 +142,7 @@ fn resolve_one(name: &LicenseName, live: &Snapshot) -> Result<usize, PlanProblem
             }
         }
         several => Err(PlanProblem::new(
-            "commcred::plan::ambiguous_license",
+            Code::AmbiguousLicense.as_str(),
             format!(
                 "`{name}` matches several SKUs of the tenant that sell {}: {}",
                 match name {
@@ -172,7 +173,7 @@ pub fn unsold_for_users(
         .map(|(upn, origin)| format!("{upn} at {origin}"))
         .collect();
     let not_sold = not_subscribed(&LicenseName::Friendly(name), None);
-    let mut p = PlanRule::ProvidedNotBought.problem(not_sold.code, "", "");
+    let mut p = PlanRule::ProvidedNotBought.problem(Code::SkuNotSubscribed, "", "");
     p.message = format!(
         "{}: {}, and {} user{} who want{} it hold{} it from no other license: {}",
         wanting[0].1,
@@ -273,7 +274,7 @@ pub fn tenant_license_warnings(
         .map(|s| s.sku_part_number.clone())
         .collect();
     vec![super::model::PlanWarning {
-        code: "commcred::plan::tenant_license_missing".into(),
+        code: Code::TenantLicenseMissing.as_str().into(),
         upn: None,
         message: format!(
             "{} is the GCC High Audio Conferencing user license, but the tenant has no enabled Audio Conferencing - GCC High Tenant license ({}): Microsoft requires the tenant license and user licenses together (\"Audio Conferencing with Direct Routing for GCC High and DoD\"); the user licenses can be assigned, but the service is not enabled until the tenant license is there",
@@ -291,7 +292,7 @@ fn not_subscribed(name: &LicenseName, live: Option<&Snapshot>) -> PlanProblem {
         LicenseName::Friendly(f) => {
             let sellers = sellers(*f);
             PlanProblem::new(
-                "commcred::plan::sku_not_subscribed",
+                Code::SkuNotSubscribed.as_str(),
                 format!(
                     "the tenant has no subscription that sells {} for `{name}`",
                     f.capabilities()[0].label()
@@ -313,7 +314,7 @@ fn not_subscribed(name: &LicenseName, live: Option<&Snapshot>) -> PlanProblem {
                 None => "buy the license in the Microsoft 365 admin center, or remove it from commcred.yaml; `subscribedSkus` lists what the tenant has".to_string(),
             };
             PlanProblem::new(
-                "commcred::plan::sku_not_subscribed",
+                Code::SkuNotSubscribed.as_str(),
                 format!("the tenant has no subscription for license `{name}`"),
                 help,
             )
@@ -324,8 +325,12 @@ fn not_subscribed(name: &LicenseName, live: Option<&Snapshot>) -> PlanProblem {
 /// The candidate closest to `text` (case-insensitive), when it is close enough to be a typo.
 pub fn nearest<'a>(text: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let lower = text.to_lowercase();
+    let length = lower.chars().count();
     candidates
         .iter()
+        // The distance is at least the difference in length: skip, before the quadratic
+        // distance, the candidates that cannot be within the limit below.
+        .filter(|c| length.abs_diff(c.chars().count()) <= 3.max(c.len() / 5))
         .map(|c| (strsim::damerau_levenshtein(&lower, &c.to_lowercase()), *c))
         .filter(|(d, c)| *d > 0 && *d <= 3.max(c.len() / 5))
         .min()

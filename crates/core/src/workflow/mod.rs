@@ -2,6 +2,7 @@
 //! live tenant and the credits ledger, plan, save. The CLI calls these; so can a test or a
 //! library user.
 
+pub mod apply;
 pub mod credits;
 pub mod drift;
 pub mod export;
@@ -17,10 +18,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use miette::Diagnostic;
 
+use crate::apply::ApplyError;
+use crate::apply::budget::SpendError;
+use crate::apply::monthly::MonthlyError;
 use crate::backend::{self, Backend, BackendError};
 use crate::config::{BackendSpec, ConfigError, DesiredState};
 use crate::credits::CreditsError;
 use crate::plan::PlanErrors;
+use crate::plan::saved::PlanFileError;
 
 /// What every workflow needs from its caller: the clock and the backend choice.
 #[derive(Debug, Clone)]
@@ -51,6 +56,14 @@ pub enum WorkflowError {
     Credits(#[from] CreditsError),
     #[error(transparent)]
     Export(#[from] export::ExportError),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error(transparent)]
+    PlanFile(#[from] PlanFileError),
+    #[error(transparent)]
+    Spend(#[from] SpendError),
+    #[error(transparent)]
+    Monthly(#[from] MonthlyError),
 }
 
 impl WorkflowError {
@@ -61,6 +74,10 @@ impl WorkflowError {
             WorkflowError::Plan(e) => e,
             WorkflowError::Credits(e) => e,
             WorkflowError::Export(e) => e,
+            WorkflowError::Apply(e) => e,
+            WorkflowError::PlanFile(e) => e,
+            WorkflowError::Spend(e) => e,
+            WorkflowError::Monthly(e) => e,
         }
     }
 }

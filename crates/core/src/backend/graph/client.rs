@@ -165,11 +165,21 @@ pub(crate) fn describe_wait(wait: Option<Duration>) -> String {
     }
 }
 
-/// Reads `{"error":{"code","message"}}`, tolerating anything else.
+/// Reads `{"error":{"code","message"}}`, tolerating anything else. Both are echoed in
+/// diagnostics and reports, so each is cut to 1,000 characters: an answer Graph (or a proxy
+/// in front of it) pads to megabytes must not become a megabyte diagnostic.
 pub fn graph_error(body: &Value) -> (String, String) {
     let e = &body["error"];
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let text = |v: &Value| clip(v.as_str().unwrap_or_default(), 1000);
     (text(&e["code"]), text(&e["message"]))
+}
+
+/// `text` cut to `limit` characters, saying how long it was.
+fn clip(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        None => text.to_string(),
+        Some((at, _)) => format!("{}… ({} bytes)", &text[..at], text.len()),
+    }
 }
 
 /// One request of a `$batch`.
@@ -510,6 +520,20 @@ fn describe_transport(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn graph_error_texts_are_cut_to_a_thousand_characters() {
+        let huge = "é".repeat(5_000_000);
+        let body = json!({"error": {"code": "Request_BadRequest", "message": huge}});
+        let (code, message) = graph_error(&body);
+        assert_eq!(code, "Request_BadRequest");
+        assert!(message.chars().count() < 1100, "{}", message.len());
+        assert!(
+            message.ends_with("… (10000000 bytes)"),
+            "{}",
+            &message[1990..]
+        );
+    }
 
     #[test]
     fn retry_after_accepts_fractional_seconds_and_dates() {

@@ -65,10 +65,11 @@ pub(crate) async fn read_groups(
         .map_err(|e| read_error("groups", e))?;
     let mut groups = Vec::new();
     for item in items {
-        let mut group: Group = serde_json::from_value(item).map_err(|e| BackendError::Read {
-            what: "Microsoft Graph (groups)".into(),
-            message: format!("unexpected answer: {e}"),
-        })?;
+        let mut group: Group =
+            serde_json::from_value(item).map_err(|source| BackendError::Unexpected {
+                what: "Microsoft Graph (groups)".into(),
+                source,
+            })?;
         let named = wanted.iter().any(|w| {
             w.eq_ignore_ascii_case(&group.id)
                 || w.to_lowercase() == group.display_name.to_lowercase()

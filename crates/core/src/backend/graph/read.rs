@@ -50,9 +50,9 @@ pub(super) fn read_error(what: &str, e: CallError) -> BackendError {
 }
 
 fn parse<T: DeserializeOwned>(what: &str, v: Value) -> Result<T, BackendError> {
-    serde_json::from_value(v).map_err(|e| BackendError::Read {
+    serde_json::from_value(v).map_err(|source| BackendError::Unexpected {
         what: format!("Microsoft Graph ({what})"),
-        message: format!("unexpected answer: {e}"),
+        source,
     })
 }
 

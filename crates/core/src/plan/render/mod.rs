@@ -20,33 +20,55 @@ pub fn users_gaining_licenses(plan: &Plan) -> impl Iterator<Item = &UserChange> 
     plan.users.iter().filter(|u| !u.add.is_empty())
 }
 
-/// Whether to colour output. Decided once by the CLI (terminal, `NO_COLOR`, `--color`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What a piece of rendered text is. Renderers say it; how it looks is the CLI's choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Added,
+    Removed,
+    Changed,
+    /// Secondary text (notes, counts).
+    Note,
+    Bold,
+    /// A diff's hunk header (`@@ … @@`).
+    Hunk,
+}
+
+/// How renderers mark text: plain (the default), or through `paint`, which the CLI gives
+/// when it colours output (terminal, `NO_COLOR`, `--color`). No terminal escape is written
+/// below the CLI.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Style {
-    pub color: bool,
+    paint: Option<fn(Tone, &str) -> String>,
 }
 
 impl Style {
-    fn paint(self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
+    /// Marks text with `paint`.
+    pub fn painted(paint: fn(Tone, &str) -> String) -> Style {
+        Style { paint: Some(paint) }
+    }
+    /// True when text is marked (coloured).
+    pub fn is_painted(self) -> bool {
+        self.paint.is_some()
+    }
+    pub fn paint(self, tone: Tone, text: &str) -> String {
+        match self.paint {
+            Some(paint) => paint(tone, text),
+            None => text.to_string(),
         }
     }
     pub fn added(self, text: &str) -> String {
-        self.paint("32", text)
+        self.paint(Tone::Added, text)
     }
     pub fn removed(self, text: &str) -> String {
-        self.paint("31", text)
+        self.paint(Tone::Removed, text)
     }
     pub fn changed(self, text: &str) -> String {
-        self.paint("33", text)
+        self.paint(Tone::Changed, text)
     }
     pub fn note(self, text: &str) -> String {
-        self.paint("2", text)
+        self.paint(Tone::Note, text)
     }
     pub fn bold(self, text: &str) -> String {
-        self.paint("1", text)
+        self.paint(Tone::Bold, text)
     }
 }
