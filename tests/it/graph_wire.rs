@@ -369,7 +369,13 @@ impl Rules {
 /// Every way `emulator` differs from `microsoft` in keys and value kinds, by path.
 fn differences(microsoft: &Value, emulator: &Value, rules: &Rules) -> Vec<String> {
     let mut out = Vec::new();
-    compare(std::slice::from_ref(microsoft), emulator, "", rules, &mut out);
+    compare(
+        std::slice::from_ref(microsoft),
+        emulator,
+        "",
+        rules,
+        &mut out,
+    );
     out
 }
 

@@ -303,7 +303,11 @@ pub fn subscribed_skus(state: &AppState) -> GraphResponse {
 /// `subscriptionIds` none known, and each service plan `provisioningStatus` `Success` and
 /// the SKU's `appliesTo`. The snapshot's own values win.
 fn sku_defaults(o: &mut Map<String, Value>, s: &Snapshot, applies_to: &str) {
-    let sku_id = o.get("skuId").and_then(Value::as_str).unwrap_or_default().to_string();
+    let sku_id = o
+        .get("skuId")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     o.entry("id")
         .or_insert_with(|| format!("{}_{}", s.tenant.id, sku_id).into());
     o.entry("accountId")
@@ -320,8 +324,7 @@ fn sku_defaults(o: &mut Map<String, Value>, s: &Snapshot, applies_to: &str) {
         for plan in plans.iter_mut().filter_map(Value::as_object_mut) {
             plan.entry("provisioningStatus")
                 .or_insert_with(|| "Success".into());
-            plan.entry("appliesTo")
-                .or_insert_with(|| applies_to.into());
+            plan.entry("appliesTo").or_insert_with(|| applies_to.into());
         }
     }
 }

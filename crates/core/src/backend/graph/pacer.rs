@@ -293,7 +293,8 @@ mod tests {
         /// How many of `n` writes the quota accepts now.
         fn admit(&mut self, n: usize) -> usize {
             let now = Instant::now();
-            self.tokens = (self.tokens + (now - self.at).as_secs_f64() * self.rate).min(self.capacity);
+            self.tokens =
+                (self.tokens + (now - self.at).as_secs_f64() * self.rate).min(self.capacity);
             self.at = now;
             // A hair of tolerance for float rounding at the token boundary.
             let ok = (self.tokens + 1e-6).floor().max(0.0) as usize;
