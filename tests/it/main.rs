@@ -20,6 +20,7 @@ mod graph_writes;
 mod groups;
 mod groups_graph;
 mod honest_io;
+mod json_shape;
 mod layers;
 mod licensing;
 mod microsoft_rules;
