@@ -281,11 +281,8 @@ fn desired(users: usize) -> DesiredState {
 fn commcred_run(dir: &Path, users: usize, setting: &Setting) -> Run {
     let tenant = write_tenant(dir, users);
     let emulator = start(&tenant, setting);
-    let credentials = Credentials {
-        tenant: DOMAIN.into(),
-        client_id: "commcred-bench".into(),
-        client_secret: Secret::new("bench-secret"),
-    };
+    let credentials =
+        Credentials::with_secret(DOMAIN, "commcred-bench", Secret::new("bench-secret"));
     let mut options = GraphOptions::new(Some(&emulator.base_url()), credentials);
     options.quota_writes = setting.quota.limit;
     options.quota_window = setting.quota.window;

@@ -96,11 +96,7 @@ fn arg(name: &str, default: u64) -> u64 {
 }
 
 fn backend(url: &str, parallel: bool) -> GraphBackend {
-    let credentials = Credentials {
-        tenant: DOMAIN.into(),
-        client_id: "bench".into(),
-        client_secret: Secret::new("bench"),
-    };
+    let credentials = Credentials::with_secret(DOMAIN, "bench", Secret::new("bench"));
     let mut options = GraphOptions::new(Some(url), credentials);
     options.parallel_reads = parallel;
     GraphBackend::new(options).expect("a backend")

@@ -25,11 +25,13 @@ use super::manual_steps::{self, ManualArgs};
 use super::output::{Output, stdin_is_terminal};
 use super::progress::Bar;
 use super::prompt;
+use super::workspace::WorkspaceArgs;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
     commcred apply examples/quickstart/commcred.yaml --auto-approve\n  \
-    commcred apply plan.json --max-spend \"500.00 USD\"   # a plan saved by `plan --out`")]
+    commcred apply plan.json --max-spend \"500.00 USD\"   # a plan saved by `plan --out`\n  \
+    commcred apply --workspace workspace.yaml plans/     # each tenant's saved plan")]
 pub struct Args {
     /// The desired state (default: ./commcred.yaml), or a plan saved by
     /// `commcred plan --out` (told apart by content).
@@ -58,10 +60,31 @@ pub struct Args {
     pub timeout: Option<Timeout>,
     #[command(flatten)]
     pub manual: ManualArgs,
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
 }
 
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     let deadline = deadline(args.timeout, Instant::now());
+    if let Some(path) = &args.workspace.workspace {
+        if args.max_spend.is_some() || args.max_monthly_increase.is_some() {
+            return Err(miette!(
+                code = "commcred::cli::bad_flag",
+                help = "apply the tenants one by one with --max-spend / --max-monthly-increase, or review the workspace plan's credits and cost columns",
+                "--max-spend and --max-monthly-increase are per tenant and not taken with --workspace"
+            ));
+        }
+        // With --workspace, the positional argument is the folder of saved plans.
+        return super::workspace::apply(
+            &args.workspace,
+            path,
+            args.config.as_deref(),
+            args.auto_approve,
+            deadline,
+            global,
+            out,
+        );
+    }
     let max_spend = args
         .max_spend
         .as_deref()

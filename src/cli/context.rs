@@ -40,6 +40,7 @@ pub fn session(global: &GlobalArgs) -> Result<Session> {
         backend_override: backend_override(global)?,
         now: now()?,
         lock_wait: global.lock_wait(),
+        credentials: Default::default(),
         deadline: deadline(None, Instant::now()),
         applies: false,
     })

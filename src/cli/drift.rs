@@ -33,9 +33,17 @@ pub struct Args {
     /// How to print the report on stdout.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    #[command(flatten)]
+    pub workspace: super::workspace::WorkspaceArgs,
 }
 
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
+    if let Some(path) = &args.workspace.workspace {
+        if args.config.is_some() {
+            return Err(super::workspace::workspace_and_config());
+        }
+        return super::workspace::drift(&args.workspace, path, global, out);
+    }
     let session = session(global)?;
     let workflow::drift::DriftReport {
         drift: report,

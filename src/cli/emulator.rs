@@ -64,6 +64,11 @@ pub struct Args {
     /// Accept only this application id, with the secret in COMMCRED_EMULATOR_CLIENT_SECRET.
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
+    /// Register a certificate whose private key may sign client assertions, as uploading it
+    /// to the app registration does: a PEM file (a private key in it is ignored, so the
+    /// Azure SDK's key+certificate file works). Repeat for several.
+    #[arg(long, value_name = "FILE")]
+    pub client_certificate: Vec<PathBuf>,
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 3599)]
     pub token_lifetime: u64,
@@ -95,27 +100,6 @@ pub struct Args {
 pub enum Persist {
     Durable,
     Deferred,
-}
-
-/// `--client-id`, with the secret from the environment.
-fn expected_client(args: &Args) -> Result<Option<ExpectedClient>> {
-    Ok(match &args.client_id {
-        None => None,
-        Some(id) => {
-            let secret = std::env::var(ENV_SECRET).ok().filter(|s| !s.is_empty());
-            let Some(secret) = secret else {
-                return Err(miette!(
-                    code = "commcred::emulator::no_secret",
-                    help = "export COMMCRED_EMULATOR_CLIENT_SECRET=... (not a flag, so it stays out of `ps`)",
-                    "--client-id needs the secret to accept"
-                ));
-            };
-            Some(ExpectedClient {
-                client_id: id.clone(),
-                client_secret: secret,
-            })
-        }
-    })
 }
 
 /// `--persist` and `--persist-every`.
@@ -153,32 +137,8 @@ pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
             )
         })?),
     };
-    let config = EmulatorConfig {
-        tenant: args.tenant.clone(),
-        listen: args.listen,
-        quota: WriteQuota {
-            limit: args.write_limit,
-            window: Duration::from_secs_f64(args.write_window),
-        },
-        faults: FaultConfig {
-            latency: args
-                .latency
-                .unwrap_or(Duration::from_millis(args.latency_ms)),
-            latency_jitter: Duration::from_millis(args.latency_jitter_ms),
-            error_rate: args.error_rate,
-            throttle_rate: args.throttle_rate,
-            drop_rate: args.drop_rate,
-            retry_after_secs: args.retry_after,
-            seed: args.seed,
-        },
-        client,
-        token_lifetime: Duration::from_secs(args.token_lifetime),
-        roles,
-        group_processing_delay: Duration::from_millis(args.group_processing_delay),
-        provisioning_delay: Duration::from_millis(args.provisioning_delay),
-        observer: None,
-        persistence,
-    };
+    let mut config = config_from(&args, client, roles);
+    config.persistence = persistence;
     let running = emulator::serve(config).map_err(|e| {
         miette!(
             code = "commcred::emulator::start",
@@ -199,4 +159,60 @@ pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
         .map_err(|e| miette!(code = "commcred::emulator::stop", "{e}"))?;
     out.info("Emulator stopped; the tenant file is up to date.");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The client `--client-id` and the secret in the environment name, if any.
+fn expected_client(args: &Args) -> Result<Option<ExpectedClient>> {
+    Ok(match &args.client_id {
+        None => None,
+        Some(id) => {
+            let secret = std::env::var(ENV_SECRET).ok().filter(|s| !s.is_empty());
+            let Some(secret) = secret else {
+                return Err(miette!(
+                    code = "commcred::emulator::no_secret",
+                    help = "export COMMCRED_EMULATOR_CLIENT_SECRET=... (not a flag, so it stays out of `ps`)",
+                    "--client-id needs the secret to accept"
+                ));
+            };
+            Some(ExpectedClient {
+                client_id: id.clone(),
+                client_secret: secret,
+            })
+        }
+    })
+}
+
+/// The emulator's configuration from the flags.
+fn config_from(
+    args: &Args,
+    client: Option<ExpectedClient>,
+    roles: Option<Vec<String>>,
+) -> EmulatorConfig {
+    EmulatorConfig {
+        tenant: args.tenant.clone(),
+        listen: args.listen,
+        quota: WriteQuota {
+            limit: args.write_limit,
+            window: Duration::from_secs_f64(args.write_window),
+        },
+        faults: FaultConfig {
+            latency: args
+                .latency
+                .unwrap_or(Duration::from_millis(args.latency_ms)),
+            latency_jitter: Duration::from_millis(args.latency_jitter_ms),
+            error_rate: args.error_rate,
+            throttle_rate: args.throttle_rate,
+            drop_rate: args.drop_rate,
+            retry_after_secs: args.retry_after,
+            seed: args.seed,
+        },
+        client,
+        client_certificates: args.client_certificate.clone(),
+        token_lifetime: Duration::from_secs(args.token_lifetime),
+        roles,
+        group_processing_delay: Duration::from_millis(args.group_processing_delay),
+        provisioning_delay: Duration::from_millis(args.provisioning_delay),
+        observer: None,
+        persistence: Persistence::Durable,
+    }
 }

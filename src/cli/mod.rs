@@ -25,6 +25,7 @@ mod show;
 mod usage;
 mod validate;
 mod waste;
+mod workspace;
 
 use context::GlobalArgs;
 

@@ -12,11 +12,14 @@ use miette::{Result, miette};
 use super::common::{Format, exit_for, render};
 use super::context::{GlobalArgs, Timeout, config_path, deadline, parse_timeout, session_until};
 use super::output::Output;
+use super::workspace::{WorkspaceArgs, workspace_and_config};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
     commcred plan examples/quickstart/commcred.yaml --detailed-exitcode\n  \
-    commcred plan --out plan.json --format markdown > plan.md   # CI: save and comment")]
+    commcred plan --out plan.json --format markdown > plan.md   # CI: save and comment\n  \
+    commcred plan --workspace workspace.yaml --out plans/ --format markdown   # every tenant\n\n\
+    With --workspace: exit 1 if any tenant failed, else 2 if any has changes, else 0.")]
 pub struct Args {
     /// The desired state (default: ./commcred.yaml).
     pub config: Option<PathBuf>,
@@ -24,7 +27,7 @@ pub struct Args {
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Also save the plan to PLAN (JSON), to apply exactly it later with
-    /// `commcred apply PLAN`.
+    /// `commcred apply PLAN`. With --workspace, a folder: each tenant's plan is DIR/NAME.json.
     #[arg(long, value_name = "PLAN")]
     pub out: Option<PathBuf>,
     /// How to print the plan on stdout.
@@ -35,10 +38,26 @@ pub struct Args {
     /// stops), 2h without one (CI); `none` for no deadline.
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Timeout>,
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
 }
 
 pub fn run(args: Args, global: &GlobalArgs, out: &Output) -> Result<ExitCode> {
     let until = deadline(args.timeout, std::time::Instant::now());
+    if let Some(path) = &args.workspace.workspace {
+        if args.config.is_some() {
+            return Err(workspace_and_config());
+        }
+        return super::workspace::plan(
+            &args.workspace,
+            path,
+            args.out.as_deref(),
+            args.format,
+            until,
+            global,
+            out,
+        );
+    }
     let session = session_until(global, until, false)?;
     let planned =
         workflow::plan::make_plan(&config_path(args.config), &session, &|note| out.info(note))?;

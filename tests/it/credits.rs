@@ -491,11 +491,8 @@ mod graph {
     }
 
     fn client(base_url: &str) -> GraphBackend {
-        let credentials = Credentials {
-            tenant: TENANT_DOMAIN.into(),
-            client_id: "commcred-tests".into(),
-            client_secret: Secret::new("secret"),
-        };
+        let credentials =
+            Credentials::with_secret(TENANT_DOMAIN, "commcred-tests", Secret::new("secret"));
         let options = GraphOptions::new(Some(base_url), credentials);
         GraphBackend::new(options).unwrap()
     }

@@ -43,11 +43,8 @@ pub(crate) fn backend(emulator: &Emulator, tweak: impl FnOnce(&mut GraphOptions)
 
 /// [`backend`] for any Graph root (a proxy in front of the emulator).
 pub(crate) fn backend_at(url: &str, tweak: impl FnOnce(&mut GraphOptions)) -> GraphBackend {
-    let credentials = Credentials {
-        tenant: TENANT_DOMAIN.into(),
-        client_id: "commcred-tests".into(),
-        client_secret: Secret::new(SECRET),
-    };
+    let credentials =
+        Credentials::with_secret(TENANT_DOMAIN, "commcred-tests", Secret::new(SECRET));
     let mut options = GraphOptions::new(Some(url), credentials);
     options.retry = RetryPolicy {
         max_attempts: 12,
@@ -524,7 +521,9 @@ fn graph_secret_appears_in_no_output_and_no_file() {
 
     // A refused secret: the error says so without repeating it.
     let mut wrong = backend(&emulator, |o| {
-        o.credentials.client_secret = Secret::new(format!("{SECRET}-wrong"));
+        o.credentials.credential = commcred::backend::graph::ClientCredential::Secret(Secret::new(
+            format!("{SECRET}-wrong"),
+        ));
     });
     let err = wrong.read().unwrap_err();
     let shown = err.to_string();

@@ -428,11 +428,8 @@ fn reading_pstn_usage_without_call_records_permission_names_it_before_asking() {
             "LicenseAssignment.ReadWrite.All".into(),
         ]);
     });
-    let credentials = Credentials {
-        tenant: TENANT_DOMAIN.into(),
-        client_id: "commcred-tests".into(),
-        client_secret: Secret::new("secret"),
-    };
+    let credentials =
+        Credentials::with_secret(TENANT_DOMAIN, "commcred-tests", Secret::new("secret"));
     let options = GraphOptions::new(Some(&emu.base_url()), credentials);
     let mut backend = GraphBackend::new(options).unwrap();
     let err = commcred::backend::graph::pstn::fetch_pstn_calls(
@@ -581,11 +578,8 @@ async fn users_answer_count_and_startswith_filter_under_graphs_rules() {
 
 fn graph_backend(emu: &commcred_emulator::Emulator) -> commcred::backend::graph::GraphBackend {
     use commcred::backend::graph::{Credentials, GraphBackend, GraphOptions, Secret};
-    let credentials = Credentials {
-        tenant: TENANT_DOMAIN.into(),
-        client_id: "commcred-tests".into(),
-        client_secret: Secret::new("secret"),
-    };
+    let credentials =
+        Credentials::with_secret(TENANT_DOMAIN, "commcred-tests", Secret::new("secret"));
     GraphBackend::new(GraphOptions::new(Some(&emu.base_url()), credentials)).unwrap()
 }
 

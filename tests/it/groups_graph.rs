@@ -24,11 +24,8 @@ fn now() -> chrono::DateTime<chrono::Utc> {
 }
 
 fn backend(emulator: &Emulator) -> GraphBackend {
-    let credentials = Credentials {
-        tenant: TENANT_DOMAIN.into(),
-        client_id: "commcred-tests".into(),
-        client_secret: Secret::new("group-secret"),
-    };
+    let credentials =
+        Credentials::with_secret(TENANT_DOMAIN, "commcred-tests", Secret::new("group-secret"));
     let mut options = GraphOptions::new(Some(&emulator.base_url()), credentials);
     options.retry = RetryPolicy {
         max_attempts: 6,
@@ -194,11 +191,8 @@ fn members_not_processed_in_time_keep_their_direct_license_and_are_reported() {
     let mut b = backend(&emulator);
     let p = plan(&want, &read(&mut b), now()).unwrap();
     let mut impatient = {
-        let credentials = Credentials {
-            tenant: TENANT_DOMAIN.into(),
-            client_id: "commcred-tests".into(),
-            client_secret: Secret::new("group-secret"),
-        };
+        let credentials =
+            Credentials::with_secret(TENANT_DOMAIN, "commcred-tests", Secret::new("group-secret"));
         let mut options = GraphOptions::new(Some(&emulator.base_url()), credentials);
         options.group_wait.deadline = Duration::from_millis(300);
         GraphBackend::new(options).unwrap()

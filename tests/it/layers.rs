@@ -60,6 +60,8 @@ const CLI_SHARED: &[&str] = &[
     "progress",
     "prompt",
     "manual_steps",
+    // `--workspace` for plan, apply and drift (not a command of its own).
+    "workspace",
 ];
 
 /// The file's production code, line for line (test lines are blanked, so line numbers

@@ -31,9 +31,11 @@ mod planner_props;
 mod readme;
 mod saved_plans;
 mod schema;
+mod signin;
 mod validate;
 mod waste;
 mod workflow;
+mod workspaces;
 
 /// Synthetic tenants and configs (not part of the library, see its header).
 #[allow(dead_code)]

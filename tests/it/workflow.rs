@@ -15,6 +15,7 @@ fn session() -> Session {
         backend_override: None,
         now: "2026-11-25T12:00:00Z".parse().unwrap(),
         lock_wait: DEFAULT_LOCK_WAIT,
+        credentials: Default::default(),
         deadline: None,
         applies: false,
     }

@@ -6,7 +6,8 @@
 //! (`error`, `error_description` with the AADSTS code), which differs from Graph's, as on the
 //! real services.
 //!
-//! The client secret is compared and forgotten: never logged, stored or echoed.
+//! The client secret, or a `client_assertion` (a certificate's signed JWT or a federated
+//! token: `auth_assertion.rs`), is checked and forgotten: never logged, stored or echoed.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 
+use super::auth_assertion::{self, RegisteredCertificate};
 use super::error::{GraphResponse, RequestIds, new_guid};
 
 /// The application the emulator accepts; `None` in the config accepts any non-empty pair.
@@ -144,7 +146,12 @@ pub fn unauthorized(check: &TokenCheck, ids: &RequestIds) -> GraphResponse {
 }
 
 /// Entra ID's error body.
-fn oauth_error(status: StatusCode, error: &str, aadsts: u32, description: &str) -> Response {
+pub(super) fn oauth_error(
+    status: StatusCode,
+    error: &str,
+    aadsts: u32,
+    description: &str,
+) -> Response {
     let trace = new_guid();
     let body = json!({
         "error": error,
@@ -158,15 +165,26 @@ fn oauth_error(status: StatusCode, error: &str, aadsts: u32, description: &str) 
 }
 
 /// `POST /{tenant}/oauth2/v2.0/token` with a form body.
+/// The application the token endpoint signs in: who may sign in and with what.
+pub struct Clients<'a> {
+    /// The one application id (and secret) accepted; `None`: any.
+    pub expected: Option<&'a ExpectedClient>,
+    /// Certificates registered for it (`--client-certificate`).
+    pub certificates: &'a [RegisteredCertificate],
+    /// `http://127.0.0.1:PORT`: the token endpoint a certificate assertion's `aud` names.
+    pub base_url: &'a str,
+}
+
 // Long: the token endpoint's checks in order, each answering with its own Entra ID error.
 pub fn token_endpoint(
     tenant_in_path: &str,
     form: &HashMap<String, String>,
     tenant_id: &str,
     tenant_domains: &[String],
-    expected: Option<&ExpectedClient>,
+    clients: &Clients<'_>,
     tokens: &Tokens,
 ) -> Response {
+    let expected = clients.expected;
     let known_tenant = tenant_in_path.eq_ignore_ascii_case(tenant_id)
         || tenant_domains
             .iter()
@@ -209,14 +227,16 @@ pub fn token_endpoint(
             "The request body must contain the following parameter: 'client_id'.",
         );
     };
-    let Some(secret) = field("client_secret") else {
+    let secret = field("client_secret");
+    let assertion = field("client_assertion");
+    if secret.is_none() && assertion.is_none() {
         return oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             7000218,
             "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
         );
-    };
+    }
     match field("scope") {
         Some(scope) if scope.ends_with("/.default") => {}
         _ => {
@@ -239,13 +259,29 @@ pub fn token_endpoint(
                 ),
             );
         }
-        if secret != expected.client_secret {
+        if secret.is_some_and(|s| s != expected.client_secret) {
             return oauth_error(
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
                 7000215,
                 "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
             );
+        }
+    }
+    if let Some(assertion) = assertion.filter(|_| secret.is_none()) {
+        let token_url = format!(
+            "{}/{tenant_in_path}/oauth2/v2.0/token",
+            clients.base_url.trim_end_matches('/')
+        );
+        if let Err(refused) = auth_assertion::check(
+            field("client_assertion_type"),
+            assertion,
+            client_id,
+            &token_url,
+            clients.certificates,
+            chrono::Utc::now().timestamp(),
+        ) {
+            return *refused;
         }
     }
     let lifetime = tokens.lifetime.as_secs();

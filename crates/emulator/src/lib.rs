@@ -1,5 +1,6 @@
 //! A local Microsoft Graph (v1.0 wire protocol) serving a tenant snapshot (SPEC §4), for
-//! tests and trials: Entra ID's client-credentials token endpoint (JWT-shaped tokens whose
+//! tests and trials: Entra ID's client-credentials token endpoint (a secret, a certificate's
+//! signed assertion or a federated token; JWT-shaped tokens whose
 //! `roles` each call is checked against, Graph's 403 without them), `organization`,
 //! `subscribedSkus`, `users` (paged, `$select`, `startswith` `$filter`, `$count` with
 //! `ConsistencyLevel: eventual`), `PATCH` of `usageLocation`, `assignLicense`, `$batch`
@@ -23,6 +24,7 @@
 //! The server runs on its own thread and Tokio runtime, so callers need no runtime.
 
 mod auth;
+mod auth_assertion;
 mod batch;
 mod error;
 mod faults;
@@ -48,6 +50,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 pub use auth::ExpectedClient;
+pub use auth_assertion::{FEDERATION_AUDIENCE, RegisteredCertificate};
 pub use batch::MAX_BATCH;
 pub use faults::{FaultConfig, LiveFaults};
 pub use permissions::{KNOWN_ROLES, accepted_for, parse_roles};
@@ -68,6 +71,9 @@ pub struct EmulatorConfig {
     pub faults: FaultConfig,
     /// The only application accepted; `None` accepts any non-empty id and secret.
     pub client: Option<ExpectedClient>,
+    /// PEM files whose certificates may sign client assertions (the app registration's
+    /// uploaded certificates); a private key in the same file is ignored.
+    pub client_certificates: Vec<PathBuf>,
     /// `expires_in` of issued tokens.
     pub token_lifetime: Duration,
     /// The application permissions (`roles`) issued tokens carry; `None` grants every one
@@ -104,6 +110,7 @@ impl EmulatorConfig {
             quota: WriteQuota::default(),
             faults: FaultConfig::default(),
             client: None,
+            client_certificates: Vec::new(),
             token_lifetime: Duration::from_secs(3599),
             roles: None,
             group_processing_delay: Duration::ZERO,
@@ -148,6 +155,12 @@ pub fn serve(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
             "the write quota needs at least one write per non-zero window".into(),
         ));
     }
+    let client_certificates = config
+        .client_certificates
+        .iter()
+        .map(|p| RegisteredCertificate::from_pem_file(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(EmulatorError::Config)?;
     let mut store = store::Store::open(&config.tenant, config.persistence)?;
     store.observer = config.observer.clone();
     let store = Arc::new(store);
@@ -170,6 +183,7 @@ pub fn serve(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
                 .unwrap_or_else(|| KNOWN_ROLES.iter().map(|r| r.to_string()).collect()),
         ),
         expected_client: config.client.clone(),
+        client_certificates,
         base_url: format!("http://{addr}"),
         stats: state::Stats::default(),
         group_processing_delay: config.group_processing_delay,

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use serde_json::Value;
 
-use super::auth::{TokenCheck, token_endpoint, unauthorized};
+use super::auth::{Clients, TokenCheck, token_endpoint, unauthorized};
 use super::batch;
 use super::error::{GraphResponse, RequestIds};
 use super::faults::{DropFault, UnitFault};
@@ -55,7 +55,11 @@ async fn token(
         &form,
         &id,
         &domains,
-        state.expected_client.as_ref(),
+        &Clients {
+            expected: state.expected_client.as_ref(),
+            certificates: &state.client_certificates,
+            base_url: &state.base_url,
+        },
         &state.tokens,
     )
 }

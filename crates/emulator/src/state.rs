@@ -19,6 +19,8 @@ pub struct AppState {
     pub faults: Faults,
     pub tokens: Tokens,
     pub expected_client: Option<ExpectedClient>,
+    /// Certificates whose keys may sign client assertions (`--client-certificate`).
+    pub client_certificates: Vec<super::auth_assertion::RegisteredCertificate>,
     /// `http://127.0.0.1:PORT`, for `@odata.nextLink` and `@odata.context`.
     pub base_url: String,
     pub stats: Stats,

@@ -215,10 +215,21 @@ pub enum BackendError {
     #[diagnostic(
         code(commcred::backend::auth),
         help(
-            "check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (the secret's value, not its id), and that the app has admin consent"
+            "check the tenant id, the client id and the credential (a secret's value, not its id; a certificate uploaded to the app registration; a federated credential matching the token's issuer, subject and audience), and that the app has admin consent; docs/graph.md shows each"
         )
     )]
     Auth(String),
+    /// The credential commcred was pointed at cannot be used: a certificate file that is
+    /// unreadable, not PEM, encrypted without a password, or whose key is not its
+    /// certificate's; found before anything is sent.
+    #[error("{0}")]
+    #[diagnostic(
+        code(commcred::graph::credential),
+        help(
+            "fix the file the message names (docs/graph.md, \"Signing in\", shows how to make one), or sign in another way"
+        )
+    )]
+    Credential(String),
     /// The access token lacks Graph application permissions the command needs; found
     /// before anything was sent that needs them.
     #[error("{0}; nothing was changed")]
@@ -269,12 +280,22 @@ pub fn open(
     spec: &crate::config::BackendSpec,
     lock_wait: std::time::Duration,
 ) -> Result<Box<dyn Backend>, BackendError> {
+    open_with(spec, lock_wait, &graph::CredentialEnv::default())
+}
+
+/// [`open`], with Microsoft Graph's credentials read from the environment variables
+/// `names` gives (a workspace tenant's own; the Azure SDK's by default).
+pub fn open_with(
+    spec: &crate::config::BackendSpec,
+    lock_wait: std::time::Duration,
+    names: &graph::CredentialEnv,
+) -> Result<Box<dyn Backend>, BackendError> {
     match spec {
         crate::config::BackendSpec::File(path) => Ok(Box::new(
             file::FileBackend::new(path).with_lock_wait(lock_wait),
         )),
-        crate::config::BackendSpec::Graph(url) => {
-            Ok(Box::new(graph::GraphBackend::from_env(url.as_deref())?))
-        }
+        crate::config::BackendSpec::Graph(url) => Ok(Box::new(graph::GraphBackend::new(
+            graph::GraphOptions::from_names(url.as_deref(), names)?,
+        )?)),
     }
 }

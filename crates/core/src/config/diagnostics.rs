@@ -54,6 +54,7 @@ pub enum Code {
     InvalidGroupEntry,
     DuplicateGroup,
     InvalidPrefer,
+    ProfilesFrom,
     InvalidBillingAccount,
     PricesUnreadable,
     InvalidDate,
@@ -66,7 +67,7 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Code; 46] = [
+    pub const ALL: [Code; 47] = [
         Code::Invalid,
         Code::Io,
         Code::NotUtf8,
@@ -104,6 +105,7 @@ impl Code {
         Code::InvalidGroupEntry,
         Code::DuplicateGroup,
         Code::InvalidPrefer,
+        Code::ProfilesFrom,
         Code::InvalidBillingAccount,
         Code::PricesUnreadable,
         Code::InvalidDate,
@@ -155,6 +157,7 @@ impl Code {
             Code::InvalidGroupEntry => "commcred::config::invalid_group_entry",
             Code::DuplicateGroup => "commcred::config::duplicate_group",
             Code::InvalidPrefer => "commcred::config::invalid_prefer",
+            Code::ProfilesFrom => "commcred::config::profiles_from",
             Code::InvalidBillingAccount => "commcred::config::invalid_billing_account",
             Code::PricesUnreadable => "commcred::config::prices_unreadable",
             Code::InvalidDate => "commcred::config::invalid_date",

@@ -19,6 +19,7 @@ mod parse;
 pub mod price_schema;
 pub mod schema;
 mod validate;
+pub mod workspace;
 
 /// The loader's UPN rule, for commands that must predict what the loader accepts (export).
 pub use checks::upn_problem;

@@ -68,6 +68,11 @@ pub struct Document {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Credits")]
     pub communications_credits: Option<Credits>,
+    /// A shared file of profiles (its `profiles:` map), relative to this file: a baseline
+    /// kept in one place for many tenants. This file's own `profiles` replace a shared
+    /// profile of the same name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profiles_from: Option<String>,
     /// Named license bundles that users refer to with `profile`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub profiles: BTreeMap<String, Vec<License>>,
@@ -740,6 +745,7 @@ mod tests {
             "defaultUsageLocation",
             "billingAccount",
             "communicationsCredits",
+            "profilesFrom",
             "profiles",
             "users",
             "groups",

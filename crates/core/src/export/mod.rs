@@ -149,6 +149,7 @@ pub fn export(live: &Snapshot, opts: &ExportOptions) -> Export {
         default_usage_location: default_location.map(Country),
         billing_account: None, // the live credits account says it
         communications_credits: credits.section,
+        profiles_from: None,
         profiles,
         users: user_entries,
         groups: group_entries,

@@ -11,6 +11,7 @@ pub mod plan;
 pub mod recommend;
 pub mod usage;
 pub mod waste;
+pub mod workspace;
 
 use std::path::Path;
 use std::time::Duration;
@@ -21,6 +22,7 @@ use miette::Diagnostic;
 use crate::apply::ApplyError;
 use crate::apply::budget::SpendError;
 use crate::apply::monthly::MonthlyError;
+use crate::backend::graph::CredentialEnv;
 use crate::backend::{self, Backend, BackendError};
 use crate::config::{BackendSpec, ConfigError, DesiredState};
 use crate::credits::CreditsError;
@@ -35,6 +37,9 @@ pub struct Session {
     pub now: DateTime<Utc>,
     /// How long to wait for a file that another process holds (`--lock-timeout`).
     pub lock_wait: Duration,
+    /// The environment variables Microsoft Graph credentials are read from (a workspace
+    /// tenant's own; the Azure SDK's by default).
+    pub credentials: CredentialEnv,
     /// When the command must end (`--timeout`): reads that Microsoft Graph keeps
     /// throttling stop waiting by then. `None`: no deadline.
     pub deadline: Option<std::time::Instant>,
@@ -125,7 +130,7 @@ impl Session {
 
     /// Opens the backend `spec` names, with this session's lock wait.
     pub fn open(&self, spec: &BackendSpec) -> Result<Box<dyn Backend>, BackendError> {
-        let mut backend = backend::open(spec, self.lock_wait)?;
+        let mut backend = backend::open_with(spec, self.lock_wait, &self.credentials)?;
         backend.set_deadline(self.deadline);
         Ok(backend)
     }

@@ -1,7 +1,8 @@
 //! The Microsoft Graph backend (`--backend graph`, or `graph:BASE_URL` for an emulator).
 //!
-//! - Credentials: the Azure SDK's `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
-//!   `AZURE_CLIENT_SECRET`, `AZURE_AUTHORITY_HOST` (default `https://login.microsoftonline.com`;
+//! - Credentials: the Azure SDK's `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, then
+//!   `AZURE_CLIENT_SECRET`, `AZURE_CLIENT_CERTIFICATE_PATH` or `AZURE_FEDERATED_TOKEN_FILE`
+//!   (`auth.rs`), `AZURE_AUTHORITY_HOST` (default `https://login.microsoftonline.com`;
 //!   with `graph:BASE_URL` and no authority host, BASE_URL is the authority too).
 //! - Reads: organization, subscribed SKUs and every user (paged at 999, `$select`ed), into
 //!   the shared [`Snapshot`] model. Credits: Graph has none, so they are `None` here; the
@@ -15,6 +16,8 @@
 
 mod assign;
 mod auth;
+mod auth_cert;
+mod auth_federated;
 mod client;
 mod diagnose;
 mod groups;
@@ -33,9 +36,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 pub use auth::{
-    Credentials, DEFAULT_AUTHORITY, ENV_AUTHORITY, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_TENANT,
-    GRAPH_SCOPE, Secret,
+    ClientCredential, CredentialEnv, Credentials, DEFAULT_AUTHORITY, ENV_AUTHORITY,
+    ENV_CLIENT_CERTIFICATE_PASSWORD, ENV_CLIENT_CERTIFICATE_PATH, ENV_CLIENT_ID, ENV_CLIENT_SECRET,
+    ENV_FEDERATED_TOKEN_FILE, ENV_TENANT, GRAPH_SCOPE, Secret,
 };
+pub use auth_cert::ClientCertificate;
+pub use auth_federated::FederatedTokenFile;
 pub use client::RetryPolicy;
 
 /// How the client reads Graph's answer bodies that are not resources: `$batch` answers and
@@ -118,11 +124,27 @@ impl GraphOptions {
         GraphOptions::from_lookup(graph_url, |n| std::env::var(n).ok())
     }
 
+    /// [`GraphOptions::from_env`] with credentials from the variables `names` gives.
+    pub fn from_names(
+        graph_url: Option<&str>,
+        names: &CredentialEnv,
+    ) -> Result<GraphOptions, BackendError> {
+        GraphOptions::from_lookup_names(graph_url, names, |n| std::env::var(n).ok())
+    }
+
     pub fn from_lookup(
         graph_url: Option<&str>,
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<GraphOptions, BackendError> {
-        let credentials = Credentials::from_lookup(&get)?;
+        GraphOptions::from_lookup_names(graph_url, &CredentialEnv::default(), get)
+    }
+
+    pub fn from_lookup_names(
+        graph_url: Option<&str>,
+        names: &CredentialEnv,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<GraphOptions, BackendError> {
+        let credentials = Credentials::from_names(names, &get)?;
         let mut options = GraphOptions::new(graph_url, credentials);
         if let Some(host) = get(ENV_AUTHORITY).filter(|h| !h.trim().is_empty()) {
             options.authority = host.trim().trim_end_matches('/').to_string();
@@ -491,11 +513,7 @@ mod tests {
     use super::*;
 
     fn creds() -> Credentials {
-        Credentials {
-            tenant: "contoso.onmicrosoft.com".into(),
-            client_id: "app".into(),
-            client_secret: Secret::new("s"),
-        }
+        Credentials::with_secret("contoso.onmicrosoft.com", "app", Secret::new("s"))
     }
 
     #[test]

@@ -29,6 +29,7 @@ const ROOT_KEYS: &[&str] = &[
     "defaultUsageLocation",
     "billingAccount",
     "communicationsCredits",
+    "profilesFrom",
     "profiles",
     "users",
     "groups",
@@ -139,6 +140,9 @@ impl Walker<'_, '_> {
             .entry("communicationsCredits")
             .filter(|(_, v)| v.value != Value::Null)
             .and_then(|(k, v)| credits::credits(&mut self.cx, k, v));
+        if let Some(node) = fields.get("profilesFrom") {
+            self.profiles_from(node);
+        }
         if let Some(node) = fields.get("profiles") {
             self.profiles(node);
         }

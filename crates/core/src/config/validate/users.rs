@@ -1,6 +1,6 @@
 //! `profiles` and `users`: inline users and CSV sources, in written order, each UPN once.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use miette::SourceSpan;
@@ -11,7 +11,7 @@ use crate::base::phone::NumberType;
 use crate::config::checks;
 use crate::config::csv_source::{self, Cell, CsvRow};
 use crate::config::diagnostics::{Code, Problem, SourceFile};
-use crate::config::fields::{self, Fields};
+use crate::config::fields::{self, Cx, Fields};
 use crate::config::model::*;
 use crate::config::node::{Node, Value};
 
@@ -26,6 +26,78 @@ const USER_KEYS: &[&str] = &[
 const CSV_ENTRY_KEYS: &[&str] = &["csv", "profile", "usageLocation", "licenses", "numberType"];
 
 impl Walker<'_, '_> {
+    /// `profilesFrom: FILE`: the profiles of a shared base file (its `profiles:` map, path
+    /// relative to this YAML), read before this file's own `profiles:`, whose entries
+    /// replace a base profile of the same name. Problems in the base file are reported
+    /// with its own file, line and column.
+    pub(super) fn profiles_from(&mut self, node: &Node) {
+        let example = "profilesFrom: ../baseline.yaml";
+        let Some(relative) = fields::string(&mut self.cx, node, "profilesFrom", example) else {
+            return;
+        };
+        let path = self.base.join(relative);
+        let report = |cx: &mut Cx<'_>, what: String| {
+            let problem = cx
+                .problem(Code::ProfilesFrom, node, what, "the shared profiles file")
+                .help(
+                    "point profilesFrom at a YAML file holding a `profiles:` map, relative to this file",
+                );
+            cx.report(problem);
+        };
+        let bytes = match (self.read)(&path) {
+            Ok(bytes) => bytes,
+            Err(e) => return report(&mut self.cx, format!("cannot read {}: {e}", path.display())),
+        };
+        let Ok(text) = String::from_utf8(bytes) else {
+            return report(
+                &mut self.cx,
+                format!("{} is not UTF-8 text", path.display()),
+            );
+        };
+        let base = SourceFile::new(&path, text);
+        let root = match super::super::parse::parse_yaml(&base) {
+            Ok(root) => root,
+            Err(problem) => return self.cx.report(problem),
+        };
+        let mut no_csv = |_: &Path| -> std::io::Result<Vec<u8>> {
+            Err(std::io::Error::other("a profiles file names no CSV"))
+        };
+        let mut walker = Walker {
+            cx: Cx::new(&base),
+            base: self.base.clone(),
+            read: &mut no_csv,
+            profiles: HashMap::new(),
+            profile_names: Vec::new(),
+            seen: HashMap::new(),
+            seen_numbers: HashMap::new(),
+            users: Vec::new(),
+        };
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if let Some(fields) = Fields::open(
+            &mut walker.cx,
+            &root,
+            &name,
+            &["apiVersion", "profiles"],
+            "profiles: {dial-out: [audioConferencing]}",
+        ) && let Some(profiles) = fields.require(
+            &mut walker.cx,
+            "profiles",
+            "profiles: {dial-out: [audioConferencing]}",
+        ) {
+            walker.profiles(profiles);
+        }
+        let (names, profiles) = (walker.profile_names, walker.profiles);
+        for problem in walker.cx.into_problems() {
+            self.cx.report(problem);
+        }
+        for name in names {
+            if let Some(licenses) = profiles.get(&name) {
+                self.profile_names.push(name.clone());
+                self.profiles.insert(name, licenses.clone());
+            }
+        }
+    }
+
     pub(super) fn profiles(&mut self, node: &Node) {
         let Some(entries) = node.as_map() else {
             self.cx.wrong_type(
