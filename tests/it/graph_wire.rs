@@ -112,11 +112,11 @@ impl ExampleGraph {
     }
 
     fn backend(&self) -> GraphBackend {
-        let credentials = Credentials {
-            tenant: "contoso.onmicrosoft.com".into(),
-            client_id: "examples".into(),
-            client_secret: Secret::new("examples"),
-        };
+        let credentials = Credentials::with_secret(
+            "contoso.onmicrosoft.com",
+            "examples",
+            Secret::new("examples"),
+        );
         GraphBackend::new(GraphOptions::new(Some(&self.url), credentials)).unwrap()
     }
 }
