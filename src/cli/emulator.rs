@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use commcred_emulator::{
-    self as emulator, EmulatorConfig, ExpectedClient, FaultConfig, WriteQuota,
+    self as emulator, EmulatorConfig, ExpectedClient, FaultConfig, Persistence, WriteQuota,
 };
 use miette::{Result, miette};
 
@@ -85,6 +85,37 @@ pub struct Args {
     /// fail meanwhile with "not provisioned in Microsoft Teams yet". 0: provisioned at once.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub provisioning_delay: u64,
+    /// When changes reach the tenant file: `durable` writes the file before each change is
+    /// acknowledged; `deferred` acknowledges at once and writes at most every
+    /// --persist-every seconds and on shutdown (for benchmarks: Graph charges no disk flush).
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = Persist::Durable)]
+    pub persist: Persist,
+    /// With `--persist deferred`: the longest a change waits before it reaches the file.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub persist_every: f64,
+}
+
+/// `--persist`: see [`Persistence`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Persist {
+    Durable,
+    Deferred,
+}
+
+/// `--persist` and `--persist-every`.
+fn persistence(args: &Args) -> Result<Persistence> {
+    if !(args.persist_every.is_finite() && args.persist_every > 0.0) {
+        return Err(miette!(
+            code = "commcred::emulator::bad_flag",
+            "--persist-every must be a positive number of seconds"
+        ));
+    }
+    Ok(match args.persist {
+        Persist::Durable => Persistence::Durable,
+        Persist::Deferred => Persistence::Deferred {
+            every: Duration::from_secs_f64(args.persist_every),
+        },
+    })
 }
 
 pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
@@ -94,6 +125,7 @@ pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
             "--write-window must be a positive number of seconds"
         ));
     }
+    let persistence = persistence(&args)?;
     let client = expected_client(&args)?;
     let roles = match &args.roles {
         None => None,
@@ -105,7 +137,8 @@ pub fn run(args: Args, out: &Output) -> Result<ExitCode> {
             )
         })?),
     };
-    let config = config_from(&args, client, roles);
+    let mut config = config_from(&args, client, roles);
+    config.persistence = persistence;
     let running = emulator::serve(config).map_err(|e| {
         miette!(
             code = "commcred::emulator::start",
@@ -180,5 +213,6 @@ fn config_from(
         group_processing_delay: Duration::from_millis(args.group_processing_delay),
         provisioning_delay: Duration::from_millis(args.provisioning_delay),
         observer: None,
+        persistence: Persistence::Durable,
     }
 }

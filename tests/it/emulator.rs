@@ -691,3 +691,89 @@ fn emulator_refuses_a_tenant_file_already_in_use() {
     // Released on shutdown.
     start(&tenant, |_| {}).shutdown().unwrap();
 }
+
+/// `--persist deferred` (for benchmarks): a change is acknowledged before it is on disk, and
+/// SIGTERM writes it before the emulator exits; nothing is lost.
+#[tokio::test]
+async fn emulator_binary_defers_persistence_until_shutdown_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenant = write_tenant(dir.path(), &rules_tenant());
+    let mut process = spawn_binary(
+        &[
+            "--tenant",
+            tenant.to_str().unwrap(),
+            "--persist",
+            "deferred",
+            "--persist-every",
+            "600",
+        ],
+        &[],
+    );
+    let http = reqwest::Client::new();
+    let token = token(&http, &process.url).await;
+    let patch = |user: &'static str, location: &'static str| {
+        let (http, url, token) = (http.clone(), process.url.clone(), token.clone());
+        async move {
+            let r = http
+                .patch(format!("{url}/v1.0/users/{user}@contoso.com"))
+                .bearer_auth(&token)
+                .json(&json!({"usageLocation": location}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 204);
+        }
+    };
+    // The first change is written at once (nothing was pending)...
+    patch("bob", "FR").await;
+    let waited = std::time::Instant::now();
+    while read_tenant(&tenant).users[1].usage_location.as_deref() != Some("FR") {
+        assert!(waited.elapsed() < Duration::from_secs(10), "never written");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // ...the next waits out the interval: acknowledged, served, and not yet on disk.
+    patch("dave", "DE").await;
+    let r = http
+        .get(format!(
+            "{}/v1.0/users/dave@contoso.com?$select=usageLocation",
+            process.url
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["usageLocation"], "DE");
+    assert_eq!(
+        read_tenant(&tenant).users[2].usage_location.as_deref(),
+        Some("GB")
+    );
+    let stopped = Command::new("kill")
+        .args(["-TERM", &process.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let status = process.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let after = read_tenant(&tenant);
+    assert_eq!(after.users[1].usage_location.as_deref(), Some("FR"));
+    assert_eq!(after.users[2].usage_location.as_deref(), Some("DE"));
+
+    let bad = Command::new(assert_cmd::cargo::cargo_bin("commcred"))
+        .args([
+            "emulator",
+            "--tenant",
+            tenant.to_str().unwrap(),
+            "--persist",
+            "deferred",
+            "--persist-every",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--persist-every must be a positive"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}

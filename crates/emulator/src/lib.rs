@@ -56,6 +56,7 @@ pub use faults::{FaultConfig, LiveFaults};
 pub use permissions::{KNOWN_ROLES, accepted_for, parse_roles};
 pub use resources::{DEFAULT_PAGE, MAX_PAGE};
 pub use state::StatsSnapshot;
+pub use store::Persistence;
 pub use throttle::WriteQuota;
 
 use commcred::tenant::Snapshot;
@@ -87,6 +88,8 @@ pub struct EmulatorConfig {
     /// Called with the tenant after every change, in order (tests check invariants on
     /// every intermediate state, not only on what reached the file).
     pub observer: Option<Observer>,
+    /// When changes reach the tenant file (durable before each answer by default).
+    pub persistence: Persistence,
 }
 
 /// A callback on every changed tenant state (see [`EmulatorConfig::observer`]).
@@ -113,6 +116,7 @@ impl EmulatorConfig {
             group_processing_delay: Duration::ZERO,
             provisioning_delay: Duration::ZERO,
             observer: None,
+            persistence: Persistence::Durable,
         }
     }
 }
@@ -157,7 +161,7 @@ pub fn serve(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
         .map(|p| RegisteredCertificate::from_pem_file(p))
         .collect::<Result<Vec<_>, _>>()
         .map_err(EmulatorError::Config)?;
-    let mut store = store::Store::open(&config.tenant)?;
+    let mut store = store::Store::open(&config.tenant, config.persistence)?;
     store.observer = config.observer.clone();
     let store = Arc::new(store);
     let listen_err = |e: std::io::Error| EmulatorError::Listen {

@@ -157,6 +157,9 @@ pub fn user_json(user: &User) -> Map<String, Value> {
     if user.account_enabled.is_none() {
         obj.insert("accountEnabled".into(), Value::Bool(true));
     }
+    // A collection is never null in Graph: "List users" shows `"businessPhones": []` for a
+    // user without one.
+    obj.entry("businessPhones").or_insert_with(|| json!([]));
     obj
 }
 
@@ -205,7 +208,9 @@ pub(super) fn project(user: &User, select: &[String]) -> Value {
     Value::Object(out)
 }
 
-pub fn organization(state: &AppState) -> GraphResponse {
+/// `GET /organization`, with `$select` as Graph answers it: only the properties named
+/// (any case), the others left out ("List organization"; Microsoft's example there).
+pub fn organization(state: &AppState, query: &Query) -> GraphResponse {
     let org = state.store.read(|s, _| {
         let mut org = Map::new();
         org.insert("id".into(), Value::String(s.tenant.id.clone()));
@@ -220,6 +225,10 @@ pub fn organization(state: &AppState) -> GraphResponse {
         org.insert("verifiedDomains".into(), verified_domains(s));
         for (k, v) in &s.tenant.extra {
             org.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        if let Some(select) = query_value(query, "$select") {
+            let names: Vec<&str> = select.split(',').map(str::trim).collect();
+            org.retain(|k, _| names.iter().any(|n| n.eq_ignore_ascii_case(k)));
         }
         Value::Object(org)
     });
@@ -273,8 +282,7 @@ pub fn subscribed_skus(state: &AppState) -> GraphResponse {
             .map(|sku| {
                 let mut v = serde_json::to_value(sku).unwrap_or(Value::Null);
                 if let Value::Object(o) = &mut v {
-                    o.entry("id")
-                        .or_insert_with(|| format!("{}_{}", s.tenant.id, sku.sku_id).into());
+                    sku_defaults(o, s, &sku.applies_to);
                 }
                 v
             })
@@ -287,6 +295,38 @@ pub fn subscribed_skus(state: &AppState) -> GraphResponse {
             "value": skus,
         }),
     )
+}
+
+/// The properties Microsoft's "List subscribedSkus" example shows that a snapshot may leave
+/// out, filled as Graph would: `id` is `{tenant id}_{skuId}` (the example's ids),
+/// `accountId`/`accountName` the tenant's own when the snapshot names no billing account,
+/// `subscriptionIds` none known, and each service plan `provisioningStatus` `Success` and
+/// the SKU's `appliesTo`. The snapshot's own values win.
+fn sku_defaults(o: &mut Map<String, Value>, s: &Snapshot, applies_to: &str) {
+    let sku_id = o
+        .get("skuId")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    o.entry("id")
+        .or_insert_with(|| format!("{}_{}", s.tenant.id, sku_id).into());
+    o.entry("accountId")
+        .or_insert_with(|| s.tenant.id.clone().into());
+    o.entry("accountName").or_insert_with(|| {
+        s.tenant
+            .extra
+            .get("displayName")
+            .cloned()
+            .unwrap_or_else(|| s.tenant.domain.clone().into())
+    });
+    o.entry("subscriptionIds").or_insert_with(|| json!([]));
+    if let Some(Value::Array(plans)) = o.get_mut("servicePlans") {
+        for plan in plans.iter_mut().filter_map(Value::as_object_mut) {
+            plan.entry("provisioningStatus")
+                .or_insert_with(|| "Success".into());
+            plan.entry("appliesTo").or_insert_with(|| applies_to.into());
+        }
+    }
 }
 
 /// The query options of a request, with Graph's names (`$top`, ...).

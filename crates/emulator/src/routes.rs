@@ -351,7 +351,7 @@ fn dispatch(
     }
     let read = |r: GraphResponse| (r, None);
     match (method.clone(), segs.as_slice()) {
-        (Method::GET, ["organization"]) => read(resources::organization(state)),
+        (Method::GET, ["organization"]) => read(resources::organization(state, &query)),
         (Method::GET, ["subscribedSkus"]) => read(resources::subscribed_skus(state)),
         (Method::GET, ["users"]) => read(users_list::list_users(state, &query, eventual, ids)),
         (Method::GET, ["users", "$count"]) => {

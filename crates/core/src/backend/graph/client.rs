@@ -168,7 +168,7 @@ pub(crate) fn describe_wait(wait: Option<Duration>) -> String {
 /// Reads `{"error":{"code","message"}}`, tolerating anything else. Both are echoed in
 /// diagnostics and reports, so each is cut to 1,000 characters: an answer Graph (or a proxy
 /// in front of it) pads to megabytes must not become a megabyte diagnostic.
-pub(crate) fn graph_error(body: &Value) -> (String, String) {
+pub fn graph_error(body: &Value) -> (String, String) {
     let e = &body["error"];
     let text = |v: &Value| clip(v.as_str().unwrap_or_default(), 1000);
     (text(&e["code"]), text(&e["message"]))
@@ -209,14 +209,15 @@ impl BatchItem {
 
 /// One answer of a `$batch`.
 #[derive(Debug, Clone)]
-pub(crate) struct BatchAnswer {
+pub struct BatchAnswer {
     pub status: u16,
     pub retry_after: Option<Duration>,
     pub body: Value,
 }
 
 impl BatchAnswer {
-    pub(crate) fn error(&self) -> (String, String) {
+    /// The answer's Graph error `(code, message)` (empty when it has none).
+    pub fn error(&self) -> (String, String) {
         graph_error(&self.body)
     }
 }
@@ -451,43 +452,50 @@ impl GraphClient {
         let payload =
             json!({ "requests": items.iter().map(BatchItem::to_json).collect::<Vec<_>>() });
         let value = self.call(Method::POST, "/$batch", Some(&payload)).await?;
-        let Some(responses) = value.get("responses").and_then(Value::as_array) else {
-            return Err(CallError::Transport(
-                "the $batch answer has no `responses`".into(),
-            ));
-        };
-        Ok(responses
-            .iter()
-            .filter_map(|r| {
-                let id = r.get("id")?.as_str()?.to_string();
-                let status = r.get("status")?.as_u64()? as u16;
-                let retry_after = r
-                    .get("headers")
-                    .and_then(Value::as_object)
-                    .and_then(|h| {
-                        h.iter()
-                            .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
-                            .map(|(_, v)| v)
-                    })
-                    .and_then(|v| match v {
-                        Value::String(s) => retry_after_value(s),
-                        Value::Number(n) => {
-                            n.as_f64().and_then(|f| retry_after_value(&f.to_string()))
-                        }
-                        _ => None,
-                    });
-                let body = r.get("body").cloned().unwrap_or(Value::Null);
-                Some((
-                    id,
-                    BatchAnswer {
-                        status,
-                        retry_after,
-                        body,
-                    },
-                ))
-            })
-            .collect())
+        batch_answers(&value).map_err(CallError::Transport)
     }
+}
+
+/// The answers of a `$batch` response body ("Combine multiple HTTP requests using JSON
+/// batching": `responses`, each with `id`, `status`, `headers`, `body`), by id; an answer
+/// without an id or a status is left out (its request then counts as unanswered).
+pub fn batch_answers(value: &Value) -> Result<Vec<(String, BatchAnswer)>, String> {
+    let Some(responses) = value.get("responses").and_then(Value::as_array) else {
+        return Err("the $batch answer has no `responses`".into());
+    };
+    Ok(responses
+        .iter()
+        .filter_map(|r| {
+            let id = r.get("id")?.as_str()?.to_string();
+            let status = r.get("status")?.as_u64()? as u16;
+            let body = r.get("body").cloned().unwrap_or(Value::Null);
+            Some((
+                id,
+                BatchAnswer {
+                    status,
+                    retry_after: answer_retry_after(r),
+                    body,
+                },
+            ))
+        })
+        .collect())
+}
+
+/// An answer's `Retry-After` header (any case; a string or a number of seconds).
+fn answer_retry_after(answer: &Value) -> Option<Duration> {
+    answer
+        .get("headers")
+        .and_then(Value::as_object)
+        .and_then(|h| {
+            h.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+                .map(|(_, v)| v)
+        })
+        .and_then(|v| match v {
+            Value::String(s) => retry_after_value(s),
+            Value::Number(n) => n.as_f64().and_then(|f| retry_after_value(&f.to_string())),
+            _ => None,
+        })
 }
 
 /// A random GUID for `client-request-id`, which Graph echoes in its logs and errors.

@@ -45,6 +45,13 @@ pub use auth::{
 pub use auth_cert::ClientCertificate;
 pub use auth_federated::FederatedTokenFile;
 pub use client::RetryPolicy;
+
+/// How the client reads Graph's answer bodies that are not resources: `$batch` answers and
+/// error bodies. Public so tests hold them to Microsoft's examples
+/// (`tests/fixtures/graph/`).
+pub mod wire {
+    pub use super::client::{BatchAnswer, batch_answers, graph_error};
+}
 pub use read_users::UsersRead;
 
 use crate::plan::Operation;

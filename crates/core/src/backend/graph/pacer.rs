@@ -260,23 +260,88 @@ mod tests {
         }
     }
 
-    /// Sends batches of 20 for `span`, answering each with `answer(batch number)`;
-    /// returns the writes sent.
+    /// Graph's side of the quota, as "Microsoft Graph service-specific throttling limits"
+    /// describes it: `limit` writes per `window`, a write without a token answered 429.
+    /// Modelled as a token bucket like the pacer's own, at the full rate (no headroom).
+    struct Server {
+        tokens: f64,
+        capacity: f64,
+        rate: f64,
+        at: Instant,
+        /// Writes this server answered 429 (the quota was spent).
+        throttled: u64,
+    }
+
+    impl Server {
+        fn new(limit: u32, window: Duration) -> Server {
+            Server {
+                tokens: f64::from(limit),
+                capacity: f64::from(limit),
+                rate: f64::from(limit) / window.as_secs_f64(),
+                at: Instant::now(),
+                throttled: 0,
+            }
+        }
+
+        /// Graph's default quota, with its burst already spent (as after `acquire(3000)`).
+        fn graph_spent() -> Server {
+            let mut s = Server::new(3000, Duration::from_secs(150));
+            s.tokens = 0.0;
+            s
+        }
+
+        /// How many of `n` writes the quota accepts now.
+        fn admit(&mut self, n: usize) -> usize {
+            let now = Instant::now();
+            self.tokens =
+                (self.tokens + (now - self.at).as_secs_f64() * self.rate).min(self.capacity);
+            self.at = now;
+            // A hair of tolerance for float rounding at the token boundary.
+            let ok = (self.tokens + 1e-6).floor().max(0.0) as usize;
+            let ok = ok.min(n);
+            self.tokens -= ok as f64;
+            self.throttled += (n - ok) as u64;
+            ok
+        }
+    }
+
+    /// What a drive sent, and what Graph accepted of it.
+    #[derive(Debug, Default)]
+    struct Sent {
+        sent: u64,
+        accepted: u64,
+    }
+
+    /// Sends batches of 20 for `span`, answering each with `answer(batch number)` and then
+    /// Graph's quota (`server`): items `answer` lets through but the quota has no token for
+    /// are answered 429 too. Counts only the writes accepted as done.
     async fn drive(
         pacer: &Pacer,
+        server: &mut Server,
         span: Duration,
         mut answer: impl FnMut(u64) -> BatchSignal,
-    ) -> u64 {
+    ) -> Sent {
         let end = Instant::now() + span;
-        let mut writes = 0;
+        let mut out = Sent::default();
         let mut n = 0;
         while Instant::now() < end {
             pacer.acquire(20).await;
-            writes += 20;
+            out.sent += 20;
             n += 1;
-            pacer.report(answer(n));
+            let mut signal = answer(n);
+            let ok = server.admit(signal.succeeded);
+            signal.throttled += signal.succeeded - ok;
+            signal.succeeded = ok;
+            out.accepted += ok as u64;
+            pacer.report(signal);
         }
-        writes
+        out
+    }
+
+    /// The most a pacer keeping to the quota can send in `span` from an empty bucket: the
+    /// quota's rate for the span, plus the one batch in flight at the end.
+    fn at_most(span: Duration) -> u64 {
+        (span.as_secs_f64() * 3000.0 / 150.0) as u64 + 20
     }
 
     #[tokio::test(start_paused = true)]
@@ -287,19 +352,43 @@ mod tests {
         assert!(start.elapsed() < Duration::from_millis(50));
         pacer.acquire(5).await;
         let waited = start.elapsed();
+        // 5 tokens at 19/s (the quota's 20/s less the headroom): 263 ms; never sooner than
+        // the quota's own 250 ms, and not much later either.
         assert!(waited >= Duration::from_millis(250), "{waited:?}");
+        assert!(waited <= Duration::from_millis(300), "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sustained_sending_stays_within_the_quota_and_is_all_accepted() {
+        let pacer = graph_quota();
+        let mut server = Server::new(3000, Duration::from_secs(150));
+        let span = Duration::from_secs(600);
+        let sent = drive(&pacer, &mut server, span, |_| ok(20)).await;
+        // The burst, then the quota's rate: no more...
+        assert!(
+            sent.sent <= 3000 + at_most(span),
+            "{} writes sent in {span:?}",
+            sent.sent
+        );
+        assert_eq!(server.throttled, 0, "the pacer ran into Graph's quota");
+        // ...and not much less (the headroom is 5 %).
+        assert!(
+            sent.accepted as f64 >= 0.93 * (3000 + at_most(span)) as f64,
+            "{sent:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn sporadic_429s_keep_the_long_run_rate_above_70_percent_of_the_quota() {
         let pacer = graph_quota();
+        let mut server = Server::graph_spent();
         let window = Duration::from_secs(150);
         // Spend the initial burst so that only the sustained rate is measured.
         pacer.acquire(3000).await;
         // One item in ten answered 429 (isolated), and once a minute a batch mostly
         // throttled (another app touching the tenant's ceiling).
         let mut last_bad = Instant::now();
-        let writes = drive(&pacer, window * 10, |n| {
+        let sent = drive(&pacer, &mut server, window * 10, |n| {
             if last_bad.elapsed() >= Duration::from_secs(60) {
                 last_bad = Instant::now();
                 throttled(20, 15)
@@ -309,34 +398,44 @@ mod tests {
         })
         .await;
         let quota_rate = 3000.0 / 150.0;
-        let achieved = writes as f64 / (window * 10).as_secs_f64();
+        let achieved = sent.accepted as f64 / (window * 10).as_secs_f64();
         assert!(
             achieved >= 0.7 * quota_rate,
-            "{achieved:.2} writes/s against a quota of {quota_rate}/s"
+            "{achieved:.2} writes/s accepted against a quota of {quota_rate}/s"
         );
+        assert!(sent.sent <= at_most(window * 10), "{sent:?}");
+        assert_eq!(server.throttled, 0, "the pacer ran into Graph's quota");
     }
 
     #[tokio::test(start_paused = true)]
     async fn after_a_burst_of_429s_the_rate_is_back_within_two_windows() {
         let pacer = graph_quota();
+        let mut server = Server::graph_spent();
         let window = Duration::from_secs(150);
         pacer.acquire(3000).await;
         // A minute of throttling: every batch mostly 429.
-        drive(&pacer, Duration::from_secs(60), |_| throttled(20, 20)).await;
+        drive(&pacer, &mut server, Duration::from_secs(60), |_| {
+            throttled(20, 20)
+        })
+        .await;
         assert!(
             pacer.rate() <= pacer.max_rate() * 0.2,
             "the burst slowed the pacer down: {}",
             pacer.rate()
         );
         // The burst ends: everything succeeds. The first window recovers...
-        drive(&pacer, window, |_| ok(20)).await;
-        // ...and in the second the pacer sends at 90 % of the quota or more.
-        let writes = drive(&pacer, window, |_| ok(20)).await;
+        drive(&pacer, &mut server, window, |_| ok(20)).await;
+        // ...and in the second Graph accepts 90 % of the quota or more, and nothing more
+        // than the quota allows is sent.
+        let sent = drive(&pacer, &mut server, window, |_| ok(20)).await;
         assert!(
-            writes as f64 >= 0.9 * 3000.0,
-            "{writes} writes in the second window after the burst"
+            sent.accepted as f64 >= 0.9 * 3000.0,
+            "{sent:?} in the second window after the burst"
         );
+        assert!(sent.sent <= 3000 + 20, "{sent:?} in one window");
+        assert_eq!(server.throttled, 0, "the pacer ran into Graph's quota");
         assert!(pacer.rate() >= 0.9 * 20.0, "{}", pacer.rate());
+        assert!(pacer.rate() <= 20.0, "{}", pacer.rate());
     }
 
     #[tokio::test(start_paused = true)]
