@@ -445,3 +445,79 @@ fn export_then_plan_is_empty_and_drift_shows_a_number_changed_by_hand() {
         "{text}"
     );
 }
+
+/// A licensed user without a usage location who is given a number takes
+/// `defaultUsageLocation` (the number must match the user's country), as a user gaining a
+/// license does; before, only a license change brought the default in and the number was
+/// refused for a user whose licenses did not change.
+#[test]
+fn a_licensed_user_without_a_usage_location_takes_the_default_for_a_number() {
+    let dir = setup(
+        &number_tenant(1),
+        "users:\n  - upn: user0@contoso.com\n    profile: phone\n",
+    );
+    commcred(dir.path())
+        .args(["apply", "--auto-approve"])
+        .assert()
+        .success();
+    let path = dir.path().join("tenant.json");
+    let mut tenant: Value = serde_json::from_str(&read(&path)).unwrap();
+    tenant["users"][0]["usageLocation"] = Value::Null;
+    std::fs::write(&path, serde_json::to_string_pretty(&tenant).unwrap()).unwrap();
+    let yaml = dir.path().join("commcred.yaml");
+    let text = read(&yaml).replace("users:\n", "defaultUsageLocation: US\nusers:\n")
+        + &format!("    phoneNumber: \"{}\"\n", us_number(0));
+    std::fs::write(&yaml, text).unwrap();
+    let plan = commcred(dir.path()).args(["plan"]).assert().success();
+    let out = stdout(&plan);
+    assert!(out.contains("usageLocation"), "{out}");
+    assert!(out.contains(&us_number(0)), "{out}");
+    commcred(dir.path())
+        .args(["apply", "--auto-approve"])
+        .assert()
+        .success();
+    assert_eq!(
+        number_of(dir.path(), &user_id(0)).as_deref(),
+        Some(us_number(0).as_str())
+    );
+    commcred(dir.path())
+        .args(["plan", "--detailed-exitcode"])
+        .assert()
+        .code(0);
+}
+
+/// The Teams Phone Resource Account license is Teams Phone for a resource account only: a
+/// person holding it who asks for `phoneSystem` is given Teams Phone, not told it is
+/// "already provided" (and then refused a number for lacking Teams Phone).
+#[test]
+fn a_person_with_the_resource_account_license_still_gets_teams_phone() {
+    let dir = setup(
+        &number_tenant(1),
+        "users:\n  - upn: user0@contoso.com\n    licenses: [PHONESYSTEM_VIRTUALUSER]\n",
+    );
+    commcred(dir.path())
+        .args(["apply", "--auto-approve"])
+        .assert()
+        .success();
+    let yaml = dir.path().join("commcred.yaml");
+    let text = read(&yaml).replace(
+        "licenses: [PHONESYSTEM_VIRTUALUSER]",
+        &format!(
+            "licenses: [PHONESYSTEM_VIRTUALUSER, phoneSystem, domesticCallingPlan]\n    phoneNumber: \"{}\"",
+            us_number(0)
+        ),
+    );
+    std::fs::write(&yaml, text).unwrap();
+    let plan = commcred(dir.path()).args(["plan"]).assert().success();
+    let out = stdout(&plan);
+    assert!(out.contains("+ phoneSystem (MCOEV)"), "{out}");
+    assert!(!out.contains("already provided"), "{out}");
+    commcred(dir.path())
+        .args(["apply", "--auto-approve"])
+        .assert()
+        .success();
+    assert_eq!(
+        number_of(dir.path(), &user_id(0)).as_deref(),
+        Some(us_number(0).as_str())
+    );
+}

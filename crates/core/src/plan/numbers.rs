@@ -52,6 +52,11 @@ impl<'a> NumberPlan<'a> {
         }
     }
 
+    /// Teams lists the user as a resource account (its Teams user configuration).
+    pub fn is_resource_account(&self, user: usize) -> bool {
+        is_resource_account(self.live, &self.index, &self.live.users[user].id)
+    }
+
     /// The numbers assigned to the user now, sorted: what the plan observed.
     pub fn observed(&self, user: usize) -> Vec<String> {
         super::observe::numbers_of(self.live, &self.index, &self.live.users[user].id)

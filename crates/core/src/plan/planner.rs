@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use super::observe::observe_holdings;
 use crate::base::licenses::{Capabilities, Capability, Friendly};
 use crate::config::{DesiredState, DesiredUser, Origin};
+use crate::tenant::numbers::voice_capabilities;
 use crate::tenant::rules::{
     Holding, capabilities_of, check_license_rules, credits_unusable_with, holdings, holdings_after,
 };
@@ -466,7 +467,7 @@ fn plan_listed_user<'a>(
                 sku_ref(live, sku).label(),
                 ctx.groups.gives.get(&(i, sku)).map_or("", String::as_str)
             )),
-            _ => match provided_by(live, ctx.index, &kept, sku) {
+            _ => match provided_by(live, ctx.index, &kept, sku, numbers.is_resource_account(i)) {
                 Some(by) => change.notes.push(format!(
                     "{} is already provided by {by}",
                     sku_ref(live, sku).label()
@@ -498,7 +499,10 @@ fn plan_listed_user<'a>(
         .clone()
         .or_else(|| user.usage_location.clone())
         .or_else(|| {
-            (!change.add.is_empty())
+            // A number needs the user's usage location as much as a license does ("make
+            // sure the phone number and the usage location of the user are of the same
+            // country/region"), so the default applies to a user gaining either.
+            (!change.add.is_empty() || want.phone.is_some())
                 .then(|| desired.default_usage_location.clone())
                 .flatten()
         });
@@ -610,25 +614,29 @@ fn keep_if_changed(change: UserChange) -> Option<UserChange> {
 /// The part number of a SKU the user keeps after the removals whose active, enabled
 /// service plans give every capability `sku` gives (an E5 gives audio conferencing and Teams
 /// Phone; `disabledPlans` and assignments in error give nothing). A SKU with no calling
-/// capability is never provided by another.
+/// capability is never provided by another. The Teams Phone Resource Account license gives
+/// Teams Phone to a resource account only ("Manage resource accounts"), so a person holding
+/// it still gets Teams Phone.
 fn provided_by(
     live: &Snapshot,
     index: &TenantIndex,
     kept: &[(String, Capabilities)],
     sku: usize,
+    resource_account: bool,
 ) -> Option<String> {
     let wanted = index.capabilities_of_sku(sku);
     if wanted.is_empty() {
         return None;
     }
     let own = &live.subscribed_skus[sku].sku_part_number;
-    let all = capabilities_of(kept).as_held();
+    let gives = |caps: Capabilities| voice_capabilities(caps, resource_account);
+    let all = gives(capabilities_of(kept));
     if !all.covers(wanted) {
         return None;
     }
     let by: Vec<&str> = kept
         .iter()
-        .filter(|(name, caps)| name != own && caps.as_held().iter().any(|c| wanted.has(c)))
+        .filter(|(name, caps)| name != own && gives(*caps).iter().any(|c| wanted.has(c)))
         .map(|(name, _)| name.as_str())
         .collect();
     Some(by.join(" + "))
