@@ -52,9 +52,13 @@ impl<'a> NumberPlan<'a> {
         }
     }
 
-    /// Teams lists the user as a resource account (its Teams user configuration).
-    pub fn is_resource_account(&self, user: usize) -> bool {
-        is_resource_account(self.live, &self.index, &self.live.users[user].id)
+    /// Teams lists the user as a person (its Teams user configuration says `user`). False
+    /// for a resource account and for a user Teams does not list (the configurations are
+    /// read only for configs with numbers), so licensing without numbers keeps treating the
+    /// resource account license as Teams Phone.
+    pub fn is_known_person(&self, user: usize) -> bool {
+        let id = &self.live.users[user].id;
+        self.index.config(id).is_some() && !is_resource_account(self.live, &self.index, id)
     }
 
     /// The numbers assigned to the user now, sorted: what the plan observed.

@@ -467,7 +467,7 @@ fn plan_listed_user<'a>(
                 sku_ref(live, sku).label(),
                 ctx.groups.gives.get(&(i, sku)).map_or("", String::as_str)
             )),
-            _ => match provided_by(live, ctx.index, &kept, sku, numbers.is_resource_account(i)) {
+            _ => match provided_by(live, ctx.index, &kept, sku, numbers.is_known_person(i)) {
                 Some(by) => change.notes.push(format!(
                     "{} is already provided by {by}",
                     sku_ref(live, sku).label()
@@ -615,21 +615,21 @@ fn keep_if_changed(change: UserChange) -> Option<UserChange> {
 /// service plans give every capability `sku` gives (an E5 gives audio conferencing and Teams
 /// Phone; `disabledPlans` and assignments in error give nothing). A SKU with no calling
 /// capability is never provided by another. The Teams Phone Resource Account license gives
-/// Teams Phone to a resource account only ("Manage resource accounts"), so a person holding
-/// it still gets Teams Phone.
+/// Teams Phone to a resource account only ("Manage resource accounts"), so a user Teams
+/// lists as a person (`person`) holding it still gets Teams Phone.
 fn provided_by(
     live: &Snapshot,
     index: &TenantIndex,
     kept: &[(String, Capabilities)],
     sku: usize,
-    resource_account: bool,
+    person: bool,
 ) -> Option<String> {
     let wanted = index.capabilities_of_sku(sku);
     if wanted.is_empty() {
         return None;
     }
     let own = &live.subscribed_skus[sku].sku_part_number;
-    let gives = |caps: Capabilities| voice_capabilities(caps, resource_account);
+    let gives = |caps: Capabilities| voice_capabilities(caps, !person);
     let all = gives(capabilities_of(kept));
     if !all.covers(wanted) {
         return None;
