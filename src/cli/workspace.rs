@@ -1,4 +1,4 @@
-//! `--workspace FILE` on `plan`, `apply` and `drift`: the same command for every tenant
+//! `--workspace FILE` on `plan`, `apply`, `drift`, `waste` and `readiness`: the same command for every tenant
 //! of a workspace file, in parallel, with one summary and one exit code.
 
 use std::path::{Path, PathBuf};
@@ -6,7 +6,10 @@ use std::process::ExitCode;
 
 use commcred::apply::ApplyContext;
 use commcred::config::workspace::{Workspace, WorkspaceTenant, load_workspace};
-use commcred::workflow::workspace::{self, DEFAULT_PARALLEL, Outcome, RunOptions, summary};
+use commcred::workflow::Session;
+use commcred::workflow::workspace::{
+    self, DEFAULT_PARALLEL, Outcome, RunOptions, TenantResult, summary,
+};
 use miette::{Result, miette};
 
 use super::common::Format;
@@ -187,28 +190,51 @@ pub fn apply(
     Ok(exit(results.iter().any(|r| r.outcome.is_failure()), false))
 }
 
-/// `drift --workspace FILE`: exit 1 if any tenant failed, else 2 if any differs.
+/// A report command over the workspace's chosen tenants: run `each`, print `text`, exit 1
+/// if any tenant failed, else 2 if any tenant is `flagged` (differs, wastes, not ready),
+/// else 0.
+fn report<T: Send>(
+    args: &WorkspaceArgs,
+    path: &Path,
+    global: &GlobalArgs,
+    out: &Output,
+    each: impl Fn(&[&WorkspaceTenant], &Session, &RunOptions) -> Vec<TenantResult<T>>,
+    text: fn(&str, &[TenantResult<T>]) -> String,
+    flagged: fn(&T) -> bool,
+) -> Result<ExitCode> {
+    let (_, tenants) = args.load(path)?;
+    let session = session(global)?;
+    let chosen: Vec<&WorkspaceTenant> = tenants.iter().collect();
+    let results = each(&chosen, &session, &args.options());
+    out.result(&text(&path.display().to_string(), &results));
+    let any_flagged = results
+        .iter()
+        .any(|r| matches!(&r.outcome, Outcome::Ok(t) if flagged(t)));
+    Ok(exit(
+        results.iter().any(|r| r.outcome.is_failure()),
+        any_flagged,
+    ))
+}
+
+/// `drift --workspace FILE`: 2 if any tenant differs from its config.
 pub fn drift(
     args: &WorkspaceArgs,
     path: &Path,
     global: &GlobalArgs,
     out: &Output,
 ) -> Result<ExitCode> {
-    let (_, tenants) = args.load(path)?;
-    let session = session(global)?;
-    let chosen: Vec<&WorkspaceTenant> = tenants.iter().collect();
-    let results = workspace::drift(&chosen, &session, &args.options());
-    out.result(&summary::drift_text(&path.display().to_string(), &results));
-    let differs = results
-        .iter()
-        .any(|r| matches!(&r.outcome, Outcome::Ok(d) if d.differs));
-    Ok(exit(
-        results.iter().any(|r| r.outcome.is_failure()),
-        differs,
-    ))
+    report(
+        args,
+        path,
+        global,
+        out,
+        workspace::drift,
+        summary::drift_text,
+        |d| d.differs,
+    )
 }
 
-/// `waste --workspace FILE`: exit 1 if any tenant failed, else 2 if any has waste.
+/// `waste --workspace FILE`: 2 if any tenant has waste.
 pub fn waste(
     args: &WorkspaceArgs,
     path: &Path,
@@ -216,18 +242,30 @@ pub fn waste(
     global: &GlobalArgs,
     out: &Output,
 ) -> Result<ExitCode> {
-    let (_, tenants) = args.load(path)?;
-    let session = session(global)?;
-    let chosen: Vec<&WorkspaceTenant> = tenants.iter().collect();
-    let results = workspace::waste(&chosen, &session, &args.options(), window_days);
-    out.result(&summary::waste_text(&path.display().to_string(), &results));
-    let wasteful = results
-        .iter()
-        .any(|r| matches!(&r.outcome, Outcome::Ok(w) if w.totals.seats > 0));
-    Ok(exit(
-        results.iter().any(|r| r.outcome.is_failure()),
-        wasteful,
-    ))
+    let each = |tenants: &[&WorkspaceTenant], session: &Session, options: &RunOptions| {
+        workspace::waste(tenants, session, options, window_days)
+    };
+    report(args, path, global, out, each, summary::waste_text, |w| {
+        w.totals.seats > 0
+    })
+}
+
+/// `readiness --workspace FILE`: 2 if a calling user anywhere is not ready.
+pub fn readiness(
+    args: &WorkspaceArgs,
+    path: &Path,
+    global: &GlobalArgs,
+    out: &Output,
+) -> Result<ExitCode> {
+    report(
+        args,
+        path,
+        global,
+        out,
+        workspace::readiness,
+        summary::readiness_text,
+        |t| t.ready < t.calling,
+    )
 }
 
 /// A CONFIG beside --workspace: which one was meant is unclear.

@@ -157,3 +157,54 @@ fn readiness_exits_0_when_every_calling_user_is_ready() {
         "{text}"
     );
 }
+
+/// `readiness --workspace`: one line per tenant, the report of each tenant with users not
+/// ready, a broken tenant's failure; exit 1 with a failure, 2 with someone not ready, 0
+/// when every calling user of the selected tenants is ready.
+#[test]
+fn readiness_across_a_workspace_names_each_tenant() {
+    let root = tempfile::tempdir().unwrap();
+    // Users asking for Teams Phone and a number, not licensed yet: not ready.
+    let unready = setup(
+        &number_tenant(2),
+        "users:\n  - upn: user0@contoso.com\n    profile: phone\n    phoneNumber: \"+14255550000\"\n",
+    );
+    // No calling user at all: nothing to judge, so ready.
+    let quiet = setup(&number_tenant(1), "users: []\n");
+    let broken = setup(&number_tenant(1), "users: 3\n");
+    for (name, dir) in [
+        ("unready", &unready),
+        ("quiet", &quiet),
+        ("broken", &broken),
+    ] {
+        std::fs::rename(dir.path(), root.path().join(name)).unwrap();
+    }
+    std::fs::write(
+        root.path().join("ws.yaml"),
+        "apiVersion: commcred/v1\ntenants:\n  - name: unready\n    config: unready/commcred.yaml\n  - name: quiet\n    config: quiet/commcred.yaml\n  - name: broken\n    config: broken/commcred.yaml\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let out = commcred(root.path())
+            .args(["readiness", "--workspace", "ws.yaml"])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = run(&[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("3 tenant(s): 2 read (1 with users not ready), 1 failed"),
+        "{text}"
+    );
+    assert!(text.contains("0 of 1 calling users ready"), "{text}");
+    assert!(text.contains("--- unready ---"), "{text}");
+    assert!(text.contains("user0@contoso.com"), "{text}");
+    assert!(text.contains("FAILED commcred::config"), "{text}");
+    assert_eq!(run(&["--tenants", "unready,quiet"]).0, Some(2));
+    assert_eq!(run(&["--tenants", "quiet"]).0, Some(0));
+}

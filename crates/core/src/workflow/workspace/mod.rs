@@ -421,3 +421,31 @@ pub fn waste(
         }
     })
 }
+
+/// What `readiness` found in a tenant: the counts for the summary and the tenant's report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Readied {
+    pub calling: usize,
+    pub ready: usize,
+    /// The tenant's report as `commcred readiness` prints it.
+    pub report: String,
+}
+
+/// `readiness` for every tenant.
+pub fn readiness(
+    tenants: &[&WorkspaceTenant],
+    session: &Session,
+    options: &RunOptions,
+) -> Vec<TenantResult<Readied>> {
+    run_all(tenants, options, |tenant| {
+        let session = tenant_session(session, tenant);
+        match super::readiness::readiness_report(&tenant.config, &session, &|_| {}) {
+            Err(e) => Outcome::Failed(Failure::from_diagnostic(&e)),
+            Ok(report) => Outcome::Ok(Readied {
+                calling: report.users.len(),
+                ready: report.users.iter().filter(|u| u.ready).count(),
+                report: report.human(),
+            }),
+        }
+    })
+}

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use serde_json::{Value, json};
 
-use super::{Applied, Drifted, Outcome, Planned, TenantResult, Wasted};
+use super::{Applied, Drifted, Outcome, Planned, Readied, TenantResult, Wasted};
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -333,6 +333,40 @@ pub fn waste_text(workspace: &str, results: &[TenantResult<Wasted>]) -> String {
             && !w.report.is_empty()
         {
             let _ = writeln!(out, "\n--- {} ---\n{}", r.name, w.report.trim_end());
+        }
+    }
+    if failed > 0 {
+        out.push('\n');
+        failure_details(results, &mut out, false);
+    }
+    out
+}
+
+/// `readiness --workspace`: a line per tenant (how many of its calling users can call, or
+/// why it failed), then the report of each tenant with someone not ready, and each failure.
+pub fn readiness_text(workspace: &str, results: &[TenantResult<Readied>]) -> String {
+    let (ok, failed, _) = counts(results);
+    let unready = results
+        .iter()
+        .filter(|r| matches!(&r.outcome, Outcome::Ok(t) if t.ready < t.calling))
+        .count();
+    let mut out = format!(
+        "Workspace {workspace}: {} tenant(s): {ok} read ({unready} with users not ready), {failed} failed\n\n",
+        results.len()
+    );
+    for r in results {
+        let line = match &r.outcome {
+            Outcome::Ok(t) => format!("{} of {} calling users ready", t.ready, t.calling),
+            Outcome::Failed(f) => format!("FAILED {}: {}", f.code, first_line(&f.message)),
+            Outcome::NotStarted => "not started (--fail-fast)".into(),
+        };
+        let _ = writeln!(out, "  {:<24} {line}", r.name);
+    }
+    for r in results {
+        if let Outcome::Ok(t) = &r.outcome
+            && t.ready < t.calling
+        {
+            let _ = writeln!(out, "\n--- {} ---\n{}", r.name, t.report.trim_end());
         }
     }
     if failed > 0 {
