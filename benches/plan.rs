@@ -8,6 +8,9 @@
 #[path = "../crates/core/src/testkit.rs"]
 mod testkit;
 
+#[path = "support/gnu_time.rs"]
+mod gnu_time;
+
 use std::time::Instant;
 
 use commcred::backend::{Backend, file::FileBackend};
@@ -63,33 +66,11 @@ fn main() {
 
 /// The real `commcred plan` on the same files, its time and peak memory from GNU time.
 fn measure_binary(dir: &std::path::Path) {
-    let out = std::process::Command::new("/usr/bin/time")
-        .args(["-f", "%e %M"])
-        .arg(env!("CARGO_BIN_EXE_commcred"))
-        .args(["plan", "-q", "--color", "never"])
-        .arg(dir.join("commcred.yaml"))
-        .env("COMMCRED_NOW", "2026-11-25T00:00:00Z")
-        .stdout(std::process::Stdio::null())
-        .output();
-    match out {
-        Ok(out) => {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let last = stderr.lines().last().unwrap_or_default().to_string();
-            let mut fields = last.split_whitespace();
-            let (secs, kb) = (
-                fields.next(),
-                fields.next().and_then(|k| k.parse::<u64>().ok()),
-            );
-            match (secs, kb) {
-                (Some(secs), Some(kb)) => println!(
-                    "`commcred plan` binary, end to end: {secs} s, peak {} MB",
-                    kb / 1024
-                ),
-                _ => println!("`commcred plan` binary: could not read GNU time's output: {last}"),
-            }
-        }
-        Err(e) => println!("`commcred plan` binary: /usr/bin/time unavailable ({e})"),
-    }
+    gnu_time::print_binary_run("plan", |cmd| {
+        cmd.args(["plan", "-q", "--color", "never"])
+            .arg(dir.join("commcred.yaml"))
+            .env("COMMCRED_NOW", "2026-11-25T00:00:00Z");
+    });
 }
 
 fn measure(dir: &std::path::Path) {

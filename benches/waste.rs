@@ -9,6 +9,9 @@
 #[path = "../crates/core/src/testkit.rs"]
 mod testkit;
 
+#[path = "support/gnu_time.rs"]
+mod gnu_time;
+
 use std::time::Instant;
 
 use commcred::backend::{Backend, file::FileBackend};
@@ -79,33 +82,11 @@ fn main() {
 
 /// The real `commcred waste` on the same files: time and peak memory from GNU time.
 fn measure_binary(dir: &std::path::Path) {
-    let out = std::process::Command::new("/usr/bin/time")
-        .args(["-f", "%e %M"])
-        .arg(env!("CARGO_BIN_EXE_commcred"))
-        .args(["waste", "-q", "--format", "json"])
-        .arg(dir.join("commcred.yaml"))
-        .env("COMMCRED_NOW", NOW)
-        .stdout(std::process::Stdio::null())
-        .output();
-    match out {
-        Ok(out) => {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let last = stderr.lines().last().unwrap_or_default().to_string();
-            let mut fields = last.split_whitespace();
-            match (
-                fields.next(),
-                fields.next().and_then(|k| k.parse::<u64>().ok()),
-            ) {
-                (Some(secs), Some(kb)) => println!(
-                    "`commcred waste` binary, end to end: {secs} s, peak {} MB (exit {:?})",
-                    kb / 1024,
-                    out.status.code()
-                ),
-                _ => println!("`commcred waste` binary: could not read GNU time's output: {last}"),
-            }
-        }
-        Err(e) => println!("`commcred waste` binary: /usr/bin/time unavailable ({e})"),
-    }
+    gnu_time::print_binary_run("waste", |cmd| {
+        cmd.args(["waste", "-q", "--format", "json"])
+            .arg(dir.join("commcred.yaml"))
+            .env("COMMCRED_NOW", NOW);
+    });
 }
 
 fn measure(dir: &std::path::Path) {
